@@ -1,0 +1,251 @@
+// Package config loads and validates the service's configuration from the
+// environment and an optional .env file. Only the command line package reads it;
+// everything else receives the values it needs through constructors.
+package config
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the validated configuration.
+type Config struct {
+	Addr        string
+	DataDir     string
+	DatabaseURL string // "sqlite:PATH" or "postgres://..."
+	RedisURL    string // empty: no Redis
+	SMTPURL     string // empty: write e-mails to OutboxDir
+	MailFrom    mail.Address
+	BaseURL     *url.URL
+	SecretKey   []byte
+
+	// SessionIdle and SessionMax bound a login session.
+	SessionIdle time.Duration
+	SessionMax  time.Duration
+	LogLevel    string
+	LogFormat   string // "text" or "json"
+}
+
+// OutboxDir is where e-mails go when no SMTP server is configured.
+func (c *Config) OutboxDir() string { return filepath.Join(c.DataDir, "outbox") }
+
+// Engine returns "sqlite" or "postgres".
+func (c *Config) Engine() string {
+	if strings.HasPrefix(c.DatabaseURL, "postgres") {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// SecureCookies reports whether cookies get the Secure flag (https base URL).
+func (c *Config) SecureCookies() bool { return c.BaseURL.Scheme == "https" }
+
+// Variable names.
+const (
+	EnvAddr        = "SIMPLESENDER_ADDR"
+	EnvDataDir     = "SIMPLESENDER_DATA_DIR"
+	EnvDatabaseURL = "SIMPLESENDER_DATABASE_URL"
+	EnvRedisURL    = "SIMPLESENDER_REDIS_URL"
+	EnvSMTPURL     = "SIMPLESENDER_SMTP_URL"
+	EnvMailFrom    = "SIMPLESENDER_MAIL_FROM"
+	EnvBaseURL     = "SIMPLESENDER_BASE_URL"
+	EnvSecretKey   = "SIMPLESENDER_SECRET_KEY"
+	EnvSessionIdle = "SIMPLESENDER_SESSION_IDLE"
+	EnvSessionMax  = "SIMPLESENDER_SESSION_MAX"
+	EnvLogLevel    = "SIMPLESENDER_LOG_LEVEL"
+	EnvLogFormat   = "SIMPLESENDER_LOG_FORMAT"
+)
+
+// Load reads the configuration. getenv is consulted first, then the .env file
+// in the working directory (envFile; empty to skip). Secrets that are not
+// given are generated once into the data directory. Every error names the
+// variable at fault.
+func Load(getenv func(string) string, envFile string) (*Config, error) {
+	fileVars, err := readDotEnv(envFile)
+	if err != nil {
+		return nil, err
+	}
+	get := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		if v, ok := fileVars[k]; ok && v != "" {
+			return v
+		}
+		return def
+	}
+	c := &Config{
+		Addr:      get(EnvAddr, "127.0.0.1:8000"),
+		DataDir:   get(EnvDataDir, "./data"),
+		RedisURL:  get(EnvRedisURL, ""),
+		SMTPURL:   get(EnvSMTPURL, ""),
+		LogLevel:  strings.ToLower(get(EnvLogLevel, "info")),
+		LogFormat: strings.ToLower(get(EnvLogFormat, "text")),
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return nil, fmt.Errorf("%s: %q is not HOST:PORT", EnvAddr, c.Addr)
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", EnvDataDir, err)
+	}
+	c.DataDir = abs
+
+	c.DatabaseURL = get(EnvDatabaseURL, "sqlite:"+filepath.Join(c.DataDir, "simplesender.db"))
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		return nil, fmt.Errorf("%s: %v", EnvDatabaseURL, err)
+	}
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return nil, fmt.Errorf("%s: want redis://HOST:PORT[/DB] or rediss://...", EnvRedisURL)
+		}
+	}
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			return nil, fmt.Errorf("%s: want smtp://[user:pass@]HOST[:PORT] or smtps://...", EnvSMTPURL)
+		}
+	}
+	from, err := mail.ParseAddress(get(EnvMailFrom, "simpleSENDER <noreply@localhost>"))
+	if err != nil || strings.ContainsAny(from.Address+from.Name, "\r\n") {
+		return nil, fmt.Errorf("%s: not an e-mail address: %v", EnvMailFrom, err)
+	}
+	c.MailFrom = *from
+
+	base := get(EnvBaseURL, "http://"+c.Addr)
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%s: want an absolute http(s) URL such as https://mail.example.com", EnvBaseURL)
+	}
+	c.BaseURL = u
+
+	if c.SessionIdle, err = duration(get(EnvSessionIdle, "72h"), EnvSessionIdle); err != nil {
+		return nil, err
+	}
+	if c.SessionMax, err = duration(get(EnvSessionMax, "720h"), EnvSessionMax); err != nil {
+		return nil, err
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return nil, fmt.Errorf("%s: want debug, info, warn or error", EnvLogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return nil, fmt.Errorf("%s: want text or json", EnvLogFormat)
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("%s: cannot create %s: %v", EnvDataDir, c.DataDir, err)
+	}
+	if c.SecretKey, err = secret(get(EnvSecretKey, ""), filepath.Join(c.DataDir, "secret_key")); err != nil {
+		return nil, fmt.Errorf("%s: %v", EnvSecretKey, err)
+	}
+	return c, nil
+}
+
+func duration(s, name string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration such as 72h", name, s)
+	}
+	return d, nil
+}
+
+func checkDatabaseURL(s string) error {
+	switch {
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			return errors.New("not a valid postgres:// URL")
+		}
+		return nil
+	case strings.HasPrefix(s, "sqlite:"):
+		if strings.TrimPrefix(s, "sqlite:") == "" {
+			return errors.New("sqlite: needs a file path")
+		}
+		return nil
+	}
+	return errors.New("want postgres://... or sqlite:PATH")
+}
+
+// secret returns the given secret (hex or text, at least 32 bytes), or the
+// one kept in file, generating and saving it the first time.
+func secret(given, file string) ([]byte, error) {
+	if given != "" {
+		if len(given) < 32 {
+			return nil, errors.New("must be at least 32 characters")
+		}
+		return []byte(given), nil
+	}
+	if b, err := os.ReadFile(file); err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) >= 32 {
+			return []byte(s), nil
+		}
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return nil, err
+	}
+	s := hex.EncodeToString(buf)
+	// O_EXCL: when two processes start at once, the first one's key wins.
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return secret("", file)
+		}
+		return nil, fmt.Errorf("cannot save generated key: %v", err)
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return []byte(s), f.Close()
+}
+
+// readDotEnv parses KEY=VALUE lines (with optional quotes and # comments).
+// A missing file is not an error.
+func readDotEnv(path string) (map[string]string, error) {
+	vars := map[string]string{}
+	if path == "" {
+		return vars, nil
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return vars, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf(".env: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf(".env line %d: want KEY=VALUE", n)
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		vars[k] = v
+	}
+	return vars, sc.Err()
+}

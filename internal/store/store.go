@@ -1,0 +1,201 @@
+// Package store keeps the service's data in SQLite or PostgreSQL through
+// database/sql. Queries are plain SQL written with ? placeholders; the few
+// dialect differences live in dialect.go. Driver errors are turned into domain
+// error kinds (no row: NotFound; unique violation: Conflict).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"simplesender"
+)
+
+// DB is an open database: a writer pool and a reader pool (the same pool on
+// PostgreSQL; on SQLite one writer connection beside several read-only ones).
+type DB struct {
+	w, r    *sql.DB
+	dialect dialect
+	now     func() time.Time
+}
+
+// Open connects to the database named by url ("sqlite:PATH" or
+// "postgres://..."). It does not migrate; call Migrate.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	db := &DB{now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		path := strings.TrimPrefix(rawURL, "sqlite:")
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("create database folder: %w", err)
+			}
+		}
+		common := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite&_timezone=UTC"
+		w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate")
+		if err != nil {
+			return nil, err
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		r, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		r.SetMaxOpenConns(8)
+		r.SetMaxIdleConns(8)
+		db.w, db.r, db.dialect = w, r, sqliteDialect{}
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		if _, err := url.Parse(rawURL); err != nil {
+			return nil, fmt.Errorf("database URL: %w", err)
+		}
+		p, err := sql.Open("pgx", rawURL)
+		if err != nil {
+			return nil, err
+		}
+		p.SetMaxOpenConns(20)
+		p.SetMaxIdleConns(10)
+		p.SetConnMaxIdleTime(5 * time.Minute)
+		db.w, db.r, db.dialect = p, p, postgresDialect{}
+	default:
+		return nil, errors.New("database URL: want sqlite:PATH or postgres://...")
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.w.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		if e := db.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Engine returns "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.dialect.name() }
+
+// Writer returns the pool that writes; the job queue uses it.
+func (db *DB) Writer() *sql.DB { return db.w }
+
+// SetClock replaces the clock used for timestamps (tests).
+func (db *DB) SetClock(now func() time.Time) {
+	db.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+}
+
+// Now returns the store's current time in UTC.
+func (db *DB) Now() time.Time { return db.now() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.w.PingContext(ctx) }
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Store runs queries, either directly on the pools or inside one transaction.
+type Store struct {
+	db *DB
+	w  querier // writes
+	r  querier // reads (the transaction itself inside one)
+	tx *sql.Tx
+}
+
+// Store returns a Store that runs each statement on its own.
+func (db *DB) Store() *Store { return &Store{db: db, w: db.w, r: db.r} }
+
+// InTx runs fn in one transaction on the writer, committing when fn returns
+// nil and rolling back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(s *Store) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	s := &Store{db: db, w: tx, r: tx, tx: tx}
+	if err := fn(s); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Tx returns the transaction the store runs in, or nil outside one.
+func (s *Store) Tx() *sql.Tx { return s.tx }
+
+// Now returns the store's clock reading.
+func (s *Store) Now() time.Time { return s.db.now() }
+
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.w.ExecContext(ctx, s.db.dialect.rebind(q), args...)
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.r.QueryContext(ctx, s.db.dialect.rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.r.QueryRowContext(ctx, s.db.dialect.rebind(q), args...)
+}
+
+// writeRow runs a statement with RETURNING on the writer.
+func (s *Store) writeRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...)
+}
+
+// wrap turns driver errors into domain kinds, saying what was being done.
+func (s *Store) wrap(err error, doing string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return &simplesender.Error{Kind: simplesender.KindNotFound, Message: "error.not_found", Cause: fmt.Errorf("%s: %w", doing, err)}
+	case s.db.dialect.isUnique(err):
+		return &simplesender.Error{Kind: simplesender.KindConflict, Message: "error.conflict", Cause: fmt.Errorf("%s: %w", doing, err)}
+	}
+	var de *simplesender.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	return simplesender.Errorf("%s: %w", doing, err)
+}
+
+// affected returns NotFound when a write touched no row.
+func (s *Store) affected(res sql.Result, err error, doing string) error {
+	if err != nil {
+		return s.wrap(err, doing)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap(err, doing)
+	}
+	if n == 0 {
+		return s.wrap(sql.ErrNoRows, doing)
+	}
+	return nil
+}

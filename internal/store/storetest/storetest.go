@@ -1,0 +1,93 @@
+// Package storetest opens fresh, migrated databases for tests: a SQLite file
+// always, and a new PostgreSQL database per test when
+// SIMPLESENDER_TEST_POSTGRES names a server (as CI does).
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"simplesender/internal/store"
+)
+
+// EnvPostgres names the environment variable with an admin URL of a
+// PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable.
+const EnvPostgres = "SIMPLESENDER_TEST_POSTGRES"
+
+// EnvRedis names the environment variable with a Redis URL for tests.
+const EnvRedis = "SIMPLESENDER_TEST_REDIS_URL"
+
+// Engines returns the engines to test: always "sqlite", and "postgres" when
+// EnvPostgres is set.
+func Engines() []string {
+	if os.Getenv(EnvPostgres) != "" {
+		return []string{"sqlite", "postgres"}
+	}
+	return []string{"sqlite"}
+}
+
+// Each runs fn as a subtest on every engine, each with a fresh database URL.
+func Each(t *testing.T, fn func(t *testing.T, databaseURL string)) {
+	t.Helper()
+	for _, e := range Engines() {
+		t.Run(e, func(t *testing.T) { fn(t, NewURL(t, e)) })
+	}
+}
+
+// NewURL creates an empty database on engine and returns its URL; it is
+// dropped when the test ends.
+func NewURL(t testing.TB, engine string) string {
+	t.Helper()
+	if engine == "sqlite" {
+		return "sqlite:" + filepath.Join(t.TempDir(), "test.db")
+	}
+	admin := os.Getenv(EnvPostgres)
+	if admin == "" {
+		t.Skip(EnvPostgres + " not set")
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "sstest_" + hex.EncodeToString(b)
+	adb, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adb.Exec("CREATE DATABASE " + name); err != nil {
+		adb.Close()
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		defer adb.Close()
+		if _, err := adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Open opens the database at databaseURL and applies the store's migrations;
+// it is closed when the test ends.
+func Open(t testing.TB, databaseURL string) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
