@@ -126,3 +126,27 @@ func (f FieldErrors) Err() error {
 	}
 	return Invalid(f)
 }
+
+// HTTPStatus is the one mapping of kinds to HTTP status codes, used by the
+// web UI and the JSON API alike.
+func (k Kind) HTTPStatus() int {
+	switch k {
+	case KindInvalid:
+		return 422
+	case KindBadRequest:
+		return 400
+	case KindNotFound:
+		return 404
+	case KindConflict:
+		return 409
+	case KindUnauthenticated:
+		return 401
+	case KindForbidden:
+		return 403
+	case KindRateLimited:
+		return 429
+	case KindTooLarge:
+		return 413
+	}
+	return 500
+}

@@ -1,0 +1,422 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/auth"
+	"simplesender/internal/jobs"
+	"simplesender/internal/store"
+)
+
+// Token lifetimes.
+const (
+	ConfirmTokenTTL = 48 * time.Hour
+	ResetTokenTTL   = time.Hour
+)
+
+// Registration is what a person fills in to sign up.
+type Registration struct {
+	Email    string
+	Password string
+	simplesender.Profile
+}
+
+// Register creates a pending account and queues its confirmation e-mail. When
+// the address already has an account, it queues a note to the owner instead
+// and answers exactly as for a new address (no account enumeration). Errors:
+// Invalid (per field), RateLimited.
+func (a *App) Register(ctx context.Context, r Registration, ip string) error {
+	r.Normalize()
+	f := simplesender.FieldErrors{}
+	email, err := normalizeEmail(r.Email)
+	if err != nil {
+		f.Add("email", "error.email.invalid")
+	}
+	if err := r.Profile.Validate(true); err != nil {
+		for k, v := range simplesender.AsError(err).Fields {
+			f.Add(k, v)
+		}
+	}
+	if err := auth.ValidatePassword(r.Password, email); err != nil {
+		f.Add("password", simplesender.AsError(err).Fields["password"])
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if err := a.throttle(ctx, ruleRegisterIP, ip, ruleRegisterEmail, email); err != nil {
+		return err
+	}
+	// Hash even when the address is taken, so both answers take as long.
+	hash, err := auth.HashPassword(r.Password)
+	if err != nil {
+		return simplesender.Errorf("hash password: %w", err)
+	}
+	return a.DB.InTx(ctx, func(s *store.Store) error {
+		existing, err := s.UserByEmail(ctx, email)
+		switch {
+		case err == nil:
+			if existing.Status() == simplesender.StatusBlocked {
+				return nil
+			}
+			return a.Queue.InsertTx(ctx, s.Tx(), jobs.AccountEmailArgs{Type: jobs.AccountEmailExists, UserID: existing.ID, Lang: pick(existing.Lang, r.Lang)})
+		case !simplesender.IsKind(err, simplesender.KindNotFound):
+			return err
+		}
+		u := &simplesender.User{Email: email, Name: r.Name, Phone: r.Phone, Country: r.Country, Lang: r.Lang,
+			TimeZone: r.TimeZone, Role: simplesender.RoleUser, PasswordHash: hash}
+		if err := s.CreateUser(ctx, u); err != nil {
+			if simplesender.IsKind(err, simplesender.KindConflict) {
+				return nil // registered a moment ago by a concurrent request
+			}
+			return err
+		}
+		return a.Queue.InsertTx(ctx, s.Tx(), jobs.AccountEmailArgs{Type: jobs.AccountEmailConfirm, UserID: u.ID, Lang: r.Lang})
+	})
+}
+
+func pick(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// ResendConfirmation queues a new confirmation e-mail when the address has a
+// pending account, and answers the same in every case. Errors: Invalid,
+// RateLimited.
+func (a *App) ResendConfirmation(ctx context.Context, email, lang, ip string) error {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if err := a.throttle(ctx, ruleResendIP, ip, ruleResendAccount, email); err != nil {
+		return err
+	}
+	return a.DB.InTx(ctx, func(s *store.Store) error {
+		u, err := s.UserByEmail(ctx, email)
+		if simplesender.IsKind(err, simplesender.KindNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if u.Status() != simplesender.StatusPending {
+			return nil
+		}
+		return a.Queue.InsertTx(ctx, s.Tx(), jobs.AccountEmailArgs{Type: jobs.AccountEmailConfirm, UserID: u.ID, Lang: pick(u.Lang, lang)})
+	})
+}
+
+var errBadToken = simplesender.E(simplesender.KindInvalid, "error.token.invalid")
+
+// Confirm uses a confirmation token: the account's address counts as
+// confirmed. A blocked account stays blocked. Errors: Invalid (unknown, used
+// or expired token), RateLimited.
+func (a *App) Confirm(ctx context.Context, token, ip string) (*simplesender.User, error) {
+	if err := a.throttle(ctx, ruleConfirmTokenIP, ip); err != nil {
+		return nil, err
+	}
+	if token == "" || len(token) > 200 {
+		return nil, errBadToken
+	}
+	var u *simplesender.User
+	err := a.DB.InTx(ctx, func(s *store.Store) error {
+		t, err := s.UseOneTimeToken(ctx, "confirm", auth.HashToken(token))
+		if simplesender.IsKind(err, simplesender.KindNotFound) {
+			return errBadToken
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.Confirm(ctx, t.UserID); err != nil {
+			return err
+		}
+		if err := s.InvalidateOneTimeTokens(ctx, t.UserID, "confirm"); err != nil {
+			return err
+		}
+		u, err = s.UserByID(ctx, t.UserID)
+		return err
+	})
+	return u, err
+}
+
+var errLoginFailed = simplesender.E(simplesender.KindUnauthenticated, "error.login.failed")
+
+// Login checks an address and password and starts a session, returning the
+// raw session id for the cookie. Unknown addresses and wrong passwords get
+// the same error and take the same time. Errors: Unauthenticated
+// ("error.login.failed", "error.login.pending", "error.login.blocked"),
+// RateLimited.
+func (a *App) Login(ctx context.Context, email, password, ip, userAgent string) (string, *simplesender.User, error) {
+	u, err := a.checkCredentials(ctx, email, password, ip)
+	if err != nil {
+		return "", nil, err
+	}
+	raw, err := a.startSession(ctx, u, ip, userAgent)
+	return raw, u, err
+}
+
+// checkCredentials returns the active user with this address and password.
+func (a *App) checkCredentials(ctx context.Context, email, password, ip string) (*simplesender.User, error) {
+	norm, err := normalizeEmail(email)
+	if err != nil || password == "" {
+		auth.CheckDummy(password)
+		return nil, errLoginFailed
+	}
+	if err := a.throttle(ctx, ruleLoginIP, ip, ruleLoginAccount, norm); err != nil {
+		return nil, err
+	}
+	u, err := a.DB.Store().UserByEmail(ctx, norm)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		auth.CheckDummy(password)
+		return nil, errLoginFailed
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, err := auth.CheckPassword(u.PasswordHash, password)
+	if err != nil {
+		return nil, simplesender.Errorf("check password of user %d: %w", u.ID, err)
+	}
+	if !ok {
+		return nil, errLoginFailed
+	}
+	// The password was right: only now may the answer say more.
+	switch u.Status() {
+	case simplesender.StatusBlocked:
+		return nil, simplesender.E(simplesender.KindUnauthenticated, "error.login.blocked")
+	case simplesender.StatusPending:
+		return nil, simplesender.E(simplesender.KindUnauthenticated, "error.login.pending")
+	}
+	if err := a.Limiter.Reset(ctx, ruleLoginAccount, norm); err != nil {
+		a.Logger.Warn("reset login counter", "err", err)
+	}
+	return u, nil
+}
+
+func (a *App) startSession(ctx context.Context, u *simplesender.User, ip, userAgent string) (string, error) {
+	raw := auth.NewToken("")
+	now := a.Now()
+	if len(userAgent) > 300 {
+		userAgent = userAgent[:300]
+	}
+	s := &simplesender.Session{IDHash: auth.HashToken(raw), UserID: u.ID, AuthVersion: u.AuthVersion,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.SessionMax), IP: ip, UserAgent: userAgent}
+	if err := a.Sessions.Create(ctx, s); err != nil {
+		return "", simplesender.Errorf("create session: %w", err)
+	}
+	return raw, nil
+}
+
+// Logout ends the session with raw id; an unknown id is not an error.
+func (a *App) Logout(ctx context.Context, raw string) error {
+	if raw == "" {
+		return nil
+	}
+	return a.Sessions.Delete(ctx, auth.HashToken(raw))
+}
+
+// touchEvery limits how often a session's last-seen time is written.
+const touchEvery = time.Minute
+
+// SessionUser returns the user of a live session. A session ends when it is
+// past its absolute end, idle too long, or the user's auth version moved on
+// (password changed, blocked), or the user is no longer active. Errors:
+// Unauthenticated.
+func (a *App) SessionUser(ctx context.Context, raw string) (*simplesender.User, error) {
+	if raw == "" || len(raw) > 100 {
+		return nil, errUnauthenticated
+	}
+	h := auth.HashToken(raw)
+	s, err := a.Sessions.Get(ctx, h)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return nil, errUnauthenticated
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := a.Now()
+	if now.After(s.ExpiresAt) || now.Sub(s.LastSeenAt) > a.SessionIdle {
+		_ = a.Sessions.Delete(ctx, h)
+		return nil, errUnauthenticated
+	}
+	u, err := a.DB.Store().UserByID(ctx, s.UserID)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return nil, errUnauthenticated
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.AuthVersion != s.AuthVersion || u.Status() != simplesender.StatusActive {
+		_ = a.Sessions.Delete(ctx, h)
+		return nil, errUnauthenticated
+	}
+	if now.Sub(s.LastSeenAt) > touchEvery {
+		if err := a.Sessions.Touch(ctx, h, now); err != nil {
+			a.Logger.Warn("touch session", "err", err)
+		}
+	}
+	return u, nil
+}
+
+// RequestPasswordReset queues a reset e-mail when the address belongs to an
+// account that is not blocked, and answers the same in every case. Errors:
+// Invalid (not an address), RateLimited.
+func (a *App) RequestPasswordReset(ctx context.Context, email, lang, ip string) error {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if err := a.throttle(ctx, ruleResetIP, ip, ruleResetAccount, email); err != nil {
+		return err
+	}
+	return a.DB.InTx(ctx, func(s *store.Store) error {
+		u, err := s.UserByEmail(ctx, email)
+		if simplesender.IsKind(err, simplesender.KindNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if u.Status() == simplesender.StatusBlocked {
+			return nil
+		}
+		return a.Queue.InsertTx(ctx, s.Tx(), jobs.AccountEmailArgs{Type: jobs.AccountEmailReset, UserID: u.ID, Lang: pick(u.Lang, lang)})
+	})
+}
+
+// ResetPassword sets a new password with a reset token. The token is used up
+// only when the new password is accepted. Every session and API token of the
+// user ends; the address counts as confirmed (the link reached it); a blocked
+// account stays blocked. Errors: Invalid (bad token, or the password rules),
+// RateLimited.
+func (a *App) ResetPassword(ctx context.Context, token, password, ip string) (*simplesender.User, error) {
+	if err := a.throttle(ctx, ruleConfirmTokenIP, ip); err != nil {
+		return nil, err
+	}
+	if token == "" || len(token) > 200 {
+		return nil, errBadToken
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return nil, simplesender.Errorf("hash password: %w", err)
+	}
+	var u *simplesender.User
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
+		t, err := s.UseOneTimeToken(ctx, "reset", auth.HashToken(token))
+		if simplesender.IsKind(err, simplesender.KindNotFound) {
+			return errBadToken
+		}
+		if err != nil {
+			return err
+		}
+		if u, err = s.UserByID(ctx, t.UserID); err != nil {
+			return err
+		}
+		if err := auth.ValidatePassword(password, u.Email); err != nil {
+			return err
+		}
+		if _, err := s.SetPassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		if err := s.Confirm(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := s.InvalidateOneTimeTokens(ctx, u.ID, "reset"); err != nil {
+			return err
+		}
+		return s.DeleteUserAPITokens(ctx, u.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Sessions.DeleteUser(ctx, u.ID); err != nil {
+		a.Logger.Warn("end sessions after reset", "user", u.ID, "err", err)
+	}
+	return a.DB.Store().UserByID(ctx, u.ID)
+}
+
+// ChangePassword replaces the actor's password after checking the current
+// one. Every session and API token of the user ends; a new session is started
+// for the browser that asked, and its raw id returned. Errors: Invalid
+// (field "current" wrong, or "password" rules), Unauthenticated.
+func (a *App) ChangePassword(ctx context.Context, ac *Actor, current, password, ip, userAgent string) (string, error) {
+	if ac.isSystem() {
+		return "", errUnauthenticated
+	}
+	u, err := a.DB.Store().UserByID(ctx, ac.User.ID)
+	if err != nil {
+		return "", err
+	}
+	ok, err := auth.CheckPassword(u.PasswordHash, current)
+	if err != nil {
+		return "", simplesender.Errorf("check password: %w", err)
+	}
+	if !ok {
+		return "", simplesender.Invalid(map[string]string{"current": "error.password.wrong"})
+	}
+	if err := auth.ValidatePassword(password, u.Email); err != nil {
+		return "", err
+	}
+	if password == current {
+		return "", simplesender.Invalid(map[string]string{"password": "error.password.same"})
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return "", simplesender.Errorf("hash password: %w", err)
+	}
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
+		v, err := s.SetPassword(ctx, u.ID, hash)
+		u.AuthVersion = v
+		if err != nil {
+			return err
+		}
+		return s.DeleteUserAPITokens(ctx, u.ID)
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := a.Sessions.DeleteUser(ctx, u.ID); err != nil {
+		a.Logger.Warn("end sessions after password change", "user", u.ID, "err", err)
+	}
+	return a.startSession(ctx, u, ip, userAgent)
+}
+
+// UpdateProfile saves the actor's profile. Errors: Invalid.
+func (a *App) UpdateProfile(ctx context.Context, ac *Actor, p simplesender.Profile) error {
+	if ac.isSystem() {
+		return errUnauthenticated
+	}
+	p.Normalize()
+	if err := p.Validate(true); err != nil {
+		return err
+	}
+	return a.DB.Store().UpdateProfile(ctx, ac.User.ID, p)
+}
+
+// SetLanguage saves the actor's interface language.
+func (a *App) SetLanguage(ctx context.Context, ac *Actor, lang string) error {
+	if ac.isSystem() {
+		return errUnauthenticated
+	}
+	if lang != "en" && lang != "ru" {
+		return simplesender.Invalid(map[string]string{"lang": "error.lang.invalid"})
+	}
+	return a.DB.Store().SetLang(ctx, ac.User.ID, lang)
+}
+
+// Cleanup removes expired sessions and one-time tokens.
+func (a *App) Cleanup(ctx context.Context) error {
+	now := a.Now()
+	if ss, ok := a.Sessions.(interface {
+		DeleteExpired(ctx context.Context, now, idleCutoff time.Time) (int64, error)
+	}); ok {
+		if _, err := ss.DeleteExpired(ctx, now, now.Add(-a.SessionIdle)); err != nil {
+			return err
+		}
+	}
+	_, err := a.DB.Store().DeleteExpiredOneTimeTokens(ctx, now.Add(-7*24*time.Hour))
+	return err
+}

@@ -1,0 +1,210 @@
+// Package apptest builds a complete App over a fresh database for tests of
+// the app and of the layers above it (web, api): real store, real job queue
+// working in the background, and e-mails written to an outbox folder.
+package apptest
+
+import (
+	"context"
+	"log/slog"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/app"
+	"simplesender/internal/auth"
+	"simplesender/internal/i18n"
+	"simplesender/internal/jobs"
+	"simplesender/internal/mailer"
+	"simplesender/internal/store"
+	"simplesender/internal/store/storetest"
+)
+
+// Env is a running app for one test.
+type Env struct {
+	DB        *store.DB
+	App       *app.App
+	Bundle    *i18n.Bundle
+	Outbox    string // folder the e-mails are written to
+	Transport mailer.Transport
+	URL       string // database URL
+}
+
+// Options change the environment.
+type Options struct {
+	// Transport replaces the outbox (e.g. an SMTP server in the test).
+	Transport mailer.Transport
+	// Deps is applied to the app's dependencies before New.
+	Deps func(d *app.Deps)
+}
+
+// New builds an Env on the database at databaseURL (see storetest.NewURL).
+func New(t testing.TB, databaseURL string, opts ...Options) *Env {
+	t.Helper()
+	ctx := context.Background()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	db := storetest.Open(t, databaseURL)
+	if err := jobs.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox := filepath.Join(t.TempDir(), "outbox")
+	tr := o.Transport
+	if tr == nil {
+		tr = mailer.NewOutbox(outbox)
+	}
+	e := &Env{DB: db, Bundle: bundle, Outbox: outbox, Transport: tr, URL: databaseURL}
+	d := app.Deps{
+		DB:        db,
+		Transport: tr,
+		Bundle:    bundle,
+		MailFrom:  mailer.Address{Name: "simpleSENDER", Email: "noreply@example.com"},
+		Logger:    slog.New(slog.DiscardHandler),
+	}
+	if o.Deps != nil {
+		o.Deps(&d)
+	}
+	// The queue needs the app (to send) and the app the queue (to enqueue).
+	var a *app.App
+	q, err := jobs.New(ctx, db, databaseURL, jobs.Config{Mailer: mailerFunc(func(ctx context.Context, args jobs.AccountEmailArgs) error {
+		return a.SendAccountEmail(ctx, args)
+	}), Cleaner: cleanerFunc(func(ctx context.Context) error { return a.Cleanup(ctx) }), Work: true, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Queue = q
+	a = app.New(d)
+	e.App = a
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(sctx)
+	})
+	return e
+}
+
+type mailerFunc func(ctx context.Context, args jobs.AccountEmailArgs) error
+
+func (f mailerFunc) SendAccountEmail(ctx context.Context, args jobs.AccountEmailArgs) error {
+	return f(ctx, args)
+}
+
+type cleanerFunc func(ctx context.Context) error
+
+func (f cleanerFunc) Cleanup(ctx context.Context) error { return f(ctx) }
+
+// Password is the password of users made by User.
+const Password = "correct horse battery"
+
+// User creates an account directly in the store with the given role and
+// status (pending, active or blocked) and Password.
+func (e *Env) User(t testing.TB, email string, role simplesender.Role, status simplesender.Status) *simplesender.User {
+	t.Helper()
+	hash, err := auth.HashPassword(Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.DB.Now()
+	u := &simplesender.User{Email: email, Name: "Test " + strings.Split(email, "@")[0], Role: role, PasswordHash: hash}
+	if status != simplesender.StatusPending {
+		u.ConfirmedAt = &now
+	}
+	if status == simplesender.StatusBlocked {
+		u.BlockedAt = &now
+	}
+	if err := e.DB.Store().CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// Email is an e-mail found in the outbox.
+type Email struct {
+	To, Subject, Body string
+	Path              string
+}
+
+// Emails returns the e-mails in the outbox addressed to `to`, oldest first.
+func (e *Env) Emails(t testing.TB, to string) []Email {
+	t.Helper()
+	entries, _ := os.ReadDir(e.Outbox)
+	names := []string{}
+	for _, en := range entries {
+		if strings.HasSuffix(en.Name(), ".eml") {
+			names = append(names, en.Name())
+		}
+	}
+	sort.Strings(names)
+	var out []Email
+	for _, n := range names {
+		p := filepath.Join(e.Outbox, n)
+		m, err := ReadEmail(p)
+		if err != nil {
+			t.Fatalf("outbox file %s: %v", n, err)
+		}
+		if strings.EqualFold(m.To, to) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// WaitEmail waits (up to 10 s) until the outbox holds n e-mails to `to` and
+// returns the newest.
+func (e *Env) WaitEmail(t testing.TB, to string, n int) Email {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := e.Emails(t, to)
+		if len(got) >= n {
+			return got[len(got)-1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10s for e-mail #%d to %s; outbox has %d", n, to, len(got))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ReadEmail parses an .eml file: the first address of To, the decoded
+// subject and the decoded text body.
+func ReadEmail(path string) (Email, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Email{}, err
+	}
+	defer f.Close()
+	m, err := mail.ReadMessage(f)
+	if err != nil {
+		return Email{}, err
+	}
+	return decode(m, path)
+}
+
+// LinkToken returns the token query parameter of the first link in body that
+// contains pathPart.
+func LinkToken(t testing.TB, body, pathPart string) string {
+	t.Helper()
+	for _, f := range strings.Fields(body) {
+		if strings.Contains(f, pathPart) && strings.Contains(f, "token=") {
+			_, tok, _ := strings.Cut(f, "token=")
+			tok, _, _ = strings.Cut(tok, "&")
+			return tok
+		}
+	}
+	t.Fatalf("no link with %q and a token in:\n%s", pathPart, body)
+	return ""
+}
