@@ -1,0 +1,229 @@
+// Package server assembles the service from its configuration: database,
+// Redis, mail transport, job queue, app, web UI and JSON API behind one HTTP
+// handler with request ids, access logs, security headers, health and
+// metrics; and it runs and stops them in order.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"simplesender/internal/api"
+	"simplesender/internal/app"
+	"simplesender/internal/auth"
+	"simplesender/internal/config"
+	"simplesender/internal/i18n"
+	"simplesender/internal/jobs"
+	"simplesender/internal/mailer"
+	"simplesender/internal/ratelimit"
+	"simplesender/internal/store"
+	"simplesender/internal/web"
+)
+
+// Server is the assembled service.
+type Server struct {
+	Cfg     *config.Config
+	DB      *store.DB
+	App     *app.App
+	Queue   *jobs.Queue
+	Redis   *redis.Client // nil without SIMPLESENDER_REDIS_URL
+	Log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+}
+
+// Options tune Open for tests and tools.
+type Options struct {
+	// NoWork makes a queue that only inserts jobs (command line tools).
+	NoWork bool
+	// PollInterval of the job queue; zero for the default.
+	PollInterval time.Duration
+}
+
+// Open connects to everything the configuration names, applies pending
+// migrations (one instance at a time on PostgreSQL) and builds the handler.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (*Server, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Cfg: cfg, DB: db, Log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	if err := Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	bundle, err := i18n.New()
+	if err != nil {
+		return nil, fmt.Errorf("translations: %w", err)
+	}
+	var transport mailer.Transport
+	if cfg.SMTPURL != "" {
+		if transport, err = mailer.NewSMTP(cfg.SMTPURL); err != nil {
+			return nil, fmt.Errorf("%s: %w", config.EnvSMTPURL, err)
+		}
+	} else {
+		transport = mailer.NewOutbox(cfg.OutboxDir())
+	}
+	deps := app.Deps{
+		DB: db, Transport: transport, Bundle: bundle, Logger: log,
+		BaseURL: cfg.BaseURL, MailFrom: mailer.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
+	}
+	if cfg.RedisURL != "" {
+		o, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", config.EnvRedisURL, err)
+		}
+		s.Redis = redis.NewClient(o)
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		if err := s.Redis.Ping(pctx).Err(); err != nil {
+			log.Warn("redis does not answer; sessions and limits will fail until it does", "err", err)
+		}
+		cancel()
+		deps.Sessions = auth.NewRedisSessions(s.Redis, "ss:")
+		deps.Limiter = ratelimit.NewRedis(s.Redis, "ss:rl:")
+	}
+	s.metrics = newMetrics(db)
+	deps.Metrics = s.metrics
+
+	var a *app.App
+	q, err := jobs.New(ctx, db, cfg.DatabaseURL, jobs.Config{
+		Mailer: accountMailer{&a}, Cleaner: cleaner{&a}, Logger: log, Work: !opt.NoWork, PollInterval: opt.PollInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Queue = q
+	deps.Queue = q
+	a = app.New(deps)
+	s.App = a
+
+	ui, err := web.New(a, bundle, log, web.Config{SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax})
+	if err != nil {
+		return nil, fmt.Errorf("web UI: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", api.New(a, bundle, log).Handler())
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("/", ui.Handler())
+	s.handler = s.middleware(mux)
+	ok = true
+	return s, nil
+}
+
+// Migrate applies the store's and the job queue's migrations under the
+// migration lock.
+func Migrate(ctx context.Context, db *store.DB) error {
+	return db.WithMigrationLock(ctx, func() error {
+		if _, err := db.Migrate(ctx); err != nil {
+			return err
+		}
+		return jobs.Migrate(ctx, db)
+	})
+}
+
+type accountMailer struct{ a **app.App }
+
+func (m accountMailer) SendAccountEmail(ctx context.Context, args jobs.AccountEmailArgs) error {
+	return (*m.a).SendAccountEmail(ctx, args)
+}
+
+type cleaner struct{ a **app.App }
+
+func (c cleaner) Cleanup(ctx context.Context) error { return (*c.a).Cleanup(ctx) }
+
+// Handler is the whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close releases connections (after Run has returned, or instead of it).
+func (s *Server) Close() {
+	if s.Redis != nil {
+		s.Redis.Close()
+	}
+	if s.DB != nil {
+		s.DB.Close()
+	}
+}
+
+// Run serves HTTP on addr and works background jobs until ctx ends; then it
+// stops taking requests, lets in-flight requests and jobs finish (up to
+// 30 s each), and returns. ready, when not nil, gets the bound address.
+func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if err := s.Queue.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.Log.Info("listening", "addr", ln.Addr().String(), "database", s.DB.Engine(), "base_url", s.Cfg.BaseURL.String())
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.Log.Info("shutting down: finishing requests and jobs")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	herr := hs.Shutdown(sctx)
+	qctx, qcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer qcancel()
+	qerr := s.Queue.Stop(qctx)
+	if errors.Is(herr, http.ErrServerClosed) {
+		herr = nil
+	}
+	return errors.Join(herr, qerr)
+}
+
+// healthz answers 200 when the database answers; Redis is reported but does
+// not fail the check (the service works without it, uncached).
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status, dbState, redisState := http.StatusOK, "ok", "off"
+	if err := s.DB.Ping(ctx); err != nil {
+		status, dbState = http.StatusServiceUnavailable, "down"
+	}
+	if s.Redis != nil {
+		redisState = "ok"
+		if err := s.Redis.Ping(ctx).Err(); err != nil {
+			redisState = "down"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	state := "ok"
+	if status != http.StatusOK {
+		state = "down"
+	}
+	fmt.Fprintf(w, `{"status":%q,"database":%q,"engine":%q,"redis":%q}`+"\n", state, dbState, s.DB.Engine(), redisState)
+}

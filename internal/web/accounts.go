@@ -1,0 +1,168 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/app"
+)
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "home", &Page{Title: "page.home.title", Nav: "home"})
+}
+
+// ---- registration and confirmation
+
+var registerFields = []string{"email", "name", "phone", "country", "timezone"}
+
+func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
+	if reqCtx(r).User != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "register", &Page{Title: "page.register.title", Nav: "register", Form: map[string]string{}})
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	form := formValues(r, registerFields...)
+	p := &Page{Title: "page.register.title", Nav: "register", Form: form}
+	pw := r.PostFormValue("password")
+	if pw != r.PostFormValue("password2") {
+		s.fail(w, r, simplesender.Invalid(map[string]string{"password2": "error.password.mismatch"}), "register", p)
+		return
+	}
+	reg := app.Registration{Email: form["email"], Password: pw, Profile: simplesender.Profile{
+		Name: form["name"], Phone: form["phone"], Country: form["country"], Lang: rc.L.Lang(), TimeZone: form["timezone"]}}
+	if err := s.app.Register(r.Context(), reg, clientIP(r)); err != nil {
+		s.fail(w, r, err, "register", p)
+		return
+	}
+	s.render(w, r, http.StatusOK, "check_email", &Page{Title: "page.check_email.title", Data: "register"})
+}
+
+func (s *Server) confirmForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "confirm", &Page{Title: "page.confirm.title", Form: map[string]string{"token": r.URL.Query().Get("token")}})
+}
+
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
+	token := r.PostFormValue("token")
+	p := &Page{Title: "page.confirm.title", Form: map[string]string{"token": token}}
+	if _, err := s.app.Confirm(r.Context(), token, clientIP(r)); err != nil {
+		s.fail(w, r, err, "confirm", p)
+		return
+	}
+	s.redirectFlash(w, r, "/login", "success", "flash.confirmed")
+}
+
+func (s *Server) resendForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "resend", &Page{Title: "page.resend.title", Form: map[string]string{}})
+}
+
+func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "email")
+	p := &Page{Title: "page.resend.title", Form: form}
+	if err := s.app.ResendConfirmation(r.Context(), form["email"], reqCtx(r).L.Lang(), clientIP(r)); err != nil {
+		s.fail(w, r, err, "resend", p)
+		return
+	}
+	s.render(w, r, http.StatusOK, "check_email", &Page{Title: "page.check_email.title", Data: "resend"})
+}
+
+// ---- log in and out
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	if reqCtx(r).User != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next"), "/"), http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "login", &Page{Title: "page.login.title", Nav: "login",
+		Form: map[string]string{"next": r.URL.Query().Get("next")}})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "email", "next")
+	p := &Page{Title: "page.login.title", Nav: "login", Form: form}
+	raw, u, err := s.app.Login(r.Context(), form["email"], r.PostFormValue("password"), clientIP(r), r.UserAgent())
+	if err != nil {
+		s.fail(w, r, err, "login", p)
+		return
+	}
+	// A new session id at every login; the old one, if any, ends.
+	if old := reqCtx(r).sessionID; old != "" {
+		_ = s.app.Logout(r.Context(), old)
+	}
+	s.setCookie(w, sessionCookie, raw, s.cfg.SessionMax)
+	if u.Lang != "" {
+		s.setCookie(w, langCookie, u.Lang, 365*24*time.Hour)
+	}
+	s.redirectFlash(w, r, safeNext(form["next"], "/"), "success", "flash.logged_in")
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if id := reqCtx(r).sessionID; id != "" {
+		if err := s.app.Logout(r.Context(), id); err != nil {
+			s.log.Error("logout", "err", err)
+		}
+	}
+	s.clearCookie(w, sessionCookie)
+	s.redirectFlash(w, r, "/", "info", "flash.logged_out")
+}
+
+// ---- password reset
+
+func (s *Server) forgotForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "forgot", &Page{Title: "page.forgot.title", Form: map[string]string{}})
+}
+
+func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "email")
+	p := &Page{Title: "page.forgot.title", Form: form}
+	if err := s.app.RequestPasswordReset(r.Context(), form["email"], reqCtx(r).L.Lang(), clientIP(r)); err != nil {
+		s.fail(w, r, err, "forgot", p)
+		return
+	}
+	s.render(w, r, http.StatusOK, "check_email", &Page{Title: "page.check_email.title", Data: "reset"})
+}
+
+func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "reset", &Page{Title: "page.reset.title", Form: map[string]string{"token": r.URL.Query().Get("token")}})
+}
+
+func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "token")
+	p := &Page{Title: "page.reset.title", Form: form}
+	pw := r.PostFormValue("password")
+	if pw != r.PostFormValue("password2") {
+		s.fail(w, r, simplesender.Invalid(map[string]string{"password2": "error.password.mismatch"}), "reset", p)
+		return
+	}
+	if _, err := s.app.ResetPassword(r.Context(), form["token"], pw, clientIP(r)); err != nil {
+		s.fail(w, r, err, "reset", p)
+		return
+	}
+	if id := reqCtx(r).sessionID; id != "" {
+		s.clearCookie(w, sessionCookie)
+	}
+	s.redirectFlash(w, r, "/login", "success", "flash.password_reset")
+}
+
+// ---- language
+
+func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
+	lang := r.PostFormValue("lang")
+	if lang != "en" && lang != "ru" {
+		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.lang.invalid")
+		return
+	}
+	rc := reqCtx(r)
+	if rc.User != nil {
+		if err := s.app.SetLanguage(r.Context(), rc.actor(), lang); err != nil {
+			s.fail(w, r, err, "", nil)
+			return
+		}
+	}
+	s.setCookie(w, langCookie, lang, 365*24*time.Hour)
+	http.Redirect(w, r, safeNext(r.PostFormValue("next"), "/"), http.StatusSeeOther)
+}

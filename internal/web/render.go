@@ -1,0 +1,139 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/i18n"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// templates holds one parsed template set per page, each with the layout.
+type templates map[string]*template.Template
+
+func parseTemplates(assets *Assets) (templates, error) {
+	funcs := template.FuncMap{
+		"asset": assets.Path,
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return m
+		},
+		"add": func(a, b int) int { return a + b },
+		"sub": func(a, b int) int { return a - b },
+	}
+	pages, err := fs.Glob(templateFS, "templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := templates{}
+	for _, p := range pages {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", p)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", p, err)
+		}
+		out[strings.TrimSuffix(path.Base(p), ".html")] = t
+	}
+	return out, nil
+}
+
+// flash is a one-time message shown on the next page.
+type flash struct {
+	Kind string // success, error, info
+	Text string
+}
+
+// Page is the data every page template gets.
+type Page struct {
+	L       *i18n.Localizer
+	User    *simplesender.User
+	Title   string // already translated
+	Flash   *flash
+	Path    string // the current path and query, for the language switch
+	Nav     string // which navbar item is current
+	Form    map[string]string
+	Errors  map[string]string // field -> translated message
+	Error   string            // translated message for the whole form
+	Data    any
+	Status  int
+	Langs   []string
+	Request *http.Request
+}
+
+// Time formats t in the viewer's time zone.
+func (p *Page) Time(t any) string {
+	var tt time.Time
+	switch v := t.(type) {
+	case time.Time:
+		tt = v
+	case *time.Time:
+		if v == nil {
+			return "—"
+		}
+		tt = *v
+	default:
+		return ""
+	}
+	loc := time.UTC
+	if p.User != nil {
+		loc = p.User.Location()
+	}
+	return tt.In(loc).Format("2006-01-02 15:04 MST")
+}
+
+// IsStaff reports whether the viewer is a manager or admin.
+func (p *Page) IsStaff() bool { return p.User != nil && p.User.Role.IsStaff() }
+
+// IsAdmin reports whether the viewer is an admin.
+func (p *Page) IsAdmin() bool { return p.User != nil && p.User.Role == simplesender.RoleAdmin }
+
+// render writes page name with status.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *Page) {
+	t, ok := s.tmpl[name]
+	if !ok {
+		s.log.Error("no such template", "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	s.fillPage(w, r, p)
+	p.Status = status
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, p); err != nil {
+		s.log.Error("render template", "name", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fillPage sets what every page has from the request.
+func (s *Server) fillPage(w http.ResponseWriter, r *http.Request, p *Page) {
+	rc := reqCtx(r)
+	p.L = rc.L
+	p.User = rc.User
+	p.Langs = s.bundle.Languages()
+	p.Request = r
+	p.Path = r.URL.RequestURI()
+	if p.Flash == nil {
+		p.Flash = s.takeFlash(w, r)
+	}
+	if p.Title != "" {
+		p.Title = rc.L.T(p.Title)
+	}
+}

@@ -1,0 +1,332 @@
+// Package web serves the server-rendered user interface: pages for accounts,
+// profiles, API tokens and user administration, in Russian and English. Every
+// page works without JavaScript. Authorization is decided by package app;
+// this package only shows what app allows.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/app"
+	"simplesender/internal/i18n"
+)
+
+// Cookie names.
+const (
+	sessionCookie = "ss_session"
+	langCookie    = "ss_lang"
+	flashCookie   = "ss_flash"
+)
+
+// Config is what the web UI needs besides the app.
+type Config struct {
+	SecureCookies bool          // set the Secure flag (https base URL)
+	SessionMax    time.Duration // cookie lifetime
+}
+
+// Server is the web UI.
+type Server struct {
+	app    *app.App
+	bundle *i18n.Bundle
+	assets *Assets
+	tmpl   templates
+	log    *slog.Logger
+	cfg    Config
+}
+
+// New parses every template (a broken one fails here) and returns the UI.
+func New(a *app.App, b *i18n.Bundle, log *slog.Logger, cfg Config) (*Server, error) {
+	assets, err := NewAssets()
+	if err != nil {
+		return nil, err
+	}
+	t, err := parseTemplates(assets)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SessionMax == 0 {
+		cfg.SessionMax = 30 * 24 * time.Hour
+	}
+	return &Server{app: a, bundle: b, assets: assets, tmpl: t, log: log, cfg: cfg}, nil
+}
+
+// Assets returns the static files handler's owner.
+func (s *Server) Assets() *Assets { return s.assets }
+
+// Handler returns the UI's routes wrapped in cross-origin protection (CSRF)
+// and the per-request user and language.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", s.assets.Handler())
+	mux.HandleFunc("GET /{$}", s.home)
+
+	mux.HandleFunc("GET /register", s.registerForm)
+	mux.HandleFunc("POST /register", s.register)
+	mux.HandleFunc("GET /confirm", s.confirmForm)
+	mux.HandleFunc("POST /confirm", s.confirm)
+	mux.HandleFunc("GET /confirm/resend", s.resendForm)
+	mux.HandleFunc("POST /confirm/resend", s.resend)
+	mux.HandleFunc("GET /login", s.loginForm)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /password/forgot", s.forgotForm)
+	mux.HandleFunc("POST /password/forgot", s.forgot)
+	mux.HandleFunc("GET /password/reset", s.resetForm)
+	mux.HandleFunc("POST /password/reset", s.reset)
+	mux.HandleFunc("POST /lang", s.setLang)
+
+	mux.Handle("GET /profile", s.authed(s.profile))
+	mux.Handle("POST /profile", s.authed(s.saveProfile))
+	mux.Handle("GET /profile/password", s.authed(s.passwordForm))
+	mux.Handle("POST /profile/password", s.authed(s.changePassword))
+	mux.Handle("GET /tokens", s.authed(s.tokens))
+	mux.Handle("POST /tokens", s.authed(s.createToken))
+	mux.Handle("POST /tokens/{id}/delete", s.authed(s.deleteToken))
+
+	mux.Handle("GET /users", s.authed(s.users))
+	mux.Handle("GET /users/{id}", s.authed(s.user))
+	mux.Handle("POST /users/{id}/block", s.authed(s.blockUser))
+	mux.Handle("POST /users/{id}/unblock", s.authed(s.unblockUser))
+	mux.Handle("POST /users/{id}/role", s.authed(s.setRole))
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusForbidden, "error.csrf")
+	}))
+	return s.withRequest(cop.Handler(s.notFoundTo(mux)))
+}
+
+// ---- per-request context: who and in which language
+
+type ctxKey struct{}
+
+type requestCtx struct {
+	User      *simplesender.User
+	L         *i18n.Localizer
+	sessionID string
+}
+
+func reqCtx(r *http.Request) *requestCtx {
+	if rc, ok := r.Context().Value(ctxKey{}).(*requestCtx); ok {
+		return rc
+	}
+	return &requestCtx{}
+}
+
+func (rc *requestCtx) actor() *app.Actor { return &app.Actor{User: rc.User} }
+
+// withRequest finds the session user and the language: the user's setting,
+// then the switch's cookie, then Accept-Language.
+func (s *Server) withRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := &requestCtx{}
+		if strings.HasPrefix(r.URL.Path, "/static/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+			u, err := s.app.SessionUser(r.Context(), c.Value)
+			switch {
+			case err == nil:
+				rc.User, rc.sessionID = u, c.Value
+			case simplesender.IsKind(err, simplesender.KindUnauthenticated):
+				s.clearCookie(w, sessionCookie)
+			default:
+				s.log.Error("load session", "err", err)
+			}
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			if err := r.ParseForm(); err != nil {
+				rc.L = s.bundle.For(s.bundle.Match(r.Header.Get("Accept-Language")))
+				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rc))
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					s.errorPage(w, r, http.StatusRequestEntityTooLarge, "error.too_large")
+					return
+				}
+				s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+				return
+			}
+		}
+		var cookieLang string
+		if c, err := r.Cookie(langCookie); err == nil {
+			cookieLang = c.Value
+		}
+		userLang := ""
+		if rc.User != nil {
+			userLang = rc.User.Lang
+		}
+		rc.L = s.bundle.For(s.bundle.Match(userLang, cookieLang, r.Header.Get("Accept-Language")))
+		w.Header().Set("Content-Language", rc.L.Lang())
+		w.Header().Add("Vary", "Accept-Language, Cookie")
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, rc)))
+	})
+}
+
+// authed sends anonymous visitors to the login page.
+func (s *Server) authed(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if reqCtx(r).User == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.errorPage(w, r, http.StatusUnauthorized, "error.unauthenticated")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// notFoundTo answers unknown paths and wrong methods with a page in the
+// user's language instead of the mux's plain text.
+func (s *Server) notFoundTo(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern == "" {
+			rec := &statusRecorder{header: http.Header{}}
+			h.ServeHTTP(rec, r)
+			if rec.status == http.StatusMethodNotAllowed {
+				w.Header().Set("Allow", rec.header.Get("Allow"))
+				s.errorPage(w, r, http.StatusMethodNotAllowed, "error.method")
+				return
+			}
+			s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusRecorder) WriteHeader(code int)        { s.status = code }
+
+// ---- errors
+
+// errorPage renders the friendly error page with a translated message.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, key string, args ...any) {
+	if r.Context().Value(ctxKey{}) == nil {
+		// Outside withRequest (should not happen): still answer in a language.
+		rc := &requestCtx{L: s.bundle.For(s.bundle.Match(r.Header.Get("Accept-Language")))}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rc))
+	}
+	l := reqCtx(r).L
+	s.render(w, r, status, "error", &Page{Title: "page.error.title", Error: l.T(key, args...), Data: status})
+}
+
+// fail shows err: a form page again with messages for Invalid errors (when
+// form is given), the error page otherwise. Internal errors are logged.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, form string, p *Page) {
+	e := simplesender.AsError(err)
+	l := reqCtx(r).L
+	if e.Kind == simplesender.KindInternal {
+		s.log.Error("request failed", "path", r.URL.Path, "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	}
+	if e.Kind == simplesender.KindRateLimited {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = "error." + e.Kind.String()
+	}
+	if form == "" || p == nil {
+		s.errorPage(w, r, e.Kind.HTTPStatus(), msg, "Seconds", strconv.Itoa(e.RetryAfterSeconds))
+		return
+	}
+	p.Errors = map[string]string{}
+	for f, k := range e.Fields {
+		p.Errors[f] = l.T(k)
+	}
+	p.Error = l.T(msg, "Seconds", strconv.Itoa(e.RetryAfterSeconds))
+	s.render(w, r, e.Kind.HTTPStatus(), form, p)
+}
+
+// ---- cookies and flashes
+
+func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: int(maxAge / time.Second),
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Server) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+// redirectFlash redirects to target with a one-time message. The cookie holds
+// only a message key from our own catalogue, never user text.
+func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, target, kind, key string) {
+	s.setCookie(w, flashCookie, kind+":"+key, time.Minute)
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	c, err := r.Cookie(flashCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	s.clearCookie(w, flashCookie)
+	kind, key, ok := strings.Cut(c.Value, ":")
+	l := reqCtx(r).L
+	if !ok || (kind != "success" && kind != "error" && kind != "info") || !strings.HasPrefix(key, "flash.") || !l.Has(key) {
+		return nil
+	}
+	return &flash{Kind: kind, Text: l.T(key)}
+}
+
+// ---- small helpers
+
+// clientIP is the peer address. Behind a reverse proxy every client shares
+// the proxy's address; we do not trust forwarding headers by default.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// safeNext returns a local path to go to after a form, or def.
+func safeNext(next, def string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return def
+	}
+	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+		return def
+	}
+	return next
+}
+
+func pathID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+func formValues(r *http.Request, names ...string) map[string]string {
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		m[n] = r.PostFormValue(n)
+	}
+	return m
+}
+
+// maxFormBytes bounds a form post.
+const maxFormBytes = 256 << 10

@@ -1,0 +1,136 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"simplesender"
+	"simplesender/internal/app"
+	"simplesender/internal/store"
+)
+
+const usersPerPage = 50
+
+type usersData struct {
+	Users      []*simplesender.User
+	Total      int
+	Page       int
+	Pages      int
+	Query      string
+	Status     string
+	PrevURL    string
+	NextURL    string
+	CanManage  map[int64]bool
+	StatusList []string
+}
+
+func (s *Server) users(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	q := r.URL.Query()
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	status := q.Get("status")
+	switch simplesender.Status(status) {
+	case simplesender.StatusPending, simplesender.StatusActive, simplesender.StatusBlocked:
+	default:
+		status = ""
+	}
+	res, err := s.app.ListUsers(r.Context(), rc.actor(), store.UserFilter{Query: q.Get("q"),
+		Status: simplesender.Status(status), Limit: usersPerPage, Offset: (page - 1) * usersPerPage})
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	d := usersData{Users: res.Users, Total: res.Total, Page: page, Query: q.Get("q"), Status: status,
+		Pages: max(1, (res.Total+usersPerPage-1)/usersPerPage), CanManage: map[int64]bool{},
+		StatusList: []string{"pending", "active", "blocked"}}
+	for _, u := range res.Users {
+		d.CanManage[u.ID] = app.CanManage(rc.actor(), u)
+	}
+	link := func(p int) string {
+		v := url.Values{"page": {strconv.Itoa(p)}}
+		if d.Query != "" {
+			v.Set("q", d.Query)
+		}
+		if d.Status != "" {
+			v.Set("status", d.Status)
+		}
+		return "/users?" + v.Encode()
+	}
+	if page > 1 {
+		d.PrevURL = link(page - 1)
+	}
+	if page < d.Pages {
+		d.NextURL = link(page + 1)
+	}
+	s.render(w, r, http.StatusOK, "users", &Page{Title: "page.users.title", Nav: "users", Data: d})
+}
+
+type userData struct {
+	Target    *simplesender.User
+	CanManage bool
+	Audit     []*simplesender.AuditEvent
+	Roles     []string
+}
+
+func (s *Server) user(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	if !rc.User.Role.IsStaff() {
+		// Regular users have no user pages, not even their own: that is /profile.
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	u, err := s.app.GetUser(r.Context(), rc.actor(), id)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	audit, err := s.app.UserAudit(r.Context(), rc.actor(), id)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "user", &Page{Title: "page.user.title", Nav: "users", Data: userData{
+		Target: u, CanManage: app.CanManage(rc.actor(), u), Audit: audit, Roles: []string{"user", "manager", "admin"}}})
+}
+
+func (s *Server) blockUser(w http.ResponseWriter, r *http.Request)   { s.setBlocked(w, r, true) }
+func (s *Server) unblockUser(w http.ResponseWriter, r *http.Request) { s.setBlocked(w, r, false) }
+
+func (s *Server) setBlocked(w http.ResponseWriter, r *http.Request, blocked bool) {
+	rc := reqCtx(r)
+	id, ok := pathID(r)
+	if !ok || !rc.User.Role.IsStaff() {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	if _, err := s.app.SetBlocked(r.Context(), rc.actor(), id, blocked); err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	key := "flash.user_unblocked"
+	if blocked {
+		key = "flash.user_blocked"
+	}
+	s.redirectFlash(w, r, "/users/"+strconv.FormatInt(id, 10), "success", key)
+}
+
+func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	id, ok := pathID(r)
+	if !ok || !rc.User.Role.IsStaff() {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	if _, err := s.app.SetRole(r.Context(), rc.actor(), id, simplesender.Role(r.PostFormValue("role"))); err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.redirectFlash(w, r, "/users/"+strconv.FormatInt(id, 10), "success", "flash.role_changed")
+}
