@@ -1,0 +1,5 @@
+package web_test
+
+import "strconv"
+
+func strconvI(n int64) string { return strconv.FormatInt(n, 10) }
