@@ -227,10 +227,11 @@ func (w *accountEmailWorker) Work(ctx context.Context, job *river.Job[AccountEma
 	return w.m.SendAccountEmail(ctx, job.Args)
 }
 
-// NextRetry backs off from 10 s to about an hour, so a server that is down
-// for a while still gets the e-mail once it is back.
+// NextRetry backs off 2 s, 8 s, 32 s, ... up to an hour between attempts
+// (20 attempts span about 14 hours), so a mail server that is down for a while
+// still gets the e-mail once it is back.
 func (w *accountEmailWorker) NextRetry(job *river.Job[AccountEmailArgs]) time.Time {
-	d := 10 * time.Second << min(job.Attempt, 9)
+	d := 2 * time.Second << (2 * min(max(job.Attempt-1, 0), 11))
 	return time.Now().Add(min(d, time.Hour))
 }
 
