@@ -36,8 +36,10 @@ func NewRedisSessions(rdb redis.UniversalClient, prefix string) *RedisSessions {
 	return &RedisSessions{rdb: rdb, prefix: prefix}
 }
 
-func (r *RedisSessions) key(h string) string      { return r.prefix + "sess:" + h }
-func (r *RedisSessions) userKey(id int64) string { return r.prefix + "usess:" + strconv.FormatInt(id, 10) }
+func (r *RedisSessions) key(h string) string { return r.prefix + "sess:" + h }
+func (r *RedisSessions) userKey(id int64) string {
+	return r.prefix + "usess:" + strconv.FormatInt(id, 10)
+}
 
 // Create implements SessionStore.
 func (r *RedisSessions) Create(ctx context.Context, s *simplesender.Session) error {

@@ -5,6 +5,8 @@ package apptest
 
 import (
 	"context"
+
+	"github.com/redis/go-redis/v9"
 	"log/slog"
 	"net/mail"
 	"os"
@@ -20,6 +22,7 @@ import (
 	"simplesender/internal/i18n"
 	"simplesender/internal/jobs"
 	"simplesender/internal/mailer"
+	"simplesender/internal/ratelimit"
 	"simplesender/internal/store"
 	"simplesender/internal/store/storetest"
 )
@@ -31,7 +34,8 @@ type Env struct {
 	Bundle    *i18n.Bundle
 	Outbox    string // folder the e-mails are written to
 	Transport mailer.Transport
-	URL       string // database URL
+	URL       string        // database URL
+	Redis     *redis.Client // set when SIMPLESENDER_TEST_REDIS_URL is
 }
 
 // Options change the environment.
@@ -70,6 +74,19 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 		Bundle:    bundle,
 		MailFrom:  mailer.Address{Name: "simpleSENDER", Email: "noreply@example.com"},
 		Logger:    slog.New(slog.DiscardHandler),
+	}
+	if u := os.Getenv(storetest.EnvRedis); u != "" {
+		// CI: sessions and rate limits in Redis, under a prefix of this test's own.
+		ro, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb := redis.NewClient(ro)
+		t.Cleanup(func() { rdb.Close() })
+		prefix := "test:" + auth.NewToken("")[:12] + ":"
+		d.Sessions = auth.NewRedisSessions(rdb, prefix)
+		d.Limiter = ratelimit.NewRedis(rdb, prefix+"rl:")
+		e.Redis = rdb
 	}
 	if o.Deps != nil {
 		o.Deps(&d)
