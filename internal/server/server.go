@@ -110,7 +110,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	a = app.New(deps)
 	s.App = a
 
-	ui, err := web.New(a, bundle, log, web.Config{SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax})
+	ui, err := web.New(a, bundle, log, web.Config{SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax, SecretKey: cfg.SecretKey})
 	if err != nil {
 		return nil, fmt.Errorf("web UI: %w", err)
 	}

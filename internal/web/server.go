@@ -6,6 +6,9 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net"
@@ -17,6 +20,7 @@ import (
 
 	"simplesender"
 	"simplesender/internal/app"
+	"simplesender/internal/auth"
 	"simplesender/internal/i18n"
 )
 
@@ -31,6 +35,9 @@ const (
 type Config struct {
 	SecureCookies bool          // set the Secure flag (https base URL)
 	SessionMax    time.Duration // cookie lifetime
+	// SecretKey signs the flash cookie, so that no other site (a sibling
+	// subdomain, say) can plant a misleading message. Empty: a random key.
+	SecretKey []byte
 }
 
 // Server is the web UI.
@@ -52,6 +59,9 @@ func New(a *app.App, b *i18n.Bundle, log *slog.Logger, cfg Config) (*Server, err
 	t, err := parseTemplates(assets)
 	if err != nil {
 		return nil, err
+	}
+	if len(cfg.SecretKey) == 0 {
+		cfg.SecretKey = []byte(auth.NewToken(""))
 	}
 	if cfg.SessionMax == 0 {
 		cfg.SessionMax = 30 * 24 * time.Hour
@@ -274,7 +284,7 @@ func (s *Server) clearCookie(w http.ResponseWriter, name string) {
 // redirectFlash redirects to target with a one-time message. The cookie holds
 // only a message key from our own catalogue, never user text.
 func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, target, kind, key string) {
-	s.setCookie(w, flashCookie, kind+":"+key, time.Minute)
+	s.setCookie(w, flashCookie, s.sign(kind+":"+key), time.Minute)
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
@@ -284,12 +294,33 @@ func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 		return nil
 	}
 	s.clearCookie(w, flashCookie)
-	kind, key, ok := strings.Cut(c.Value, ":")
+	v, ok := s.verify(c.Value)
+	if !ok {
+		return nil
+	}
+	kind, key, ok := strings.Cut(v, ":")
 	l := reqCtx(r).L
 	if !ok || (kind != "success" && kind != "error" && kind != "info") || !strings.HasPrefix(key, "flash.") || !l.Has(key) {
 		return nil
 	}
 	return &flash{Kind: kind, Text: l.T(key)}
+}
+
+// sign appends an HMAC of v.
+func (s *Server) sign(v string) string {
+	m := hmac.New(sha256.New, s.cfg.SecretKey)
+	m.Write([]byte(v))
+	return v + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// verify returns the value of a signed string when its HMAC is right.
+func (s *Server) verify(signed string) (string, bool) {
+	i := strings.LastIndexByte(signed, '.')
+	if i < 0 {
+		return "", false
+	}
+	v := signed[:i]
+	return v, hmac.Equal([]byte(s.sign(v)), []byte(signed))
 }
 
 // ---- small helpers

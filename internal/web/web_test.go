@@ -343,3 +343,28 @@ func TestLoginThrottled(t *testing.T) {
 		t.Fatalf("12th wrong password: %d, Retry-After %q", last.status, last.header.Get("Retry-After"))
 	}
 }
+
+func TestForgedFlashIsIgnored(t *testing.T) {
+	s := newSite(t, storetest.NewURL(t, "sqlite"))
+	// A real flash, as set by a redirect, is shown.
+	lo := s.do(t, "", "POST", "/logout", url.Values{})
+	var flashVal string
+	for _, c := range (&http.Response{Header: lo.header}).Cookies() {
+		if c.Name == "ss_flash" {
+			flashVal = c.Value
+		}
+	}
+	show := func(v string) string {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(&http.Cookie{Name: "ss_flash", Value: v})
+		w := httptest.NewRecorder()
+		s.h.ServeHTTP(w, req)
+		return w.Body.String()
+	}
+	if !strings.Contains(show(flashVal), "You are logged out.") {
+		t.Fatal("a genuine flash is not shown")
+	}
+	if strings.Contains(show("success:flash.password_changed"), "Your password is changed") {
+		t.Fatal("an unsigned flash cookie was shown")
+	}
+}
