@@ -1,0 +1,185 @@
+package simplesender
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Recipient is an address a user sends to. Email is unique per owner,
+// compared case-insensitively.
+type Recipient struct {
+	ID         int64
+	OwnerID    int64
+	Email      string
+	LastName   string
+	FirstName  string
+	MiddleName string
+	Comment    string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// FullName joins the names in the usual Russian order: last, first, middle.
+func (r *Recipient) FullName() string {
+	return strings.Join(strings.Fields(r.LastName+" "+r.FirstName+" "+r.MiddleName), " ")
+}
+
+// Normalize trims the fields.
+func (r *Recipient) Normalize() {
+	r.Email = strings.TrimSpace(r.Email)
+	r.LastName = strings.TrimSpace(r.LastName)
+	r.FirstName = strings.TrimSpace(r.FirstName)
+	r.MiddleName = strings.TrimSpace(r.MiddleName)
+	r.Comment = strings.TrimSpace(r.Comment)
+}
+
+// ValidateNames checks the name and comment fields (the address is checked
+// by the mailer's parser). Errors: KindInvalid with per-field keys.
+func (r *Recipient) ValidateNames(f FieldErrors) {
+	for field, v := range map[string]string{"last_name": r.LastName, "first_name": r.FirstName, "middle_name": r.MiddleName} {
+		if !PlainText(v, 100) {
+			f.Add(field, "error.recipient.name")
+		}
+	}
+	if !utf8.ValidString(r.Comment) || utf8.RuneCountInString(r.Comment) > 2000 {
+		f.Add("comment", "error.recipient.comment")
+	}
+}
+
+// Message is the content of a mailing: a subject and a plain-text body, with
+// an optional HTML body. They may hold placeholders for the recipient's
+// fields (see package internal/render).
+type Message struct {
+	ID        int64
+	OwnerID   int64
+	Subject   string
+	BodyText  string
+	BodyHTML  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Limits on a message's size.
+const (
+	MaxSubjectLen = 300        // characters
+	MaxBodyBytes  = 512 * 1024 // each body
+)
+
+// MailingStatus is the state of a mailing as its owner sees it.
+type MailingStatus string
+
+// The mailing states: created = never started; running = scheduled or
+// sending; finished = the last send run is complete.
+const (
+	MailingCreated  MailingStatus = "created"
+	MailingRunning  MailingStatus = "running"
+	MailingFinished MailingStatus = "finished"
+)
+
+// Mailing is a message to a set of the owner's recipients.
+type Mailing struct {
+	ID          int64
+	OwnerID     int64
+	OwnerEmail  string
+	Name        string
+	MessageID   int64
+	Status      MailingStatus
+	ScheduledAt *time.Time // a pending one-time send
+	StartedAt   *time.Time // start of the last run
+	FinishedAt  *time.Time // end of the last run
+	DisabledAt  *time.Time // switched off by a manager
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	// RecipientCount is the size of the audience.
+	RecipientCount int
+	// Counts are the deliveries of the last run by state.
+	Counts DeliveryCounts
+	// LateBy is how late the last run started after its planned time.
+	LateBy time.Duration
+}
+
+// Disabled reports whether a manager switched the mailing off.
+func (m *Mailing) Disabled() bool { return m.DisabledAt != nil }
+
+// DeliveryCounts counts a run's deliveries by state, as the owner sees them.
+type DeliveryCounts struct {
+	Sent      int `json:"sent"`
+	Failed    int `json:"failed"`
+	Pending   int `json:"pending"` // pending, sending and deferred (will be tried)
+	Unknown   int `json:"unknown"`
+	Cancelled int `json:"cancelled"`
+}
+
+// Total is the number of deliveries.
+func (c DeliveryCounts) Total() int { return c.Sent + c.Failed + c.Pending + c.Unknown + c.Cancelled }
+
+// Done is the number of deliveries in a final state.
+func (c DeliveryCounts) Done() int { return c.Sent + c.Failed + c.Unknown + c.Cancelled }
+
+// DeliveryStatus is the state of one recipient's delivery in one run.
+type DeliveryStatus string
+
+// The delivery states (DELIVERY.md): pending -> sending -> sent | deferred |
+// failed | unknown; and cancelled.
+const (
+	DeliveryPending   DeliveryStatus = "pending"
+	DeliverySending   DeliveryStatus = "sending"
+	DeliverySent      DeliveryStatus = "sent"
+	DeliveryDeferred  DeliveryStatus = "deferred"
+	DeliveryFailed    DeliveryStatus = "failed"
+	DeliveryUnknown   DeliveryStatus = "unknown"
+	DeliveryCancelled DeliveryStatus = "cancelled"
+)
+
+// Run is one send of a mailing: its audience and message as they were when
+// it started.
+type Run struct {
+	ID          int64
+	MailingID   int64
+	OwnerID     int64
+	Number      int    // 1 for the first run of the mailing, 2 for the next, ...
+	Kind        string // "send", "resend_failed", "resend_unknown"
+	Trigger     string // "now", "schedule", "cli"
+	ScheduledAt *time.Time
+	StartedAt   time.Time
+	FinishedAt  *time.Time
+	Cancelled   bool
+	Subject     string
+	BodyText    string
+	BodyHTML    string
+	Counts      DeliveryCounts
+}
+
+// Delivery is one recipient of one run.
+type Delivery struct {
+	ID            int64
+	RunID         int64
+	RecipientID   int64
+	Email         string
+	LastName      string
+	FirstName     string
+	MiddleName    string
+	Status        DeliveryStatus
+	Attempts      int
+	NextAttemptAt *time.Time
+	LastCode      int
+	LastEnhanced  string
+	LastResponse  string
+	MessageID     string
+	SentAt        *time.Time
+	UpdatedAt     time.Time
+}
+
+// Attempt is one try to hand a delivery to the mail server.
+type Attempt struct {
+	ID          int64
+	DeliveryID  int64
+	RunID       int64
+	Email       string
+	AttemptedAt time.Time
+	Success     bool
+	Code        int
+	Enhanced    string
+	Response    string
+}
