@@ -80,3 +80,16 @@ func (o *Outbox) write(now time.Time, data []byte) (string, error) {
 	}
 	return path, nil
 }
+
+// WriteRaw writes an already built message as a new .eml file, as Send
+// does, and returns its path. The mailing engine builds messages itself.
+func (o *Outbox) WriteRaw(ctx context.Context, data []byte) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	path, err := o.write(time.Now(), data)
+	if err != nil {
+		return "", simplesender.Errorf("outbox: %w", err)
+	}
+	return path, nil
+}

@@ -1,0 +1,424 @@
+// Package delivery is the sending engine. It starts runs whose time has come,
+// claims due deliveries from the database in small batches, renders and
+// sends each through a Sender over a fixed number of connections, and
+// records every outcome with its attempt row, in batches. The database is
+// the truth (DELIVERY.md): a delivery is marked sending before its message
+// goes out, and one found in sending after a crash becomes unknown, never
+// resent on its own. Memory does not grow with a mailing's size: at most a
+// few deliveries per connection are held at once.
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/mailer"
+	"simplesender/internal/render"
+	"simplesender/internal/store"
+)
+
+// Config tunes the engine.
+type Config struct {
+	From  mailer.Address
+	Conns int // messages sent at once (SMTP connections); default 10
+	// Retry are the waits before the 2nd, 3rd, ... attempt after a temporary
+	// failure; after the last one a delivery fails for good. Default
+	// 1m, 5m, 15m, 30m, 1h, 2h, 4h (8 attempts over about 8 hours).
+	Retry []time.Duration
+	// Poll is how often an idle engine looks for work; default 250ms.
+	Poll time.Duration
+	// Heartbeat is how often the instance says it is alive; an instance
+	// silent for 3 heartbeats is dead and its sending deliveries become
+	// unknown. Default 5s.
+	Heartbeat time.Duration
+	// SendTimeout bounds one message; default 2 minutes.
+	SendTimeout time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger
+	// Metrics counts messages; may be nil.
+	Metrics interface {
+		EmailSent(kind string)
+		EmailFailed(kind string)
+	}
+}
+
+// DefaultRetry is the default retry schedule.
+var DefaultRetry = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
+
+// Engine sends mailings.
+type Engine struct {
+	db     *store.DB
+	sender Sender
+	cfg    Config
+	id     string
+	host   string
+	log    *slog.Logger
+	wake   chan struct{}
+
+	inflight atomic.Int64  // claimed, not yet recorded
+	freed    chan struct{} // an outcome was recorded
+
+	mu        sync.Mutex
+	runs      map[int64]*runInfo // parsed message of each run in progress
+	cancelled map[int64]bool
+}
+
+type runInfo struct {
+	run *simplesender.Run
+	msg *render.Message
+	err error
+}
+
+// New returns an engine; Run starts it.
+func New(db *store.DB, sender Sender, cfg Config) *Engine {
+	if cfg.Conns <= 0 {
+		cfg.Conns = 10
+	}
+	if cfg.Retry == nil {
+		cfg.Retry = DefaultRetry
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 250 * time.Millisecond
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 5 * time.Second
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 2 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = db.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := make([]byte, 8)
+	rand.Read(b)
+	host, _ := os.Hostname()
+	return &Engine{db: db, sender: sender, cfg: cfg, id: hex.EncodeToString(b), host: host,
+		log: cfg.Logger.With("component", "delivery"), wake: make(chan struct{}, 1), freed: make(chan struct{}, 1),
+		runs: map[int64]*runInfo{}, cancelled: map[int64]bool{}}
+}
+
+// ID is this engine instance's id (claims carry it).
+func (e *Engine) ID() string { return e.id }
+
+// Wake makes an idle engine look for work at once (after "send now").
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works until ctx ends. Then it stops claiming, lets the messages in
+// flight finish (each bounded by SendTimeout), records them, and returns.
+func (e *Engine) Run(ctx context.Context) error {
+	bg := context.WithoutCancel(ctx)
+	if err := e.db.Heartbeat(bg, e.id, e.host, e.cfg.Now()); err != nil {
+		return err
+	}
+	capacity := 2 * e.cfg.Conns
+	work := make(chan store.Claimed, capacity)
+	results := make(chan store.Outcome, capacity)
+	var senders sync.WaitGroup
+	for range e.cfg.Conns {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			for c := range work {
+				results <- e.deliver(bg, c)
+			}
+		}()
+	}
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		e.record(bg, results)
+	}()
+
+	e.dispatch(ctx, work, capacity)
+
+	close(work)
+	senders.Wait()
+	close(results)
+	<-recorded
+	e.sender.Close()
+	if err := e.db.RemoveInstance(bg, e.id); err != nil {
+		e.log.Warn("remove instance", "err", err)
+	}
+	return nil
+}
+
+// dispatch starts due runs and claims deliveries while there is room, until
+// ctx ends.
+func (e *Engine) dispatch(ctx context.Context, work chan<- store.Claimed, capacity int) {
+	var lastBeat, lastSweep, lastStart time.Time
+	woken := true
+	timer := time.NewTimer(e.cfg.Poll)
+	defer timer.Stop()
+	for ctx.Err() == nil {
+		now := e.cfg.Now()
+		if now.Sub(lastBeat) >= e.cfg.Heartbeat {
+			if err := e.db.Heartbeat(ctx, e.id, e.host, now); err != nil && ctx.Err() == nil {
+				e.log.Error("heartbeat", "err", err)
+			}
+			lastBeat = now
+		}
+		if now.Sub(lastSweep) >= e.cfg.Heartbeat {
+			e.sweep(ctx, now)
+			lastSweep = now
+		}
+		if woken || now.Sub(lastStart) >= 100*time.Millisecond {
+			e.startDue(ctx, now)
+			e.refreshCancelled(ctx)
+			lastStart, woken = now, false
+		}
+
+		free := capacity - int(e.inflight.Load())
+		if free > 0 {
+			cs, err := e.db.ClaimDeliveries(ctx, e.id, now, free)
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("claim deliveries", "err", err)
+			}
+			e.inflight.Add(int64(len(cs)))
+			for _, c := range cs {
+				work <- c
+			}
+			if len(cs) == free {
+				continue // more may be waiting: claim again as soon as there is room
+			}
+		}
+		timer.Reset(e.cfg.Poll)
+		select {
+		case <-ctx.Done():
+		case <-e.wake:
+			woken = true
+		case <-e.freed:
+		case <-timer.C:
+		}
+	}
+}
+
+func (e *Engine) sweep(ctx context.Context, now time.Time) {
+	n, err := e.db.SweepOrphans(ctx, e.id, now.Add(-3*e.cfg.Heartbeat), now)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		e.log.Error("sweep orphaned deliveries", "err", err)
+	case n > 0:
+		e.log.Warn("deliveries left by a stopped instance marked unknown", "count", n)
+	}
+}
+
+// startDue starts the runs whose time has come.
+func (e *Engine) startDue(ctx context.Context, now time.Time) {
+	ids, err := e.db.Store().DueStarts(ctx, now, 20)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("find due mailings", "err", err)
+		}
+		return
+	}
+	for _, id := range ids {
+		var run *simplesender.Run
+		err := e.db.InTx(ctx, func(s *store.Store) error {
+			var err error
+			run, err = s.StartDue(ctx, id, now)
+			return err
+		})
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				e.log.Error("start run", "mailing", id, "err", err)
+			}
+		case run != nil:
+			e.log.Info("run started", "mailing", id, "run", run.ID, "number", run.Number, "deliveries", run.Counts.Pending,
+				"kind", run.Kind, "trigger", run.Trigger)
+		}
+	}
+}
+
+func (e *Engine) refreshCancelled(ctx context.Context) {
+	c, err := e.db.CancelledRuns(ctx)
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	e.cancelled = c
+	e.mu.Unlock()
+}
+
+func (e *Engine) isCancelled(run int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cancelled[run]
+}
+
+// runFor returns the run's fixed message, parsed once.
+func (e *Engine) runFor(ctx context.Context, id int64) *runInfo {
+	e.mu.Lock()
+	ri := e.runs[id]
+	e.mu.Unlock()
+	if ri != nil {
+		return ri
+	}
+	ri = &runInfo{}
+	ri.run, ri.err = e.db.Store().RunByID(ctx, id)
+	if ri.err == nil {
+		ri.msg, ri.err = render.ParseMessage(ri.run.Subject, ri.run.BodyText, ri.run.BodyHTML)
+	}
+	e.mu.Lock()
+	if len(e.runs) > 1000 {
+		clear(e.runs)
+	}
+	e.runs[id] = ri
+	e.mu.Unlock()
+	return ri
+}
+
+// deliver renders and sends one message and classifies the outcome.
+func (e *Engine) deliver(ctx context.Context, c store.Claimed) store.Outcome {
+	ri := e.runFor(ctx, c.RunID)
+	o := store.Outcome{DeliveryID: c.ID, RunID: c.RunID, Email: c.Email}
+	if ri.run != nil {
+		o.MailingID, o.OwnerID = ri.run.MailingID, ri.run.OwnerID
+	}
+	if ri.err != nil {
+		if simplesender.IsKind(ri.err, simplesender.KindInternal) {
+			// A database hiccup: leave it for the next claim.
+			o.Status, o.At = simplesender.DeliveryPending, e.cfg.Now()
+			return o
+		}
+		o.Status, o.Attempted, o.At, o.Response = simplesender.DeliveryFailed, true, e.cfg.Now(), "the message cannot be rendered: "+ri.err.Error()
+		return o
+	}
+	// Checked before each message, so a cancel or disable stops at once.
+	if e.isCancelled(c.RunID) {
+		o.Status, o.At = simplesender.DeliveryCancelled, e.cfg.Now()
+		return o
+	}
+	f := &render.Fields{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, MiddleName: c.MiddleName}
+	m := &mailer.Message{From: e.cfg.From, To: mailer.Address{Name: f.FullName(), Email: c.Email},
+		Subject: ri.msg.Subject.String(f, false), Text: ri.msg.Text.String(f, false)}
+	if ri.msg.HTML != nil {
+		m.HTML = ri.msg.HTML.String(f, true)
+	}
+	var buf bytes.Buffer
+	msgID, err := mailer.Build(&buf, m, e.cfg.Now())
+	if err != nil {
+		o.Status, o.Attempted, o.At = simplesender.DeliveryFailed, true, e.cfg.Now()
+		o.Response = "the message cannot be built: " + err.Error()
+		return o
+	}
+	sctx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
+	reply, err := e.sender.Send(sctx, e.cfg.From.Email, c.Email, buf.Bytes())
+	cancel()
+	o.At, o.Attempted, o.MessageID = e.cfg.Now(), true, msgID
+	e.classify(&o, c.Attempts, reply, err)
+	return o
+}
+
+// classify sets the outcome's state from the server's answer.
+func (e *Engine) classify(o *store.Outcome, attempts int, reply mailer.Reply, err error) {
+	if err == nil {
+		o.Status, o.Code, o.Enhanced, o.Response = simplesender.DeliverySent, reply.Code, reply.Enhanced, reply.Text
+		e.count(true)
+		return
+	}
+	e.count(false)
+	var se *mailer.SMTPError
+	if errors.As(err, &se) {
+		o.Code, o.Enhanced, o.Response = se.Code, se.Enhanced, se.Message
+		if o.Response == "" {
+			o.Response = se.Error()
+		}
+	} else {
+		o.Response = err.Error()
+	}
+	permanent := se != nil && !se.Temporary && !se.AfterData &&
+		(se.Stage == mailer.StageRcpt || se.Stage == mailer.StageData || se.Stage == mailer.StageDataEnd)
+	switch {
+	case mailer.IsUnknownOutcome(err):
+		o.Status = simplesender.DeliveryUnknown
+	case permanent:
+		o.Status = simplesender.DeliveryFailed
+	case attempts > len(e.cfg.Retry):
+		o.Status = simplesender.DeliveryFailed
+		o.Response = "gave up after " + strconv.Itoa(attempts) + " attempts: " + o.Response
+	default:
+		// Temporary, or a server or account problem rather than this
+		// recipient's (5xx before RCPT): try again later.
+		o.Status = simplesender.DeliveryDeferred
+		o.NextAt = o.At.Add(e.cfg.Retry[attempts-1])
+	}
+}
+
+func (e *Engine) count(ok bool) {
+	if e.cfg.Metrics == nil {
+		return
+	}
+	if ok {
+		e.cfg.Metrics.EmailSent("mailing")
+	} else {
+		e.cfg.Metrics.EmailFailed("mailing")
+	}
+}
+
+// record writes outcomes in batches: up to 200 at once, or whatever arrived
+// within a few milliseconds, so bookkeeping costs little per message.
+func (e *Engine) record(ctx context.Context, results <-chan store.Outcome) {
+	batch := make([]store.Outcome, 0, 200)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		for {
+			runs, err := e.db.RecordOutcomes(ctx, batch)
+			if err == nil {
+				if err := e.db.FinishRuns(ctx, runs, e.cfg.Now()); err != nil {
+					e.log.Error("finish runs", "err", err)
+				}
+				break
+			}
+			// The messages went out; their outcome must not be lost. Retry
+			// until the database answers (or the process dies, and the
+			// deliveries become unknown).
+			e.log.Error("record outcomes; retrying", "err", err, "count", len(batch))
+			time.Sleep(time.Second)
+		}
+		e.inflight.Add(-int64(len(batch)))
+		batch = batch[:0]
+		select {
+		case e.freed <- struct{}{}:
+		default:
+		}
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case o, ok := <-results:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, o)
+			if len(batch) >= cap(batch) {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}
+

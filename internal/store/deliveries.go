@@ -1,0 +1,335 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"simplesender"
+)
+
+// Claimed is a delivery handed to a sender, with what it needs to render.
+type Claimed struct {
+	simplesender.Delivery
+	MailingID int64
+	OwnerID   int64
+}
+
+// ClaimDeliveries marks up to limit due deliveries (pending, or deferred
+// whose time has come) as sending, owned by instance, and returns them. The
+// claim is committed before any message goes out (DELIVERY.md, invariant 2).
+// On PostgreSQL, rows locked by another instance are skipped.
+func (db *DB) ClaimDeliveries(ctx context.Context, instance string, now time.Time, limit int) ([]Claimed, error) {
+	var out []Claimed
+	err := db.InTx(ctx, func(s *Store) error {
+		lock := ""
+		if db.Engine() == "postgres" {
+			lock = " FOR UPDATE SKIP LOCKED"
+		}
+		rows, err := s.w.QueryContext(ctx, db.dialect.rebind(`UPDATE deliveries SET status = 'sending', claimed_by = ?,
+			attempts = attempts + 1, updated_at = ?
+			WHERE id IN (SELECT id FROM deliveries WHERE status IN ('pending', 'deferred') AND next_attempt_at <= ?
+				ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
+			RETURNING id, run_id, recipient_id, email, last_name, first_name, middle_name, attempts`),
+			instance, now, now, limit)
+		if err != nil {
+			return s.wrap(err, "claim deliveries")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c Claimed
+			var rid sql.NullInt64
+			if err := rows.Scan(&c.ID, &c.RunID, &rid, &c.Email, &c.LastName, &c.FirstName, &c.MiddleName, &c.Attempts); err != nil {
+				return s.wrap(err, "scan claim")
+			}
+			c.RecipientID = rid.Int64
+			c.Status = simplesender.DeliverySending
+			out = append(out, c)
+		}
+		return s.wrap(rows.Err(), "claim deliveries")
+	})
+	return out, err
+}
+
+// Outcome is the result of one delivery attempt, to be recorded.
+type Outcome struct {
+	DeliveryID int64
+	RunID      int64
+	MailingID  int64
+	OwnerID    int64
+	Email      string
+	Status     simplesender.DeliveryStatus // sent, deferred, failed, unknown; pending to release unsent; cancelled
+	Attempted  bool                        // false: nothing was tried (released or cancelled), no attempt row
+	At         time.Time
+	NextAt     time.Time // for deferred
+	Code       int
+	Enhanced   string
+	Response   string
+	MessageID  string
+}
+
+// RecordOutcomes writes a batch of outcomes in one transaction: each
+// delivery's new state and, for every real attempt, one attempt row. Only
+// deliveries still in sending are changed, so an outcome never overwrites
+// a state set by someone else meanwhile. It returns the runs touched.
+func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (map[int64]struct{}, error) {
+	runs := map[int64]struct{}{}
+	err := db.InTx(ctx, func(s *Store) error {
+		for i := range outs {
+			o := &outs[i]
+			runs[o.RunID] = struct{}{}
+			var err error
+			switch o.Status {
+			case simplesender.DeliveryPending:
+				// Released without trying: the attempt it was counted for did not happen.
+				_, err = s.exec(ctx, `UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_by = NULL,
+					updated_at = ? WHERE id = ? AND status = 'sending'`, o.At, o.DeliveryID)
+			case simplesender.DeliverySent:
+				_, err = s.exec(ctx, `UPDATE deliveries SET status = 'sent', claimed_by = NULL, last_code = ?, last_enhanced = ?,
+					last_response = ?, message_id = ?, sent_at = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
+					o.Code, o.Enhanced, o.Response, o.MessageID, o.At, o.At, o.DeliveryID)
+			case simplesender.DeliveryDeferred:
+				_, err = s.exec(ctx, `UPDATE deliveries SET status = 'deferred', claimed_by = NULL, next_attempt_at = ?,
+					last_code = ?, last_enhanced = ?, last_response = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
+					o.NextAt, o.Code, o.Enhanced, o.Response, o.At, o.DeliveryID)
+			default: // failed, unknown, cancelled
+				_, err = s.exec(ctx, `UPDATE deliveries SET status = ?, claimed_by = NULL, last_code = ?, last_enhanced = ?,
+					last_response = ?, message_id = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
+					string(o.Status), o.Code, o.Enhanced, o.Response, o.MessageID, o.At, o.DeliveryID)
+			}
+			if err != nil {
+				return s.wrap(err, "record outcome")
+			}
+			if o.Attempted {
+				if _, err := s.exec(ctx, `INSERT INTO attempts (delivery_id, run_id, mailing_id, owner_id, email, attempted_at,
+					success, code, enhanced, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, o.DeliveryID, o.RunID, o.MailingID,
+					o.OwnerID, o.Email, o.At, o.Status == simplesender.DeliverySent, o.Code, o.Enhanced, o.Response); err != nil {
+					return s.wrap(err, "record attempt")
+				}
+			}
+		}
+		return nil
+	})
+	return runs, err
+}
+
+// FinishRuns ends each of the runs whose deliveries are all final.
+func (db *DB) FinishRuns(ctx context.Context, runs map[int64]struct{}, now time.Time) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	return db.InTx(ctx, func(s *Store) error {
+		for r := range runs {
+			if err := s.FinishRunIfDone(ctx, r, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Heartbeat records that engine instance id is alive.
+func (db *DB) Heartbeat(ctx context.Context, id, host string, now time.Time) error {
+	s := db.Store()
+	_, err := s.exec(ctx, `INSERT INTO engine_instances (id, host, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, id, host, now, now)
+	return s.wrap(err, "heartbeat")
+}
+
+// RemoveInstance forgets an instance that stopped cleanly.
+func (db *DB) RemoveInstance(ctx context.Context, id string) error {
+	s := db.Store()
+	_, err := s.exec(ctx, "DELETE FROM engine_instances WHERE id = ?", id)
+	return s.wrap(err, "remove instance")
+}
+
+// unknownResponse is stored for deliveries whose sender died mid-send.
+const unknownResponse = "outcome unknown: the sending process stopped while this message was being sent; it is not resent automatically"
+
+// SweepOrphans turns deliveries left in sending by instances that stopped
+// heart-beating before staleBefore (a crash) into unknown, each with an
+// attempt row, and ends their runs when nothing else is open. It returns how
+// many it marked.
+func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, error) {
+	n := 0
+	err := db.InTx(ctx, func(s *Store) error {
+		rows, err := s.w.QueryContext(ctx, db.dialect.rebind(`SELECT d.id, d.run_id, r.mailing_id, r.owner_id, d.email
+			FROM deliveries d JOIN runs r ON r.id = d.run_id
+			WHERE d.status = 'sending' AND (d.claimed_by IS NULL OR (d.claimed_by <> ? AND NOT EXISTS (
+				SELECT 1 FROM engine_instances i WHERE i.id = d.claimed_by AND i.heartbeat_at >= ?)))`), self, staleBefore)
+		if err != nil {
+			return s.wrap(err, "find orphans")
+		}
+		var outs []Outcome
+		for rows.Next() {
+			o := Outcome{Status: simplesender.DeliveryUnknown, Attempted: true, At: now, Response: unknownResponse}
+			if err := rows.Scan(&o.DeliveryID, &o.RunID, &o.MailingID, &o.OwnerID, &o.Email); err != nil {
+				rows.Close()
+				return s.wrap(err, "scan orphan")
+			}
+			outs = append(outs, o)
+		}
+		rows.Close()
+		runs := map[int64]struct{}{}
+		for _, o := range outs {
+			runs[o.RunID] = struct{}{}
+			if _, err := s.exec(ctx, `UPDATE deliveries SET status = 'unknown', claimed_by = NULL, last_response = ?, updated_at = ?
+				WHERE id = ? AND status = 'sending'`, o.Response, now, o.DeliveryID); err != nil {
+				return s.wrap(err, "mark unknown")
+			}
+			if _, err := s.exec(ctx, `INSERT INTO attempts (delivery_id, run_id, mailing_id, owner_id, email, attempted_at,
+				success, code, enhanced, response) VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', ?)`, o.DeliveryID, o.RunID, o.MailingID,
+				o.OwnerID, o.Email, now, false, o.Response); err != nil {
+				return s.wrap(err, "record unknown attempt")
+			}
+		}
+		n = len(outs)
+		if _, err := s.exec(ctx, "DELETE FROM engine_instances WHERE heartbeat_at < ? AND id <> ?", staleBefore, self); err != nil {
+			return s.wrap(err, "forget dead instances")
+		}
+		for r := range runs {
+			if err := s.FinishRunIfDone(ctx, r, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// CancelledRuns returns the ids of runs cancelled but not yet finished.
+func (db *DB) CancelledRuns(ctx context.Context) (map[int64]bool, error) {
+	rows, err := db.w.QueryContext(ctx, "SELECT id FROM runs WHERE cancelled_at IS NOT NULL AND finished_at IS NULL")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// DeliveryFilter selects deliveries of a run.
+type DeliveryFilter struct {
+	Status simplesender.DeliveryStatus
+	Query  string
+	Limit  int
+	Offset int
+}
+
+const deliveryColumns = `id, run_id, recipient_id, email, last_name, first_name, middle_name, status, attempts,
+	next_attempt_at, last_code, last_enhanced, last_response, message_id, sent_at, updated_at`
+
+// ListDeliveries returns a page of run id's deliveries and the total matching.
+func (s *Store) ListDeliveries(ctx context.Context, runID int64, f DeliveryFilter) ([]*simplesender.Delivery, int, error) {
+	where, args := "WHERE run_id = ?", []any{runID}
+	if f.Status != "" {
+		if f.Status == simplesender.DeliveryPending {
+			where += " AND status IN ('pending', 'sending', 'deferred')"
+		} else {
+			where += " AND status = ?"
+			args = append(args, string(f.Status))
+		}
+	}
+	if f.Query != "" {
+		where += ` AND lower(email) LIKE ? ESCAPE '\'`
+		args = append(args, likePattern(f.Query))
+	}
+	var total int
+	if err := s.queryRow(ctx, "SELECT count(*) FROM deliveries "+where, args...).Scan(&total); err != nil {
+		return nil, 0, s.wrap(err, "count deliveries")
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	rows, err := s.query(ctx, "SELECT "+deliveryColumns+" FROM deliveries "+where+" ORDER BY id LIMIT ? OFFSET ?",
+		append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, s.wrap(err, "list deliveries")
+	}
+	defer rows.Close()
+	var out []*simplesender.Delivery
+	for rows.Next() {
+		var d simplesender.Delivery
+		var rid sql.NullInt64
+		var next, sent sql.NullTime
+		var st string
+		if err := rows.Scan(&d.ID, &d.RunID, &rid, &d.Email, &d.LastName, &d.FirstName, &d.MiddleName, &st, &d.Attempts,
+			&next, &d.LastCode, &d.LastEnhanced, &d.LastResponse, &d.MessageID, &sent, &d.UpdatedAt); err != nil {
+			return nil, 0, s.wrap(err, "scan delivery")
+		}
+		d.RecipientID, d.Status = rid.Int64, simplesender.DeliveryStatus(st)
+		if d.Status == simplesender.DeliveryDeferred {
+			d.NextAttemptAt = nullTime(next)
+		}
+		d.SentAt = nullTime(sent)
+		out = append(out, &d)
+	}
+	return out, total, s.wrap(rows.Err(), "list deliveries")
+}
+
+// AttemptsOf returns the attempts of the given deliveries, oldest first,
+// grouped by delivery id.
+func (s *Store) AttemptsOf(ctx context.Context, deliveryIDs []int64) (map[int64][]*simplesender.Attempt, error) {
+	out := map[int64][]*simplesender.Attempt{}
+	if len(deliveryIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(deliveryIDs))
+	for i, id := range deliveryIDs {
+		args[i] = id
+	}
+	rows, err := s.query(ctx, `SELECT id, delivery_id, run_id, email, attempted_at, success, code, enhanced, response
+		FROM attempts WHERE delivery_id IN (`+placeholders(len(args))+`) ORDER BY id`, args...)
+	if err != nil {
+		return nil, s.wrap(err, "list attempts")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[a.DeliveryID] = append(out[a.DeliveryID], a)
+	}
+	return out, s.wrap(rows.Err(), "list attempts")
+}
+
+func scanAttempt(rows *sql.Rows) (*simplesender.Attempt, error) {
+	var a simplesender.Attempt
+	if err := rows.Scan(&a.ID, &a.DeliveryID, &a.RunID, &a.Email, &a.AttemptedAt, &a.Success, &a.Code, &a.Enhanced, &a.Response); err != nil {
+		return nil, err
+	}
+	a.AttemptedAt = a.AttemptedAt.UTC()
+	return &a, nil
+}
+
+// ListAttempts returns a page of every attempt of mailing id, oldest first.
+func (s *Store) ListAttempts(ctx context.Context, mailingID int64, limit, offset int) ([]*simplesender.Attempt, int, error) {
+	var total int
+	if err := s.queryRow(ctx, "SELECT count(*) FROM attempts WHERE mailing_id = ?", mailingID).Scan(&total); err != nil {
+		return nil, 0, s.wrap(err, "count attempts")
+	}
+	rows, err := s.query(ctx, `SELECT id, delivery_id, run_id, email, attempted_at, success, code, enhanced, response
+		FROM attempts WHERE mailing_id = ? ORDER BY id LIMIT ? OFFSET ?`, mailingID, limit, offset)
+	if err != nil {
+		return nil, 0, s.wrap(err, "list attempts")
+	}
+	defer rows.Close()
+	var out []*simplesender.Attempt
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			return nil, 0, s.wrap(err, "scan attempt")
+		}
+		out = append(out, a)
+	}
+	return out, total, s.wrap(rows.Err(), "list attempts")
+}
+

@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"simplesender"
+)
+
+const mailingColumns = `m.id, m.owner_id, u.email, m.name, m.message_id, m.status, m.scheduled_at, m.started_at,
+	m.finished_at, m.disabled_at, m.created_at, m.updated_at, m.last_run_id,
+	(SELECT count(*) FROM mailing_recipients mr WHERE mr.mailing_id = m.id)`
+
+const mailingFrom = " FROM mailings m JOIN users u ON u.id = m.owner_id "
+
+func scanMailing(row scanner) (*simplesender.Mailing, int64, error) {
+	var m simplesender.Mailing
+	var st string
+	var sched, started, finished, disabled sql.NullTime
+	var lastRun sql.NullInt64
+	err := row.Scan(&m.ID, &m.OwnerID, &m.OwnerEmail, &m.Name, &m.MessageID, &st, &sched, &started, &finished, &disabled,
+		&m.CreatedAt, &m.UpdatedAt, &lastRun, &m.RecipientCount)
+	m.Status = simplesender.MailingStatus(st)
+	m.ScheduledAt, m.StartedAt, m.FinishedAt, m.DisabledAt = nullTime(sched), nullTime(started), nullTime(finished), nullTime(disabled)
+	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	return &m, lastRun.Int64, err
+}
+
+// CreateMailing inserts m with its audience and sets its ID.
+func (s *Store) CreateMailing(ctx context.Context, m *simplesender.Mailing, recipientIDs []int64) error {
+	now := s.Now()
+	m.CreatedAt, m.UpdatedAt, m.Status = now, now, simplesender.MailingCreated
+	err := s.writeRow(ctx, `INSERT INTO mailings (owner_id, name, message_id, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, m.OwnerID, m.Name, m.MessageID, string(m.Status), now, now).Scan(&m.ID)
+	if err != nil {
+		return s.wrap(err, "create mailing")
+	}
+	return s.SetMailingRecipients(ctx, m.ID, recipientIDs)
+}
+
+// UpdateMailing saves the name and message of owner's mailing m.
+func (s *Store) UpdateMailing(ctx context.Context, owner int64, m *simplesender.Mailing) error {
+	m.UpdatedAt = s.Now()
+	res, err := s.exec(ctx, "UPDATE mailings SET name = ?, message_id = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
+		m.Name, m.MessageID, m.UpdatedAt, m.ID, owner)
+	return s.affected(res, err, "update mailing")
+}
+
+// SetMailingRecipients replaces the audience of mailing id.
+func (s *Store) SetMailingRecipients(ctx context.Context, id int64, recipientIDs []int64) error {
+	if _, err := s.exec(ctx, "DELETE FROM mailing_recipients WHERE mailing_id = ?", id); err != nil {
+		return s.wrap(err, "clear mailing recipients")
+	}
+	for len(recipientIDs) > 0 {
+		chunk := recipientIDs[:min(len(recipientIDs), 400)]
+		recipientIDs = recipientIDs[len(chunk):]
+		q := "INSERT INTO mailing_recipients (mailing_id, recipient_id) VALUES "
+		args := make([]any, 0, 2*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				q += ", "
+			}
+			q += "(?, ?)"
+			args = append(args, id, r)
+		}
+		if _, err := s.exec(ctx, q+" ON CONFLICT DO NOTHING", args...); err != nil {
+			return s.wrap(err, "set mailing recipients")
+		}
+	}
+	return nil
+}
+
+// MailingRecipientIDs returns the ids of mailing id's audience.
+func (s *Store) MailingRecipientIDs(ctx context.Context, id int64) ([]int64, error) {
+	rows, err := s.query(ctx, "SELECT recipient_id FROM mailing_recipients WHERE mailing_id = ? ORDER BY recipient_id", id)
+	if err != nil {
+		return nil, s.wrap(err, "list mailing recipients")
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var r int64
+		if err := rows.Scan(&r); err != nil {
+			return nil, s.wrap(err, "scan")
+		}
+		out = append(out, r)
+	}
+	return out, s.wrap(rows.Err(), "list mailing recipients")
+}
+
+// MailingRecipients returns a page of mailing id's audience.
+func (s *Store) MailingRecipients(ctx context.Context, id int64, limit, offset int) ([]*simplesender.Recipient, error) {
+	rows, err := s.query(ctx, `SELECT `+prefixed("r.", recipientColumns)+` FROM recipients r
+		JOIN mailing_recipients mr ON mr.recipient_id = r.id WHERE mr.mailing_id = ? ORDER BY r.id LIMIT ? OFFSET ?`, id, limit, offset)
+	if err != nil {
+		return nil, s.wrap(err, "list mailing recipients")
+	}
+	defer rows.Close()
+	var out []*simplesender.Recipient
+	for rows.Next() {
+		r, err := scanRecipient(rows)
+		if err != nil {
+			return nil, s.wrap(err, "scan recipient")
+		}
+		out = append(out, r)
+	}
+	return out, s.wrap(rows.Err(), "list mailing recipients")
+}
+
+func prefixed(p, cols string) string {
+	out := ""
+	for i, c := range splitCols(cols) {
+		if i > 0 {
+			out += ", "
+		}
+		out += p + c
+	}
+	return out
+}
+
+func splitCols(cols string) []string {
+	var out []string
+	cur := ""
+	for _, r := range cols {
+		switch r {
+		case ',':
+			out = append(out, cur)
+			cur = ""
+		case ' ', '\n', '\t':
+		default:
+			cur += string(r)
+		}
+	}
+	return append(out, cur)
+}
+
+// MailingByID returns mailing id of owner (any owner when owner is 0), with
+// the counts of its last run.
+func (s *Store) MailingByID(ctx context.Context, owner, id int64) (*simplesender.Mailing, error) {
+	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
+	args := []any{id}
+	if owner != 0 {
+		q += " AND m.owner_id = ?"
+		args = append(args, owner)
+	}
+	m, lastRun, err := scanMailing(s.queryRow(ctx, q, args...))
+	if err != nil {
+		return nil, s.wrap(err, "get mailing")
+	}
+	if err := s.fillRunInfo(ctx, map[int64]*simplesender.Mailing{lastRun: m}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// MailingFilter selects mailings.
+type MailingFilter struct {
+	ListFilter
+	Status simplesender.MailingStatus // "" for all
+}
+
+// ListMailings returns a page of owner's mailings (everyone's when owner is
+// 0), newest first, with the counts of their last runs.
+func (s *Store) ListMailings(ctx context.Context, owner int64, f MailingFilter) ([]*simplesender.Mailing, int, error) {
+	where, args := "WHERE 1=1", []any{}
+	if owner != 0 {
+		where += " AND m.owner_id = ?"
+		args = append(args, owner)
+	}
+	if f.Status != "" {
+		where += " AND m.status = ?"
+		args = append(args, string(f.Status))
+	}
+	if f.Query != "" {
+		where += ` AND lower(m.name) LIKE ? ESCAPE '\'`
+		args = append(args, likePattern(f.Query))
+	}
+	var total int
+	if err := s.queryRow(ctx, "SELECT count(*)"+mailingFrom+where, args...).Scan(&total); err != nil {
+		return nil, 0, s.wrap(err, "count mailings")
+	}
+	order := "m.id DESC"
+	switch f.Sort {
+	case "name", "created_at", "status", "id", "scheduled_at":
+		order = "m." + f.Sort
+		if f.Desc {
+			order += " DESC"
+		}
+		order += ", m.id DESC"
+	}
+	rows, err := s.query(ctx, "SELECT "+mailingColumns+mailingFrom+where+" ORDER BY "+order+" LIMIT ? OFFSET ?",
+		append(args, f.limit(), f.Offset)...)
+	if err != nil {
+		return nil, 0, s.wrap(err, "list mailings")
+	}
+	var out []*simplesender.Mailing
+	byRun := map[int64]*simplesender.Mailing{}
+	for rows.Next() {
+		m, lastRun, err := scanMailing(rows)
+		if err != nil {
+			rows.Close()
+			return nil, 0, s.wrap(err, "scan mailing")
+		}
+		out = append(out, m)
+		if lastRun != 0 {
+			byRun[lastRun] = m
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, s.wrap(err, "list mailings")
+	}
+	return out, total, s.fillRunInfo(ctx, byRun)
+}
+
+// fillRunInfo sets the counts and lateness of each mailing's last run.
+func (s *Store) fillRunInfo(ctx context.Context, byRun map[int64]*simplesender.Mailing) error {
+	delete(byRun, 0)
+	if len(byRun) == 0 {
+		return nil
+	}
+	ids := make([]any, 0, len(byRun))
+	for id := range byRun {
+		ids = append(ids, id)
+	}
+	rows, err := s.query(ctx, "SELECT run_id, status, count(*) FROM deliveries WHERE run_id IN ("+placeholders(len(ids))+
+		") GROUP BY run_id, status", ids...)
+	if err != nil {
+		return s.wrap(err, "count deliveries")
+	}
+	for rows.Next() {
+		var run int64
+		var st string
+		var n int
+		if err := rows.Scan(&run, &st, &n); err != nil {
+			rows.Close()
+			return s.wrap(err, "scan counts")
+		}
+		addCount(&byRun[run].Counts, simplesender.DeliveryStatus(st), n)
+	}
+	rows.Close()
+	rows, err = s.query(ctx, "SELECT id, scheduled_at, started_at FROM runs WHERE id IN ("+placeholders(len(ids))+")", ids...)
+	if err != nil {
+		return s.wrap(err, "read runs")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var sched sql.NullTime
+		var started time.Time
+		if err := rows.Scan(&id, &sched, &started); err != nil {
+			return s.wrap(err, "scan run")
+		}
+		if sched.Valid && started.After(sched.Time) {
+			byRun[id].LateBy = started.Sub(sched.Time)
+		}
+	}
+	return s.wrap(rows.Err(), "read runs")
+}
+
+func addCount(c *simplesender.DeliveryCounts, st simplesender.DeliveryStatus, n int) {
+	switch st {
+	case simplesender.DeliverySent:
+		c.Sent += n
+	case simplesender.DeliveryFailed:
+		c.Failed += n
+	case simplesender.DeliveryUnknown:
+		c.Unknown += n
+	case simplesender.DeliveryCancelled:
+		c.Cancelled += n
+	default:
+		c.Pending += n
+	}
+}
+
+// DeleteMailing removes owner's mailing id with its runs and their history.
+func (s *Store) DeleteMailing(ctx context.Context, owner, id int64) error {
+	res, err := s.exec(ctx, "DELETE FROM mailings WHERE id = ? AND owner_id = ?", id, owner)
+	return s.affected(res, err, "delete mailing")
+}
+
+// CountMailings returns owner's mailings in total and those running, and the
+// number of distinct recipients (owner 0: everyone's).
+func (s *Store) CountMailings(ctx context.Context, owner int64) (total, active, recipients int, err error) {
+	where, args := "", []any{}
+	if owner != 0 {
+		where, args = " WHERE owner_id = ?", []any{owner}
+	}
+	err = s.queryRow(ctx, `SELECT count(*), COALESCE(sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END), 0)
+		FROM mailings`+where, args...).Scan(&total, &active)
+	if err != nil {
+		return 0, 0, 0, s.wrap(err, "count mailings")
+	}
+	err = s.queryRow(ctx, "SELECT count(DISTINCT email_norm) FROM recipients"+where, args...).Scan(&recipients)
+	return total, active, recipients, s.wrap(err, "count recipients")
+}

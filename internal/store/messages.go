@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+
+	"simplesender"
+)
+
+const messageColumns = "id, owner_id, subject, body_text, body_html, created_at, updated_at"
+
+func scanMessage(row scanner) (*simplesender.Message, error) {
+	var m simplesender.Message
+	err := row.Scan(&m.ID, &m.OwnerID, &m.Subject, &m.BodyText, &m.BodyHTML, &m.CreatedAt, &m.UpdatedAt)
+	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	return &m, err
+}
+
+// CreateMessage inserts m and sets its ID.
+func (s *Store) CreateMessage(ctx context.Context, m *simplesender.Message) error {
+	now := s.Now()
+	m.CreatedAt, m.UpdatedAt = now, now
+	err := s.writeRow(ctx, `INSERT INTO messages (owner_id, subject, body_text, body_html, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, m.OwnerID, m.Subject, m.BodyText, m.BodyHTML, now, now).Scan(&m.ID)
+	return s.wrap(err, "create message")
+}
+
+// UpdateMessage saves m, which must belong to owner.
+func (s *Store) UpdateMessage(ctx context.Context, owner int64, m *simplesender.Message) error {
+	m.UpdatedAt = s.Now()
+	res, err := s.exec(ctx, `UPDATE messages SET subject = ?, body_text = ?, body_html = ?, updated_at = ?
+		WHERE id = ? AND owner_id = ?`, m.Subject, m.BodyText, m.BodyHTML, m.UpdatedAt, m.ID, owner)
+	return s.affected(res, err, "update message")
+}
+
+// MessageByID returns message id of owner (any owner when owner is 0).
+func (s *Store) MessageByID(ctx context.Context, owner, id int64) (*simplesender.Message, error) {
+	q := "SELECT " + messageColumns + " FROM messages WHERE id = ?"
+	args := []any{id}
+	if owner != 0 {
+		q += " AND owner_id = ?"
+		args = append(args, owner)
+	}
+	m, err := scanMessage(s.queryRow(ctx, q, args...))
+	return m, s.wrap(err, "get message")
+}
+
+// ListMessages returns a page of owner's messages (everyone's when owner is
+// 0), newest first unless sorted otherwise, and the total matching.
+func (s *Store) ListMessages(ctx context.Context, owner int64, f ListFilter) ([]*simplesender.Message, int, error) {
+	where, args := "WHERE 1=1", []any{}
+	if owner != 0 {
+		where += " AND owner_id = ?"
+		args = append(args, owner)
+	}
+	if f.Query != "" {
+		p := likePattern(f.Query)
+		where += ` AND (lower(subject) LIKE ? ESCAPE '\' OR lower(body_text) LIKE ? ESCAPE '\')`
+		args = append(args, p, p)
+	}
+	var total int
+	if err := s.queryRow(ctx, "SELECT count(*) FROM messages "+where, args...).Scan(&total); err != nil {
+		return nil, 0, s.wrap(err, "count messages")
+	}
+	order := "id DESC"
+	switch f.Sort {
+	case "subject", "created_at", "updated_at", "id":
+		order = f.Sort
+		if f.Desc {
+			order += " DESC"
+		}
+	}
+	rows, err := s.query(ctx, "SELECT "+messageColumns+" FROM messages "+where+" ORDER BY "+order+" LIMIT ? OFFSET ?",
+		append(args, f.limit(), f.Offset)...)
+	if err != nil {
+		return nil, 0, s.wrap(err, "list messages")
+	}
+	defer rows.Close()
+	var out []*simplesender.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, 0, s.wrap(err, "scan message")
+		}
+		out = append(out, m)
+	}
+	return out, total, s.wrap(rows.Err(), "list messages")
+}
+
+// MessageInUse reports how many mailings use message id.
+func (s *Store) MessageInUse(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := s.queryRow(ctx, "SELECT count(*) FROM mailings WHERE message_id = ?", id).Scan(&n)
+	return n, s.wrap(err, "count mailings of message")
+}
+
+// DeleteMessage removes owner's message id. The caller checks MessageInUse
+// first; runs keep their own copy of the text.
+func (s *Store) DeleteMessage(ctx context.Context, owner, id int64) error {
+	res, err := s.exec(ctx, "DELETE FROM messages WHERE id = ? AND owner_id = ?", id, owner)
+	return s.affected(res, err, "delete message")
+}

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"simplesender"
+)
+
+const recipientColumns = "id, owner_id, email, last_name, first_name, middle_name, comment, created_at, updated_at"
+
+func scanRecipient(row scanner) (*simplesender.Recipient, error) {
+	var r simplesender.Recipient
+	err := row.Scan(&r.ID, &r.OwnerID, &r.Email, &r.LastName, &r.FirstName, &r.MiddleName, &r.Comment, &r.CreatedAt, &r.UpdatedAt)
+	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+	return &r, err
+}
+
+// CreateRecipient inserts r and sets its ID. Conflict when the owner already
+// has the address (case-insensitively).
+func (s *Store) CreateRecipient(ctx context.Context, r *simplesender.Recipient) error {
+	now := s.Now()
+	r.CreatedAt, r.UpdatedAt = now, now
+	err := s.writeRow(ctx, `INSERT INTO recipients (owner_id, email, email_norm, last_name, first_name, middle_name,
+		comment, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.OwnerID, r.Email, strings.ToLower(r.Email), r.LastName, r.FirstName, r.MiddleName, r.Comment, now, now).Scan(&r.ID)
+	return s.wrap(err, "create recipient")
+}
+
+// UpdateRecipient saves r, which must belong to owner. NotFound otherwise;
+// Conflict when the new address is taken.
+func (s *Store) UpdateRecipient(ctx context.Context, owner int64, r *simplesender.Recipient) error {
+	r.UpdatedAt = s.Now()
+	res, err := s.exec(ctx, `UPDATE recipients SET email = ?, email_norm = ?, last_name = ?, first_name = ?,
+		middle_name = ?, comment = ?, updated_at = ? WHERE id = ? AND owner_id = ?`, r.Email, strings.ToLower(r.Email),
+		r.LastName, r.FirstName, r.MiddleName, r.Comment, r.UpdatedAt, r.ID, owner)
+	return s.affected(res, err, "update recipient")
+}
+
+// RecipientByID returns recipient id of owner (any owner when owner is 0).
+func (s *Store) RecipientByID(ctx context.Context, owner, id int64) (*simplesender.Recipient, error) {
+	q := "SELECT " + recipientColumns + " FROM recipients WHERE id = ?"
+	args := []any{id}
+	if owner != 0 {
+		q += " AND owner_id = ?"
+		args = append(args, owner)
+	}
+	r, err := scanRecipient(s.queryRow(ctx, q, args...))
+	return r, s.wrap(err, "get recipient")
+}
+
+// ListFilter selects a page of a list.
+type ListFilter struct {
+	Query  string // case-insensitive substring search
+	Limit  int
+	Offset int
+	Sort   string // an allow-listed column name, or "" for the default
+	Desc   bool
+}
+
+func (f *ListFilter) limit() int {
+	if f.Limit <= 0 || f.Limit > 500 {
+		return 50
+	}
+	return f.Limit
+}
+
+// ListRecipients returns a page of owner's recipients (everyone's when owner
+// is 0) ordered by id, and the total matching.
+func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) ([]*simplesender.Recipient, int, error) {
+	where, args := "WHERE 1=1", []any{}
+	if owner != 0 {
+		where += " AND owner_id = ?"
+		args = append(args, owner)
+	}
+	if f.Query != "" {
+		p := likePattern(f.Query)
+		where += ` AND (email_norm LIKE ? ESCAPE '\' OR lower(last_name) LIKE ? ESCAPE '\' OR lower(first_name) LIKE ? ESCAPE '\'
+			OR lower(middle_name) LIKE ? ESCAPE '\' OR lower(comment) LIKE ? ESCAPE '\')`
+		args = append(args, p, p, p, p, p)
+	}
+	var total int
+	if err := s.queryRow(ctx, "SELECT count(*) FROM recipients "+where, args...).Scan(&total); err != nil {
+		return nil, 0, s.wrap(err, "count recipients")
+	}
+	order := "id"
+	switch f.Sort {
+	case "email":
+		order = "email_norm"
+	case "last_name", "first_name", "created_at":
+		order = f.Sort
+	}
+	if f.Desc {
+		order += " DESC"
+	}
+	rows, err := s.query(ctx, "SELECT "+recipientColumns+" FROM recipients "+where+" ORDER BY "+order+", id LIMIT ? OFFSET ?",
+		append(args, f.limit(), f.Offset)...)
+	if err != nil {
+		return nil, 0, s.wrap(err, "list recipients")
+	}
+	defer rows.Close()
+	var out []*simplesender.Recipient
+	for rows.Next() {
+		r, err := scanRecipient(rows)
+		if err != nil {
+			return nil, 0, s.wrap(err, "scan recipient")
+		}
+		out = append(out, r)
+	}
+	return out, total, s.wrap(rows.Err(), "list recipients")
+}
+
+// DeleteRecipient removes owner's recipient id. It leaves every mailing's
+// audience (the recipient drops out of it) but not the delivery history,
+// which keeps its own copy of the address and names.
+func (s *Store) DeleteRecipient(ctx context.Context, owner, id int64) error {
+	res, err := s.exec(ctx, "DELETE FROM recipients WHERE id = ? AND owner_id = ?", id, owner)
+	return s.affected(res, err, "delete recipient")
+}
+
+// CountOwnedRecipients returns how many of ids belong to owner.
+func (s *Store) CountOwnedRecipients(ctx context.Context, owner int64, ids []int64) (int, error) {
+	n := 0
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		q := "SELECT count(*) FROM recipients WHERE owner_id = ? AND id IN (" + placeholders(len(chunk)) + ")"
+		args := []any{owner}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		var c int
+		if err := s.queryRow(ctx, q, args...).Scan(&c); err != nil {
+			return 0, s.wrap(err, "count recipients")
+		}
+		n += c
+	}
+	return n, nil
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

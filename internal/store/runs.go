@@ -1,0 +1,332 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"simplesender"
+)
+
+// Start kinds: what a run sends to.
+const (
+	KindSend          = "send"           // the mailing's whole audience
+	KindResendFailed  = "resend_failed"  // the failed deliveries of the last run
+	KindResendUnknown = "resend_unknown" // the unknown deliveries of the last run
+)
+
+// RequestStart marks owner's mailing id to start a run of kind at `at`
+// (now, or a time in the future), replacing any pending start. It refuses
+// (Conflict) when a run is active or a start is already due, and when the
+// mailing is disabled. trigger is "now", "schedule" or "cli".
+func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time, kind, trigger string) error {
+	m, err := s.lockMailing(ctx, owner, id)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	switch {
+	case m.Disabled():
+		return simplesender.E(simplesender.KindConflict, "error.mailing.disabled")
+	case m.ScheduledAt != nil && !m.ScheduledAt.After(now):
+		return simplesender.E(simplesender.KindConflict, "error.mailing.already_running")
+	}
+	active, err := s.activeRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	if active != 0 {
+		return simplesender.E(simplesender.KindConflict, "error.mailing.already_running")
+	}
+	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = ?, start_kind = ?, start_trigger = ?, status = 'running',
+		updated_at = ? WHERE id = ?`, at, kind, trigger, now, id)
+	return s.wrap(err, "request start")
+}
+
+// CancelStart drops a pending start of mailing id and returns the mailing to
+// its state before: created if it never ran, finished otherwise. NotFound
+// when nothing is pending.
+func (s *Store) CancelStart(ctx context.Context, owner, id int64) error {
+	m, err := s.lockMailing(ctx, owner, id)
+	if err != nil {
+		return err
+	}
+	if m.ScheduledAt == nil {
+		return simplesender.E(simplesender.KindNotFound, "error.mailing.nothing_to_cancel")
+	}
+	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '',
+		status = CASE WHEN last_run_id IS NULL THEN 'created' ELSE 'finished' END, updated_at = ? WHERE id = ?`, s.Now(), id)
+	return s.wrap(err, "cancel start")
+}
+
+// lockMailing reads the mailing for an update in this transaction (a row
+// lock on PostgreSQL; SQLite's single writer already serializes).
+func (s *Store) lockMailing(ctx context.Context, owner, id int64) (*simplesender.Mailing, error) {
+	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
+	args := []any{id}
+	if owner != 0 {
+		q += " AND m.owner_id = ?"
+		args = append(args, owner)
+	}
+	if s.db.Engine() == "postgres" && s.tx != nil {
+		q += " FOR UPDATE OF m"
+	}
+	m, _, err := scanMailing(s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...))
+	return m, s.wrap(err, "lock mailing")
+}
+
+func (s *Store) activeRun(ctx context.Context, mailingID int64) (int64, error) {
+	var id int64
+	err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT id FROM runs WHERE mailing_id = ? AND finished_at IS NULL"), mailingID).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return id, s.wrap(err, "find active run")
+}
+
+// DueStarts returns mailings whose pending start time has come.
+func (s *Store) DueStarts(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	rows, err := s.w.QueryContext(ctx, s.db.dialect.rebind(`SELECT id FROM mailings WHERE scheduled_at IS NOT NULL
+		AND scheduled_at <= ? AND disabled_at IS NULL ORDER BY scheduled_at LIMIT ?`), now, limit)
+	if err != nil {
+		return nil, s.wrap(err, "find due mailings")
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.wrap(err, "scan")
+		}
+		out = append(out, id)
+	}
+	return out, s.wrap(rows.Err(), "find due mailings")
+}
+
+// StartDue starts the run of mailing id if its start is due: it fixes the
+// message and the audience as they are now, with one pending delivery per
+// recipient. It returns nil, nil when there is nothing to start (another
+// instance started it, it was cancelled or disabled meanwhile). A start
+// with no one to send to finishes at once with an empty run.
+func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error) {
+	m, err := s.lockMailing(ctx, 0, id)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.ScheduledAt == nil || m.ScheduledAt.After(now) || m.Disabled() {
+		return nil, nil
+	}
+	if active, err := s.activeRun(ctx, id); err != nil || active != 0 {
+		return nil, err
+	}
+	var kind, trigger string
+	var lastRun sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT start_kind, start_trigger, last_run_id FROM mailings WHERE id = ?"), id).
+		Scan(&kind, &trigger, &lastRun); err != nil {
+		return nil, s.wrap(err, "read start")
+	}
+	msg, err := s.MessageByID(ctx, 0, m.MessageID)
+	if err != nil {
+		return nil, err
+	}
+	r := &simplesender.Run{MailingID: id, OwnerID: m.OwnerID, Kind: kind, Trigger: trigger, StartedAt: now,
+		Subject: msg.Subject, BodyText: msg.BodyText, BodyHTML: msg.BodyHTML}
+	if trigger == "schedule" {
+		r.ScheduledAt = m.ScheduledAt
+	}
+	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT COALESCE(max(number), 0) + 1 FROM runs WHERE mailing_id = ?"), id).Scan(&r.Number); err != nil {
+		return nil, s.wrap(err, "number run")
+	}
+	err = s.writeRow(ctx, `INSERT INTO runs (mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at,
+		subject, body_text, body_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		id, r.OwnerID, r.Number, kind, trigger, r.ScheduledAt, now, r.Subject, r.BodyText, r.BodyHTML).Scan(&r.ID)
+	if err != nil {
+		return nil, s.wrap(err, "create run")
+	}
+	var res sql.Result
+	switch kind {
+	case KindResendFailed, KindResendUnknown:
+		st := string(simplesender.DeliveryFailed)
+		if kind == KindResendUnknown {
+			st = string(simplesender.DeliveryUnknown)
+		}
+		// The recipient's current address and names when they still exist.
+		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
+			status, next_attempt_at, updated_at)
+			SELECT ?, d.recipient_id, COALESCE(r.email, d.email), COALESCE(r.last_name, d.last_name),
+			       COALESCE(r.first_name, d.first_name), COALESCE(r.middle_name, d.middle_name), 'pending', ?, ?
+			FROM deliveries d LEFT JOIN recipients r ON r.id = d.recipient_id
+			WHERE d.run_id = ? AND d.status = ? ORDER BY d.id`, r.ID, now, now, lastRun.Int64, st)
+	default:
+		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
+			status, next_attempt_at, updated_at)
+			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, 'pending', ?, ?
+			FROM mailing_recipients mr JOIN recipients r ON r.id = mr.recipient_id
+			WHERE mr.mailing_id = ? ORDER BY r.id`, r.ID, now, now, id)
+	}
+	if err != nil {
+		return nil, s.wrap(err, "create deliveries")
+	}
+	total, _ := res.RowsAffected()
+	r.Counts.Pending = int(total)
+	var finished any
+	status := "running"
+	if total == 0 {
+		finished, status = now, "finished"
+		r.FinishedAt = &now
+	}
+	if _, err := s.exec(ctx, "UPDATE runs SET total = ?, finished_at = ? WHERE id = ?", total, finished, r.ID); err != nil {
+		return nil, s.wrap(err, "count run")
+	}
+	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '', status = ?,
+		started_at = ?, finished_at = ?, last_run_id = ?, updated_at = ? WHERE id = ?`, status, now, finished, r.ID, now, id)
+	return r, s.wrap(err, "mark mailing running")
+}
+
+const runColumns = `id, mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at, finished_at, cancelled_at,
+	subject, body_text, body_html`
+
+func scanRun(row scanner) (*simplesender.Run, error) {
+	var r simplesender.Run
+	var sched, fin, canc sql.NullTime
+	err := row.Scan(&r.ID, &r.MailingID, &r.OwnerID, &r.Number, &r.Kind, &r.Trigger, &sched, &r.StartedAt, &fin, &canc,
+		&r.Subject, &r.BodyText, &r.BodyHTML)
+	r.ScheduledAt, r.FinishedAt = nullTime(sched), nullTime(fin)
+	r.Cancelled = canc.Valid
+	r.StartedAt = r.StartedAt.UTC()
+	return &r, err
+}
+
+// RunByID returns run id.
+func (s *Store) RunByID(ctx context.Context, id int64) (*simplesender.Run, error) {
+	r, err := scanRun(s.queryRow(ctx, "SELECT "+runColumns+" FROM runs WHERE id = ?", id))
+	return r, s.wrap(err, "get run")
+}
+
+// ListRuns returns mailing id's runs, newest first, with their counts.
+func (s *Store) ListRuns(ctx context.Context, mailingID int64) ([]*simplesender.Run, error) {
+	rows, err := s.query(ctx, "SELECT "+runColumns+" FROM runs WHERE mailing_id = ? ORDER BY number DESC", mailingID)
+	if err != nil {
+		return nil, s.wrap(err, "list runs")
+	}
+	var out []*simplesender.Run
+	byID := map[int64]*simplesender.Run{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			rows.Close()
+			return nil, s.wrap(err, "scan run")
+		}
+		out = append(out, r)
+		byID[r.ID] = r
+	}
+	rows.Close()
+	rows, err = s.query(ctx, `SELECT d.run_id, d.status, count(*) FROM deliveries d JOIN runs r ON r.id = d.run_id
+		WHERE r.mailing_id = ? GROUP BY d.run_id, d.status`, mailingID)
+	if err != nil {
+		return nil, s.wrap(err, "count deliveries")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var run int64
+		var st string
+		var n int
+		if err := rows.Scan(&run, &st, &n); err != nil {
+			return nil, s.wrap(err, "scan counts")
+		}
+		if r := byID[run]; r != nil {
+			addCount(&r.Counts, simplesender.DeliveryStatus(st), n)
+		}
+	}
+	return out, s.wrap(rows.Err(), "count deliveries")
+}
+
+// CancelRuns stops the active run of mailing id (or of every mailing of
+// owner when id is 0 and owner is not): its waiting deliveries become
+// cancelled; deliveries being sent finish and the run ends after them. It
+// also drops pending starts. It returns the runs it cancelled.
+func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error) {
+	now := s.Now()
+	where, args := "finished_at IS NULL AND cancelled_at IS NULL", []any{}
+	if id != 0 {
+		where += " AND mailing_id = ?"
+		args = append(args, id)
+	} else {
+		where += " AND owner_id = ?"
+		args = append(args, owner)
+	}
+	rows, err := s.w.QueryContext(ctx, s.db.dialect.rebind("SELECT id FROM runs WHERE "+where), args...)
+	if err != nil {
+		return nil, s.wrap(err, "find runs")
+	}
+	var ids []int64
+	for rows.Next() {
+		var r int64
+		rows.Scan(&r)
+		ids = append(ids, r)
+	}
+	rows.Close()
+	for _, r := range ids {
+		if _, err := s.exec(ctx, "UPDATE runs SET cancelled_at = ? WHERE id = ?", now, r); err != nil {
+			return nil, s.wrap(err, "cancel run")
+		}
+		if _, err := s.exec(ctx, `UPDATE deliveries SET status = 'cancelled', updated_at = ?
+			WHERE run_id = ? AND status IN ('pending', 'deferred')`, now, r); err != nil {
+			return nil, s.wrap(err, "cancel deliveries")
+		}
+		if err := s.FinishRunIfDone(ctx, r, now); err != nil {
+			return nil, err
+		}
+	}
+	mwhere, margs := "id = ?", []any{id}
+	if id == 0 {
+		mwhere, margs = "owner_id = ?", []any{owner}
+	}
+	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '',
+		status = CASE WHEN last_run_id IS NULL THEN 'created'
+			WHEN EXISTS (SELECT 1 FROM runs r WHERE r.mailing_id = mailings.id AND r.finished_at IS NULL) THEN 'running'
+			ELSE 'finished' END, updated_at = ?
+		WHERE `+mwhere, append([]any{now}, margs...)...)
+	return ids, s.wrap(err, "cancel pending starts")
+}
+
+// FinishRunIfDone ends run id when none of its deliveries waits or is being
+// sent, and marks its mailing finished when this is its last run.
+func (s *Store) FinishRunIfDone(ctx context.Context, id int64, now time.Time) error {
+	var open int
+	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind(`SELECT count(*) FROM deliveries WHERE run_id = ?
+		AND status IN ('pending', 'sending', 'deferred')`), id).Scan(&open); err != nil {
+		return s.wrap(err, "count open deliveries")
+	}
+	if open > 0 {
+		return nil
+	}
+	res, err := s.exec(ctx, "UPDATE runs SET finished_at = ? WHERE id = ? AND finished_at IS NULL", now, id)
+	if err != nil {
+		return s.wrap(err, "finish run")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	_, err = s.exec(ctx, `UPDATE mailings SET status = CASE WHEN scheduled_at IS NULL THEN 'finished' ELSE status END,
+		finished_at = ?, updated_at = ? WHERE last_run_id = ?`, now, now, id)
+	return s.wrap(err, "finish mailing")
+}
+
+// SetDisabled switches mailing id off (cancelling what is pending or
+// running) or on again.
+func (s *Store) SetDisabled(ctx context.Context, id int64, disabled bool) ([]int64, error) {
+	now := s.Now()
+	if !disabled {
+		res, err := s.exec(ctx, "UPDATE mailings SET disabled_at = NULL, updated_at = ? WHERE id = ?", now, id)
+		return nil, s.affected(res, err, "enable mailing")
+	}
+	res, err := s.exec(ctx, "UPDATE mailings SET disabled_at = COALESCE(disabled_at, ?), updated_at = ? WHERE id = ?", now, now, id)
+	if err := s.affected(res, err, "disable mailing"); err != nil {
+		return nil, err
+	}
+	return s.CancelRuns(ctx, 0, id)
+}
