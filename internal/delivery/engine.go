@@ -421,4 +421,3 @@ func (e *Engine) record(ctx context.Context, results <-chan store.Outcome) {
 		}
 	}
 }
-
