@@ -41,13 +41,17 @@ type Deps struct {
 	Transport mailer.Transport
 	Bundle    *i18n.Bundle
 	Metrics   Metrics
+	Waker     Waker // nil: nobody to wake
 	Logger    *slog.Logger
 
 	BaseURL     *url.URL
 	MailFrom    mailer.Address
 	SessionIdle time.Duration // default 72h
 	SessionMax  time.Duration // default 30 days
-	Now         func() time.Time
+	// RepeatWindow: an immediate send within this time of the last run's
+	// start is refused as a double click. Default 10s; negative: none.
+	RepeatWindow time.Duration
+	Now          func() time.Time
 }
 
 // App runs the use cases.
@@ -71,6 +75,9 @@ func New(d Deps) *App {
 	}
 	if d.SessionIdle == 0 {
 		d.SessionIdle = 72 * time.Hour
+	}
+	if d.RepeatWindow == 0 {
+		d.RepeatWindow = 10 * time.Second
 	}
 	if d.SessionMax == 0 {
 		d.SessionMax = 30 * 24 * time.Hour

@@ -104,6 +104,10 @@ func (a *App) SetBlocked(ctx context.Context, ac *Actor, id int64, blocked bool)
 			if err := s.DeleteUserAPITokens(ctx, id); err != nil {
 				return err
 			}
+			// A blocked user's scheduled and running sends stop too.
+			if _, err := s.CancelRuns(ctx, id, 0); err != nil {
+				return err
+			}
 		}
 		if err := s.AddAudit(ctx, &simplesender.AuditEvent{ActorID: ac.id(), Action: action, TargetType: "user", TargetID: id}); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,6 +35,11 @@ type Config struct {
 	SessionMax  time.Duration
 	LogLevel    string
 	LogFormat   string // "text" or "json"
+
+	// SMTPConns is how many messages of mailings are sent at once.
+	SMTPConns int
+	// RetrySchedule are the waits between attempts after temporary failures.
+	RetrySchedule []time.Duration
 }
 
 // OutboxDir is where e-mails go when no SMTP server is configured.
@@ -64,6 +70,8 @@ const (
 	EnvSessionMax  = "SIMPLESENDER_SESSION_MAX"
 	EnvLogLevel    = "SIMPLESENDER_LOG_LEVEL"
 	EnvLogFormat   = "SIMPLESENDER_LOG_FORMAT"
+	EnvSMTPConns   = "SIMPLESENDER_SMTP_CONNS"
+	EnvRetry       = "SIMPLESENDER_RETRY_SCHEDULE"
 )
 
 // Load reads the configuration. getenv is consulted first, then the .env file
@@ -143,6 +151,16 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return nil, fmt.Errorf("%s: want text or json", EnvLogFormat)
+	}
+	if c.SMTPConns, err = strconv.Atoi(get(EnvSMTPConns, "10")); err != nil || c.SMTPConns < 1 || c.SMTPConns > 200 {
+		return nil, fmt.Errorf("%s: want a number of connections from 1 to 200", EnvSMTPConns)
+	}
+	for _, part := range strings.Split(get(EnvRetry, "1m,5m,15m,30m,1h,2h,4h"), ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%s: want durations separated by commas, such as 1m,5m,15m", EnvRetry)
+		}
+		c.RetrySchedule = append(c.RetrySchedule, d)
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("%s: cannot create %s: %v", EnvDataDir, c.DataDir, err)

@@ -19,6 +19,7 @@ import (
 	"simplesender/internal/app"
 	"simplesender/internal/auth"
 	"simplesender/internal/config"
+	"simplesender/internal/delivery"
 	"simplesender/internal/i18n"
 	"simplesender/internal/jobs"
 	"simplesender/internal/mailer"
@@ -33,6 +34,7 @@ type Server struct {
 	DB      *store.DB
 	App     *app.App
 	Queue   *jobs.Queue
+	Engine  *delivery.Engine
 	Redis   *redis.Client // nil without SIMPLESENDER_REDIS_URL
 	Log     *slog.Logger
 	metrics *metrics
@@ -69,12 +71,15 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		return nil, fmt.Errorf("translations: %w", err)
 	}
 	var transport mailer.Transport
+	var sender delivery.Sender
 	if cfg.SMTPURL != "" {
-		if transport, err = mailer.NewSMTP(cfg.SMTPURL); err != nil {
+		smtp, err := mailer.NewSMTP(cfg.SMTPURL)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", config.EnvSMTPURL, err)
 		}
+		transport, sender = smtp, delivery.NewPool(smtp, cfg.SMTPConns)
 	} else {
-		transport = mailer.NewOutbox(cfg.OutboxDir())
+		transport, sender = mailer.NewOutbox(cfg.OutboxDir()), delivery.NewOutbox(cfg.OutboxDir())
 	}
 	deps := app.Deps{
 		DB: db, Transport: transport, Bundle: bundle, Logger: log,
@@ -97,6 +102,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	}
 	s.metrics = newMetrics(db)
 	deps.Metrics = s.metrics
+	s.Engine = delivery.New(db, sender, delivery.Config{
+		From:  deps.MailFrom,
+		Conns: cfg.SMTPConns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
+	})
+	deps.Waker = s.Engine
 
 	var a *app.App
 	q, err := jobs.New(ctx, db, cfg.DatabaseURL, jobs.Config{
@@ -170,6 +180,10 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 		ln.Close()
 		return fmt.Errorf("start job queue: %w", err)
 	}
+	ectx, stopEngine := context.WithCancel(ctx)
+	defer stopEngine()
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- s.Engine.Run(ectx) }()
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -185,22 +199,27 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
-	s.Log.Info("shutting down: finishing requests and jobs")
+	s.Log.Info("shutting down: finishing requests, messages in flight and jobs")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	herr := hs.Shutdown(sctx)
 	qctx, qcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer qcancel()
 	qerr := s.Queue.Stop(qctx)
+	stopEngine()
+	eerr := <-engineDone // the engine stops with ctx, after its messages in flight
 	if errors.Is(herr, http.ErrServerClosed) {
 		herr = nil
 	}
-	return errors.Join(herr, qerr)
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return errors.Join(serveErr, herr, qerr, eerr)
 }
 
 // healthz answers 200 when the database answers; Redis is reported but does

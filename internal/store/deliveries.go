@@ -101,9 +101,12 @@ func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (map[int64]str
 				return s.wrap(err, "record outcome")
 			}
 			if o.Attempted {
+				// The delivery may be gone (its mailing deleted meanwhile): then
+				// there is nothing to record against.
 				if _, err := s.exec(ctx, `INSERT INTO attempts (delivery_id, run_id, mailing_id, owner_id, email, attempted_at,
-					success, code, enhanced, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, o.DeliveryID, o.RunID, o.MailingID,
-					o.OwnerID, o.Email, o.At, o.Status == simplesender.DeliverySent, o.Code, o.Enhanced, o.Response); err != nil {
+					success, code, enhanced, response) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+					WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`, o.DeliveryID, o.RunID, o.MailingID,
+					o.OwnerID, o.Email, o.At, o.Status == simplesender.DeliverySent, o.Code, o.Enhanced, o.Response, o.DeliveryID); err != nil {
 					return s.wrap(err, "record attempt")
 				}
 			}
@@ -332,4 +335,3 @@ func (s *Store) ListAttempts(ctx context.Context, mailingID int64, limit, offset
 	}
 	return out, total, s.wrap(rows.Err(), "list attempts")
 }
-

@@ -19,7 +19,9 @@ const (
 // (now, or a time in the future), replacing any pending start. It refuses
 // (Conflict) when a run is active or a start is already due, and when the
 // mailing is disabled. trigger is "now", "schedule" or "cli".
-func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time, kind, trigger string) error {
+// An immediate send of the whole audience within repeatWindow of the last
+// run's start is refused as a repeat (a double click).
+func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time, kind, trigger string, repeatWindow time.Duration) error {
 	m, err := s.lockMailing(ctx, owner, id)
 	if err != nil {
 		return err
@@ -37,6 +39,11 @@ func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time,
 	}
 	if active != 0 {
 		return simplesender.E(simplesender.KindConflict, "error.mailing.already_running")
+	}
+	if !at.After(now) && kind == KindSend && m.StartedAt != nil && now.Sub(*m.StartedAt) < repeatWindow {
+		// A double click, or "send now" just as the schedule fired: the
+		// run that just started is the one the user asked for.
+		return simplesender.E(simplesender.KindConflict, "error.mailing.just_started")
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = ?, start_kind = ?, start_trigger = ?, status = 'running',
 		updated_at = ? WHERE id = ?`, at, kind, trigger, now, id)

@@ -7,24 +7,47 @@ import (
 	"net/mail"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
 
+// Action is what the test SMTP server does with one recipient.
+type Action int
+
+// The scripted behaviours.
+const (
+	Accept     Action = iota
+	Temp              // 451 4.3.0 at RCPT
+	Perm              // 550 5.1.1 at RCPT
+	DropBefore        // close the connection at RCPT, before any data
+	DropAfter         // read the whole message, then close without replying
+	Stall             // do not answer RCPT for StallFor
+)
+
 // SMTPServer is a real SMTP server on loopback for tests. It keeps every
-// message it accepts; FailNext makes it answer 451 to the next n messages.
+// message it accepts. Script, when set, decides per recipient and per
+// attempt (1 for the first time the recipient is seen); FailNext makes it
+// answer 451 to the next n messages at the end of data.
 type SMTPServer struct {
-	Addr string
-	mu   sync.Mutex
-	msgs []Email
-	fail int
-	srv  *smtp.Server
+	Addr     string
+	Script   func(rcpt string, attempt int) Action
+	StallFor time.Duration
+	Delay    time.Duration // added to every accepted message
+
+	mu    sync.Mutex
+	msgs  []Email
+	raw   map[string][][]byte
+	seen  map[string]int
+	fail  int
+	srv   *smtp.Server
+	conns int
 }
 
 // NewSMTPServer starts a server that stops when the test ends.
 func NewSMTPServer(t testing.TB) *SMTPServer {
 	t.Helper()
-	s := &SMTPServer{}
+	s := &SMTPServer{seen: map[string]int{}, raw: map[string][][]byte{}, StallFor: 3 * time.Second}
 	s.srv = smtp.NewServer(smtpBackend{s})
 	s.srv.Domain = "localhost"
 	s.srv.AllowInsecureAuth = true
@@ -61,22 +84,70 @@ func (s *SMTPServer) Messages(to string) []Email {
 	return out
 }
 
-type smtpBackend struct{ s *SMTPServer }
-
-func (b smtpBackend) NewSession(*smtp.Conn) (smtp.Session, error) { return &smtpSession{s: b.s}, nil }
-
-type smtpSession struct {
-	s  *SMTPServer
-	to string
+// Raw returns the raw accepted messages for `to`.
+func (s *SMTPServer) Raw(to string) [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.raw[to]
 }
 
-func (x *smtpSession) Reset()        { x.to = "" }
+// Accepted returns how many messages were accepted in all.
+func (s *SMTPServer) Accepted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.msgs)
+}
+
+// Connections returns how many SMTP connections were opened.
+func (s *SMTPServer) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
+type smtpBackend struct{ s *SMTPServer }
+
+func (b smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	b.s.mu.Lock()
+	b.s.conns++
+	b.s.mu.Unlock()
+	return &smtpSession{s: b.s, c: c}, nil
+}
+
+type smtpSession struct {
+	s      *SMTPServer
+	c      *smtp.Conn
+	to     string
+	action Action
+}
+
+func (x *smtpSession) Reset()        { x.to, x.action = "", Accept }
 func (x *smtpSession) Logout() error { return nil }
 func (x *smtpSession) Mail(string, *smtp.MailOptions) error {
 	return nil
 }
+
 func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	x.to = to
+	x.s.mu.Lock()
+	x.s.seen[to]++
+	n := x.s.seen[to]
+	script := x.s.Script
+	x.s.mu.Unlock()
+	if script != nil {
+		x.action = script(to, n)
+	}
+	switch x.action {
+	case Temp:
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "mailbox busy, try later"}
+	case Perm:
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user <b>here</b>"}
+	case DropBefore:
+		x.c.Conn().Close()
+		return &smtp.SMTPError{Code: 421, Message: "closing"}
+	case Stall:
+		time.Sleep(x.s.StallFor)
+	}
 	return nil
 }
 
@@ -84,6 +155,13 @@ func (x *smtpSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if x.action == DropAfter {
+		x.c.Conn().Close()
+		return io.ErrUnexpectedEOF
+	}
+	if x.s.Delay > 0 {
+		time.Sleep(x.s.Delay)
 	}
 	x.s.mu.Lock()
 	defer x.s.mu.Unlock()
@@ -101,5 +179,6 @@ func (x *smtpSession) Data(r io.Reader) error {
 	}
 	e.To = x.to
 	x.s.msgs = append(x.s.msgs, e)
+	x.s.raw[x.to] = append(x.s.raw[x.to], b)
 	return nil
 }

@@ -1,0 +1,258 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"simplesender"
+	"simplesender/internal/mailer"
+	"simplesender/internal/render"
+	"simplesender/internal/store"
+)
+
+// readScope is the owner filter for reads: the actor's own data, or
+// everyone's (0) for managers and admins.
+func readScope(ac *Actor) int64 {
+	if ac.role().IsStaff() {
+		return 0
+	}
+	return ac.id()
+}
+
+var errReadOnly = simplesender.E(simplesender.KindForbidden, "error.readonly")
+
+// writable returns nil when the actor may change an object of owner: only
+// the owner may. Managers and admins see others' objects but get
+// Forbidden; regular users get NotFound (no existence leak).
+func writable(ac *Actor, owner int64) error {
+	switch {
+	case ac.isSystem() || ac.id() == owner:
+		return nil
+	case ac.role().IsStaff():
+		return errReadOnly
+	}
+	return simplesender.E(simplesender.KindNotFound, "error.not_found")
+}
+
+// ---- recipients
+
+// ListRecipients returns a page of recipients: the actor's own, or for
+// managers everyone's (owner narrows it to one user).
+func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Recipient, int, error) {
+	if ac.isSystem() {
+		return nil, 0, errUnauthenticated
+	}
+	scope := readScope(ac)
+	if scope == 0 {
+		scope = owner
+	}
+	return a.DB.Store().ListRecipients(ctx, scope, f)
+}
+
+// GetRecipient returns a recipient the actor may see. Errors: NotFound.
+func (a *App) GetRecipient(ctx context.Context, ac *Actor, id int64) (*simplesender.Recipient, error) {
+	if ac.isSystem() {
+		return nil, errUnauthenticated
+	}
+	return a.DB.Store().RecipientByID(ctx, readScope(ac), id)
+}
+
+func validateRecipient(r *simplesender.Recipient) error {
+	r.Normalize()
+	f := simplesender.FieldErrors{}
+	email, err := mailer.ParseAddress(r.Email)
+	if err != nil {
+		f.Add("email", "error.email.invalid")
+	} else {
+		r.Email = email
+	}
+	r.ValidateNames(f)
+	return f.Err()
+}
+
+func conflictEmail(err error) error {
+	if simplesender.IsKind(err, simplesender.KindConflict) {
+		return simplesender.Invalid(map[string]string{"email": "error.recipient.exists"})
+	}
+	return err
+}
+
+// CreateRecipient adds a recipient for the actor. Errors: Invalid (also for
+// an address the actor already has).
+func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Recipient) error {
+	if ac.isSystem() {
+		return errUnauthenticated
+	}
+	if err := validateRecipient(r); err != nil {
+		return err
+	}
+	r.OwnerID = ac.id()
+	return conflictEmail(a.DB.Store().CreateRecipient(ctx, r))
+}
+
+// UpdateRecipient saves the actor's recipient r. Errors: Invalid, NotFound,
+// Forbidden (managers on others' data).
+func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Recipient) error {
+	cur, err := a.GetRecipient(ctx, ac, r.ID)
+	if err != nil {
+		return err
+	}
+	if err := writable(ac, cur.OwnerID); err != nil {
+		return err
+	}
+	if err := validateRecipient(r); err != nil {
+		return err
+	}
+	r.OwnerID = cur.OwnerID
+	return conflictEmail(a.DB.Store().UpdateRecipient(ctx, cur.OwnerID, r))
+}
+
+// DeleteRecipient removes the actor's recipient. The recipient leaves the
+// audience of the owner's mailings; the delivery history keeps its own copy
+// of the address and names, so no history is lost.
+func (a *App) DeleteRecipient(ctx context.Context, ac *Actor, id int64) error {
+	cur, err := a.GetRecipient(ctx, ac, id)
+	if err != nil {
+		return err
+	}
+	if err := writable(ac, cur.OwnerID); err != nil {
+		return err
+	}
+	return a.DB.Store().DeleteRecipient(ctx, cur.OwnerID, id)
+}
+
+// ---- messages
+
+// ListMessages returns a page of messages, like ListRecipients.
+func (a *App) ListMessages(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Message, int, error) {
+	if ac.isSystem() {
+		return nil, 0, errUnauthenticated
+	}
+	scope := readScope(ac)
+	if scope == 0 {
+		scope = owner
+	}
+	return a.DB.Store().ListMessages(ctx, scope, f)
+}
+
+// GetMessage returns a message the actor may see. Errors: NotFound.
+func (a *App) GetMessage(ctx context.Context, ac *Actor, id int64) (*simplesender.Message, error) {
+	if ac.isSystem() {
+		return nil, errUnauthenticated
+	}
+	return a.DB.Store().MessageByID(ctx, readScope(ac), id)
+}
+
+// ValidateMessage checks a message: a one-line subject, a text body, sizes,
+// and placeholders that parse.
+func ValidateMessage(m *simplesender.Message) error {
+	m.Subject = strings.TrimSpace(m.Subject)
+	m.BodyText = strings.ReplaceAll(m.BodyText, "\r\n", "\n")
+	m.BodyHTML = strings.TrimSpace(strings.ReplaceAll(m.BodyHTML, "\r\n", "\n"))
+	f := simplesender.FieldErrors{}
+	switch {
+	case m.Subject == "":
+		f.Add("subject", "error.message.subject_required")
+	case !simplesender.PlainText(m.Subject, simplesender.MaxSubjectLen):
+		f.Add("subject", "error.message.subject_invalid")
+	}
+	switch {
+	case strings.TrimSpace(m.BodyText) == "":
+		f.Add("body_text", "error.message.body_required")
+	case len(m.BodyText) > simplesender.MaxBodyBytes || !utf8.ValidString(m.BodyText):
+		f.Add("body_text", "error.message.too_large")
+	}
+	if len(m.BodyHTML) > simplesender.MaxBodyBytes || !utf8.ValidString(m.BodyHTML) {
+		f.Add("body_html", "error.message.too_large")
+	}
+	if len(f) == 0 {
+		if _, err := render.ParseMessage(m.Subject, m.BodyText, m.BodyHTML); err != nil {
+			return err
+		}
+	}
+	return f.Err()
+}
+
+// CreateMessage adds a message for the actor. Errors: Invalid.
+func (a *App) CreateMessage(ctx context.Context, ac *Actor, m *simplesender.Message) error {
+	if ac.isSystem() {
+		return errUnauthenticated
+	}
+	if err := ValidateMessage(m); err != nil {
+		return err
+	}
+	m.OwnerID = ac.id()
+	return a.DB.Store().CreateMessage(ctx, m)
+}
+
+// UpdateMessage saves the actor's message m. A run in progress keeps the
+// text it started with. Errors: Invalid, NotFound, Forbidden.
+func (a *App) UpdateMessage(ctx context.Context, ac *Actor, m *simplesender.Message) error {
+	cur, err := a.GetMessage(ctx, ac, m.ID)
+	if err != nil {
+		return err
+	}
+	if err := writable(ac, cur.OwnerID); err != nil {
+		return err
+	}
+	if err := ValidateMessage(m); err != nil {
+		return err
+	}
+	m.OwnerID, m.CreatedAt = cur.OwnerID, cur.CreatedAt
+	return a.DB.Store().UpdateMessage(ctx, cur.OwnerID, m)
+}
+
+// DeleteMessage removes the actor's message. A message that a mailing uses
+// is refused (Conflict): delete or change the mailing first. Past runs keep
+// their own copy of the text either way.
+func (a *App) DeleteMessage(ctx context.Context, ac *Actor, id int64) error {
+	cur, err := a.GetMessage(ctx, ac, id)
+	if err != nil {
+		return err
+	}
+	if err := writable(ac, cur.OwnerID); err != nil {
+		return err
+	}
+	return a.DB.InTx(ctx, func(s *store.Store) error {
+		n, err := s.MessageInUse(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return simplesender.E(simplesender.KindConflict, "error.message.in_use")
+		}
+		return s.DeleteMessage(ctx, cur.OwnerID, id)
+	})
+}
+
+// Preview is a message as one recipient would get it.
+type Preview struct {
+	Subject, Text, HTML string
+	Recipient           *simplesender.Recipient
+}
+
+// PreviewMessage renders message id for recipient rid (0: sample values).
+// Errors: NotFound.
+func (a *App) PreviewMessage(ctx context.Context, ac *Actor, id, rid int64) (*Preview, error) {
+	m, err := a.GetMessage(ctx, ac, id)
+	if err != nil {
+		return nil, err
+	}
+	r := &simplesender.Recipient{Email: "ivan.petrov@example.com", FirstName: "Иван", LastName: "Петров", MiddleName: "Сергеевич"}
+	if rid != 0 {
+		if r, err = a.DB.Store().RecipientByID(ctx, m.OwnerID, rid); err != nil {
+			return nil, err
+		}
+	}
+	pm, err := render.ParseMessage(m.Subject, m.BodyText, m.BodyHTML)
+	if err != nil {
+		return nil, err
+	}
+	f := &render.Fields{Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, MiddleName: r.MiddleName}
+	p := &Preview{Subject: pm.Subject.String(f, false), Text: pm.Text.String(f, false), Recipient: r}
+	if pm.HTML != nil {
+		p.HTML = pm.HTML.String(f, true)
+	}
+	return p, nil
+}

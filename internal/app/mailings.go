@@ -1,0 +1,390 @@
+package app
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/store"
+)
+
+// Waker is told when a send should start now (the engine of this process).
+type Waker interface{ Wake() }
+
+// MailingInput is what a user fills in for a mailing.
+type MailingInput struct {
+	Name         string
+	MessageID    int64
+	RecipientIDs []int64
+}
+
+// ListMailings returns a page of mailings: the actor's, or for managers
+// everyone's (owner narrows it to one user). status may be created,
+// running, finished, or "" for all ("active" is running).
+func (a *App) ListMailings(ctx context.Context, ac *Actor, owner int64, f store.MailingFilter) ([]*simplesender.Mailing, int, error) {
+	if ac.isSystem() {
+		return nil, 0, errUnauthenticated
+	}
+	scope := readScope(ac)
+	if scope == 0 {
+		scope = owner
+	}
+	return a.DB.Store().ListMailings(ctx, scope, f)
+}
+
+// GetMailing returns a mailing the actor may see, with the counts of its
+// last run. Errors: NotFound.
+func (a *App) GetMailing(ctx context.Context, ac *Actor, id int64) (*simplesender.Mailing, error) {
+	if ac.isSystem() {
+		return a.DB.Store().MailingByID(ctx, 0, id)
+	}
+	return a.DB.Store().MailingByID(ctx, readScope(ac), id)
+}
+
+// MailingRecipientIDs returns the audience of a mailing the actor may see.
+func (a *App) MailingRecipientIDs(ctx context.Context, ac *Actor, id int64) ([]int64, error) {
+	if _, err := a.GetMailing(ctx, ac, id); err != nil {
+		return nil, err
+	}
+	return a.DB.Store().MailingRecipientIDs(ctx, id)
+}
+
+// MailingRecipients returns a page of the audience of a mailing.
+func (a *App) MailingRecipients(ctx context.Context, ac *Actor, id int64, limit, offset int) ([]*simplesender.Recipient, error) {
+	if _, err := a.GetMailing(ctx, ac, id); err != nil {
+		return nil, err
+	}
+	return a.DB.Store().MailingRecipients(ctx, id, limit, offset)
+}
+
+// validateMailing checks that the message and every recipient are owner's.
+func validateMailing(ctx context.Context, s *store.Store, owner int64, in *MailingInput) error {
+	in.Name = strings.TrimSpace(in.Name)
+	f := simplesender.FieldErrors{}
+	if !simplesender.PlainText(in.Name, 200) {
+		f.Add("name", "error.mailing.name")
+	}
+	if in.MessageID == 0 {
+		f.Add("message_id", "error.mailing.message_required")
+	} else if _, err := s.MessageByID(ctx, owner, in.MessageID); err != nil {
+		if !simplesender.IsKind(err, simplesender.KindNotFound) {
+			return err
+		}
+		f.Add("message_id", "error.mailing.message_unknown")
+	}
+	ids := dedupe(in.RecipientIDs)
+	in.RecipientIDs = ids
+	switch {
+	case len(ids) == 0:
+		f.Add("recipient_ids", "error.mailing.recipients_required")
+	case len(ids) > 1_000_000:
+		f.Add("recipient_ids", "error.mailing.too_many")
+	default:
+		n, err := s.CountOwnedRecipients(ctx, owner, ids)
+		if err != nil {
+			return err
+		}
+		if n != len(ids) {
+			f.Add("recipient_ids", "error.mailing.recipients_unknown")
+		}
+	}
+	return f.Err()
+}
+
+func dedupe(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if id > 0 && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// CreateMailing makes a mailing for the actor. Errors: Invalid.
+func (a *App) CreateMailing(ctx context.Context, ac *Actor, in MailingInput) (*simplesender.Mailing, error) {
+	if ac.isSystem() {
+		return nil, errUnauthenticated
+	}
+	m := &simplesender.Mailing{OwnerID: ac.id()}
+	err := a.DB.InTx(ctx, func(s *store.Store) error {
+		if err := validateMailing(ctx, s, ac.id(), &in); err != nil {
+			return err
+		}
+		m.Name, m.MessageID = in.Name, in.MessageID
+		return s.CreateMailing(ctx, m, in.RecipientIDs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.GetMailing(ctx, ac, m.ID)
+}
+
+// mailingForChange returns the mailing when the actor may change it.
+func (a *App) mailingForChange(ctx context.Context, ac *Actor, id int64) (*simplesender.Mailing, error) {
+	m, err := a.GetMailing(ctx, ac, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := writable(ac, m.OwnerID); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+var errDisabled = simplesender.E(simplesender.KindConflict, "error.mailing.disabled")
+
+// UpdateMailing changes the actor's mailing. A run in progress keeps the
+// audience and message it started with. Errors: Invalid, NotFound,
+// Forbidden, Conflict (disabled).
+func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in MailingInput) (*simplesender.Mailing, error) {
+	m, err := a.mailingForChange(ctx, ac, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.Disabled() {
+		return nil, errDisabled
+	}
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
+		if err := validateMailing(ctx, s, m.OwnerID, &in); err != nil {
+			return err
+		}
+		m.Name, m.MessageID = in.Name, in.MessageID
+		if err := s.UpdateMailing(ctx, m.OwnerID, m); err != nil {
+			return err
+		}
+		return s.SetMailingRecipients(ctx, id, in.RecipientIDs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.GetMailing(ctx, ac, id)
+}
+
+// DeleteMailing removes the actor's mailing and its history. A mailing that
+// is being sent must be cancelled first (Conflict).
+func (a *App) DeleteMailing(ctx context.Context, ac *Actor, id int64) error {
+	m, err := a.mailingForChange(ctx, ac, id)
+	if err != nil {
+		return err
+	}
+	return a.DB.InTx(ctx, func(s *store.Store) error {
+		runs, err := s.ListRuns(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			if r.FinishedAt == nil {
+				return simplesender.E(simplesender.KindConflict, "error.mailing.running")
+			}
+		}
+		return s.DeleteMailing(ctx, m.OwnerID, id)
+	})
+}
+
+// SendNow queues a send of the whole audience at once; the engine starts it
+// within moments. trigger is "now" (web, API) or "cli". A second request
+// while one is due or running is a Conflict, so a double click makes one
+// run. Errors: NotFound, Forbidden, Conflict.
+func (a *App) SendNow(ctx context.Context, ac *Actor, id int64, trigger string) error {
+	return a.requestStart(ctx, ac, id, a.Now(), store.KindSend, trigger)
+}
+
+// Resend queues a new run to the deliveries of the last run that failed
+// (kind resend_failed) or whose outcome is unknown (resend_unknown).
+func (a *App) Resend(ctx context.Context, ac *Actor, id int64, kind string) error {
+	if kind != store.KindResendFailed && kind != store.KindResendUnknown {
+		return simplesender.Invalid(map[string]string{"kind": "error.invalid"})
+	}
+	m, err := a.GetMailing(ctx, ac, id)
+	if err != nil {
+		return err
+	}
+	if (kind == store.KindResendFailed && m.Counts.Failed == 0) || (kind == store.KindResendUnknown && m.Counts.Unknown == 0) {
+		return simplesender.E(simplesender.KindConflict, "error.mailing.nothing_to_resend")
+	}
+	return a.requestStart(ctx, ac, id, a.Now(), kind, "now")
+}
+
+// Schedule sets a one-time send at `at` (a time in the future), replacing
+// a pending one. Errors: Invalid (field send_at), NotFound, Forbidden,
+// Conflict.
+func (a *App) Schedule(ctx context.Context, ac *Actor, id int64, at time.Time) error {
+	if !at.After(a.Now()) {
+		return simplesender.Invalid(map[string]string{"send_at": "error.schedule.past"})
+	}
+	if at.After(a.Now().AddDate(5, 0, 0)) {
+		return simplesender.Invalid(map[string]string{"send_at": "error.schedule.far"})
+	}
+	return a.requestStart(ctx, ac, id, at.UTC().Truncate(time.Second), store.KindSend, "schedule")
+}
+
+func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Time, kind, trigger string) error {
+	m, err := a.mailingForChange(ctx, ac, id)
+	if err != nil {
+		return err
+	}
+	if m.Disabled() {
+		return errDisabled
+	}
+	if m.RecipientCount == 0 && kind == store.KindSend {
+		return simplesender.E(simplesender.KindConflict, "error.mailing.no_recipients")
+	}
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
+		return s.RequestStart(ctx, m.OwnerID, id, at, kind, trigger, a.RepeatWindow)
+	})
+	if err == nil && a.Waker != nil && !at.After(a.Now()) {
+		a.Waker.Wake()
+	}
+	return err
+}
+
+// CancelMailing drops a pending start and stops a running send: waiting
+// deliveries become cancelled, messages already in flight finish. The owner
+// and managers may cancel. Errors: NotFound, Forbidden, Conflict (nothing to
+// cancel).
+func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
+	m, err := a.GetMailing(ctx, ac, id)
+	if err != nil {
+		return err
+	}
+	if err := writable(ac, m.OwnerID); err != nil && !ac.role().IsStaff() {
+		return err
+	}
+	if m.Status != simplesender.MailingRunning {
+		return simplesender.E(simplesender.KindConflict, "error.mailing.nothing_to_cancel")
+	}
+	return a.DB.InTx(ctx, func(s *store.Store) error {
+		if _, err := s.CancelRuns(ctx, 0, id); err != nil {
+			return err
+		}
+		if ac.id() != m.OwnerID {
+			return s.AddAudit(ctx, &simplesender.AuditEvent{ActorID: ac.id(), Action: "mailing.cancel", TargetType: "mailing", TargetID: id})
+		}
+		return nil
+	})
+}
+
+// SetMailingDisabled switches a mailing off (cancelling what is pending or
+// running) or on; managers and admins only, recorded. Errors: Forbidden,
+// NotFound.
+func (a *App) SetMailingDisabled(ctx context.Context, ac *Actor, id int64, disabled bool) (*simplesender.Mailing, error) {
+	if !ac.role().IsStaff() {
+		if _, err := a.GetMailing(ctx, ac, id); err != nil {
+			return nil, err
+		}
+		return nil, errForbidden
+	}
+	err := a.DB.InTx(ctx, func(s *store.Store) error {
+		if _, err := s.SetDisabled(ctx, id, disabled); err != nil {
+			return err
+		}
+		action := "mailing.enable"
+		if disabled {
+			action = "mailing.disable"
+		}
+		return s.AddAudit(ctx, &simplesender.AuditEvent{ActorID: ac.id(), Action: action, TargetType: "mailing", TargetID: id})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.GetMailing(ctx, ac, id)
+}
+
+// MailingAudit returns the recorded manager actions on a mailing the actor
+// may see, newest first.
+func (a *App) MailingAudit(ctx context.Context, ac *Actor, id int64) ([]*simplesender.AuditEvent, error) {
+	if _, err := a.GetMailing(ctx, ac, id); err != nil {
+		return nil, err
+	}
+	return a.DB.Store().AuditFor(ctx, "mailing", id, 50)
+}
+
+// Runs returns a mailing's runs, newest first.
+func (a *App) Runs(ctx context.Context, ac *Actor, id int64) ([]*simplesender.Run, error) {
+	if _, err := a.GetMailing(ctx, ac, id); err != nil {
+		return nil, err
+	}
+	return a.DB.Store().ListRuns(ctx, id)
+}
+
+// DeliveryPage is a page of one run's deliveries with their attempts.
+type DeliveryPage struct {
+	Run        *simplesender.Run
+	Deliveries []*simplesender.Delivery
+	Attempts   map[int64][]*simplesender.Attempt
+	Total      int
+}
+
+// Deliveries returns a page of the deliveries of a run of a mailing (runID
+// 0: the last run) with every attempt. Errors: NotFound.
+func (a *App) Deliveries(ctx context.Context, ac *Actor, id, runID int64, f store.DeliveryFilter) (*DeliveryPage, error) {
+	runs, err := a.Runs(ctx, ac, id)
+	if err != nil {
+		return nil, err
+	}
+	p := &DeliveryPage{Attempts: map[int64][]*simplesender.Attempt{}}
+	for _, r := range runs {
+		if r.ID == runID || (runID == 0 && p.Run == nil) {
+			p.Run = r
+		}
+	}
+	if p.Run == nil {
+		if runID != 0 {
+			return nil, simplesender.E(simplesender.KindNotFound, "error.not_found")
+		}
+		return p, nil
+	}
+	st := a.DB.Store()
+	if p.Deliveries, p.Total, err = st.ListDeliveries(ctx, p.Run.ID, f); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(p.Deliveries))
+	for i, d := range p.Deliveries {
+		ids[i] = d.ID
+	}
+	p.Attempts, err = st.AttemptsOf(ctx, ids)
+	return p, err
+}
+
+// Attempts returns a page of every attempt of a mailing, oldest first.
+func (a *App) Attempts(ctx context.Context, ac *Actor, id int64, limit, offset int) ([]*simplesender.Attempt, int, error) {
+	if _, err := a.GetMailing(ctx, ac, id); err != nil {
+		return nil, 0, err
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	return a.DB.Store().ListAttempts(ctx, id, limit, offset)
+}
+
+// Counters are the figures on the home page.
+type Counters struct {
+	Mailings, Active, Recipients int
+}
+
+// HomeCounters returns the actor's figures (managers: everyone's).
+func (a *App) HomeCounters(ctx context.Context, ac *Actor) (Counters, error) {
+	if ac.isSystem() {
+		return Counters{}, errUnauthenticated
+	}
+	t, act, r, err := a.DB.Store().CountMailings(ctx, readScope(ac))
+	return Counters{Mailings: t, Active: act, Recipients: r}, err
+}
+
+// ParseIDs parses a list of ids such as "1,2, 3"; bad entries are dropped.
+func ParseIDs(s []string) []int64 {
+	var out []int64
+	for _, part := range s {
+		for _, f := range strings.FieldsFunc(part, func(r rune) bool { return r == ',' || r == ' ' }) {
+			if id, err := strconv.ParseInt(f, 10, 64); err == nil && id > 0 {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
