@@ -49,6 +49,7 @@ func commands() []command {
 		{"create-admin", "create an admin account, or promote an existing one", runCreateAdmin},
 		{"user", "list users, set roles, block and unblock (user -h)", runUser},
 		{"token", "create an API token for a user (token create -h)", runToken},
+		{"send-mailing", "send a mailing now and wait until it is finished", runSendMailing},
 		{"version", "print the version", runVersion},
 	}
 }
