@@ -3,6 +3,7 @@ package apptest
 import (
 	"bytes"
 	"io"
+	"log"
 	"net"
 	"net/mail"
 	"sync"
@@ -51,6 +52,7 @@ func NewSMTPServer(t testing.TB) *SMTPServer {
 	s.srv = smtp.NewServer(smtpBackend{s})
 	s.srv.Domain = "localhost"
 	s.srv.AllowInsecureAuth = true
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/app"
+	"simplesender/internal/app/apptest"
+	"simplesender/internal/store"
+	"simplesender/internal/store/storetest"
+)
+
+// TestCrashDuringSend kills a real serve process with SIGKILL in the middle
+// of a send, restarts it, and checks the invariants of DELIVERY.md: no
+// recipient skipped, no recipient sent twice, and the deliveries in flight
+// at the kill marked unknown (no more of them than could be in flight).
+func TestCrashDuringSend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "simplesender")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	kills := 2
+	if v, err := strconv.Atoi(os.Getenv("SIMPLESENDER_CRASH_KILLS")); err == nil && v > 0 {
+		kills = v
+	}
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("SIMPLESENDER_CRASH_RECIPIENTS")); err == nil && v > 0 {
+		n = v
+	}
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		crashRun(t, bin, dbURL, n, kills)
+	})
+}
+
+func crashRun(t *testing.T, bin, dbURL string, n, kills int) {
+	ctx := context.Background()
+	env := apptest.New(t, dbURL)
+	sink := apptest.NewSMTPServer(t)
+	owner := &app.Actor{User: env.User(t, "crash@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+	ids := make([]int64, 0, n)
+	err := env.DB.InTx(ctx, func(s *store.Store) error {
+		for i := range n {
+			r := &simplesender.Recipient{OwnerID: owner.User.ID, Email: fmt.Sprintf("r%06d@example.com", i), FirstName: "R"}
+			if err := s.CreateRecipient(ctx, r); err != nil {
+				return err
+			}
+			ids = append(ids, r.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := &simplesender.Message{Subject: "Crash test {{first_name}}", BodyText: "Hello {{email}}"}
+	if err := env.App.CreateMessage(ctx, owner, msg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := env.App.CreateMailing(ctx, owner, app.MailingInput{MessageID: msg.ID, RecipientIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	const conns = 10
+	start := func() *exec.Cmd {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(bin, "serve", "--addr", addr)
+		cmd.Env = append(os.Environ(), "SIMPLESENDER_DATA_DIR="+dataDir, "SIMPLESENDER_DATABASE_URL="+dbURL,
+			"SIMPLESENDER_SMTP_URL="+sink.URL(), "SIMPLESENDER_LOG_LEVEL=warn", "SIMPLESENDER_SMTP_CONNS="+strconv.Itoa(conns),
+			"SIMPLESENDER_RETRY_SCHEDULE=1s")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	cmd := start()
+	if err := env.App.SendNow(ctx, owner, m.ID, "now"); err != nil {
+		t.Fatal(err)
+	}
+	for k := range kills {
+		// Kill at a random moment of the part that is left.
+		target := sink.Accepted() + (n-sink.Accepted())*(10+rand.IntN(50))/100
+		deadline := time.Now().Add(2 * time.Minute)
+		for sink.Accepted() < target {
+			if time.Now().After(deadline) {
+				t.Fatalf("kill %d: only %d of %d accepted", k+1, sink.Accepted(), target)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cmd.Process.Kill() // SIGKILL: no chance to clean up
+		cmd.Wait()
+		t.Logf("kill %d after %d messages accepted", k+1, sink.Accepted())
+		cmd = start()
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		got, err := env.App.GetMailing(ctx, owner, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == simplesender.MailingFinished {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not finish after the restarts: %+v", got.Counts)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Compare the sink with the delivery rows.
+	states := map[string]simplesender.DeliveryStatus{}
+	p, err := env.App.Deliveries(ctx, owner, m.ID, 0, store.DeliveryFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < p.Total; off += 500 {
+		page, _, err := env.DB.Store().ListDeliveries(ctx, p.Run.ID, store.DeliveryFilter{Limit: 500, Offset: off})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page {
+			states[d.Email] = d.Status
+		}
+	}
+	if len(states) != n {
+		t.Fatalf("%d deliveries for %d recipients", len(states), n)
+	}
+	var dup, missing, unknown, unknownDelivered int
+	for i := range n {
+		e := fmt.Sprintf("r%06d@example.com", i)
+		got := len(sink.Messages(e))
+		switch {
+		case got > 1:
+			dup++
+		case states[e] == simplesender.DeliverySent && got == 0:
+			missing++
+		case states[e] == simplesender.DeliveryUnknown:
+			unknown++
+			unknownDelivered += got
+		case states[e] != simplesender.DeliverySent:
+			t.Errorf("%s ended %s", e, states[e])
+		}
+	}
+	t.Logf("%d recipients, %d kills: %d accepted by the server, %d duplicates, %d recorded sent but not received, %d unknown (%d of them did arrive)",
+		n, kills, sink.Accepted(), dup, missing, unknown, unknownDelivered)
+	if dup != 0 || missing != 0 {
+		t.Fatalf("%d duplicates, %d silent gaps", dup, missing)
+	}
+	if unknown > kills*2*conns {
+		t.Fatalf("%d unknown after %d kills: more than could be in flight (%d per kill)", unknown, kills, 2*conns)
+	}
+	if sink.Accepted() != n-unknown+unknownDelivered {
+		t.Fatalf("server accepted %d, expected %d", sink.Accepted(), n-unknown+unknownDelivered)
+	}
+}
