@@ -295,3 +295,55 @@ func (s *Store) CountMailings(ctx context.Context, owner int64) (total, active, 
 	err = s.queryRow(ctx, "SELECT count(DISTINCT email_norm) FROM recipients"+where, args...).Scan(&recipients)
 	return total, active, recipients, s.wrap(err, "count recipients")
 }
+
+// BulkRecipients inserts n recipients made by gen for owner with multi-row
+// inserts (load tests and imports).
+func (s *Store) BulkRecipients(ctx context.Context, owner int64, n int, gen func(i int) simplesender.Recipient) error {
+	now := s.Now()
+	const per = 200
+	for i := 0; i < n; i += per {
+		q := "INSERT INTO recipients (owner_id, email, email_norm, last_name, first_name, middle_name, comment, created_at, updated_at) VALUES "
+		args := make([]any, 0, per*9)
+		for j := i; j < min(n, i+per); j++ {
+			r := gen(j)
+			if j > i {
+				q += ", "
+			}
+			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, owner, r.Email, lower(r.Email), r.LastName, r.FirstName, r.MiddleName, r.Comment, now, now)
+		}
+		if _, err := s.exec(ctx, q, args...); err != nil {
+			return s.wrap(err, "insert recipients")
+		}
+	}
+	return nil
+}
+
+// AddAllRecipients puts every recipient of owner into mailing id's audience.
+func (s *Store) AddAllRecipients(ctx context.Context, id, owner int64) error {
+	_, err := s.exec(ctx, `INSERT INTO mailing_recipients (mailing_id, recipient_id)
+		SELECT ?, id FROM recipients WHERE owner_id = ? ON CONFLICT DO NOTHING`, id, owner)
+	return s.wrap(err, "add all recipients")
+}
+
+// AttemptSpan returns the times of the first and the last attempt of a mailing.
+func (s *Store) AttemptSpan(ctx context.Context, id int64) (first, last time.Time, err error) {
+	var f, l any
+	err = s.queryRow(ctx, "SELECT min(attempted_at), max(attempted_at) FROM attempts WHERE mailing_id = ?", id).Scan(&f, &l)
+	return anyTime(f), anyTime(l), s.wrap(err, "attempt span")
+}
+
+// anyTime reads a time from an aggregate, which SQLite returns as text.
+func anyTime(v any) time.Time {
+	switch t := v.(type) {
+	case time.Time:
+		return t.UTC()
+	case string:
+		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999"} {
+			if p, err := time.Parse(layout, t); err == nil {
+				return p.UTC()
+			}
+		}
+	}
+	return time.Time{}
+}

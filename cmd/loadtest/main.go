@@ -1,0 +1,255 @@
+// Command loadtest measures a whole send: it seeds N recipients and a mailing
+// with a message of a chosen size (personalised with placeholders), starts a
+// real `simplesender serve` process, sends the mailing to an SMTP server (such
+// as ../shared/tools/smtpsink) over C connections, and prints messages per
+// second (end to end, and first to last message), the service's CPU time per
+// message, the database server's CPU (PostgreSQL, when it runs on this
+// machine), and the service's peak RSS.
+//
+//	go run ./cmd/loadtest -smtp 127.0.0.1:2525 -n 100000 -c 10
+//	go run ./cmd/loadtest -smtp 127.0.0.1:2525 -db 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
+//
+// With -db pointing at a PostgreSQL server it creates (and afterwards drops)
+// a fresh database there; without it, a SQLite file in a temporary folder.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"simplesender"
+	"simplesender/internal/store"
+)
+
+func main() {
+	n := flag.Int("n", 100000, "recipients")
+	conns := flag.Int("c", 10, "SMTP connections (SIMPLESENDER_SMTP_CONNS)")
+	size := flag.Int("size", 4300, "approximate size of each message in bytes")
+	smtpAddr := flag.String("smtp", "127.0.0.1:2525", "SMTP server to send to (run ../shared/tools/smtpsink there)")
+	dbURL := flag.String("db", "", "PostgreSQL admin URL; empty: SQLite in a temporary folder")
+	bin := flag.String("bin", "", "simplesender binary; empty: build ./cmd/simplesender")
+	keep := flag.Bool("keep", false, "keep the temporary folder and database")
+	flag.Parse()
+	if err := run(*n, *conns, *size, *smtpAddr, *dbURL, *bin, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "ssload-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	if bin == "" {
+		bin = filepath.Join(dir, "simplesender")
+		fmt.Fprintln(os.Stderr, "building simplesender ...")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/simplesender").CombinedOutput(); err != nil {
+			return fmt.Errorf("build: %v\n%s", err, out)
+		}
+	}
+	dbURL := "sqlite:" + filepath.Join(dir, "load.db")
+	engine := "sqlite"
+	if admin != "" {
+		engine = "postgres"
+		b := make([]byte, 4)
+		rand.Read(b)
+		name := "ssload_" + hex.EncodeToString(b)
+		adb, err := sql.Open("pgx", admin)
+		if err != nil {
+			return err
+		}
+		defer adb.Close()
+		if _, err := adb.Exec("CREATE DATABASE " + name); err != nil {
+			return err
+		}
+		if !keep {
+			defer adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		}
+		u, _ := url.Parse(admin)
+		u.Path = "/" + name
+		dbURL = u.String()
+	}
+	env := append(os.Environ(), "SIMPLESENDER_DATA_DIR="+filepath.Join(dir, "data"), "SIMPLESENDER_DATABASE_URL="+dbURL,
+		"SIMPLESENDER_SMTP_URL=smtp://"+smtpAddr, "SIMPLESENDER_SMTP_CONNS="+strconv.Itoa(conns), "SIMPLESENDER_LOG_LEVEL=warn")
+	mig := exec.Command(bin, "migrate")
+	mig.Env = env
+	if out, err := mig.CombinedOutput(); err != nil {
+		return fmt.Errorf("migrate: %v\n%s", err, out)
+	}
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintf(os.Stderr, "seeding %d recipients on %s ...\n", n, engine)
+	t0 := time.Now()
+	mailingID, ownerID, err := seed(ctx, db, n, size)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "seeded in %s\n", time.Since(t0).Round(time.Millisecond))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve", "--addr", addr)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	pid := cmd.Process.Pid
+	for i := 0; ; i++ {
+		if res, err := http.Get("http://" + addr + "/healthz"); err == nil && res.StatusCode == 200 {
+			res.Body.Close()
+			break
+		}
+		if i > 200 {
+			return fmt.Errorf("serve did not become healthy")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cpu0 := procCPU(pid)
+	pg0 := postgresCPU()
+	start := time.Now()
+	if err := db.InTx(ctx, func(s *store.Store) error {
+		return s.RequestStart(ctx, ownerID, mailingID, db.Now(), store.KindSend, "now", 0)
+	}); err != nil {
+		return err
+	}
+	var m *simplesender.Mailing
+	for {
+		time.Sleep(100 * time.Millisecond)
+		if m, err = db.Store().MailingByID(ctx, 0, mailingID); err != nil {
+			return err
+		}
+		if m.Status == simplesender.MailingFinished {
+			break
+		}
+		if time.Since(start) > time.Hour {
+			return fmt.Errorf("not finished after an hour: %+v", m.Counts)
+		}
+	}
+	elapsed := time.Since(start)
+	cpu := procCPU(pid) - cpu0
+	pgCPU := postgresCPU() - pg0
+	rss := peakRSS(pid)
+	first, last, err := attemptSpan(ctx, db, mailingID)
+	if err != nil {
+		return err
+	}
+	c := m.Counts
+	fmt.Printf("engine %s, %d recipients, %d connections, message about %d bytes\n", engine, n, conns, size)
+	fmt.Printf("sent %d, failed %d, unknown %d\n", c.Sent, c.Failed, c.Unknown)
+	fmt.Printf("end to end:      %8.0f msg/s (%s from send-now to finished)\n", float64(c.Sent)/elapsed.Seconds(), elapsed.Round(time.Millisecond))
+	if span := last.Sub(first); span > 0 {
+		fmt.Printf("first to last:   %8.0f msg/s (%s)\n", float64(c.Sent-1)/span.Seconds(), span.Round(time.Millisecond))
+	}
+	fmt.Printf("service CPU:     %.2f s, %.3f ms per message\n", cpu.Seconds(), cpu.Seconds()*1000/float64(max(c.Sent, 1)))
+	if engine == "postgres" && pgCPU > 0 {
+		fmt.Printf("PostgreSQL CPU:  %.2f s, %.3f ms per message (all postgres processes on this machine)\n", pgCPU.Seconds(), pgCPU.Seconds()*1000/float64(max(c.Sent, 1)))
+	}
+	fmt.Printf("peak RSS:        %.1f MB\n", float64(rss)/1024)
+	return nil
+}
+
+// seed creates a user, n recipients, a message of about size bytes and a
+// mailing to all of them, with multi-row inserts.
+func seed(ctx context.Context, db *store.DB, n, size int) (mailingID, ownerID int64, err error) {
+	err = db.InTx(ctx, func(s *store.Store) error {
+		now := db.Now()
+		u := &simplesender.User{Email: "load@example.com", Name: "Load", PasswordHash: "x", Role: simplesender.RoleUser, ConfirmedAt: &now}
+		if err := s.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		ownerID = u.ID
+		if err := s.BulkRecipients(ctx, u.ID, n, func(i int) simplesender.Recipient {
+			return simplesender.Recipient{Email: fmt.Sprintf("user%07d@example.com", i), FirstName: "Иван", LastName: "Петров"}
+		}); err != nil {
+			return err
+		}
+		para := "Здравствуйте, {{first_name}}! Это письмо для {{email}}. Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n"
+		text := strings.Repeat(para, max(1, size/2/len(para)))
+		html := "<html><body>" + strings.Repeat("<p>Hello {{full_name}}, lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>\n", max(1, size/2/90)) + "</body></html>"
+		msg := &simplesender.Message{OwnerID: u.ID, Subject: "Новости для {{first_name}}", BodyText: text, BodyHTML: html}
+		if err := s.CreateMessage(ctx, msg); err != nil {
+			return err
+		}
+		m := &simplesender.Mailing{OwnerID: u.ID, Name: "load test", MessageID: msg.ID}
+		if err := s.CreateMailing(ctx, m, nil); err != nil {
+			return err
+		}
+		mailingID = m.ID
+		return s.AddAllRecipients(ctx, m.ID, u.ID)
+	})
+	return mailingID, ownerID, err
+}
+
+func attemptSpan(ctx context.Context, db *store.DB, mailingID int64) (first, last time.Time, err error) {
+	return db.Store().AttemptSpan(ctx, mailingID)
+}
+
+// procCPU returns the user+system CPU time of a process.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// postgresCPU sums the CPU time of every process named postgres.
+func postgresCPU() time.Duration {
+	entries, _ := os.ReadDir("/proc")
+	var total time.Duration
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "postgres" {
+			total += procCPU(pid)
+		}
+	}
+	return total
+}
+
+// peakRSS returns VmHWM in KiB.
+func peakRSS(pid int) int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			v, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return v
+		}
+	}
+	return 0
+}
