@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,11 +41,27 @@ func TestCrashDuringSend(t *testing.T) {
 		n = v
 	}
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		crashRun(t, bin, dbURL, n, kills)
+		crashRun(t, bin, dbURL, n, kills, syscall.SIGKILL)
 	})
 }
 
-func crashRun(t *testing.T, bin, dbURL string, n, kills int) {
+// TestStopDuringSend sends SIGTERM in the middle of a send: the messages in
+// flight finish and are recorded (no unknowns), and the rest is sent after
+// a restart.
+func TestStopDuringSend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "simplesender")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		crashRun(t, bin, dbURL, 3000, 1, syscall.SIGTERM)
+	})
+}
+
+func crashRun(t *testing.T, bin, dbURL string, n, kills int, sig syscall.Signal) {
 	ctx := context.Background()
 	env := apptest.New(t, dbURL)
 	sink := apptest.NewSMTPServer(t)
@@ -82,7 +99,7 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int) {
 		ln.Close()
 		cmd := exec.Command(bin, "serve", "--addr", addr)
 		cmd.Env = append(os.Environ(), "SIMPLESENDER_DATA_DIR="+dataDir, "SIMPLESENDER_DATABASE_URL="+dbURL,
-			"SIMPLESENDER_SMTP_URL="+sink.URL(), "SIMPLESENDER_LOG_LEVEL=warn", "SIMPLESENDER_SMTP_CONNS="+strconv.Itoa(conns),
+			"SIMPLESENDER_SMTP_URL="+sink.URL(), "SIMPLESENDER_LOG_LEVEL="+logLevel(), "SIMPLESENDER_SMTP_CONNS="+strconv.Itoa(conns),
 			"SIMPLESENDER_RETRY_SCHEDULE=1s")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
@@ -105,9 +122,12 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		cmd.Process.Kill() // SIGKILL: no chance to clean up
-		cmd.Wait()
-		t.Logf("kill %d after %d messages accepted", k+1, sink.Accepted())
+		cmd.Process.Signal(sig) // SIGKILL: no chance to clean up; SIGTERM: finish what is in flight
+		err := cmd.Wait()
+		if sig == syscall.SIGTERM && err != nil {
+			t.Fatalf("serve did not stop cleanly on SIGTERM: %v", err)
+		}
+		t.Logf("%s %d after %d messages accepted", sig, k+1, sink.Accepted())
 		cmd = start()
 	}
 	deadline := time.Now().Add(3 * time.Minute)
@@ -163,10 +183,20 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int) {
 	if dup != 0 || missing != 0 {
 		t.Fatalf("%d duplicates, %d silent gaps", dup, missing)
 	}
+	if sig == syscall.SIGTERM && unknown != 0 {
+		t.Fatalf("%d unknown after SIGTERM: in-flight messages must finish and be recorded", unknown)
+	}
 	if unknown > kills*2*conns {
 		t.Fatalf("%d unknown after %d kills: more than could be in flight (%d per kill)", unknown, kills, 2*conns)
 	}
 	if sink.Accepted() != n-unknown+unknownDelivered {
 		t.Fatalf("server accepted %d, expected %d", sink.Accepted(), n-unknown+unknownDelivered)
 	}
+}
+
+func logLevel() string {
+	if v := os.Getenv("SIMPLESENDER_CRASH_LOG"); v != "" {
+		return v
+	}
+	return "warn"
 }

@@ -48,7 +48,12 @@ func (db *DB) ClaimDeliveries(ctx context.Context, instance string, now time.Tim
 		}
 		return s.wrap(rows.Err(), "claim deliveries")
 	})
-	return out, err
+	if err != nil {
+		// Not committed (a cancelled context rolls the claim back): nothing
+		// may be sent on its strength.
+		return nil, err
+	}
+	return out, nil
 }
 
 // Outcome is the result of one delivery attempt, to be recorded.
