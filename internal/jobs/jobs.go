@@ -1,7 +1,8 @@
 // Package jobs runs the background work of the service on River, over the same
 // database as everything else (SQLite or PostgreSQL): account e-mails,
 // maintenance, and later sending. Each kind of work has its own queue so that a
-// long send never starves an account e-mail or the clean-up.
+// slow mail server never starves the clean-up. Mailings are not sent through
+// River: package delivery claims their deliveries from the database directly.
 package jobs
 
 import (
@@ -26,7 +27,6 @@ import (
 const (
 	QueueAccountEmail = "account_email"
 	QueueMaintenance  = "maintenance"
-	QueueSending      = "sending"
 )
 
 // AccountEmailArgs asks for one account e-mail. It carries no secret: the

@@ -76,7 +76,13 @@ type queueCollector struct{ db *store.DB }
 var queueDepthDesc = prometheus.NewDesc("simplesender_job_queue_depth",
 	"Jobs waiting (available, scheduled or retryable) per queue.", []string{"queue"}, nil)
 
-func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepthDesc }
+var waitingDesc = prometheus.NewDesc("simplesender_deliveries_waiting",
+	"Deliveries of mailings waiting to be sent (pending or deferred).", nil, nil)
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDepthDesc
+	ch <- waitingDesc
+}
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -86,7 +92,12 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(queueDepthDesc, err)
 		return
 	}
-	for _, q := range []string{jobs.QueueAccountEmail, jobs.QueueMaintenance, jobs.QueueSending} {
+	for _, q := range []string{jobs.QueueAccountEmail, jobs.QueueMaintenance} {
 		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(depth[q]), q)
+	}
+	if n, err := c.db.WaitingDeliveries(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(n))
+	} else {
+		ch <- prometheus.NewInvalidMetric(waitingDesc, err)
 	}
 }

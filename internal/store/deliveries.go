@@ -340,3 +340,10 @@ func (s *Store) ListAttempts(ctx context.Context, mailingID int64, limit, offset
 	}
 	return out, total, s.wrap(rows.Err(), "list attempts")
 }
+
+// WaitingDeliveries counts deliveries pending or deferred, for metrics.
+func (db *DB) WaitingDeliveries(ctx context.Context) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'deferred')").Scan(&n)
+	return n, err
+}
