@@ -45,6 +45,9 @@ type Config struct {
 	SendTimeout time.Duration
 	Now         func() time.Time
 	Logger      *slog.Logger
+	// Changed, when set, is told whose figures changed (after each batch of
+	// outcomes and each run start), for cache invalidation.
+	Changed func(ctx context.Context, owners []int64)
 	// Metrics counts messages; may be nil.
 	Metrics interface {
 		EmailSent(kind string)
@@ -242,6 +245,7 @@ func (e *Engine) startDue(ctx context.Context, now time.Time) {
 				e.log.Error("start run", "mailing", id, "err", err)
 			}
 		case run != nil:
+			e.changed(ctx, map[int64]bool{run.OwnerID: true})
 			e.log.Info("run started", "mailing", id, "run", run.ID, "number", run.Number, "deliveries", run.Counts.Pending,
 				"kind", run.Kind, "trigger", run.Trigger)
 		}
@@ -363,6 +367,19 @@ func (e *Engine) classify(o *store.Outcome, attempts int, reply mailer.Reply, er
 	}
 }
 
+func (e *Engine) changed(ctx context.Context, owners map[int64]bool) {
+	if e.cfg.Changed == nil || len(owners) == 0 {
+		return
+	}
+	ids := make([]int64, 0, len(owners))
+	for id := range owners {
+		if id != 0 {
+			ids = append(ids, id)
+		}
+	}
+	e.cfg.Changed(ctx, ids)
+}
+
 func (e *Engine) count(ok bool) {
 	if e.cfg.Metrics == nil {
 		return
@@ -396,6 +413,11 @@ func (e *Engine) record(ctx context.Context, results <-chan store.Outcome) {
 			e.log.Error("record outcomes; retrying", "err", err, "count", len(batch))
 			time.Sleep(time.Second)
 		}
+		owners := map[int64]bool{}
+		for _, o := range batch {
+			owners[o.OwnerID] = true
+		}
+		e.changed(ctx, owners)
 		e.inflight.Add(-int64(len(batch)))
 		batch = batch[:0]
 		select {
