@@ -45,7 +45,12 @@ func main() {
 	dbURL := flag.String("db", "", "PostgreSQL admin URL; empty: SQLite in a temporary folder")
 	bin := flag.String("bin", "", "simplesender binary; empty: build ./cmd/simplesender")
 	keep := flag.Bool("keep", false, "keep the temporary folder and database")
+	profile := flag.String("cpuprofile", "", "write the service's CPU profile to this file")
 	flag.Parse()
+	if *profile != "" {
+		abs, _ := filepath.Abs(*profile)
+		os.Setenv("SIMPLESENDER_CPUPROFILE", abs)
+	}
 	if err := run(*n, *conns, *size, *smtpAddr, *dbURL, *bin, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)

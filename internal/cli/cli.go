@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 
@@ -183,6 +184,17 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 		}
 	}
 	log := newLogger(cfg, e.Stderr)
+	if path := e.Getenv("SIMPLESENDER_CPUPROFILE"); path != "" {
+		// For load tests: a CPU profile of the whole run, written at exit.
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	srv, err := server.Open(ctx, cfg, log, server.Options{})
 	if err != nil {
 		return err

@@ -188,8 +188,10 @@ func (e *Engine) dispatch(ctx context.Context, work chan<- store.Claimed, capaci
 			lastStart, woken = now, false
 		}
 
+		// Claim in batches of at least half the capacity: fewer, larger
+		// claims cost less per message, and the senders still have work.
 		free := capacity - int(e.inflight.Load())
-		if free > 0 {
+		if free >= capacity/2 {
 			cs, err := e.db.ClaimDeliveries(ctx, e.id, now, free)
 			if err != nil && ctx.Err() == nil {
 				e.log.Error("claim deliveries", "err", err)

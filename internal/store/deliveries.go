@@ -26,11 +26,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, instance string, now time.Tim
 		if db.Engine() == "postgres" {
 			lock = " FOR UPDATE SKIP LOCKED"
 		}
-		rows, err := s.w.QueryContext(ctx, db.dialect.rebind(`UPDATE deliveries SET status = 'sending', claimed_by = ?,
+		rows, err := s.queryW(ctx, `UPDATE deliveries SET status = 'sending', claimed_by = ?,
 			attempts = attempts + 1, updated_at = ?
 			WHERE id IN (SELECT id FROM deliveries WHERE status IN ('pending', 'deferred') AND next_attempt_at <= ?
 				ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
-			RETURNING id, run_id, recipient_id, email, last_name, first_name, middle_name, attempts`),
+			RETURNING id, run_id, recipient_id, email, last_name, first_name, middle_name, attempts`,
 			instance, now, now, limit)
 		if err != nil {
 			return s.wrap(err, "claim deliveries")
@@ -76,47 +76,63 @@ type Outcome struct {
 // RecordOutcomes writes a batch of outcomes in one transaction: each
 // delivery's new state and, for every real attempt, one attempt row. Only
 // deliveries still in sending are changed, so an outcome never overwrites
-// a state set by someone else meanwhile. It returns the runs touched.
+// a state set by someone else meanwhile. The report counters (run_counts,
+// attempt_counts) follow the rows in the same transaction. It returns the
+// runs touched.
 func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (map[int64]struct{}, error) {
 	runs := map[int64]struct{}{}
 	err := db.InTx(ctx, func(s *Store) error {
+		// The report counters move with the rows, in this transaction.
+		var counts tally
 		for i := range outs {
 			o := &outs[i]
 			runs[o.RunID] = struct{}{}
+			var res sql.Result
 			var err error
 			switch o.Status {
 			case simplesender.DeliveryPending:
 				// Released without trying: the attempt it was counted for did not happen.
-				_, err = s.exec(ctx, `UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_by = NULL,
+				res, err = s.exec(ctx, `UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_by = NULL,
 					updated_at = ? WHERE id = ? AND status = 'sending'`, o.At, o.DeliveryID)
 			case simplesender.DeliverySent:
-				_, err = s.exec(ctx, `UPDATE deliveries SET status = 'sent', claimed_by = NULL, last_code = ?, last_enhanced = ?,
+				res, err = s.exec(ctx, `UPDATE deliveries SET status = 'sent', claimed_by = NULL, last_code = ?, last_enhanced = ?,
 					last_response = ?, message_id = ?, sent_at = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
 					o.Code, o.Enhanced, o.Response, o.MessageID, o.At, o.At, o.DeliveryID)
 			case simplesender.DeliveryDeferred:
-				_, err = s.exec(ctx, `UPDATE deliveries SET status = 'deferred', claimed_by = NULL, next_attempt_at = ?,
+				res, err = s.exec(ctx, `UPDATE deliveries SET status = 'deferred', claimed_by = NULL, next_attempt_at = ?,
 					last_code = ?, last_enhanced = ?, last_response = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
 					o.NextAt, o.Code, o.Enhanced, o.Response, o.At, o.DeliveryID)
 			default: // failed, unknown, cancelled
-				_, err = s.exec(ctx, `UPDATE deliveries SET status = ?, claimed_by = NULL, last_code = ?, last_enhanced = ?,
+				res, err = s.exec(ctx, `UPDATE deliveries SET status = ?, claimed_by = NULL, last_code = ?, last_enhanced = ?,
 					last_response = ?, message_id = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
 					string(o.Status), o.Code, o.Enhanced, o.Response, o.MessageID, o.At, o.DeliveryID)
 			}
 			if err != nil {
 				return s.wrap(err, "record outcome")
 			}
+			if changed, err := affectedOne(res); err != nil {
+				return s.wrap(err, "record outcome")
+			} else if changed {
+				counts.delivery(o.RunID, o.Status)
+			}
 			if o.Attempted {
 				// The delivery may be gone (its mailing deleted meanwhile): then
 				// there is nothing to record against.
-				if _, err := s.exec(ctx, `INSERT INTO attempts (delivery_id, run_id, mailing_id, owner_id, email, attempted_at,
+				res, err := s.exec(ctx, `INSERT INTO attempts (delivery_id, run_id, mailing_id, owner_id, email, attempted_at,
 					success, code, enhanced, response) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 					WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`, o.DeliveryID, o.RunID, o.MailingID,
-					o.OwnerID, o.Email, o.At, o.Status == simplesender.DeliverySent, o.Code, o.Enhanced, o.Response, o.DeliveryID); err != nil {
+					o.OwnerID, o.Email, o.At, o.Status == simplesender.DeliverySent, o.Code, o.Enhanced, o.Response, o.DeliveryID)
+				if err != nil {
 					return s.wrap(err, "record attempt")
+				}
+				if written, err := affectedOne(res); err != nil {
+					return s.wrap(err, "record attempt")
+				} else if written {
+					counts.attempt(o.MailingID, o.OwnerID, o.At, o.Status == simplesender.DeliverySent)
 				}
 			}
 		}
-		return nil
+		return counts.save(ctx, s)
 	})
 	return runs, err
 }
@@ -156,8 +172,8 @@ const unknownResponse = "outcome unknown: the sending process stopped while this
 
 // SweepOrphans turns deliveries left in sending by instances that stopped
 // heart-beating before staleBefore (a crash) into unknown, each with an
-// attempt row, and ends their runs when nothing else is open. It returns how
-// many it marked.
+// attempt row (and the report counters with them), and ends their runs when
+// nothing else is open. It returns how many it marked.
 func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, error) {
 	n := 0
 	err := db.InTx(ctx, func(s *Store) error {
@@ -179,17 +195,28 @@ func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now ti
 		}
 		rows.Close()
 		runs := map[int64]struct{}{}
+		var counts tally // the report counters move with the rows, in this transaction
 		for _, o := range outs {
 			runs[o.RunID] = struct{}{}
-			if _, err := s.exec(ctx, `UPDATE deliveries SET status = 'unknown', claimed_by = NULL, last_response = ?, updated_at = ?
-				WHERE id = ? AND status = 'sending'`, o.Response, now, o.DeliveryID); err != nil {
+			res, err := s.exec(ctx, `UPDATE deliveries SET status = 'unknown', claimed_by = NULL, last_response = ?, updated_at = ?
+				WHERE id = ? AND status = 'sending'`, o.Response, now, o.DeliveryID)
+			if err != nil {
 				return s.wrap(err, "mark unknown")
+			}
+			if changed, err := affectedOne(res); err != nil {
+				return s.wrap(err, "mark unknown")
+			} else if changed {
+				counts.delivery(o.RunID, simplesender.DeliveryUnknown)
 			}
 			if _, err := s.exec(ctx, `INSERT INTO attempts (delivery_id, run_id, mailing_id, owner_id, email, attempted_at,
 				success, code, enhanced, response) VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', ?)`, o.DeliveryID, o.RunID, o.MailingID,
 				o.OwnerID, o.Email, now, false, o.Response); err != nil {
 				return s.wrap(err, "record unknown attempt")
 			}
+			counts.attempt(o.MailingID, o.OwnerID, now, false)
+		}
+		if err := counts.save(ctx, s); err != nil {
+			return err
 		}
 		n = len(outs)
 		if _, err := s.exec(ctx, "DELETE FROM engine_instances WHERE heartbeat_at < ? AND id <> ?", staleBefore, self); err != nil {

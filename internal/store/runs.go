@@ -303,12 +303,12 @@ func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error
 // FinishRunIfDone ends run id when none of its deliveries waits or is being
 // sent, and marks its mailing finished when this is its last run.
 func (s *Store) FinishRunIfDone(ctx context.Context, id int64, now time.Time) error {
-	var open int
-	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind(`SELECT count(*) FROM deliveries WHERE run_id = ?
-		AND status IN ('pending', 'sending', 'deferred')`), id).Scan(&open); err != nil {
-		return s.wrap(err, "count open deliveries")
+	var open bool
+	if err := s.writeRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE run_id = ?
+		AND status IN ('pending', 'sending', 'deferred'))`, id).Scan(&open); err != nil {
+		return s.wrap(err, "look for open deliveries")
 	}
-	if open > 0 {
+	if open {
 		return nil
 	}
 	res, err := s.exec(ctx, "UPDATE runs SET finished_at = ? WHERE id = ? AND finished_at IS NULL", now, id)

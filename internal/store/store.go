@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -27,6 +28,61 @@ type DB struct {
 	w, r    *sql.DB
 	dialect dialect
 	now     func() time.Time
+
+	// Statements prepared once and reused, by SQL text and pool: parsing
+	// SQL is a large part of the cost of a small statement on SQLite.
+	stmtMu sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt
+	closed bool
+}
+
+type stmtKey struct {
+	reader bool
+	query  string
+}
+
+// maxStmts bounds the statement cache; statements past it run unprepared.
+const maxStmts = 512
+
+// stmt returns a prepared statement for q on the writer or reader pool, or
+// nil when there is none yet. A miss prepares the statement in the
+// background, when a connection is free: preparing inline could wait for
+// the single SQLite writer connection that the caller's transaction holds.
+func (db *DB) stmt(reader bool, q string) *sql.Stmt {
+	k := stmtKey{reader, q}
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if st, ok := db.stmts[k]; ok {
+		return st // nil while being prepared
+	}
+	if len(db.stmts) >= maxStmts || db.closed {
+		return nil
+	}
+	if db.stmts == nil {
+		db.stmts = map[stmtKey]*sql.Stmt{}
+	}
+	db.stmts[k] = nil
+	pool := db.w
+	if reader {
+		pool = db.r
+	}
+	go func() {
+		st, err := pool.Prepare(q)
+		db.stmtMu.Lock()
+		defer db.stmtMu.Unlock()
+		switch {
+		case err != nil || db.closed:
+			if st != nil {
+				st.Close()
+			}
+			if !db.closed {
+				delete(db.stmts, k)
+			}
+		default:
+			db.stmts[k] = st
+		}
+	}()
+	return nil
 }
 
 // Open connects to the database named by url ("sqlite:PATH" or
@@ -83,6 +139,15 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	db.closed = true
+	for _, st := range db.stmts {
+		if st != nil {
+			st.Close()
+		}
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
 	err := db.w.Close()
 	if db.r != db.w {
 		if e := db.r.Close(); err == nil {
@@ -151,21 +216,59 @@ func (s *Store) Tx() *sql.Tx { return s.tx }
 // Now returns the store's clock reading.
 func (s *Store) Now() time.Time { return s.db.now() }
 
+// prepared returns the cached prepared statement for q, bound to this
+// store's transaction when it runs in one, or nil.
+func (s *Store) prepared(ctx context.Context, reader bool, q string) *sql.Stmt {
+	if s.tx != nil {
+		reader = false
+	}
+	st := s.db.stmt(reader, q)
+	if st != nil && s.tx != nil {
+		return s.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return s.w.ExecContext(ctx, s.db.dialect.rebind(q), args...)
+	q = s.db.dialect.rebind(q)
+	if st := s.prepared(ctx, false, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return s.w.ExecContext(ctx, q, args...)
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.r.QueryContext(ctx, s.db.dialect.rebind(q), args...)
+	q = s.db.dialect.rebind(q)
+	if st := s.prepared(ctx, true, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.r.QueryContext(ctx, q, args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.r.QueryRowContext(ctx, s.db.dialect.rebind(q), args...)
+	q = s.db.dialect.rebind(q)
+	if st := s.prepared(ctx, true, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.r.QueryRowContext(ctx, q, args...)
+}
+
+// queryW runs a query that writes (UPDATE ... RETURNING) on the writer.
+func (s *Store) queryW(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	q = s.db.dialect.rebind(q)
+	if st := s.prepared(ctx, false, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.w.QueryContext(ctx, q, args...)
 }
 
 // writeRow runs a statement with RETURNING on the writer.
 func (s *Store) writeRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...)
+	q = s.db.dialect.rebind(q)
+	if st := s.prepared(ctx, false, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.w.QueryRowContext(ctx, q, args...)
 }
 
 // wrap turns driver errors into domain kinds, saying what was being done.
