@@ -187,6 +187,8 @@ type Store struct {
 	w  querier // writes
 	r  querier // reads (the transaction itself inside one)
 	tx *sql.Tx
+	// txReader: tx runs on the reader pool (a read-only snapshot).
+	txReader bool
 }
 
 // Store returns a Store that runs each statement on its own.
@@ -220,7 +222,7 @@ func (s *Store) Now() time.Time { return s.db.now() }
 // store's transaction when it runs in one, or nil.
 func (s *Store) prepared(ctx context.Context, reader bool, q string) *sql.Stmt {
 	if s.tx != nil {
-		reader = false
+		reader = s.txReader
 	}
 	st := s.db.stmt(reader, q)
 	if st != nil && s.tx != nil {
