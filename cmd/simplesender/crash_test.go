@@ -91,13 +91,7 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int, sig syscall.Signal)
 	dataDir := t.TempDir()
 	const conns = 10
 	start := func() *exec.Cmd {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.Command(bin, "serve", "--addr", addr)
+		cmd := exec.Command(bin, "serve", "--addr", freeAddr(t))
 		cmd.Env = append(os.Environ(), "SIMPLESENDER_DATA_DIR="+dataDir, "SIMPLESENDER_DATABASE_URL="+dbURL,
 			"SIMPLESENDER_SMTP_URL="+sink.URL(), "SIMPLESENDER_LOG_LEVEL="+logLevel(), "SIMPLESENDER_SMTP_CONNS="+strconv.Itoa(conns),
 			"SIMPLESENDER_RETRY_SCHEDULE=1s")
@@ -199,4 +193,14 @@ func logLevel() string {
 		return v
 	}
 	return "warn"
+}
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
