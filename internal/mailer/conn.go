@@ -254,6 +254,12 @@ func (c *Conn) Send(ctx context.Context, from string, to []string, data []byte) 
 	if _, ok := c.ext["8BITMIME"]; ok {
 		params = " BODY=8BITMIME"
 	}
+	if _, ok := c.ext["PIPELINING"]; ok && len(to) == 1 {
+		if err := c.pipelinedEnvelope(ctx, from, to[0], params); err != nil {
+			return Reply{}, err
+		}
+		return c.sendData(ctx, data)
+	}
 	if _, _, err := c.cmd(ctx, StageMail, 2, "MAIL FROM:<", from, ">", params); err != nil {
 		return Reply{}, c.abort(ctx, err)
 	}
@@ -265,6 +271,47 @@ func (c *Conn) Send(ctx context.Context, from string, to []string, data []byte) 
 	if _, _, err := c.cmd(ctx, StageData, 3, "DATA"); err != nil {
 		return Reply{}, c.abort(ctx, err)
 	}
+	return c.sendData(ctx, data)
+}
+
+// pipelinedEnvelope sends MAIL, RCPT and DATA in one write (RFC 2920) and
+// reads the three replies in order; the first refusal is the error. With a
+// refused RCPT a conforming server refuses DATA too; one that answers 354
+// anyway gets the connection closed, never an empty message.
+func (c *Conn) pipelinedEnvelope(ctx context.Context, from, rcpt, params string) error {
+	if err := c.deadline(ctx, c.s.cmdTimeout); err != nil {
+		return c.fail(ctx, StageMail, err, false)
+	}
+	c.w.WriteString("MAIL FROM:<" + from + ">" + params + "\r\nRCPT TO:<" + rcpt + ">\r\nDATA\r\n")
+	if err := c.w.Flush(); err != nil {
+		return c.fail(ctx, StageMail, err, false)
+	}
+	var first error
+	for _, step := range []struct {
+		stage string
+		want  int
+	}{{StageMail, 2}, {StageRcpt, 2}, {StageData, 3}} {
+		code, _, err := c.read(ctx, step.stage, step.want, false)
+		if err != nil && c.broken.Load() {
+			return err
+		}
+		if first == nil && err != nil {
+			first = err
+		}
+		if first != nil && step.stage == StageData && code/100 == 3 {
+			c.broken.Store(true)
+			c.conn.Close()
+			return first
+		}
+	}
+	if first != nil {
+		return c.abort(ctx, first)
+	}
+	return nil
+}
+
+// sendData writes the message after a 354 and reads the final reply.
+func (c *Conn) sendData(ctx context.Context, data []byte) (Reply, error) {
 	if err := c.deadline(ctx, c.s.cmdTimeout); err != nil {
 		return Reply{}, c.fail(ctx, StageData, err, false)
 	}
