@@ -139,8 +139,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		senders.Add(1)
 		go func() {
 			defer senders.Done()
+			var buf bytes.Buffer // reused: messages are built into it one after another
 			for c := range work {
-				results <- e.deliver(bg, c)
+				results <- e.deliver(bg, c, &buf)
 			}
 		}()
 	}
@@ -293,7 +294,7 @@ func (e *Engine) runFor(ctx context.Context, id int64) *runInfo {
 }
 
 // deliver renders and sends one message and classifies the outcome.
-func (e *Engine) deliver(ctx context.Context, c store.Claimed) store.Outcome {
+func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer) store.Outcome {
 	ri := e.runFor(ctx, c.RunID)
 	o := store.Outcome{DeliveryID: c.ID, RunID: c.RunID, Email: c.Email}
 	if ri.run != nil {
@@ -319,8 +320,8 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed) store.Outcome {
 	if ri.msg.HTML != nil {
 		m.HTML = ri.msg.HTML.String(f, true)
 	}
-	var buf bytes.Buffer
-	msgID, err := mailer.Build(&buf, m, e.cfg.Now())
+	buf.Reset()
+	msgID, err := mailer.Build(buf, m, e.cfg.Now())
 	if err != nil {
 		o.Status, o.Attempted, o.At = simplesender.DeliveryFailed, true, e.cfg.Now()
 		o.Response = "the message cannot be built: " + err.Error()
