@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,7 +47,9 @@ func main() {
 	bin := flag.String("bin", "", "simplesender binary; empty: build ./cmd/simplesender")
 	keep := flag.Bool("keep", false, "keep the temporary folder and database")
 	profile := flag.String("cpuprofile", "", "write the service's CPU profile to this file")
+	schedule := flag.Int("schedule", 0, "instead: schedule this many small mailings a few hundred ms apart and report how late each started")
 	flag.Parse()
+	scheduleRuns = *schedule
 	if *profile != "" {
 		abs, _ := filepath.Abs(*profile)
 		os.Setenv("SIMPLESENDER_CPUPROFILE", abs)
@@ -107,6 +110,9 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 		return err
 	}
 	defer db.Close()
+	if scheduleRuns > 0 {
+		return measureSchedule(ctx, db, bin, env, scheduleRuns)
+	}
 	fmt.Fprintf(os.Stderr, "seeding %d recipients on %s ...\n", n, engine)
 	t0 := time.Now()
 	mailingID, ownerID, err := seed(ctx, db, n, size)
@@ -257,4 +263,89 @@ func peakRSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// scheduleRuns is the -schedule flag.
+var scheduleRuns int
+
+// measureSchedule schedules k mailings of 5 recipients, 400 ms apart, with a
+// running serve, and prints how late their runs started.
+func measureSchedule(ctx context.Context, db *store.DB, bin string, env []string, k int) error {
+	var ids []int64
+	var owner int64
+	err := db.InTx(ctx, func(s *store.Store) error {
+		now := db.Now()
+		u := &simplesender.User{Email: "sched@example.com", Name: "Sched", PasswordHash: "x", Role: simplesender.RoleUser, ConfirmedAt: &now}
+		if err := s.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		owner = u.ID
+		if err := s.BulkRecipients(ctx, u.ID, 5, func(i int) simplesender.Recipient {
+			return simplesender.Recipient{Email: fmt.Sprintf("s%d@example.com", i)}
+		}); err != nil {
+			return err
+		}
+		msg := &simplesender.Message{OwnerID: u.ID, Subject: "Scheduled", BodyText: "Hello {{email}}"}
+		if err := s.CreateMessage(ctx, msg); err != nil {
+			return err
+		}
+		for range k {
+			m := &simplesender.Mailing{OwnerID: u.ID, MessageID: msg.ID}
+			if err := s.CreateMailing(ctx, m, nil); err != nil {
+				return err
+			}
+			if err := s.AddAllRecipients(ctx, m.ID, u.ID); err != nil {
+				return err
+			}
+			ids = append(ids, m.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve", "--addr", addr)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	t0 := db.Now().Add(3 * time.Second)
+	for i, id := range ids {
+		at := t0.Add(time.Duration(i) * 400 * time.Millisecond)
+		if err := db.InTx(ctx, func(s *store.Store) error {
+			return s.RequestStart(ctx, owner, id, at, store.KindSend, "schedule", 0)
+		}); err != nil {
+			return err
+		}
+	}
+	var late []time.Duration
+	deadline := time.Now().Add(time.Minute + time.Duration(k)*400*time.Millisecond)
+	for len(late) < k {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d scheduled runs started", len(late), k)
+		}
+		time.Sleep(200 * time.Millisecond)
+		late = late[:0]
+		for _, id := range ids {
+			runs, err := db.Store().ListRuns(ctx, id)
+			if err != nil {
+				return err
+			}
+			if len(runs) > 0 && runs[0].ScheduledAt != nil {
+				late = append(late, runs[0].StartedAt.Sub(*runs[0].ScheduledAt))
+			}
+		}
+	}
+	slices.Sort(late)
+	p := func(q float64) time.Duration { return late[min(len(late)-1, int(q*float64(len(late))))] }
+	fmt.Printf("%d scheduled runs: started late by p50 %s, p95 %s, max %s\n", k, p(0.5).Round(time.Millisecond),
+		p(0.95).Round(time.Millisecond), late[len(late)-1].Round(time.Millisecond))
+	return nil
 }
