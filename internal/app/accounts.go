@@ -53,7 +53,7 @@ func (a *App) Register(ctx context.Context, r Registration, ip string) error {
 	if err != nil {
 		return simplesender.Errorf("hash password: %w", err)
 	}
-	return a.DB.InTx(ctx, func(s *store.Store) error {
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		existing, err := s.UserByEmail(ctx, email)
 		switch {
 		case err == nil:
@@ -74,6 +74,10 @@ func (a *App) Register(ctx context.Context, r Registration, ip string) error {
 		}
 		return a.Queue.InsertTx(ctx, s.Tx(), jobs.AccountEmailArgs{Type: jobs.AccountEmailConfirm, UserID: u.ID, Lang: r.Lang})
 	})
+	if err == nil {
+		a.usersChanged(ctx) // the staff's list of users has one more
+	}
+	return err
 }
 
 func pick(a, b string) string {
@@ -139,6 +143,9 @@ func (a *App) Confirm(ctx context.Context, token, ip string) (*simplesender.User
 		u, err = s.UserByID(ctx, t.UserID)
 		return err
 	})
+	if err == nil {
+		a.usersChanged(ctx, u.ID)
+	}
 	return u, err
 }
 
@@ -343,7 +350,7 @@ func (a *App) ResetPassword(ctx context.Context, token, password, ip string) (*s
 // for the browser that asked, and its raw id returned. Errors: Invalid
 // (field "current" wrong, or "password" rules), Unauthenticated.
 func (a *App) ChangePassword(ctx context.Context, ac *Actor, current, password, ip, userAgent string) (string, error) {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return "", errUnauthenticated
 	}
 	u, err := a.DB.Store().UserByID(ctx, ac.User.ID)
@@ -386,19 +393,23 @@ func (a *App) ChangePassword(ctx context.Context, ac *Actor, current, password, 
 
 // UpdateProfile saves the actor's profile. Errors: Invalid.
 func (a *App) UpdateProfile(ctx context.Context, ac *Actor, p simplesender.Profile) error {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return errUnauthenticated
 	}
 	p.Normalize()
 	if err := p.Validate(true); err != nil {
 		return err
 	}
-	return a.DB.Store().UpdateProfile(ctx, ac.User.ID, p)
+	if err := a.DB.Store().UpdateProfile(ctx, ac.User.ID, p); err != nil {
+		return err
+	}
+	a.usersChanged(ctx, ac.User.ID) // the name shows in the staff's lists
+	return nil
 }
 
 // SetLanguage saves the actor's interface language.
 func (a *App) SetLanguage(ctx context.Context, ac *Actor, lang string) error {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return errUnauthenticated
 	}
 	if lang != "en" && lang != "ru" {

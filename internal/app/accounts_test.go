@@ -261,18 +261,18 @@ func TestRoles(t *testing.T) {
 
 func TestCreateAdminNeedsAGoodPassword(t *testing.T) {
 	env := apptest.New(t, storetest.NewURL(t, "sqlite"))
-	if _, _, err := env.App.CreateAdmin(ctx, nil, "root@example.com", ""); !simplesender.IsKind(err, simplesender.KindInvalid) {
+	if _, _, err := env.App.CreateAdmin(ctx, app.System, "root@example.com", ""); !simplesender.IsKind(err, simplesender.KindInvalid) {
 		t.Fatalf("admin without a password: %v", err)
 	}
-	if _, _, err := env.App.CreateAdmin(ctx, nil, "root@example.com", "password"); !simplesender.IsKind(err, simplesender.KindInvalid) {
+	if _, _, err := env.App.CreateAdmin(ctx, app.System, "root@example.com", "password"); !simplesender.IsKind(err, simplesender.KindInvalid) {
 		t.Fatalf("admin with a common password: %v", err)
 	}
-	u, created, err := env.App.CreateAdmin(ctx, nil, "root@example.com", "long-unusual-phrase")
+	u, created, err := env.App.CreateAdmin(ctx, app.System, "root@example.com", "long-unusual-phrase")
 	if err != nil || !created || u.Role != simplesender.RoleAdmin || u.Status() != simplesender.StatusActive {
 		t.Fatalf("create admin: %+v %v", u, err)
 	}
 	u2 := env.User(t, "later@example.com", simplesender.RoleUser, simplesender.StatusPending)
-	u, created, err = env.App.CreateAdmin(ctx, nil, "later@example.com", "")
+	u, created, err = env.App.CreateAdmin(ctx, app.System, "later@example.com", "")
 	if err != nil || created || u.ID != u2.ID || u.Role != simplesender.RoleAdmin {
 		t.Fatalf("promote: %+v %v", u, err)
 	}
@@ -297,7 +297,7 @@ func TestConcurrentRegistrationsOfOneAddress(t *testing.T) {
 				t.Errorf("register: %v", err)
 			}
 		}
-		page, _ := env.App.ListUsers(ctx, nil, storeFilter())
+		page, _ := env.App.ListUsers(ctx, app.System, storeFilter())
 		if page.Total != 1 {
 			t.Fatalf("%d accounts for one address", page.Total)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"simplesender"
 	"simplesender/internal/auth"
+	"simplesender/internal/cache"
 	"simplesender/internal/i18n"
 	"simplesender/internal/mailer"
 	"simplesender/internal/ratelimit"
@@ -41,7 +42,8 @@ type Deps struct {
 	Transport mailer.Transport
 	Bundle    *i18n.Bundle
 	Metrics   Metrics
-	Waker     Waker // nil: nobody to wake
+	Waker     Waker       // nil: nobody to wake
+	Cache     cache.Cache // nil: an in-process cache (64 MiB)
 	Logger    *slog.Logger
 
 	BaseURL     *url.URL
@@ -72,6 +74,9 @@ func New(d Deps) *App {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Cache == nil {
+		d.Cache = cache.NewMemory(0)
 	}
 	if d.SessionIdle == 0 {
 		d.SessionIdle = 72 * time.Hour
@@ -125,24 +130,36 @@ func (a *App) throttle(ctx context.Context, pairs ...any) error {
 	return nil
 }
 
-// Actor is who performs a use case. A nil *Actor is the system itself (the
-// command line run by the operator).
+// Actor is who performs a use case: a logged-in user, or System (the
+// operator at the command line). A nil *Actor, or one without a user, is
+// anonymous and may do nothing that needs an account.
 type Actor struct {
-	User *simplesender.User
+	User   *simplesender.User
+	system bool
 }
 
-func (ac *Actor) isSystem() bool { return ac == nil || ac.User == nil }
+// System is the operator running a command line tool: it acts as an admin
+// that owns nothing.
+var System = &Actor{system: true}
+
+func (ac *Actor) isSystem() bool { return ac != nil && ac.system }
+
+// anonymous reports whether there is no user (System included).
+func (ac *Actor) anonymous() bool { return ac == nil || ac.User == nil }
 
 func (ac *Actor) id() int64 {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return 0
 	}
 	return ac.User.ID
 }
 
 func (ac *Actor) role() simplesender.Role {
-	if ac.isSystem() {
+	switch {
+	case ac.isSystem():
 		return simplesender.RoleAdmin
+	case ac.anonymous():
+		return ""
 	}
 	return ac.User.Role
 }

@@ -14,8 +14,11 @@ import (
 // readScope is the owner filter for reads: the actor's own data, or
 // everyone's (0) for managers and admins.
 func readScope(ac *Actor) int64 {
-	if ac.role().IsStaff() {
+	switch {
+	case ac.role().IsStaff():
 		return 0
+	case ac.anonymous():
+		return -1 // matches no owner: an anonymous caller reads nothing
 	}
 	return ac.id()
 }
@@ -40,7 +43,7 @@ func writable(ac *Actor, owner int64) error {
 // ListRecipients returns a page of recipients: the actor's own, or for
 // managers everyone's (owner narrows it to one user).
 func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Recipient, int, error) {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return nil, 0, errUnauthenticated
 	}
 	scope := readScope(ac)
@@ -52,7 +55,7 @@ func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f stor
 
 // GetRecipient returns a recipient the actor may see. Errors: NotFound.
 func (a *App) GetRecipient(ctx context.Context, ac *Actor, id int64) (*simplesender.Recipient, error) {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return nil, errUnauthenticated
 	}
 	return a.DB.Store().RecipientByID(ctx, readScope(ac), id)
@@ -81,14 +84,18 @@ func conflictEmail(err error) error {
 // CreateRecipient adds a recipient for the actor. Errors: Invalid (also for
 // an address the actor already has).
 func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Recipient) error {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return errUnauthenticated
 	}
 	if err := validateRecipient(r); err != nil {
 		return err
 	}
 	r.OwnerID = ac.id()
-	return conflictEmail(a.DB.Store().CreateRecipient(ctx, r))
+	if err := conflictEmail(a.DB.Store().CreateRecipient(ctx, r)); err != nil {
+		return err
+	}
+	a.FiguresChanged(ctx, []int64{r.OwnerID})
+	return nil
 }
 
 // UpdateRecipient saves the actor's recipient r. Errors: Invalid, NotFound,
@@ -105,7 +112,11 @@ func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 		return err
 	}
 	r.OwnerID = cur.OwnerID
-	return conflictEmail(a.DB.Store().UpdateRecipient(ctx, cur.OwnerID, r))
+	if err := conflictEmail(a.DB.Store().UpdateRecipient(ctx, cur.OwnerID, r)); err != nil {
+		return err
+	}
+	a.FiguresChanged(ctx, []int64{cur.OwnerID})
+	return nil
 }
 
 // DeleteRecipient removes the actor's recipient. The recipient leaves the
@@ -119,14 +130,18 @@ func (a *App) DeleteRecipient(ctx context.Context, ac *Actor, id int64) error {
 	if err := writable(ac, cur.OwnerID); err != nil {
 		return err
 	}
-	return a.DB.Store().DeleteRecipient(ctx, cur.OwnerID, id)
+	if err := a.DB.Store().DeleteRecipient(ctx, cur.OwnerID, id); err != nil {
+		return err
+	}
+	a.FiguresChanged(ctx, []int64{cur.OwnerID})
+	return nil
 }
 
 // ---- messages
 
 // ListMessages returns a page of messages, like ListRecipients.
 func (a *App) ListMessages(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Message, int, error) {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return nil, 0, errUnauthenticated
 	}
 	scope := readScope(ac)
@@ -138,7 +153,7 @@ func (a *App) ListMessages(ctx context.Context, ac *Actor, owner int64, f store.
 
 // GetMessage returns a message the actor may see. Errors: NotFound.
 func (a *App) GetMessage(ctx context.Context, ac *Actor, id int64) (*simplesender.Message, error) {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return nil, errUnauthenticated
 	}
 	return a.DB.Store().MessageByID(ctx, readScope(ac), id)
@@ -176,14 +191,18 @@ func ValidateMessage(m *simplesender.Message) error {
 
 // CreateMessage adds a message for the actor. Errors: Invalid.
 func (a *App) CreateMessage(ctx context.Context, ac *Actor, m *simplesender.Message) error {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return errUnauthenticated
 	}
 	if err := ValidateMessage(m); err != nil {
 		return err
 	}
 	m.OwnerID = ac.id()
-	return a.DB.Store().CreateMessage(ctx, m)
+	if err := a.DB.Store().CreateMessage(ctx, m); err != nil {
+		return err
+	}
+	a.FiguresChanged(ctx, []int64{m.OwnerID})
+	return nil
 }
 
 // UpdateMessage saves the actor's message m. A run in progress keeps the
@@ -200,7 +219,11 @@ func (a *App) UpdateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 		return err
 	}
 	m.OwnerID, m.CreatedAt = cur.OwnerID, cur.CreatedAt
-	return a.DB.Store().UpdateMessage(ctx, cur.OwnerID, m)
+	if err := a.DB.Store().UpdateMessage(ctx, cur.OwnerID, m); err != nil {
+		return err
+	}
+	a.FiguresChanged(ctx, []int64{cur.OwnerID})
+	return nil
 }
 
 // DeleteMessage removes the actor's message. A message that a mailing uses
@@ -214,7 +237,7 @@ func (a *App) DeleteMessage(ctx context.Context, ac *Actor, id int64) error {
 	if err := writable(ac, cur.OwnerID); err != nil {
 		return err
 	}
-	return a.DB.InTx(ctx, func(s *store.Store) error {
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		n, err := s.MessageInUse(ctx, id)
 		if err != nil {
 			return err
@@ -224,6 +247,10 @@ func (a *App) DeleteMessage(ctx context.Context, ac *Actor, id int64) error {
 		}
 		return s.DeleteMessage(ctx, cur.OwnerID, id)
 	})
+	if err == nil {
+		a.FiguresChanged(ctx, []int64{cur.OwnerID})
+	}
+	return err
 }
 
 // Preview is a message as one recipient would get it.

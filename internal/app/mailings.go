@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ type MailingInput struct {
 // everyone's (owner narrows it to one user). status may be created,
 // running, finished, or "" for all ("active" is running).
 func (a *App) ListMailings(ctx context.Context, ac *Actor, owner int64, f store.MailingFilter) ([]*simplesender.Mailing, int, error) {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return nil, 0, errUnauthenticated
 	}
 	scope := readScope(ac)
@@ -37,8 +38,8 @@ func (a *App) ListMailings(ctx context.Context, ac *Actor, owner int64, f store.
 // GetMailing returns a mailing the actor may see, with the counts of its
 // last run. Errors: NotFound.
 func (a *App) GetMailing(ctx context.Context, ac *Actor, id int64) (*simplesender.Mailing, error) {
-	if ac.isSystem() {
-		return a.DB.Store().MailingByID(ctx, 0, id)
+	if ac.anonymous() && !ac.isSystem() {
+		return nil, errUnauthenticated
 	}
 	return a.DB.Store().MailingByID(ctx, readScope(ac), id)
 }
@@ -107,7 +108,7 @@ func dedupe(ids []int64) []int64 {
 
 // CreateMailing makes a mailing for the actor. Errors: Invalid.
 func (a *App) CreateMailing(ctx context.Context, ac *Actor, in MailingInput) (*simplesender.Mailing, error) {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return nil, errUnauthenticated
 	}
 	m := &simplesender.Mailing{OwnerID: ac.id()}
@@ -121,6 +122,7 @@ func (a *App) CreateMailing(ctx context.Context, ac *Actor, in MailingInput) (*s
 	if err != nil {
 		return nil, err
 	}
+	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return a.GetMailing(ctx, ac, m.ID)
 }
 
@@ -162,6 +164,7 @@ func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in Mailing
 	if err != nil {
 		return nil, err
 	}
+	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return a.GetMailing(ctx, ac, id)
 }
 
@@ -172,7 +175,7 @@ func (a *App) DeleteMailing(ctx context.Context, ac *Actor, id int64) error {
 	if err != nil {
 		return err
 	}
-	return a.DB.InTx(ctx, func(s *store.Store) error {
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		runs, err := s.ListRuns(ctx, id)
 		if err != nil {
 			return err
@@ -184,6 +187,10 @@ func (a *App) DeleteMailing(ctx context.Context, ac *Actor, id int64) error {
 		}
 		return s.DeleteMailing(ctx, m.OwnerID, id)
 	})
+	if err == nil {
+		a.FiguresChanged(ctx, []int64{m.OwnerID})
+	}
+	return err
 }
 
 // SendNow queues a send of the whole audience at once; the engine starts it
@@ -237,6 +244,9 @@ func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Tim
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		return s.RequestStart(ctx, m.OwnerID, id, at, kind, trigger, a.RepeatWindow)
 	})
+	if err == nil {
+		a.FiguresChanged(ctx, []int64{m.OwnerID})
+	}
 	if err == nil && a.Waker != nil && !at.After(a.Now()) {
 		a.Waker.Wake()
 	}
@@ -258,7 +268,7 @@ func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 	if m.Status != simplesender.MailingRunning {
 		return simplesender.E(simplesender.KindConflict, "error.mailing.nothing_to_cancel")
 	}
-	return a.DB.InTx(ctx, func(s *store.Store) error {
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		if _, err := s.CancelRuns(ctx, 0, id); err != nil {
 			return err
 		}
@@ -267,6 +277,10 @@ func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 		}
 		return nil
 	})
+	if err == nil {
+		a.FiguresChanged(ctx, []int64{m.OwnerID})
+	}
+	return err
 }
 
 // SetMailingDisabled switches a mailing off (cancelling what is pending or
@@ -292,7 +306,12 @@ func (a *App) SetMailingDisabled(ctx context.Context, ac *Actor, id int64, disab
 	if err != nil {
 		return nil, err
 	}
-	return a.GetMailing(ctx, ac, id)
+	m, err := a.GetMailing(ctx, ac, id)
+	if err != nil {
+		return nil, err
+	}
+	a.FiguresChanged(ctx, []int64{m.OwnerID})
+	return m, nil
 }
 
 // MailingAudit returns the recorded manager actions on a mailing the actor
@@ -353,13 +372,23 @@ func (a *App) Deliveries(ctx context.Context, ac *Actor, id, runID int64, f stor
 
 // Attempts returns a page of every attempt of a mailing, oldest first.
 func (a *App) Attempts(ctx context.Context, ac *Actor, id int64, limit, offset int) ([]*simplesender.Attempt, int, error) {
-	if _, err := a.GetMailing(ctx, ac, id); err != nil {
+	m, err := a.GetMailing(ctx, ac, id)
+	if err != nil {
 		return nil, 0, err
 	}
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	return a.DB.Store().ListAttempts(ctx, id, limit, offset)
+	type page struct {
+		Items []*simplesender.Attempt
+		Total int
+	}
+	key := fmt.Sprintf("attempts:%s:m%d:l%d:o%d", viewerKey(ac), id, limit, offset)
+	p, err := cached(ctx, a, []string{scopeUser(m.OwnerID)}, key, func() (page, error) {
+		items, total, err := a.DB.Store().ListAttempts(ctx, id, limit, offset)
+		return page{items, total}, err
+	})
+	return p.Items, p.Total, err
 }
 
 // Counters are the figures on the home page.
@@ -367,13 +396,21 @@ type Counters struct {
 	Mailings, Active, Recipients int
 }
 
-// HomeCounters returns the actor's figures (managers: everyone's).
+// HomeCounters returns the actor's figures (managers: everyone's): mailings,
+// of them running or scheduled, and distinct recipient addresses. Cached;
+// retired by every change to them.
 func (a *App) HomeCounters(ctx context.Context, ac *Actor) (Counters, error) {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return Counters{}, errUnauthenticated
 	}
-	t, act, r, err := a.DB.Store().CountMailings(ctx, readScope(ac))
-	return Counters{Mailings: t, Active: act, Recipients: r}, err
+	scope := []string{scopeUser(ac.id())}
+	if readScope(ac) == 0 {
+		scope = []string{scopeAll}
+	}
+	return cached(ctx, a, scope, "home:"+viewerKey(ac), func() (Counters, error) {
+		t, act, r, err := a.DB.Store().CountMailings(ctx, readScope(ac))
+		return Counters{Mailings: t, Active: act, Recipients: r}, err
+	})
 }
 
 // ParseIDs parses a list of ids such as "1,2, 3"; bad entries are dropped.

@@ -48,7 +48,7 @@ func (a *App) CreateAPITokenWithPassword(ctx context.Context, email, password, n
 
 // ListAPITokens returns the actor's tokens, newest first.
 func (a *App) ListAPITokens(ctx context.Context, ac *Actor) ([]*store.APIToken, error) {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return nil, errUnauthenticated
 	}
 	return a.DB.Store().ListAPITokens(ctx, ac.User.ID)
@@ -57,7 +57,7 @@ func (a *App) ListAPITokens(ctx context.Context, ac *Actor) ([]*store.APIToken, 
 // RevokeAPIToken deletes one of the actor's tokens. Errors: NotFound (also for
 // another user's token).
 func (a *App) RevokeAPIToken(ctx context.Context, ac *Actor, id int64) error {
-	if ac.isSystem() {
+	if ac.anonymous() {
 		return errUnauthenticated
 	}
 	return a.DB.Store().DeleteAPIToken(ctx, ac.User.ID, id)

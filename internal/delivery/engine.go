@@ -217,11 +217,16 @@ func (e *Engine) dispatch(ctx context.Context, work chan<- store.Claimed, capaci
 }
 
 func (e *Engine) sweep(ctx context.Context, now time.Time) {
-	n, err := e.db.SweepOrphans(ctx, e.id, now.Add(-3*e.cfg.Heartbeat), now)
+	n, owners, err := e.db.SweepOrphans(ctx, e.id, now.Add(-3*e.cfg.Heartbeat), now)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		e.log.Error("sweep orphaned deliveries", "err", err)
 	case n > 0:
+		ids := map[int64]bool{}
+		for _, o := range owners {
+			ids[o] = true
+		}
+		e.changed(ctx, ids)
 		e.log.Warn("deliveries left by a stopped instance marked unknown", "count", n)
 	}
 }

@@ -408,7 +408,7 @@ func TestBlockingAUserStopsTheirSends(t *testing.T) {
 	if got.Counts.Cancelled < 40 {
 		t.Fatalf("blocking did not stop the send: %+v", got.Counts)
 	}
-	if got2, _ := r.env.App.GetMailing(ctx, nil, m2.ID); got2.ScheduledAt != nil || got2.Status != simplesender.MailingCreated {
+	if got2, _ := r.env.App.GetMailing(ctx, app.System, m2.ID); got2.ScheduledAt != nil || got2.Status != simplesender.MailingCreated {
 		t.Fatalf("the blocked user's scheduled send is still pending: %+v", got2)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"simplesender/internal/api"
 	"simplesender/internal/app"
 	"simplesender/internal/auth"
+	"simplesender/internal/cache"
 	"simplesender/internal/config"
 	"simplesender/internal/delivery"
 	"simplesender/internal/i18n"
@@ -36,6 +37,7 @@ type Server struct {
 	Queue   *jobs.Queue
 	Engine  *delivery.Engine
 	Redis   *redis.Client // nil without SIMPLESENDER_REDIS_URL
+	Cache   cache.Cache   // in Redis with SIMPLESENDER_REDIS_URL, in memory otherwise
 	Log     *slog.Logger
 	metrics *metrics
 	handler http.Handler
@@ -99,16 +101,21 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		cancel()
 		deps.Sessions = auth.NewRedisSessions(s.Redis, "ss:")
 		deps.Limiter = ratelimit.NewRedis(s.Redis, "ss:rl:")
+		s.Cache = cache.NewRedis(s.Redis, "ss:c:", log)
+	} else {
+		s.Cache = cache.NewMemory(0)
 	}
+	deps.Cache = s.Cache
 	s.metrics = newMetrics(db)
 	deps.Metrics = s.metrics
+	var a *app.App // set below, before the engine runs
 	s.Engine = delivery.New(db, sender, delivery.Config{
 		From:  deps.MailFrom,
 		Conns: cfg.SMTPConns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
+		Changed: func(ctx context.Context, owners []int64) { a.FiguresChanged(ctx, owners) },
 	})
 	deps.Waker = s.Engine
 
-	var a *app.App
 	q, err := jobs.New(ctx, db, cfg.DatabaseURL, jobs.Config{
 		Mailer: accountMailer{&a}, Cleaner: cleaner{&a}, Logger: log, Work: !opt.NoWork, PollInterval: opt.PollInterval,
 	})
@@ -160,6 +167,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close releases connections (after Run has returned, or instead of it).
 func (s *Server) Close() {
+	if c, ok := s.Cache.(*cache.Redis); ok {
+		c.Close()
+	}
 	if s.Redis != nil {
 		s.Redis.Close()
 	}
@@ -222,8 +232,9 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	return errors.Join(serveErr, herr, qerr, eerr)
 }
 
-// healthz answers 200 when the database answers; Redis is reported but does
-// not fail the check (the service works without it, uncached).
+// healthz answers 200 when the database answers; Redis and the cache are
+// reported but do not fail the check (the service works without Redis,
+// uncached). cache is "memory", "redis" or "redis-down".
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -244,5 +255,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if status != http.StatusOK {
 		state = "down"
 	}
-	fmt.Fprintf(w, `{"status":%q,"database":%q,"engine":%q,"redis":%q}`+"\n", state, dbState, s.DB.Engine(), redisState)
+	fmt.Fprintf(w, `{"status":%q,"database":%q,"engine":%q,"redis":%q,"cache":%q}`+"\n", state, dbState, s.DB.Engine(),
+		redisState, s.Cache.Status())
 }

@@ -173,9 +173,11 @@ const unknownResponse = "outcome unknown: the sending process stopped while this
 // SweepOrphans turns deliveries left in sending by instances that stopped
 // heart-beating before staleBefore (a crash) into unknown, each with an
 // attempt row (and the report counters with them), and ends their runs when
-// nothing else is open. It returns how many it marked.
-func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, error) {
+// nothing else is open. It returns how many it marked and whose deliveries
+// they were.
+func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, []int64, error) {
 	n := 0
+	var owners []int64
 	err := db.InTx(ctx, func(s *Store) error {
 		rows, err := s.w.QueryContext(ctx, db.dialect.rebind(`SELECT d.id, d.run_id, r.mailing_id, r.owner_id, d.email
 			FROM deliveries d JOIN runs r ON r.id = d.run_id
@@ -219,6 +221,13 @@ func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now ti
 			return err
 		}
 		n = len(outs)
+		seen := map[int64]bool{}
+		for _, o := range outs {
+			if !seen[o.OwnerID] {
+				seen[o.OwnerID] = true
+				owners = append(owners, o.OwnerID)
+			}
+		}
 		if _, err := s.exec(ctx, "DELETE FROM engine_instances WHERE heartbeat_at < ? AND id <> ?", staleBefore, self); err != nil {
 			return s.wrap(err, "forget dead instances")
 		}
@@ -229,7 +238,7 @@ func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now ti
 		}
 		return nil
 	})
-	return n, err
+	return n, owners, err
 }
 
 // CancelledRuns returns the ids of runs cancelled but not yet finished.

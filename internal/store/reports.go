@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"simplesender"
@@ -80,25 +79,24 @@ func (db *DB) ReadTx(ctx context.Context, fn func(s *Store) error) error {
 		return fmt.Errorf("begin read transaction: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
-	return fn(&Store{db: db, w: tx, r: tx, tx: tx})
+	return fn(&Store{db: db, w: tx, r: tx, tx: tx, txReader: true})
 }
 
-// inOwners returns a condition on col for owners: every owner when owners
-// is nil, none when it is empty.
-func inOwners(col string, owners []int64) (string, []any) {
-	switch {
-	case owners == nil:
+// Owners selects the owners whose figures are counted: those with ids from
+// Min to Max, both included; the zero value selects everyone. A range (not a
+// list) keeps the SQL text fixed, so its prepared statements are reused: a
+// page of users ordered by id is a range.
+type Owners struct{ Min, Max int64 }
+
+// Owner selects one owner.
+func Owner(id int64) Owners { return Owners{id, id} }
+
+// inOwners returns a condition on col for o.
+func inOwners(col string, o Owners) (string, []any) {
+	if o == (Owners{}) {
 		return "1=1", nil
-	case len(owners) == 0:
-		return "1=0", nil
-	case len(owners) == 1:
-		return col + " = ?", []any{owners[0]}
 	}
-	args := make([]any, len(owners))
-	for i, o := range owners {
-		args[i] = o
-	}
-	return col + " IN (" + placeholders(len(owners)) + ")", args
+	return col + " BETWEEN ? AND ?", []any{o.Min, o.Max}
 }
 
 // slotRange returns a condition on attempt_counts.slot for [from, to); a
@@ -118,7 +116,7 @@ func slotRange(from, to time.Time) (string, []any) {
 
 // deliveryFigures adds the delivery counts of owners' runs into dst, keyed
 // by key ("mailing_id" or "owner_id").
-func (s *Store) deliveryFigures(ctx context.Context, dst func(id int64) *FigureCounts, key string, owners []int64) error {
+func (s *Store) deliveryFigures(ctx context.Context, dst func(id int64) *FigureCounts, key string, owners Owners) error {
 	where, args := inOwners("r.owner_id", owners)
 	rows, err := s.query(ctx, `SELECT r.`+key+`, sum(r.total), sum(COALESCE(c.sent, 0)), sum(COALESCE(c.failed, 0)),
 		sum(COALESCE(c.unknown, 0)) FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id
@@ -168,7 +166,7 @@ func (s *Store) deliveryFigures(ctx context.Context, dst func(id int64) *FigureC
 
 // attemptFigures adds the attempts of owners in [from, to) into dst, keyed
 // by key ("mailing_id" or "owner_id").
-func (s *Store) attemptFigures(ctx context.Context, dst func(id int64) *FigureCounts, key string, owners []int64, from, to time.Time) error {
+func (s *Store) attemptFigures(ctx context.Context, dst func(id int64) *FigureCounts, key string, owners Owners, from, to time.Time) error {
 	where, args := inOwners("owner_id", owners)
 	cond, more := slotRange(from, to)
 	rows, err := s.query(ctx, `SELECT `+key+`, sum(success), sum(failure) FROM attempt_counts WHERE `+where+cond+
@@ -238,7 +236,7 @@ func (s *Store) MailingFigures(ctx context.Context, owner int64, from, to time.T
 		}
 		return &spare
 	}
-	owners := []int64{owner}
+	owners := Owner(owner)
 	if err := s.deliveryFigures(ctx, dst, "mailing_id", owners); err != nil {
 		return nil, err
 	}
@@ -248,11 +246,11 @@ func (s *Store) MailingFigures(ctx context.Context, owner int64, from, to time.T
 	return out, nil
 }
 
-// OwnerFigures returns the counts of each of owners (nil: of every owner
-// with any mailing), keyed by owner id; owners without data are absent.
+// OwnerFigures returns the counts of each owner selected by owners that has
+// any mailing, keyed by owner id; owners without data are absent.
 // Deliveries are counted as they are now, attempts in [from, to) (zero
 // ends: open). Run it in ReadTx for one consistent snapshot.
-func (s *Store) OwnerFigures(ctx context.Context, owners []int64, from, to time.Time) (map[int64]*FigureCounts, error) {
+func (s *Store) OwnerFigures(ctx context.Context, owners Owners, from, to time.Time) (map[int64]*FigureCounts, error) {
 	out := map[int64]*FigureCounts{}
 	dst := func(id int64) *FigureCounts {
 		c := out[id]
@@ -291,10 +289,10 @@ func (s *Store) OwnerFigures(ctx context.Context, owners []int64, from, to time.
 	return out, nil
 }
 
-// RecipientCounts returns the number of recipients of each of owners (nil:
-// everyone), keyed by owner id. Addresses are unique per owner, so this is
+// RecipientCounts returns the number of recipients of each owner selected
+// by owners, keyed by owner id. Addresses are unique per owner, so this is
 // also each owner's number of distinct addresses.
-func (s *Store) RecipientCounts(ctx context.Context, owners []int64) (map[int64]int, error) {
+func (s *Store) RecipientCounts(ctx context.Context, owners Owners) (map[int64]int, error) {
 	where, args := inOwners("owner_id", owners)
 	rows, err := s.query(ctx, "SELECT owner_id, count(*) FROM recipients WHERE "+where+" GROUP BY owner_id", args...)
 	if err != nil {
@@ -466,26 +464,22 @@ func (t *tally) attempt(mailing, owner int64, at time.Time, success bool) {
 	}
 }
 
-// save adds the tally to the counter tables. Rows are written in key order,
-// so that concurrent transactions (several engines on PostgreSQL) lock them
-// in the same order and cannot deadlock on them.
+// save adds the tally to the counter tables, one row per statement (a fixed
+// SQL text, prepared once; a batch touches a handful of rows). Rows are
+// written in key order, so that concurrent transactions (several engines
+// on PostgreSQL) lock them in the same order and cannot deadlock on them.
 func (t *tally) save(ctx context.Context, s *Store) error {
 	runs := make([]int64, 0, len(t.runs))
 	for r := range t.runs {
 		runs = append(runs, r)
 	}
 	slices.Sort(runs)
-	for len(runs) > 0 {
-		chunk := runs[:min(len(runs), 200)]
-		runs = runs[len(chunk):]
-		args := make([]any, 0, 4*len(chunk))
-		for _, r := range chunk {
-			c := t.runs[r]
-			args = append(args, r, c[0], c[1], c[2])
-		}
-		if _, err := s.exec(ctx, `INSERT INTO run_counts (run_id, sent, failed, unknown) VALUES `+rowsOf(len(chunk), 4)+`
+	for _, r := range runs {
+		c := t.runs[r]
+		if _, err := s.exec(ctx, `INSERT INTO run_counts (run_id, sent, failed, unknown) VALUES (?, ?, ?, ?)
 			ON CONFLICT (run_id) DO UPDATE SET sent = run_counts.sent + excluded.sent,
-			failed = run_counts.failed + excluded.failed, unknown = run_counts.unknown + excluded.unknown`, args...); err != nil {
+			failed = run_counts.failed + excluded.failed, unknown = run_counts.unknown + excluded.unknown`,
+			r, c[0], c[1], c[2]); err != nil {
 			return s.wrap(err, "count deliveries")
 		}
 	}
@@ -496,27 +490,16 @@ func (t *tally) save(ctx context.Context, s *Store) error {
 	slices.SortFunc(keys, func(a, b [2]int64) int {
 		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
 	})
-	for len(keys) > 0 {
-		chunk := keys[:min(len(keys), 200)]
-		keys = keys[len(chunk):]
-		args := make([]any, 0, 5*len(chunk))
-		for _, k := range chunk {
-			c := t.slots[k]
-			args = append(args, k[0], k[1], c.owner, c.success, c.failure)
-		}
-		if _, err := s.exec(ctx, `INSERT INTO attempt_counts (mailing_id, slot, owner_id, success, failure) VALUES `+
-			rowsOf(len(chunk), 5)+` ON CONFLICT (mailing_id, slot) DO UPDATE SET
-			success = attempt_counts.success + excluded.success, failure = attempt_counts.failure + excluded.failure`, args...); err != nil {
+	for _, k := range keys {
+		c := t.slots[k]
+		if _, err := s.exec(ctx, `INSERT INTO attempt_counts (mailing_id, slot, owner_id, success, failure)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (mailing_id, slot) DO UPDATE SET
+			success = attempt_counts.success + excluded.success, failure = attempt_counts.failure + excluded.failure`,
+			k[0], k[1], c.owner, c.success, c.failure); err != nil {
 			return s.wrap(err, "count attempts")
 		}
 	}
 	return nil
-}
-
-// rowsOf returns n rows of k placeholders: "(?, ?), (?, ?)".
-func rowsOf(n, k int) string {
-	row := "(" + placeholders(k) + ")"
-	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 // affectedOne reports whether a write changed exactly one row.

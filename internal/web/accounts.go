@@ -8,10 +8,6 @@ import (
 	"simplesender/internal/app"
 )
 
-func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "home", &Page{Title: "page.home.title", Nav: "home"})
-}
-
 // ---- registration and confirmation
 
 var registerFields = []string{"email", "name", "phone", "country", "timezone"}

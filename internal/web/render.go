@@ -33,6 +33,8 @@ func parseTemplates(assets *Assets) (templates, error) {
 		},
 		"add": func(a, b int) int { return a + b },
 		"sub": func(a, b int) int { return a - b },
+		// names joins a person's names, skipping empty ones.
+		"names": func(parts ...string) string { return strings.Join(strings.Fields(strings.Join(parts, " ")), " ") },
 	}
 	pages, err := fs.Glob(templateFS, "templates/pages/*.html")
 	if err != nil {

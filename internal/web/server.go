@@ -1,7 +1,8 @@
 // Package web serves the server-rendered user interface: pages for accounts,
-// profiles, API tokens and user administration, in Russian and English. Every
-// page works without JavaScript. Authorization is decided by package app;
-// this package only shows what app allows.
+// profiles, API tokens, user administration, recipients, messages and
+// mailings, in Russian and English. Every page works without JavaScript.
+// Authorization is decided by package app; this package only shows what app
+// allows.
 package web
 
 import (
@@ -107,6 +108,44 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /users/{id}/block", s.authed(s.blockUser))
 	mux.Handle("POST /users/{id}/unblock", s.authed(s.unblockUser))
 	mux.Handle("POST /users/{id}/role", s.authed(s.setRole))
+
+	mux.Handle("GET /recipients", s.authed(s.recipients))
+	mux.Handle("GET /recipients/new", s.authed(s.newRecipientForm))
+	mux.Handle("POST /recipients", s.authed(s.createRecipient))
+	mux.Handle("GET /recipients/{id}", s.authed(s.recipient))
+	mux.Handle("GET /recipients/{id}/edit", s.authed(s.editRecipientForm))
+	mux.Handle("POST /recipients/{id}", s.authed(s.updateRecipient))
+	mux.Handle("GET /recipients/{id}/delete", s.authed(s.deleteRecipientForm))
+	mux.Handle("POST /recipients/{id}/delete", s.authed(s.deleteRecipient))
+
+	mux.Handle("GET /messages", s.authed(s.messages))
+	mux.Handle("GET /messages/new", s.authed(s.newMessageForm))
+	mux.Handle("POST /messages", s.authed(s.createMessage))
+	mux.Handle("GET /messages/{id}", s.authed(s.message))
+	mux.Handle("GET /messages/{id}/edit", s.authed(s.editMessageForm))
+	mux.Handle("POST /messages/{id}", s.authed(s.updateMessage))
+	mux.Handle("GET /messages/{id}/delete", s.authed(s.deleteMessageForm))
+	mux.Handle("POST /messages/{id}/delete", s.authed(s.deleteMessage))
+	mux.Handle("GET /messages/{id}/preview", s.authed(s.previewMessage))
+	mux.Handle("GET /messages/{id}/preview.html", s.authed(s.previewHTML))
+
+	mux.Handle("GET /mailings", s.authed(s.mailings))
+	mux.Handle("GET /mailings/new", s.authed(s.newMailingForm))
+	mux.Handle("POST /mailings", s.authed(s.createMailing))
+	mux.Handle("GET /mailings/{id}", s.authed(s.mailing))
+	mux.Handle("GET /mailings/{id}/edit", s.authed(s.editMailingForm))
+	mux.Handle("POST /mailings/{id}", s.authed(s.updateMailing))
+	mux.Handle("GET /mailings/{id}/delete", s.authed(s.deleteMailingForm))
+	mux.Handle("POST /mailings/{id}/delete", s.authed(s.deleteMailing))
+	mux.Handle("GET /mailings/{id}/recipients", s.authed(s.mailingRecipients))
+	mux.Handle("GET /mailings/{id}/deliveries", s.authed(s.deliveries))
+	mux.Handle("GET /mailings/{id}/progress.json", s.authed(s.progressJSON))
+	mux.Handle("POST /mailings/{id}/send", s.authed(s.sendMailing))
+	mux.Handle("POST /mailings/{id}/schedule", s.authed(s.scheduleMailing))
+	mux.Handle("POST /mailings/{id}/cancel", s.authed(s.cancelMailing))
+	mux.Handle("POST /mailings/{id}/resend", s.authed(s.resendMailing))
+	mux.Handle("POST /mailings/{id}/disable", s.authed(s.disableMailing))
+	mux.Handle("POST /mailings/{id}/enable", s.authed(s.enableMailing))
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"simplesender/internal/app"
 	"strings"
 	"testing"
 
@@ -23,6 +24,7 @@ type site struct {
 	h       http.Handler
 	cookies map[string]string // who -> session cookie value
 	ids     map[string]int64
+	seq     int // makes seeded addresses unique
 }
 
 func newSite(t *testing.T, url string) *site {
@@ -58,7 +60,7 @@ func newSite(t *testing.T, url string) *site {
 		}
 	}
 	// "blocked" logged in while active; blocking must end that session.
-	if _, err := env.App.SetBlocked(ctx, nil, s.ids["blocked"], true); err != nil {
+	if _, err := env.App.SetBlocked(ctx, app.System, s.ids["blocked"], true); err != nil {
 		t.Fatal(err)
 	}
 	return s

@@ -5,6 +5,11 @@
 //    confirmation before submitting or following it.
 //  - .flash-success and .flash-info messages fade out after a few seconds
 //    (errors stay until the user moves on). Hovering or focusing one keeps it.
+//  - #progress[data-progress-url][data-running="true"] (the mailing page while
+//    a send runs) polls its JSON every second and updates the <progress> bar,
+//    the [data-count] figures and the [data-status-label]; when the send ends
+//    it reloads the page once, to show the final state and buttons. Without
+//    this file the page refreshes itself (<noscript><meta refresh>).
 (function () {
 	"use strict";
 
@@ -59,10 +64,73 @@
 		}
 	}
 
-	if (document.readyState === "loading") {
-		document.addEventListener("DOMContentLoaded", function () { scan(document); });
-	} else {
+	var POLL_MS = 1000;
+
+	function pollProgress(box) {
+		var url = box.getAttribute("data-progress-url");
+		if (!url || box.getAttribute("data-running") !== "true" || !window.fetch) {
+			return;
+		}
+		var bar = box.querySelector("progress");
+		var failures = 0;
+		function show(p) {
+			var counts = box.querySelectorAll("[data-count]");
+			for (var i = 0; i < counts.length; i++) {
+				var v = p[counts[i].getAttribute("data-count")];
+				if (typeof v === "number") {
+					counts[i].textContent = String(v);
+				}
+			}
+			if (bar && p.total > 0) {
+				bar.max = p.total;
+				bar.value = p.done;
+			}
+			var labels = document.querySelectorAll("[data-status-label]");
+			for (var j = 0; j < labels.length; j++) {
+				labels[j].textContent = p.status_label;
+			}
+		}
+		function tick() {
+			window.fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+				.then(function (r) {
+					var type = r.headers.get("Content-Type") || "";
+					if (!r.ok || type.indexOf("application/json") !== 0) {
+						throw new Error("progress: " + r.status);
+					}
+					return r.json();
+				})
+				.then(function (p) {
+					failures = 0;
+					show(p);
+					if (!p.running) {
+						window.location.reload();
+						return;
+					}
+					window.setTimeout(tick, POLL_MS);
+				})
+				.catch(function () {
+					// Logged out, gone or the server restarts: back off, then give up.
+					failures++;
+					if (failures < 10) {
+						window.setTimeout(tick, POLL_MS * 5);
+					}
+				});
+		}
+		window.setTimeout(tick, POLL_MS);
+	}
+
+	function start() {
 		scan(document);
+		var box = document.getElementById("progress");
+		if (box) {
+			pollProgress(box);
+		}
+	}
+
+	if (document.readyState === "loading") {
+		document.addEventListener("DOMContentLoaded", start);
+	} else {
+		start();
 	}
 	// Content swapped in by htmx gets the same treatment.
 	document.addEventListener("htmx:load", function (event) { scan(event.target); });

@@ -1,0 +1,25 @@
+package app
+
+import "simplesender/internal/store"
+
+// Filter and record types of the use cases. They are the store's own types
+// under app's name, so that web, api and cli depend on app alone (STYLE.md:
+// one path to the data, through app's authorization).
+type (
+	// UserFilter selects users.
+	UserFilter = store.UserFilter
+	// ListFilter selects a page of a list (search, sort, paging).
+	ListFilter = store.ListFilter
+	// MailingFilter selects mailings.
+	MailingFilter = store.MailingFilter
+	// DeliveryFilter selects deliveries of a run.
+	DeliveryFilter = store.DeliveryFilter
+	// APIToken is a stored API token (never the token itself).
+	APIToken = store.APIToken
+)
+
+// Kinds of run that Resend starts.
+const (
+	KindResendFailed  = store.KindResendFailed
+	KindResendUnknown = store.KindResendUnknown
+)

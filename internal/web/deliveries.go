@@ -1,0 +1,70 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"simplesender"
+	"simplesender/internal/app"
+	"simplesender/internal/store"
+)
+
+// deliveryFilters are the states the attempts page filters by; "pending"
+// takes in sending and deferred as well.
+var deliveryFilters = []string{"sent", "failed", "unknown", "pending", "deferred", "cancelled"}
+
+type deliveriesData struct {
+	M        *simplesender.Mailing
+	Runs     []*simplesender.Run
+	Page     *app.DeliveryPage
+	RunID    int64
+	Status   string
+	Query    string
+	Statuses []string
+	Pager    pager
+	// CanResendFailed and CanResendUnknown offer a new run to the last
+	// run's failed or unknown deliveries.
+	CanResendFailed, CanResendUnknown bool
+}
+
+// deliveries is the attempts page of a mailing: one run's deliveries with
+// their state and every attempt.
+func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	m, ok := s.loadMailing(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	page, status, query := pageParam(r), q.Get("status"), strings.TrimSpace(q.Get("q"))
+	runID, _ := strconv.ParseInt(q.Get("run"), 10, 64)
+	valid := false
+	for _, st := range deliveryFilters {
+		valid = valid || st == status
+	}
+	if !valid {
+		status = ""
+	}
+	runs, err := s.app.Runs(r.Context(), rc.actor(), m.ID)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	dp, err := s.app.Deliveries(r.Context(), rc.actor(), m.ID, max(runID, 0), store.DeliveryFilter{
+		Status: simplesender.DeliveryStatus(status), Query: query, Limit: perPage, Offset: offset(page)})
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	d := deliveriesData{M: m, Runs: runs, Page: dp, Status: status, Query: query, Statuses: deliveryFilters,
+		Pager: newPager(r.URL, page, dp.Total)}
+	if dp.Run != nil {
+		d.RunID = dp.Run.ID
+	}
+	st := stateOf(m, s.app.Now())
+	idle := m.OwnerID == rc.User.ID && !m.Disabled() && !st.Sending && !st.Queued
+	d.CanResendFailed = idle && m.Counts.Failed > 0
+	d.CanResendUnknown = idle && m.Counts.Unknown > 0
+	s.render(w, r, http.StatusOK, "deliveries", &Page{Title: "page.deliveries.title", Nav: "mailings", Data: d})
+}

@@ -1,0 +1,257 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"simplesender"
+	"simplesender/internal/app"
+	"simplesender/internal/store"
+)
+
+// maxPickList is how many recipients the mailing form lists at once; the
+// search narrows the list, and "select all found" takes every match.
+const maxPickList = 500
+
+// maxSelectAll bounds "select all found".
+const maxSelectAll = 100_000
+
+// mailingForm is the state of the mailing form. It travels in the query
+// string of the form's own URL (state=1), so that searching the recipient
+// list, and leaving to create a recipient or a message, keep what the user
+// chose without JavaScript and without a draft on the server.
+type mailingForm struct {
+	Name      string
+	MessageID int64
+	Selected  []int64
+	Query     string // the recipient search
+}
+
+func readMailingForm(v url.Values) mailingForm {
+	f := mailingForm{Name: v.Get("name"), Query: strings.TrimSpace(v.Get("rq"))}
+	f.MessageID, _ = strconv.ParseInt(v.Get("message_id"), 10, 64)
+	seen := map[int64]bool{}
+	for _, id := range app.ParseIDs(v["recipient_ids"]) {
+		if !seen[id] {
+			seen[id] = true
+			f.Selected = append(f.Selected, id)
+		}
+	}
+	return f
+}
+
+func joinIDs(ids []int64) string {
+	var sb strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(strconv.FormatInt(id, 10))
+	}
+	return sb.String()
+}
+
+// url returns the form's page with this state.
+func (f mailingForm) url(path string) string {
+	v := url.Values{"state": {"1"}}
+	if f.Name != "" {
+		v.Set("name", f.Name)
+	}
+	if f.MessageID != 0 {
+		v.Set("message_id", strconv.FormatInt(f.MessageID, 10))
+	}
+	if len(f.Selected) > 0 {
+		v.Set("recipient_ids", joinIDs(f.Selected))
+	}
+	if f.Query != "" {
+		v.Set("rq", f.Query)
+	}
+	return path + "?" + v.Encode()
+}
+
+type mailingFormData struct {
+	M          *simplesender.Mailing // nil for a new one
+	Self       string                // the form's GET URL (searching posts the state there)
+	Action     string                // where it saves
+	Cancel     string
+	Messages   []*simplesender.Message
+	MoreMsgs   bool
+	MessageID  int64
+	Recipients []*simplesender.Recipient // the ones listed (matching the search)
+	Matching   int                       // how many match the search
+	Owned      int                       // how many recipients the user has
+	Checked    map[int64]bool
+	Hidden     string // chosen ids that are not listed, comma-separated
+	Selected   int
+	Query      string
+}
+
+func (s *Server) newMailingForm(w http.ResponseWriter, r *http.Request) {
+	s.mailingFormPage(w, r, nil)
+}
+
+func (s *Server) editMailingForm(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.loadMailing(w, r)
+	if !ok || s.readOnly(w, r, m.OwnerID) {
+		return
+	}
+	if m.Disabled() {
+		s.fail(w, r, simplesender.E(simplesender.KindConflict, "error.mailing.disabled"), "", nil)
+		return
+	}
+	s.mailingFormPage(w, r, m)
+}
+
+// mailingFormPage shows the form. Its buttons that search, select or leave
+// for another form come here as GET with the whole state (formmethod=get).
+func (s *Server) mailingFormPage(w http.ResponseWriter, r *http.Request, m *simplesender.Mailing) {
+	rc := reqCtx(r)
+	q := r.URL.Query()
+	self, title := "/mailings/new", "page.mailing_new.title"
+	if m != nil {
+		self, title = "/mailings/"+strconv.FormatInt(m.ID, 10)+"/edit", "page.mailing_edit.title"
+	}
+	var f mailingForm
+	switch {
+	case q.Get("state") != "":
+		f = readMailingForm(q)
+	case m != nil:
+		ids, err := s.app.MailingRecipientIDs(r.Context(), rc.actor(), m.ID)
+		if err != nil {
+			s.fail(w, r, err, "", nil)
+			return
+		}
+		f = mailingForm{Name: m.Name, MessageID: m.MessageID, Selected: ids}
+	}
+	switch q.Get("go") {
+	case "recipient":
+		http.Redirect(w, r, "/recipients/new?return="+url.QueryEscape(f.url(self)), http.StatusSeeOther)
+		return
+	case "message":
+		http.Redirect(w, r, "/messages/new?return="+url.QueryEscape(f.url(self)), http.StatusSeeOther)
+		return
+	}
+	switch q.Get("select") {
+	case "all":
+		ids, err := s.matchingRecipientIDs(r, f.Query)
+		if err != nil {
+			s.fail(w, r, err, "", nil)
+			return
+		}
+		f.Selected = append(f.Selected, ids...)
+	case "none":
+		f.Selected = nil
+	}
+	p, err := s.mailingFormPageData(r, m, f, self, title)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "mailing_form", p)
+}
+
+// matchingRecipientIDs returns the ids of the viewer's own recipients that
+// match the search.
+func (s *Server) matchingRecipientIDs(r *http.Request, query string) ([]int64, error) {
+	rc := reqCtx(r)
+	var out []int64
+	for off := 0; off < maxSelectAll; off += maxPickList {
+		list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), rc.User.ID, store.ListFilter{Query: query, Limit: maxPickList, Offset: off})
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range list {
+			out = append(out, x.ID)
+		}
+		if len(list) == 0 || off+len(list) >= total {
+			break
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) mailingFormPageData(r *http.Request, m *simplesender.Mailing, f mailingForm, self, title string) (*Page, error) {
+	rc := reqCtx(r)
+	ctx, ac, me := r.Context(), rc.actor(), rc.User.ID
+	// Mine only, also for managers: a mailing goes to its owner's recipients.
+	msgs, nmsgs, err := s.app.ListMessages(ctx, ac, me, store.ListFilter{Limit: maxPickList})
+	if err != nil {
+		return nil, err
+	}
+	list, matching, err := s.app.ListRecipients(ctx, ac, me, store.ListFilter{Query: f.Query, Limit: maxPickList, Sort: "email"})
+	if err != nil {
+		return nil, err
+	}
+	owned := matching
+	if f.Query != "" {
+		if _, owned, err = s.app.ListRecipients(ctx, ac, me, store.ListFilter{Limit: 1}); err != nil {
+			return nil, err
+		}
+	}
+	d := &mailingFormData{M: m, Self: self, Action: "/mailings", Cancel: "/mailings", Messages: msgs, MoreMsgs: nmsgs > len(msgs),
+		MessageID: f.MessageID, Recipients: list, Matching: matching, Owned: owned, Checked: map[int64]bool{},
+		Selected: len(f.Selected), Query: f.Query}
+	if m != nil {
+		d.Action = "/mailings/" + strconv.FormatInt(m.ID, 10)
+		d.Cancel = d.Action
+	}
+	listed := make(map[int64]bool, len(list))
+	for _, x := range list {
+		listed[x.ID] = true
+	}
+	var hidden []int64
+	for _, id := range f.Selected {
+		if listed[id] {
+			d.Checked[id] = true
+		} else {
+			hidden = append(hidden, id)
+		}
+	}
+	d.Hidden = joinIDs(hidden)
+	return &Page{Title: title, Nav: "mailings", Data: d, Form: map[string]string{"name": f.Name}}, nil
+}
+
+func (s *Server) createMailing(w http.ResponseWriter, r *http.Request) {
+	s.saveMailing(w, r, nil)
+}
+
+func (s *Server) updateMailing(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.loadMailing(w, r)
+	if !ok {
+		return
+	}
+	s.saveMailing(w, r, m)
+}
+
+func (s *Server) saveMailing(w http.ResponseWriter, r *http.Request, m *simplesender.Mailing) {
+	rc := reqCtx(r)
+	f := readMailingForm(r.PostForm)
+	in := app.MailingInput{Name: f.Name, MessageID: f.MessageID, RecipientIDs: f.Selected}
+	var (
+		saved *simplesender.Mailing
+		err   error
+	)
+	self, title, key := "/mailings/new", "page.mailing_new.title", "flash.mailing_created"
+	if m == nil {
+		saved, err = s.app.CreateMailing(r.Context(), rc.actor(), in)
+	} else {
+		self, title, key = "/mailings/"+strconv.FormatInt(m.ID, 10)+"/edit", "page.mailing_edit.title", "flash.mailing_saved"
+		saved, err = s.app.UpdateMailing(r.Context(), rc.actor(), m.ID, in)
+	}
+	if err != nil {
+		if !simplesender.IsKind(err, simplesender.KindInvalid) {
+			s.fail(w, r, err, "", nil)
+			return
+		}
+		p, perr := s.mailingFormPageData(r, m, f, self, title)
+		if perr != nil {
+			s.fail(w, r, perr, "", nil)
+			return
+		}
+		s.fail(w, r, err, "mailing_form", p)
+		return
+	}
+	s.redirectFlash(w, r, "/mailings/"+strconv.FormatInt(saved.ID, 10), "success", key)
+}

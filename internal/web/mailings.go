@@ -1,0 +1,382 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/app"
+	"simplesender/internal/i18n"
+	"simplesender/internal/store"
+)
+
+// mailingStatuses are the filters of the mailing list; "active" is a
+// friendlier name for running.
+var mailingStatuses = []string{"created", "running", "finished", "active"}
+
+type mailingsData struct {
+	Mailings   []*simplesender.Mailing
+	Status     string
+	Query      string
+	Statuses   []string
+	Pager      pager
+	ShowOwners bool
+}
+
+func (s *Server) mailings(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	q := r.URL.Query()
+	page, status, query := pageParam(r), q.Get("status"), strings.TrimSpace(q.Get("q"))
+	f := store.MailingFilter{ListFilter: store.ListFilter{Query: query, Limit: perPage, Offset: offset(page)}}
+	switch status {
+	case "created", "running", "finished":
+		f.Status = simplesender.MailingStatus(status)
+	case "active":
+		f.Status = simplesender.MailingRunning
+	default:
+		status = ""
+	}
+	list, total, err := s.app.ListMailings(r.Context(), rc.actor(), 0, f)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "mailings", &Page{Title: "page.mailings.title", Nav: "mailings", Data: mailingsData{
+		Mailings: list, Status: status, Query: query, Statuses: mailingStatuses, Pager: newPager(r.URL, page, total),
+		ShowOwners: rc.User.Role.IsStaff()}})
+}
+
+func (s *Server) loadMailing(w http.ResponseWriter, r *http.Request) (*simplesender.Mailing, bool) {
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return nil, false
+	}
+	m, err := s.app.GetMailing(r.Context(), reqCtx(r).actor(), id)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return nil, false
+	}
+	return m, true
+}
+
+// ---- the detail page
+
+// firstRecipients is how many of the audience the mailing page lists.
+const firstRecipients = 10
+
+// mailingState is what a mailing is doing now, and so which buttons make
+// sense on its page.
+type mailingState struct {
+	Sending   bool // a run is in progress
+	Queued    bool // a start is due and the engine is about to take it
+	Scheduled bool // a start is planned for later
+}
+
+func stateOf(m *simplesender.Mailing, now time.Time) mailingState {
+	st := mailingState{Sending: m.StartedAt != nil && m.FinishedAt == nil}
+	if m.ScheduledAt != nil {
+		st.Queued = !m.ScheduledAt.After(now)
+		st.Scheduled = !st.Queued
+	}
+	return st
+}
+
+// progress is the figures of the last run, as the page and its JSON show them.
+type progress struct {
+	Status      string `json:"status"`
+	StatusLabel string `json:"status_label"`
+	Running     bool   `json:"running"`
+	Total       int    `json:"total"`
+	Done        int    `json:"done"`
+	simplesender.DeliveryCounts
+}
+
+// progressOf reports the last run of m. Running is true while a send is in
+// progress or about to start, not while it waits for a later time: the page
+// only needs to move while something happens.
+func progressOf(m *simplesender.Mailing, now time.Time, l *i18n.Localizer) progress {
+	st := stateOf(m, now)
+	return progress{Status: string(m.Status), StatusLabel: l.T("mailing.status." + string(m.Status)),
+		Running: m.Status == simplesender.MailingRunning && (st.Sending || st.Queued) && !m.Disabled(),
+		Total:   m.Counts.Total(), Done: m.Counts.Done(), DeliveryCounts: m.Counts}
+}
+
+type mailingData struct {
+	M          *simplesender.Mailing
+	Message    *simplesender.Message
+	Recipients []*simplesender.Recipient
+	State      mailingState
+	Progress   progress
+	Mine       bool
+	Staff      bool
+	Audit      []*simplesender.AuditEvent
+	// LateMinutes (or LateHours, from two hours on) say how late the last
+	// run started after its planned time; under a minute is not worth a word.
+	LateMinutes, LateHours int
+	// Buttons.
+	CanSend, CanSchedule, CanCancel, CanEdit, CanDelete      bool
+	CanResendFailed, CanResendUnknown, CanDisable, CanEnable bool
+	// The schedule form.
+	SendAt, MinSendAt, TimeZone string
+}
+
+// mailingPage builds the detail page of the mailing in the path.
+func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, error) {
+	rc := reqCtx(r)
+	ctx, ac := r.Context(), rc.actor()
+	now := s.app.Now()
+	d := &mailingData{M: m, State: stateOf(m, now), Progress: progressOf(m, now, rc.L), Mine: m.OwnerID == rc.User.ID,
+		Staff: rc.User.Role.IsStaff()}
+	if late := int(m.LateBy / time.Minute); late >= 120 {
+		d.LateHours = int(m.LateBy / time.Hour)
+	} else {
+		d.LateMinutes = late
+	}
+	var err error
+	if d.Message, err = s.app.GetMessage(ctx, ac, m.MessageID); err != nil && !simplesender.IsKind(err, simplesender.KindNotFound) {
+		return nil, err
+	}
+	if d.Recipients, err = s.app.MailingRecipients(ctx, ac, m.ID, firstRecipients, 0); err != nil {
+		return nil, err
+	}
+	if d.Staff {
+		if d.Audit, err = s.app.MailingAudit(ctx, ac, m.ID); err != nil {
+			return nil, err
+		}
+	}
+	idle := !d.State.Sending && !d.State.Queued
+	if d.Mine && !m.Disabled() {
+		d.CanSend, d.CanSchedule, d.CanEdit = idle, idle, true
+		d.CanResendFailed = idle && m.Counts.Failed > 0
+		d.CanResendUnknown = idle && m.Counts.Unknown > 0
+	}
+	d.CanDelete = d.Mine
+	d.CanCancel = (d.Mine || d.Staff) && m.Status == simplesender.MailingRunning && !m.Disabled()
+	d.CanDisable = d.Staff && !m.Disabled()
+	d.CanEnable = d.Staff && m.Disabled()
+	loc := rc.User.Location()
+	d.TimeZone = loc.String()
+	d.MinSendAt = now.In(loc).Format(dateTimeLocal)
+	if m.ScheduledAt != nil && d.State.Scheduled {
+		d.SendAt = m.ScheduledAt.In(loc).Format(dateTimeLocal)
+	} else {
+		d.SendAt = now.In(loc).Add(time.Hour).Truncate(time.Hour).Format(dateTimeLocal)
+	}
+	p := &Page{Title: "page.mailing.title", Nav: "mailings", Data: d, Form: map[string]string{"send_at": d.SendAt}}
+	return p, nil
+}
+
+// dateTimeLocal is the value format of <input type="datetime-local">.
+const dateTimeLocal = "2006-01-02T15:04"
+
+func (s *Server) mailing(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.loadMailing(w, r)
+	if !ok {
+		return
+	}
+	p, err := s.mailingPage(r, m)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "mailing", p)
+}
+
+// progressJSON is polled by app.js while a mailing runs.
+func (s *Server) progressJSON(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	rc := reqCtx(r)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":"not_found"}`))
+		return
+	}
+	m, err := s.app.GetMailing(r.Context(), rc.actor(), id)
+	if err != nil {
+		e := simplesender.AsError(err)
+		if e.Kind == simplesender.KindInternal {
+			s.log.Error("mailing progress", "err", err)
+		}
+		w.WriteHeader(e.Kind.HTTPStatus())
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": e.Kind.String()})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(progressOf(m, s.app.Now(), rc.L))
+}
+
+// mailingRecipients lists the whole audience of a mailing, page by page.
+func (s *Server) mailingRecipients(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	m, ok := s.loadMailing(w, r)
+	if !ok {
+		return
+	}
+	page := pageParam(r)
+	list, err := s.app.MailingRecipients(r.Context(), rc.actor(), m.ID, perPage, offset(page))
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "mailing_recipients", &Page{Title: "page.mailing_recipients.title", Nav: "mailings",
+		Data: struct {
+			M          *simplesender.Mailing
+			Recipients []*simplesender.Recipient
+			Pager      pager
+		}{m, list, newPager(r.URL, page, m.RecipientCount)}})
+}
+
+// ---- actions
+
+// mailingAction runs do on the mailing in the path and comes back to its
+// page with a flash, or shows the page again with the error.
+func (s *Server) mailingAction(w http.ResponseWriter, r *http.Request, flashKey string, do func(ac *app.Actor, id int64) error) {
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	rc := reqCtx(r)
+	self := "/mailings/" + strconv.FormatInt(id, 10)
+	if err := do(rc.actor(), id); err != nil {
+		s.mailingFail(w, r, id, err)
+		return
+	}
+	s.redirectFlash(w, r, safeNext(r.PostFormValue("next"), self), "success", flashKey)
+}
+
+// mailingFail shows the mailing page with the error message, or the error
+// page when the mailing cannot be shown.
+func (s *Server) mailingFail(w http.ResponseWriter, r *http.Request, id int64, err error) {
+	switch simplesender.ErrorKind(err) {
+	case simplesender.KindNotFound, simplesender.KindInternal:
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	m, gerr := s.app.GetMailing(r.Context(), reqCtx(r).actor(), id)
+	if gerr != nil {
+		s.fail(w, r, gerr, "", nil)
+		return
+	}
+	p, perr := s.mailingPage(r, m)
+	if perr != nil {
+		s.fail(w, r, perr, "", nil)
+		return
+	}
+	if v := r.PostFormValue("send_at"); v != "" {
+		p.Form["send_at"] = v
+	}
+	s.fail(w, r, err, "mailing", p)
+}
+
+func (s *Server) sendMailing(w http.ResponseWriter, r *http.Request) {
+	s.mailingAction(w, r, "flash.mailing_queued", func(ac *app.Actor, id int64) error {
+		return s.app.SendNow(r.Context(), ac, id, "now")
+	})
+}
+
+func (s *Server) scheduleMailing(w http.ResponseWriter, r *http.Request) {
+	loc := reqCtx(r).User.Location()
+	s.mailingAction(w, r, "flash.mailing_scheduled", func(ac *app.Actor, id int64) error {
+		at, err := parseLocalTime(r.PostFormValue("send_at"), loc)
+		if err != nil {
+			// Who may schedule is decided by app; check it first so that a
+			// stranger gets 404, not a form error.
+			if _, gerr := s.app.GetMailing(r.Context(), ac, id); gerr != nil {
+				return gerr
+			}
+			return err
+		}
+		return s.app.Schedule(r.Context(), ac, id, at)
+	})
+}
+
+// parseLocalTime reads a datetime-local value as a time in loc.
+func parseLocalTime(v string, loc *time.Location) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	for _, layout := range []string{dateTimeLocal, "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, simplesender.Invalid(map[string]string{"send_at": "error.schedule.invalid"})
+}
+
+func (s *Server) cancelMailing(w http.ResponseWriter, r *http.Request) {
+	s.mailingAction(w, r, "flash.mailing_cancelled", func(ac *app.Actor, id int64) error {
+		return s.app.CancelMailing(r.Context(), ac, id)
+	})
+}
+
+func (s *Server) resendMailing(w http.ResponseWriter, r *http.Request) {
+	kind := store.KindResendFailed
+	if r.PostFormValue("kind") == "unknown" {
+		kind = store.KindResendUnknown
+	}
+	s.mailingAction(w, r, "flash.mailing_resend_queued", func(ac *app.Actor, id int64) error {
+		return s.app.Resend(r.Context(), ac, id, kind)
+	})
+}
+
+func (s *Server) disableMailing(w http.ResponseWriter, r *http.Request) {
+	s.mailingAction(w, r, "flash.mailing_disabled", func(ac *app.Actor, id int64) error {
+		_, err := s.app.SetMailingDisabled(r.Context(), ac, id, true)
+		return err
+	})
+}
+
+func (s *Server) enableMailing(w http.ResponseWriter, r *http.Request) {
+	s.mailingAction(w, r, "flash.mailing_enabled", func(ac *app.Actor, id int64) error {
+		_, err := s.app.SetMailingDisabled(r.Context(), ac, id, false)
+		return err
+	})
+}
+
+// ---- delete
+
+func mailingLabel(l *i18n.Localizer, m *simplesender.Mailing) string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return l.T("mailings.untitled", "ID", m.ID)
+}
+
+func (s *Server) deleteMailingForm(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.loadMailing(w, r)
+	if !ok || s.readOnly(w, r, m.OwnerID) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.mailing_delete.title", Nav: "mailings",
+		Data: mailingDeleteData(reqCtx(r).L, m)})
+}
+
+func mailingDeleteData(l *i18n.Localizer, m *simplesender.Mailing) confirmData {
+	self := "/mailings/" + strconv.FormatInt(m.ID, 10)
+	return confirmData{Question: "mailings.delete_confirm", What: mailingLabel(l, m), Action: self + "/delete", Cancel: self}
+}
+
+func (s *Server) deleteMailing(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	err := s.app.DeleteMailing(r.Context(), rc.actor(), id)
+	if simplesender.IsKind(err, simplesender.KindConflict) {
+		if m, gerr := s.app.GetMailing(r.Context(), rc.actor(), id); gerr == nil {
+			s.fail(w, r, err, "confirm_delete", &Page{Title: "page.mailing_delete.title", Nav: "mailings", Data: mailingDeleteData(rc.L, m)})
+			return
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.redirectFlash(w, r, "/mailings", "success", "flash.mailing_deleted")
+}

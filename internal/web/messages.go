@@ -1,0 +1,231 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"simplesender"
+	"simplesender/internal/app"
+	"simplesender/internal/store"
+)
+
+type messagesData struct {
+	Messages []*simplesender.Message
+	Owners   map[int64]string
+	Query    string
+	Pager    pager
+}
+
+func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	page, q := pageParam(r), strings.TrimSpace(r.URL.Query().Get("q"))
+	list, total, err := s.app.ListMessages(r.Context(), rc.actor(), 0, store.ListFilter{Query: q, Limit: perPage, Offset: offset(page)})
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	owners := make([]int64, len(list))
+	for i, x := range list {
+		owners[i] = x.OwnerID
+	}
+	s.render(w, r, http.StatusOK, "messages", &Page{Title: "page.messages.title", Nav: "messages", Data: messagesData{
+		Messages: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q, Pager: newPager(r.URL, page, total)}})
+}
+
+type messageData struct {
+	M     *simplesender.Message
+	Owner string
+	Mine  bool
+}
+
+func (s *Server) message(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	m, ok := s.loadMessage(w, r)
+	if !ok {
+		return
+	}
+	d := messageData{M: m, Mine: m.OwnerID == rc.User.ID}
+	if !d.Mine {
+		d.Owner = s.ownerEmails(r.Context(), rc.actor(), []int64{m.OwnerID})[m.OwnerID]
+	}
+	s.render(w, r, http.StatusOK, "message", &Page{Title: "page.message.title", Nav: "messages", Data: d})
+}
+
+func (s *Server) loadMessage(w http.ResponseWriter, r *http.Request) (*simplesender.Message, bool) {
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return nil, false
+	}
+	m, err := s.app.GetMessage(r.Context(), reqCtx(r).actor(), id)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return nil, false
+	}
+	return m, true
+}
+
+var messageFields = []string{"subject", "body_text", "body_html", "return"}
+
+type messageFormData struct {
+	Action, Cancel string
+	New            bool
+}
+
+func (s *Server) newMessageForm(w http.ResponseWriter, r *http.Request) {
+	ret := returnTo(r.URL.Query().Get("return"))
+	s.render(w, r, http.StatusOK, "message_form", &Page{Title: "page.message_new.title", Nav: "messages",
+		Form: map[string]string{"return": ret}, Data: messageFormData{Action: "/messages", Cancel: or(ret, "/messages"), New: true}})
+}
+
+func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, messageFields...)
+	form["return"] = returnTo(form["return"])
+	m := &simplesender.Message{Subject: form["subject"], BodyText: form["body_text"], BodyHTML: form["body_html"]}
+	if err := s.app.CreateMessage(r.Context(), reqCtx(r).actor(), m); err != nil {
+		s.fail(w, r, err, "message_form", &Page{Title: "page.message_new.title", Nav: "messages", Form: form,
+			Data: messageFormData{Action: "/messages", Cancel: or(form["return"], "/messages"), New: true}})
+		return
+	}
+	if ret := form["return"]; ret != "" {
+		s.redirectFlash(w, r, withPick(ret, "message_id", m.ID), "success", "flash.message_created")
+		return
+	}
+	s.redirectFlash(w, r, "/messages/"+strconv.FormatInt(m.ID, 10), "success", "flash.message_created")
+}
+
+func (s *Server) editMessageForm(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.loadMessage(w, r)
+	if !ok || s.readOnly(w, r, m.OwnerID) {
+		return
+	}
+	self := "/messages/" + strconv.FormatInt(m.ID, 10)
+	s.render(w, r, http.StatusOK, "message_form", &Page{Title: "page.message_edit.title", Nav: "messages",
+		Form: map[string]string{"subject": m.Subject, "body_text": m.BodyText, "body_html": m.BodyHTML},
+		Data: messageFormData{Action: self, Cancel: self}})
+}
+
+func (s *Server) updateMessage(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	form := formValues(r, messageFields...)
+	m := &simplesender.Message{ID: id, Subject: form["subject"], BodyText: form["body_text"], BodyHTML: form["body_html"]}
+	self := "/messages/" + strconv.FormatInt(id, 10)
+	if err := s.app.UpdateMessage(r.Context(), reqCtx(r).actor(), m); err != nil {
+		s.fail(w, r, err, formFor(err, "message_form"), &Page{Title: "page.message_edit.title", Nav: "messages", Form: form,
+			Data: messageFormData{Action: self, Cancel: self}})
+		return
+	}
+	s.redirectFlash(w, r, self, "success", "flash.message_saved")
+}
+
+func messageDeleteData(m *simplesender.Message) confirmData {
+	self := "/messages/" + strconv.FormatInt(m.ID, 10)
+	return confirmData{Question: "messages.delete_confirm", What: m.Subject, Action: self + "/delete", Cancel: self}
+}
+
+func (s *Server) deleteMessageForm(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.loadMessage(w, r)
+	if !ok || s.readOnly(w, r, m.OwnerID) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.message_delete.title", Nav: "messages", Data: messageDeleteData(m)})
+}
+
+func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	err := s.app.DeleteMessage(r.Context(), rc.actor(), id)
+	if simplesender.IsKind(err, simplesender.KindConflict) {
+		// In use by a mailing: ask again, with the reason.
+		if m, gerr := s.app.GetMessage(r.Context(), rc.actor(), id); gerr == nil {
+			s.fail(w, r, err, "confirm_delete", &Page{Title: "page.message_delete.title", Nav: "messages", Data: messageDeleteData(m)})
+			return
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.redirectFlash(w, r, "/messages", "success", "flash.message_deleted")
+}
+
+// ---- preview
+
+// previewRecipients is how many of the owner's recipients the preview's
+// list offers; any other can be chosen by its id in the query.
+const previewRecipients = 500
+
+type previewData struct {
+	M          *simplesender.Message
+	P          *app.Preview
+	Recipients []*simplesender.Recipient
+	Chosen     int64
+	FrameURL   string
+	More       bool
+}
+
+func (s *Server) previewMessage(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	m, ok := s.loadMessage(w, r)
+	if !ok {
+		return
+	}
+	rid, _ := strconv.ParseInt(r.URL.Query().Get("recipient"), 10, 64)
+	p, err := s.app.PreviewMessage(r.Context(), rc.actor(), m.ID, max(rid, 0))
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), m.OwnerID, store.ListFilter{Limit: previewRecipients, Sort: "email"})
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	d := previewData{M: m, P: p, Recipients: list, Chosen: max(rid, 0), More: total > len(list)}
+	if p.HTML != "" {
+		d.FrameURL = "/messages/" + strconv.FormatInt(m.ID, 10) + "/preview.html?recipient=" + strconv.FormatInt(d.Chosen, 10)
+	}
+	s.render(w, r, http.StatusOK, "message_preview", &Page{Title: "page.message_preview.title", Nav: "messages", Data: d})
+}
+
+// previewFrameCSP lets the user's HTML show images and inline styles but
+// run nothing: "sandbox" gives the document an opaque origin without
+// scripts, forms or plugins, so even a browser that ignores the iframe's
+// sandbox attribute cannot run its scripts in our origin.
+const previewFrameCSP = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+// previewHTML serves the rendered HTML body for the preview's frame.
+func (s *Server) previewHTML(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	rid, _ := strconv.ParseInt(r.URL.Query().Get("recipient"), 10, 64)
+	p, err := s.app.PreviewMessage(r.Context(), reqCtx(r).actor(), id, max(rid, 0))
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	if p.HTML == "" {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", previewFrameCSP)
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(p.HTML))
+}

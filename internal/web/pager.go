@@ -1,0 +1,92 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"simplesender/internal/app"
+)
+
+// perPage is the length of a page of every list.
+const perPage = 50
+
+// pager is the position in a paginated list, with links to the pages
+// before and after that keep every other parameter of the query.
+type pager struct {
+	Page, Pages, Total int
+	PrevURL, NextURL   string
+}
+
+// pageParam returns the 1-based page number asked for in ?page=.
+func pageParam(r *http.Request) int {
+	p, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	return max(p, 1)
+}
+
+// offset is where page p starts.
+func offset(p int) int { return (p - 1) * perPage }
+
+// newPager builds the pager of page p of total items for the request's URL.
+func newPager(u *url.URL, p, total int) pager {
+	pg := pager{Page: p, Total: total, Pages: max(1, (total+perPage-1)/perPage)}
+	link := func(n int) string {
+		q := u.Query()
+		if n == 1 {
+			q.Del("page")
+		} else {
+			q.Set("page", strconv.Itoa(n))
+		}
+		if len(q) == 0 {
+			return u.Path
+		}
+		return u.Path + "?" + q.Encode()
+	}
+	if p > 1 {
+		pg.PrevURL = link(min(p-1, pg.Pages))
+	}
+	if p < pg.Pages {
+		pg.NextURL = link(p + 1)
+	}
+	return pg
+}
+
+// ownerEmails maps the owners of objects on a page to their e-mail
+// addresses, for staff who see every user's data. For anyone else it
+// returns nil: they see their own objects only.
+func (s *Server) ownerEmails(ctx context.Context, ac *app.Actor, owners []int64) map[int64]string {
+	if ac.User == nil || !ac.User.Role.IsStaff() {
+		return nil
+	}
+	out := map[int64]string{}
+	for _, id := range owners {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		out[id] = "#" + strconv.FormatInt(id, 10)
+		if u, err := s.app.GetUser(ctx, ac, id); err == nil {
+			out[id] = u.Email
+		}
+	}
+	return out
+}
+
+// readOnly answers 403 when the viewer is not the owner of an object they
+// can see (managers and admins looking at another user's data). Regular
+// users never get here for others' objects: app answers NotFound first.
+func (s *Server) readOnly(w http.ResponseWriter, r *http.Request, owner int64) bool {
+	if reqCtx(r).User.ID == owner {
+		return false
+	}
+	s.errorPage(w, r, http.StatusForbidden, "error.readonly")
+	return true
+}
+
+// confirmData is the data of the page that asks before deleting.
+type confirmData struct {
+	Question string // message key
+	What     string // the object, as the user knows it
+	Action   string // POST target
+	Cancel   string // where "no" goes
+}

@@ -1,0 +1,221 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"simplesender"
+	"simplesender/internal/store"
+)
+
+type recipientsData struct {
+	Recipients []*simplesender.Recipient
+	Owners     map[int64]string // staff: owner id -> e-mail
+	Query      string
+	Pager      pager
+}
+
+func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	page, q := pageParam(r), strings.TrimSpace(r.URL.Query().Get("q"))
+	list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), 0, store.ListFilter{Query: q, Limit: perPage, Offset: offset(page)})
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	owners := make([]int64, len(list))
+	for i, x := range list {
+		owners[i] = x.OwnerID
+	}
+	s.render(w, r, http.StatusOK, "recipients", &Page{Title: "page.recipients.title", Nav: "recipients", Data: recipientsData{
+		Recipients: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q, Pager: newPager(r.URL, page, total)}})
+}
+
+type recipientData struct {
+	R     *simplesender.Recipient
+	Owner string // staff viewing another user's recipient
+	Mine  bool
+}
+
+func (s *Server) recipient(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	x, ok := s.loadRecipient(w, r)
+	if !ok {
+		return
+	}
+	d := recipientData{R: x, Mine: x.OwnerID == rc.User.ID}
+	if !d.Mine {
+		d.Owner = s.ownerEmails(r.Context(), rc.actor(), []int64{x.OwnerID})[x.OwnerID]
+	}
+	s.render(w, r, http.StatusOK, "recipient", &Page{Title: "page.recipient.title", Nav: "recipients", Data: d})
+}
+
+// loadRecipient reads the recipient named in the path, answering 404 when
+// the viewer may not see it.
+func (s *Server) loadRecipient(w http.ResponseWriter, r *http.Request) (*simplesender.Recipient, bool) {
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return nil, false
+	}
+	x, err := s.app.GetRecipient(r.Context(), reqCtx(r).actor(), id)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return nil, false
+	}
+	return x, true
+}
+
+var recipientFields = []string{"email", "last_name", "first_name", "middle_name", "comment", "return"}
+
+// recipientFormData tells the form where it posts and where "cancel" goes.
+type recipientFormData struct {
+	Action, Cancel string
+	New            bool
+}
+
+func recipientForm(x *simplesender.Recipient) map[string]string {
+	return map[string]string{"email": x.Email, "last_name": x.LastName, "first_name": x.FirstName,
+		"middle_name": x.MiddleName, "comment": x.Comment}
+}
+
+func recipientFromForm(f map[string]string) *simplesender.Recipient {
+	return &simplesender.Recipient{Email: f["email"], LastName: f["last_name"], FirstName: f["first_name"],
+		MiddleName: f["middle_name"], Comment: f["comment"]}
+}
+
+func (s *Server) newRecipientForm(w http.ResponseWriter, r *http.Request) {
+	ret := returnTo(r.URL.Query().Get("return"))
+	s.render(w, r, http.StatusOK, "recipient_form", &Page{Title: "page.recipient_new.title", Nav: "recipients",
+		Form: map[string]string{"return": ret}, Data: recipientFormData{Action: "/recipients", Cancel: or(ret, "/recipients"), New: true}})
+}
+
+func (s *Server) createRecipient(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	form := formValues(r, recipientFields...)
+	form["return"] = returnTo(form["return"])
+	x := recipientFromForm(form)
+	if err := s.app.CreateRecipient(r.Context(), rc.actor(), x); err != nil {
+		s.fail(w, r, err, "recipient_form", &Page{Title: "page.recipient_new.title", Nav: "recipients", Form: form,
+			Data: recipientFormData{Action: "/recipients", Cancel: or(form["return"], "/recipients"), New: true}})
+		return
+	}
+	if ret := form["return"]; ret != "" {
+		s.redirectFlash(w, r, withPick(ret, "recipient_ids", x.ID), "success", "flash.recipient_created")
+		return
+	}
+	s.redirectFlash(w, r, "/recipients/"+strconv.FormatInt(x.ID, 10), "success", "flash.recipient_created")
+}
+
+func (s *Server) editRecipientForm(w http.ResponseWriter, r *http.Request) {
+	x, ok := s.loadRecipient(w, r)
+	if !ok || s.readOnly(w, r, x.OwnerID) {
+		return
+	}
+	self := "/recipients/" + strconv.FormatInt(x.ID, 10)
+	s.render(w, r, http.StatusOK, "recipient_form", &Page{Title: "page.recipient_edit.title", Nav: "recipients",
+		Form: recipientForm(x), Data: recipientFormData{Action: self, Cancel: self}})
+}
+
+func (s *Server) updateRecipient(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	form := formValues(r, recipientFields...)
+	x := recipientFromForm(form)
+	x.ID = id
+	self := "/recipients/" + strconv.FormatInt(id, 10)
+	if err := s.app.UpdateRecipient(r.Context(), rc.actor(), x); err != nil {
+		s.fail(w, r, err, formFor(err, "recipient_form"), &Page{Title: "page.recipient_edit.title", Nav: "recipients", Form: form,
+			Data: recipientFormData{Action: self, Cancel: self}})
+		return
+	}
+	s.redirectFlash(w, r, self, "success", "flash.recipient_saved")
+}
+
+func (s *Server) deleteRecipientForm(w http.ResponseWriter, r *http.Request) {
+	x, ok := s.loadRecipient(w, r)
+	if !ok || s.readOnly(w, r, x.OwnerID) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.recipient_delete.title", Nav: "recipients",
+		Data: recipientDeleteData(x)})
+}
+
+func recipientDeleteData(x *simplesender.Recipient) confirmData {
+	self := "/recipients/" + strconv.FormatInt(x.ID, 10)
+	what := x.Email
+	if n := x.FullName(); n != "" {
+		what += " (" + n + ")"
+	}
+	return confirmData{Question: "recipients.delete_confirm", What: what, Action: self + "/delete", Cancel: self}
+}
+
+func (s *Server) deleteRecipient(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	if err := s.app.DeleteRecipient(r.Context(), rc.actor(), id); err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.redirectFlash(w, r, "/recipients", "success", "flash.recipient_deleted")
+}
+
+// ---- coming back to the mailing form
+
+// returnTo accepts a "return" parameter only when it leads back to a
+// mailing form of this site; anything else is dropped.
+func returnTo(ret string) string {
+	ret = safeNext(ret, "")
+	if ret == "" {
+		return ""
+	}
+	u, err := url.Parse(ret)
+	if err != nil || !(u.Path == "/mailings/new" || (strings.HasPrefix(u.Path, "/mailings/") && strings.HasSuffix(u.Path, "/edit"))) {
+		return ""
+	}
+	return ret
+}
+
+// withPick adds the new object to the mailing form state in ret: a
+// recipient joins the selection, a message becomes the chosen one.
+func withPick(ret, field string, id int64) string {
+	u, err := url.Parse(ret)
+	if err != nil {
+		return ret
+	}
+	q := u.Query()
+	q.Set("state", "1")
+	if field == "message_id" {
+		q.Set(field, strconv.FormatInt(id, 10))
+	} else {
+		q.Add(field, strconv.FormatInt(id, 10))
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// formFor is the form to show again for err: the form for validation
+// errors, the error page for the rest (not found, read-only).
+func formFor(err error, form string) string {
+	if simplesender.IsKind(err, simplesender.KindInvalid) {
+		return form
+	}
+	return ""
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
