@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"simplesender"
+	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
 	"simplesender/internal/store/storetest"
 )
@@ -98,7 +99,7 @@ var accessScenarios = []accessScenario{
 			if u == nil {
 				u = f.users["active"]
 			}
-			_, tok, err := f.env.App.CreateAPIToken(t.Context(), nil, u, "to revoke")
+			_, tok, err := f.env.App.CreateAPIToken(t.Context(), app.System, u, "to revoke")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +111,7 @@ var accessScenarios = []accessScenario{
 		name: "revoke another user's token", method: "DELETE", path: "/tokens/{token_id}",
 		setup: func(t *testing.T, f *fixture, _ string) map[string]string {
 			u := f.user(t, simplesender.RoleUser, simplesender.StatusActive)
-			_, tok, err := f.env.App.CreateAPIToken(t.Context(), nil, u, "not yours")
+			_, tok, err := f.env.App.CreateAPIToken(t.Context(), app.System, u, "not yours")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,5 +1,7 @@
-// Package api serves the JSON API under /api/v1: accounts, API tokens and user
-// administration. It is a thin edge over internal/app, which decides every
+// Package api serves the JSON API under /api/v1: accounts, API tokens, user
+// administration, recipients (with CSV import and export), messages,
+// mailings with their runs, deliveries and attempts, statistics, and the
+// OpenAPI document that describes it all (GET /api/v1/openapi.json). It is a thin edge over internal/app, which decides every
 // authorization question; this package decodes requests, authenticates the
 // bearer token, and turns results and errors into the JSON format that the
 // interface contract (API.md) fixes.
@@ -34,6 +36,11 @@ type API struct {
 
 	mux      *http.ServeMux
 	patterns map[string]bool // the patterns registered on mux
+	openapi  []byte          // the OpenAPI document
+
+	// importLimit bounds an uploaded CSV file (maxImportBytes; tests
+	// lower it).
+	importLimit int64
 }
 
 // New returns the API over a, translating messages with b and logging
@@ -42,7 +49,8 @@ func New(a *app.App, b *i18n.Bundle, logger *slog.Logger) *API {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	x := &API{app: a, bundle: b, logger: logger, mux: http.NewServeMux(), patterns: map[string]bool{}}
+	x := &API{app: a, bundle: b, logger: logger, mux: http.NewServeMux(), patterns: map[string]bool{},
+		openapi: openAPIDocument(), importLimit: maxImportBytes}
 	x.routes()
 	return x
 }

@@ -60,7 +60,7 @@ func newFixture(t *testing.T, databaseURL string, opts ...apptest.Options) *fixt
 // token makes an API token for u directly (no password, no throttling).
 func (f *fixture) token(t *testing.T, u *simplesender.User) string {
 	t.Helper()
-	raw, _, err := f.env.App.CreateAPIToken(context.Background(), nil, u, "test")
+	raw, _, err := f.env.App.CreateAPIToken(context.Background(), app.System, u, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +149,7 @@ func (f *fixture) do(t *testing.T, q req) resp {
 	f.h.ServeHTTP(w, r)
 	res := resp{status: w.Code, header: w.Header(), body: w.Body.String()}
 	checkEnvelope(t, q, res)
+	checkSchema(t, q, res)
 	return res
 }
 
@@ -161,15 +162,23 @@ var codes = map[int]string{400: "bad_request", 401: "unauthenticated", 403: "for
 func checkEnvelope(t *testing.T, q req, res resp) {
 	t.Helper()
 	what := q.method + " " + q.path
-	if ct := res.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
-		t.Errorf("%s: Content-Type %q", what, ct)
-	}
 	if cc := res.header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("%s: Cache-Control %q", what, cc)
 	}
-	if res.status == http.StatusNoContent {
+	ct := res.header.Get("Content-Type")
+	if res.status == http.StatusOK && strings.Contains(strings.SplitN(q.path, "?", 2)[0], ".csv") {
+		// A download: CSV, not JSON.
+		if ct != "text/csv; charset=utf-8" || !strings.HasPrefix(res.header.Get("Content-Disposition"), "attachment;") {
+			t.Errorf("%s: CSV answered with Content-Type %q, Content-Disposition %q", what, ct, res.header.Get("Content-Disposition"))
+		}
+		return
+	}
+	if ct != "application/json; charset=utf-8" {
+		t.Errorf("%s: Content-Type %q", what, ct)
+	}
+	if res.status == http.StatusNoContent || res.status == http.StatusNotModified {
 		if res.body != "" {
-			t.Errorf("%s: 204 with body %q", what, res.body)
+			t.Errorf("%s: %d with body %q", what, res.status, res.body)
 		}
 		return
 	}

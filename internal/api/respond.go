@@ -15,6 +15,7 @@ import (
 var (
 	errNotFound        = simplesender.E(simplesender.KindNotFound, "error.not_found")
 	errUnauthenticated = simplesender.E(simplesender.KindUnauthenticated, "error.unauthenticated")
+	errReadOnly        = simplesender.E(simplesender.KindForbidden, "error.readonly")
 	// errInternal is answered for every internal error; fail logs the cause
 	// of any other internal error before replacing it with this one.
 	errInternal = simplesender.E(simplesender.KindInternal, "error.internal")
@@ -50,12 +51,19 @@ type list[T any] struct {
 // *simplesender.Error of a known kind) are logged with their cause and
 // answered with a generic message.
 func (x *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, d := x.errorOf(w, r, err)
+	x.reply(w, status, errorJSON{d})
+}
+
+// errorOf returns the status and the body of the answer to err, setting the
+// headers it needs (Allow, WWW-Authenticate, Retry-After) on w. An internal
+// error is logged here.
+func (x *API) errorOf(w http.ResponseWriter, r *http.Request, err error) (int, errorDetail) {
 	l := x.bundle.For(x.lang(r))
 	if me, ok := errors.AsType[*methodError](err); ok {
 		w.Header().Set("Allow", me.allow)
-		x.reply(w, http.StatusMethodNotAllowed, errorJSON{errorDetail{
-			Code: simplesender.KindBadRequest.String(), Message: l.T("error.method"), Fields: map[string]string{}}})
-		return
+		return http.StatusMethodNotAllowed, errorDetail{
+			Code: simplesender.KindBadRequest.String(), Message: l.T("error.method"), Fields: map[string]string{}}
 	}
 	e := simplesender.AsError(err)
 	status := e.Kind.HTTPStatus()
@@ -81,7 +89,7 @@ func (x *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	for field, key := range e.Fields {
 		d.Fields[field] = x.text(r.Context(), l, key, def)
 	}
-	x.reply(w, status, errorJSON{d})
+	return status, d
 }
 
 // text translates key, which may also be plain text safe to show (see

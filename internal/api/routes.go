@@ -27,13 +27,20 @@ const (
 // answered by fail; a handler that returns nil has written its answer.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, u *simplesender.User) error
 
-// routes registers every route of the API. Paths are relative to Prefix.
-func (x *API) routes() {
-	for _, rt := range []struct {
-		pattern string
-		access  access
-		h       handlerFunc
-	}{
+// route is one entry of the route table: a ServeMux pattern relative to
+// Prefix, who may call it, and its handler.
+type route struct {
+	pattern string
+	access  access
+	h       handlerFunc
+}
+
+// routeTable is the one list of the API's routes. The OpenAPI document
+// (openapi.go) describes each of them, and a test checks that the two agree.
+func (x *API) routeTable() []route {
+	return []route{
+		{"GET /openapi.json", anyone, x.openAPI},
+
 		{"POST /auth/register", anyone, x.register},
 		{"POST /auth/confirm", anyone, x.confirm},
 		{"POST /auth/password-reset", anyone, x.requestPasswordReset},
@@ -50,7 +57,47 @@ func (x *API) routes() {
 		{"PATCH /users/{id}", user, x.patchUser},
 		{"POST /users/{id}/block", user, x.blockUser},
 		{"POST /users/{id}/unblock", user, x.unblockUser},
-	} {
+
+		{"GET /recipients", user, x.listRecipients},
+		{"POST /recipients", user, x.createRecipient},
+		{"GET /recipients.csv", user, x.exportRecipients},
+		{"POST /recipients/import", user, x.importRecipients},
+		{"GET /recipients/{id}", user, x.getRecipient},
+		{"PATCH /recipients/{id}", user, x.patchRecipient},
+		{"DELETE /recipients/{id}", user, x.deleteRecipient},
+
+		{"GET /messages", user, x.listMessages},
+		{"POST /messages", user, x.createMessage},
+		{"GET /messages/{id}", user, x.getMessage},
+		{"PATCH /messages/{id}", user, x.patchMessage},
+		{"DELETE /messages/{id}", user, x.deleteMessage},
+
+		{"GET /mailings", user, x.listMailings},
+		{"POST /mailings", user, x.createMailing},
+		{"GET /mailings/{id}", user, x.getMailing},
+		{"PATCH /mailings/{id}", user, x.patchMailing},
+		{"DELETE /mailings/{id}", user, x.deleteMailing},
+		{"POST /mailings/{id}/send", user, x.sendMailing},
+		{"POST /mailings/{id}/schedule", user, x.scheduleMailing},
+		{"POST /mailings/{id}/cancel", user, x.cancelMailing},
+		{"POST /mailings/{id}/resend", user, x.resendMailing},
+		{"POST /mailings/{id}/disable", user, x.disableMailing},
+		{"POST /mailings/{id}/enable", user, x.enableMailing},
+		{"GET /mailings/{id}/runs", user, x.listRuns},
+		{"GET /mailings/{id}/deliveries", user, x.listDeliveries},
+		{"GET /mailings/{id}/attempts", user, x.listAttempts},
+		{"GET /mailings/{id}/attempts.csv", user, x.attemptsCSV},
+
+		{"GET /stats", user, x.stats},
+		{"GET /stats/users", user, x.statsUsers},
+		{"GET /reports.csv", user, x.reportCSV},
+		{"GET /reports/users.csv", user, x.usersReportCSV},
+	}
+}
+
+// routes registers every route of routeTable on the mux.
+func (x *API) routes() {
+	for _, rt := range x.routeTable() {
 		method, path, _ := strings.Cut(rt.pattern, " ")
 		pattern := method + " " + Prefix + path
 		x.patterns[pattern] = true
@@ -94,8 +141,7 @@ func (x *API) authenticate(w http.ResponseWriter, r *http.Request) (*simplesende
 	}
 	u, err := x.app.TokenUser(r.Context(), strings.TrimSpace(token))
 	if err == nil && u == nil {
-		// Never let a nil user through: to app, an Actor without a user is
-		// the system itself.
+		// Never let a nil user through as if authenticated.
 		err = errUnauthenticated
 	}
 	if simplesender.IsKind(err, simplesender.KindUnauthenticated) {
@@ -104,10 +150,9 @@ func (x *API) authenticate(w http.ResponseWriter, r *http.Request) (*simplesende
 	return u, err
 }
 
-// as returns the app actor for the authenticated user u. To app, an Actor
-// without a user is the system itself, with every power; so a nil u, which
-// only a route wrongly left open to anyone can produce, panics (answered 500)
-// rather than act as the system.
+// as returns the app actor for the authenticated user u. A nil u, which only
+// a route wrongly left open to anyone can produce, panics (answered 500): the
+// API never acts without a user, and never as app.System.
 func as(u *simplesender.User) *app.Actor {
 	if u == nil {
 		panic("api: a use case called without an authenticated user")

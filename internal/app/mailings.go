@@ -207,7 +207,7 @@ func (a *App) Resend(ctx context.Context, ac *Actor, id int64, kind string) erro
 	if kind != store.KindResendFailed && kind != store.KindResendUnknown {
 		return simplesender.Invalid(map[string]string{"kind": "error.invalid"})
 	}
-	m, err := a.GetMailing(ctx, ac, id)
+	m, err := a.mailingForChange(ctx, ac, id)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,6 @@ import (
 	"simplesender/internal/app"
 	"simplesender/internal/config"
 	"simplesender/internal/server"
-	"simplesender/internal/store"
 )
 
 // Version is set at build time with -ldflags "-X simplesender/internal/cli.Version=...".
@@ -51,6 +50,8 @@ func commands() []command {
 		{"user", "list users, set roles, block and unblock (user -h)", runUser},
 		{"token", "create an API token for a user (token create -h)", runToken},
 		{"send-mailing", "send a mailing now and wait until it is finished", runSendMailing},
+		{"import-recipients", "import recipients from a CSV file into a user's list", runImportRecipients},
+		{"export-recipients", "write a user's recipients as CSV", runExportRecipients},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -94,7 +95,7 @@ func Run(ctx context.Context, args []string, e *Env) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "simplesender: self-hosted e-mail mailings.\n\nUsage: simplesender COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nEvery command has -h. Configuration comes from SIMPLESENDER_* variables and a .env file (see .env.example).")
 }
@@ -215,15 +216,11 @@ func runMigrate(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	engine, err := server.MigrateURL(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := server.Migrate(ctx, db); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.Stderr, "migrations applied (%s)\n", db.Engine())
+	fmt.Fprintf(e.Stderr, "migrations applied (%s)\n", engine)
 	return nil
 }
 
@@ -256,7 +253,7 @@ func runCreateAdmin(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer srv.Close()
-	u, created, err := srv.App.CreateAdmin(ctx, nil, *email, password)
+	u, created, err := srv.App.CreateAdmin(ctx, app.System, *email, password)
 	if err != nil {
 		return err
 	}
@@ -330,17 +327,17 @@ func runUser(ctx context.Context, e *Env, args []string) error {
 	if sub == "list" {
 		return listUsers(ctx, a, e.Stdout)
 	}
-	u, err := a.UserByEmail(ctx, nil, rest[0])
+	u, err := a.UserByEmail(ctx, app.System, rest[0])
 	if err != nil {
 		return err
 	}
 	switch sub {
 	case "set-role":
-		u, err = a.SetRole(ctx, nil, u.ID, simplesender.Role(rest[1]))
+		u, err = a.SetRole(ctx, app.System, u.ID, simplesender.Role(rest[1]))
 	case "block":
-		u, err = a.SetBlocked(ctx, nil, u.ID, true)
+		u, err = a.SetBlocked(ctx, app.System, u.ID, true)
 	case "unblock":
-		u, err = a.SetBlocked(ctx, nil, u.ID, false)
+		u, err = a.SetBlocked(ctx, app.System, u.ID, false)
 	}
 	if err != nil {
 		return err
@@ -353,7 +350,7 @@ func listUsers(ctx context.Context, a *app.App, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tSTATUS\tCREATED")
 	for off := 0; ; off += 500 {
-		page, err := a.ListUsers(ctx, nil, store.UserFilter{Limit: 500, Offset: off})
+		page, err := a.ListUsers(ctx, app.System, app.UserFilter{Limit: 500, Offset: off})
 		if err != nil {
 			return err
 		}
@@ -391,14 +388,14 @@ func runToken(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer srv.Close()
-	u, err := srv.App.UserByEmail(ctx, nil, *email)
+	u, err := srv.App.UserByEmail(ctx, app.System, *email)
 	if err != nil {
 		return err
 	}
 	if u.Status() != simplesender.StatusActive {
 		return fmt.Errorf("%s is %s; only active accounts can use tokens", u.Email, u.Status())
 	}
-	raw, _, err := srv.App.CreateAPIToken(ctx, nil, u, *name)
+	raw, _, err := srv.App.CreateAPIToken(ctx, app.System, u, *name)
 	if err != nil {
 		return err
 	}

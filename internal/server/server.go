@@ -141,6 +141,17 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	return s, nil
 }
 
+// MigrateURL opens the database at url, migrates it and closes it; it
+// returns the engine's name.
+func MigrateURL(ctx context.Context, url string) (string, error) {
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	return db.Engine(), Migrate(ctx, db)
+}
+
 // Migrate applies the store's and the job queue's migrations under the
 // migration lock.
 func Migrate(ctx context.Context, db *store.DB) error {

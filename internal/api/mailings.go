@@ -1,0 +1,332 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/app"
+	"simplesender/internal/store"
+)
+
+// countsJSON are the deliveries of a mailing's last run by state.
+type countsJSON struct {
+	Sent      int `json:"sent"`
+	Failed    int `json:"failed"`
+	Pending   int `json:"pending"`
+	Unknown   int `json:"unknown"`
+	Cancelled int `json:"cancelled"`
+}
+
+func countsOf(c simplesender.DeliveryCounts) countsJSON {
+	return countsJSON{Sent: c.Sent, Failed: c.Failed, Pending: c.Pending, Unknown: c.Unknown, Cancelled: c.Cancelled}
+}
+
+// mailingJSON is a mailing as the API shows it. RecipientIDs is set on the
+// answers about one mailing only, not in lists.
+type mailingJSON struct {
+	ID             int64      `json:"id"`
+	OwnerID        int64      `json:"owner_id"`
+	OwnerEmail     string     `json:"owner_email"`
+	Name           string     `json:"name"`
+	MessageID      int64      `json:"message_id"`
+	Status         string     `json:"status"`
+	Disabled       bool       `json:"disabled"`
+	DisabledAt     *string    `json:"disabled_at"`
+	ScheduledAt    *string    `json:"scheduled_at"`
+	StartedAt      *string    `json:"started_at"`
+	FinishedAt     *string    `json:"finished_at"`
+	CreatedAt      string     `json:"created_at"`
+	UpdatedAt      string     `json:"updated_at"`
+	RecipientCount int        `json:"recipient_count"`
+	Counts         countsJSON `json:"counts"`
+	RecipientIDs   []int64    `json:"recipient_ids,omitempty"`
+}
+
+func mailingOf(m *simplesender.Mailing) mailingJSON {
+	return mailingJSON{ID: m.ID, OwnerID: m.OwnerID, OwnerEmail: m.OwnerEmail, Name: m.Name, MessageID: m.MessageID,
+		Status: string(m.Status), Disabled: m.Disabled(), DisabledAt: optTime(m.DisabledAt), ScheduledAt: optTime(m.ScheduledAt),
+		StartedAt: optTime(m.StartedAt), FinishedAt: optTime(m.FinishedAt), CreatedAt: timeJSON(m.CreatedAt),
+		UpdatedAt: timeJSON(m.UpdatedAt), RecipientCount: m.RecipientCount, Counts: countsOf(m.Counts)}
+}
+
+// mailingInput is the body of POST and PATCH /mailings; nil is absent.
+type mailingInput struct {
+	Name         *string  `json:"name"`
+	MessageID    *int64   `json:"message_id"`
+	RecipientIDs *[]int64 `json:"recipient_ids"`
+}
+
+// mailingSorts are the fields a mailing list may be sorted by.
+var mailingSorts = []string{"id", "name", "created_at", "status", "scheduled_at"}
+
+// listMailings answers a page of mailings, newest first by default, like
+// listRecipients; ?q= searches the name and ?status= is created, running,
+// finished or active (the same as running).
+func (x *API) listMailings(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	p, lf, owner, err := listQuery(r, mailingSorts)
+	if err != nil {
+		return err
+	}
+	f := store.MailingFilter{ListFilter: lf}
+	switch s := r.URL.Query().Get("status"); s {
+	case "":
+	case "created", "running", "finished":
+		f.Status = simplesender.MailingStatus(s)
+	case "active":
+		f.Status = simplesender.MailingRunning
+	default:
+		return badQuery(simplesender.FieldErrors{"status": "error.query.invalid"})
+	}
+	items, total, err := x.app.ListMailings(r.Context(), as(u), owner, f)
+	if err != nil {
+		return err
+	}
+	out := list[mailingJSON]{Items: make([]mailingJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage}
+	for _, it := range items {
+		out.Items = append(out.Items, mailingOf(it))
+	}
+	x.reply(w, http.StatusOK, out)
+	return nil
+}
+
+// fullMailing is the JSON of mailing m with its audience.
+func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender.Mailing) (mailingJSON, error) {
+	ids, err := x.app.MailingRecipientIDs(r.Context(), as(u), m.ID)
+	if err != nil {
+		return mailingJSON{}, err
+	}
+	out := mailingOf(m)
+	out.RecipientIDs = ids
+	if out.RecipientIDs == nil {
+		out.RecipientIDs = []int64{}
+	}
+	return out, nil
+}
+
+// replyMailing answers mailing id as it is now, with its audience.
+func (x *API) replyMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, status int, id int64) error {
+	m, err := x.app.GetMailing(r.Context(), as(u), id)
+	if err != nil {
+		return err
+	}
+	out, err := x.fullMailing(r, u, m)
+	if err != nil {
+		return err
+	}
+	x.reply(w, status, out)
+	return nil
+}
+
+// createMailing makes a mailing of one of the caller's messages to some of
+// the caller's recipients and answers 201. Errors: BadRequest, Invalid
+// (message_id, recipient_ids: missing, or not the caller's; name).
+func (x *API) createMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	var in mailingInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	mi := app.MailingInput{}
+	if in.Name != nil {
+		mi.Name = *in.Name
+	}
+	if in.MessageID != nil {
+		mi.MessageID = *in.MessageID
+	}
+	if in.RecipientIDs != nil {
+		mi.RecipientIDs = *in.RecipientIDs
+	}
+	m, err := x.app.CreateMailing(r.Context(), as(u), mi)
+	if err != nil {
+		return err
+	}
+	created(w, "/mailings/", m.ID)
+	return x.replyMailing(w, r, u, http.StatusCreated, m.ID)
+}
+
+// getMailing answers one mailing with its audience and counts, with an
+// ETag. Errors: NotFound.
+func (x *API) getMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	m, err := x.app.GetMailing(r.Context(), as(u), id)
+	if err != nil {
+		return err
+	}
+	out, err := x.fullMailing(r, u, m)
+	if err != nil {
+		return err
+	}
+	x.replyObject(w, r, out)
+	return nil
+}
+
+// patchMailing changes the fields present in the body; recipient_ids, when
+// present, replaces the whole audience. A run in progress keeps what it
+// started with. Errors: BadRequest, Invalid, NotFound, Forbidden, Conflict
+// (disabled).
+func (x *API) patchMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in mailingInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	m, err := x.app.GetMailing(r.Context(), as(u), id)
+	if err != nil {
+		return err
+	}
+	mi := app.MailingInput{Name: m.Name, MessageID: m.MessageID}
+	if in.Name != nil {
+		mi.Name = *in.Name
+	}
+	if in.MessageID != nil {
+		mi.MessageID = *in.MessageID
+	}
+	if in.RecipientIDs != nil {
+		mi.RecipientIDs = *in.RecipientIDs
+	} else if mi.RecipientIDs, err = x.app.MailingRecipientIDs(r.Context(), as(u), id); err != nil {
+		return err
+	}
+	if _, err := x.app.UpdateMailing(r.Context(), as(u), id, mi); err != nil {
+		return err
+	}
+	return x.replyMailing(w, r, u, http.StatusOK, id)
+}
+
+// deleteMailing removes a mailing and its history and answers 204. Errors:
+// NotFound, Forbidden, Conflict (being sent: cancel first).
+func (x *API) deleteMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := x.app.DeleteMailing(r.Context(), as(u), id); err != nil {
+		return err
+	}
+	x.reply(w, http.StatusNoContent, nil)
+	return nil
+}
+
+// sendMailing queues a send of the whole audience and answers 202 with the
+// mailing; the background engine sends it. Errors: NotFound, Forbidden,
+// Conflict (already due or running, disabled, no recipients).
+func (x *API) sendMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := x.app.SendNow(r.Context(), as(u), id, "now"); err != nil {
+		return err
+	}
+	return x.replyMailing(w, r, u, http.StatusAccepted, id)
+}
+
+// scheduleMailing sets a one-time send at {send_at} (RFC 3339, in the
+// future), replacing a pending one. Errors: BadRequest, Invalid (send_at),
+// NotFound, Forbidden, Conflict.
+func (x *API) scheduleMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		SendAt *string `json:"send_at"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.SendAt == nil || strings.TrimSpace(*in.SendAt) == "" {
+		return simplesender.Invalid(map[string]string{"send_at": "error.required"})
+	}
+	at, err := time.Parse(time.RFC3339, strings.TrimSpace(*in.SendAt))
+	if err != nil {
+		return simplesender.Invalid(map[string]string{"send_at": "error.schedule.invalid"})
+	}
+	if err := x.app.Schedule(r.Context(), as(u), id, at); err != nil {
+		return err
+	}
+	return x.replyMailing(w, r, u, http.StatusOK, id)
+}
+
+// cancelMailing drops a pending start and stops a running send (the owner
+// and staff). Errors: NotFound, Forbidden, Conflict (nothing to cancel).
+func (x *API) cancelMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := x.app.CancelMailing(r.Context(), as(u), id); err != nil {
+		return err
+	}
+	return x.replyMailing(w, r, u, http.StatusOK, id)
+}
+
+// resendMailing queues a new run to the deliveries of the last run that
+// failed ({kind: "failed"}) or whose outcome is unknown ({kind: "unknown"})
+// and answers 202. Errors: BadRequest, Invalid (kind), NotFound, Forbidden,
+// Conflict (nothing to resend, already running, disabled).
+func (x *API) resendMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Kind string `json:"kind"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	var kind string
+	switch in.Kind {
+	case "failed":
+		kind = store.KindResendFailed
+	case "unknown":
+		kind = store.KindResendUnknown
+	case "":
+		return simplesender.Invalid(map[string]string{"kind": "error.required"})
+	default:
+		return simplesender.Invalid(map[string]string{"kind": "error.invalid"})
+	}
+	// app.Resend checks that there is something to resend before it checks
+	// who may resend: ask it only about a mailing the caller may change, so
+	// that staff get 403 (read-only), not 409, on another user's mailing.
+	m, err := x.app.GetMailing(r.Context(), as(u), id)
+	if err != nil {
+		return err
+	}
+	if m.OwnerID != u.ID && u.Role.IsStaff() {
+		return errReadOnly
+	}
+	if err := x.app.Resend(r.Context(), as(u), id, kind); err != nil {
+		return err
+	}
+	return x.replyMailing(w, r, u, http.StatusAccepted, id)
+}
+
+// disableMailing switches a mailing off (managers and admins), cancelling
+// what is scheduled or running. Errors: Forbidden, NotFound.
+func (x *API) disableMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	return x.setDisabled(w, r, u, true)
+}
+
+// enableMailing switches a mailing on again, as disableMailing.
+func (x *API) enableMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	return x.setDisabled(w, r, u, false)
+}
+
+func (x *API) setDisabled(w http.ResponseWriter, r *http.Request, u *simplesender.User, disabled bool) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := x.app.SetMailingDisabled(r.Context(), as(u), id, disabled); err != nil {
+		return err
+	}
+	return x.replyMailing(w, r, u, http.StatusOK, id)
+}

@@ -1,0 +1,523 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"simplesender"
+)
+
+// The OpenAPI 3.1 document of the API, built from the operations below. It
+// is built in Go rather than written as a JSON file so that the schemas stay
+// short and the error answers of every operation follow from one rule. A
+// test checks that it describes exactly the routes of routeTable, and that
+// every answer of the test suite fits the schema of its route and status.
+
+// schema is a JSON Schema (2020-12, as OpenAPI 3.1 uses).
+type schema = map[string]any
+
+func str() schema      { return schema{"type": "string"} }
+func integer() schema  { return schema{"type": "integer"} }
+func boolean() schema  { return schema{"type": "boolean"} }
+func dateTime() schema { return schema{"type": "string", "format": "date-time"} }
+func ref(name string) schema {
+	return schema{"$ref": "#/components/schemas/" + name}
+}
+func arr(items schema) schema { return schema{"type": "array", "items": items} }
+func enum(values ...string) schema {
+	return schema{"type": "string", "enum": values}
+}
+func strMap() schema { return schema{"type": "object", "additionalProperties": str()} }
+
+// nullable returns s that also admits null.
+func nullable(s schema) schema {
+	if t, ok := s["type"].(string); ok {
+		out := schema{}
+		for k, v := range s {
+			out[k] = v
+		}
+		out["type"] = []string{t, "null"}
+		return out
+	}
+	return schema{"anyOf": []any{s, schema{"type": "null"}}}
+}
+
+// object is an answer's object: every property is always present.
+func object(props map[string]schema) schema {
+	req := make([]string, 0, len(props))
+	for k := range props {
+		req = append(req, k)
+	}
+	sort.Strings(req)
+	return schema{"type": "object", "properties": props, "required": req, "additionalProperties": false}
+}
+
+// input is a request body: only the named properties are required, and
+// unknown ones are refused (400).
+func input(props map[string]schema, required ...string) schema {
+	s := schema{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
+}
+
+// with returns a copy of props with more properties.
+func with(props map[string]schema, more map[string]schema) map[string]schema {
+	out := map[string]schema{}
+	for k, v := range props {
+		out[k] = v
+	}
+	for k, v := range more {
+		out[k] = v
+	}
+	return out
+}
+
+// listOf is the list envelope of items.
+func listOf(items schema) schema {
+	return object(map[string]schema{"items": arr(items), "total": integer(), "page": integer(), "per_page": integer()})
+}
+
+var (
+	recipientFields = map[string]schema{"email": str(), "first_name": str(), "last_name": str(), "middle_name": str(), "comment": str()}
+	messageFields   = map[string]schema{"subject": str(), "body_text": str(), "body_html": str()}
+	countsSchema    = object(map[string]schema{"sent": integer(), "failed": integer(), "pending": integer(), "unknown": integer(), "cancelled": integer()})
+	statsFields     = map[string]schema{"mailings_total": integer(), "mailings_active": integer(), "recipients_unique": integer(),
+		"messages_sent": integer(), "attempts_success": integer(), "attempts_failure": integer()}
+	tokenFields = map[string]schema{"id": integer(), "name": str(), "prefix": str(), "created_at": dateTime(), "last_used_at": nullable(dateTime())}
+	importCount = map[string]schema{"rows": integer(), "imported": integer(), "updated": integer(), "unchanged": integer(),
+		"skipped": integer(), "duplicates": integer(), "invalid": integer()}
+)
+
+// components are the named schemas.
+func components() map[string]schema {
+	mailing := object(map[string]schema{"id": integer(), "owner_id": integer(), "owner_email": str(), "name": str(),
+		"message_id": integer(), "status": enum("created", "running", "finished"), "disabled": boolean(),
+		"disabled_at": nullable(dateTime()), "scheduled_at": nullable(dateTime()), "started_at": nullable(dateTime()),
+		"finished_at": nullable(dateTime()), "created_at": dateTime(), "updated_at": dateTime(),
+		"recipient_count": integer(), "counts": ref("Counts"), "recipient_ids": arr(integer())})
+	// The audience is in the answers about one mailing, not in lists.
+	mailing["required"] = without(mailing["required"].([]string), "recipient_ids")
+	return map[string]schema{
+		"Error": object(map[string]schema{"error": ref("ErrorDetail")}),
+		"ErrorDetail": object(map[string]schema{
+			"code": enum("invalid", "bad_request", "unauthenticated", "forbidden", "not_found", "conflict", "too_large",
+				"rate_limited", "internal"),
+			"message": str(),
+			"fields":  strMap(),
+		}),
+		"Accepted": object(map[string]schema{"accepted": boolean()}),
+		"User": object(map[string]schema{"id": integer(), "email": str(), "name": str(), "phone": str(), "country": str(),
+			"lang": str(), "timezone": str(), "role": enum("user", "manager", "admin"), "status": enum("pending", "active", "blocked"),
+			"created_at": dateTime(), "confirmed_at": nullable(dateTime()), "blocked_at": nullable(dateTime())}),
+		"Token":    object(tokenFields),
+		"NewToken": object(with(tokenFields, map[string]schema{"token": str()})),
+		"Recipient": object(with(recipientFields, map[string]schema{"id": integer(), "owner_id": integer(),
+			"created_at": dateTime(), "updated_at": dateTime()})),
+		"RecipientInput": input(recipientFields, "email"),
+		"RecipientPatch": input(recipientFields),
+		"Message": object(with(messageFields, map[string]schema{"id": integer(), "owner_id": integer(),
+			"created_at": dateTime(), "updated_at": dateTime()})),
+		"MessageInput": input(messageFields, "subject", "body_text"),
+		"MessagePatch": input(messageFields),
+		"Counts":       countsSchema,
+		"Mailing":      mailing,
+		"MailingInput": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer())},
+			"message_id", "recipient_ids"),
+		"MailingPatch": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer())}),
+		"Run": object(map[string]schema{"id": integer(), "number": integer(), "kind": enum("send", "resend_failed", "resend_unknown"),
+			"trigger": str(), "scheduled_at": nullable(dateTime()), "started_at": dateTime(), "finished_at": nullable(dateTime()),
+			"cancelled": boolean(), "subject": str(), "counts": ref("Counts")}),
+		"Delivery": object(map[string]schema{"id": integer(), "run_id": integer(), "recipient_id": integer(), "email": str(),
+			"first_name": str(), "last_name": str(), "middle_name": str(),
+			"status":   enum("pending", "sending", "sent", "deferred", "failed", "unknown", "cancelled"),
+			"attempts": integer(), "next_attempt_at": nullable(dateTime()), "last_code": nullable(integer()),
+			"last_enhanced": str(), "last_response": str(), "sent_at": nullable(dateTime()), "updated_at": dateTime()}),
+		"Attempt": object(map[string]schema{"id": integer(), "delivery_id": integer(), "run_id": integer(), "email": str(),
+			"attempted_at": dateTime(), "status": enum("success", "failure"), "code": integer(), "enhanced": str(), "response": str()}),
+		"Stats":     object(statsFields),
+		"UserStats": object(with(statsFields, map[string]schema{"user_id": integer(), "email": str()})),
+		"ImportSummary": object(with(importCount, map[string]schema{
+			"committed": boolean(), "dry_run": boolean(),
+			"format": object(map[string]schema{"encoding": enum("utf-8", "windows-1251"), "bom": boolean(), "separator": str(),
+				"header": nullable(arr(str())), "mapping": arr(str())}),
+			"errors":         arr(object(map[string]schema{"line": integer(), "email": str(), "fields": strMap()})),
+			"duplicate_rows": arr(object(map[string]schema{"line": integer(), "first_line": integer(), "email": str()})),
+		})),
+		"ImportError": object(map[string]schema{"error": ref("ErrorDetail"), "import": ref("ImportSummary")}),
+
+		"UserList":      listOf(ref("User")),
+		"TokenList":     listOf(ref("Token")),
+		"RecipientList": listOf(ref("Recipient")),
+		"MessageList":   listOf(ref("Message")),
+		"MailingList":   listOf(ref("Mailing")),
+		"RunList":       listOf(ref("Run")),
+		"DeliveryList": object(map[string]schema{"items": arr(ref("Delivery")), "total": integer(), "page": integer(),
+			"per_page": integer(), "run": nullable(ref("Run"))}),
+		"AttemptList":   listOf(ref("Attempt")),
+		"UserStatsList": listOf(ref("UserStats")),
+	}
+}
+
+func without(s []string, v string) []string {
+	out := []string{}
+	for _, e := range s {
+		if e != v {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// param is a parameter of an operation.
+type param struct {
+	name, in, desc string
+	schema         schema
+}
+
+func query(name, desc string, s schema) param {
+	return param{name: name, in: "query", desc: desc, schema: s}
+}
+
+var (
+	pageParams = []param{
+		query("page", "Page number, from 1.", schema{"type": "integer", "minimum": 1, "default": 1}),
+		query("per_page", "Items per page; more than 500 counts as 500.", schema{"type": "integer", "minimum": 1, "default": 50}),
+	}
+	searchParam = query("q", "Case-insensitive search (part of the text).", schema{"type": "string", "maxLength": maxQueryLen})
+	ownerParam  = query("owner_id", "Managers and admins: only this user's objects. A regular user's lists are their own.", integer())
+	bomParam    = query("bom", "1 starts the file with a UTF-8 byte order mark, for Excel.", schema{"type": "boolean", "default": false})
+	periodParam = []param{
+		query("from", "First day, YYYY-MM-DD, in the caller's time zone (default: 29 days before to).", schema{"type": "string", "format": "date"}),
+		query("to", "Last day, YYYY-MM-DD (default: today, or 29 days after from).", schema{"type": "string", "format": "date"}),
+	}
+	separatorParam = query("separator", "Cell separator: , ; | or tab.", enum(",", ";", "|", "tab"))
+)
+
+// sortParam is ?sort= over the allowed fields.
+func sortParam(fields []string) param {
+	values := []string{}
+	for _, f := range fields {
+		values = append(values, f, "-"+f)
+	}
+	return query("sort", "Sort field; a leading - sorts descending. Any other value is 422 with the field sort.", enum(values...))
+}
+
+// listParams are the parameters of a list of owned objects.
+func listParams(sorts []string) []param {
+	return append([]param{searchParam, sortParam(sorts), ownerParam}, pageParams...)
+}
+
+// who says who may call an operation; it decides the 401 and 403 answers.
+type who int
+
+const (
+	whoAnyone   who = iota // no authentication
+	whoOptional            // anonymous, or a valid bearer token
+	whoUser                // any active account; 403 never
+	whoOwner               // the object's owner may act; staff get 403 on others' objects
+	whoStaff               // managers and admins; 403 for regular users
+)
+
+// operation is one route as the document describes it.
+type operation struct {
+	tag, summary, desc string
+	who                who
+	params             []param
+	body               schema // a JSON body, or nil
+	okStatus           int    // default 200
+	ok                 schema // the success body; nil for 204
+	okType             string // the success media type; default JSON
+	errs               []int  // error statuses beyond those the rule gives
+	rawBody            bool   // the body is a CSV file (import)
+}
+
+// operations describes every route of routeTable, by pattern.
+func operations() map[string]operation {
+	return map[string]operation{
+		"GET /openapi.json": {tag: "meta", summary: "This OpenAPI document", who: whoAnyone, ok: schema{"type": "object"}},
+
+		"POST /auth/register": {tag: "accounts", who: whoAnyone, summary: "Register an account",
+			desc: "Sends a confirmation e-mail. The same 202 for an address that already has an account.",
+			body: input(map[string]schema{"email": str(), "password": str(), "name": str(), "phone": str(), "country": str(),
+				"lang": enum("en", "ru"), "timezone": str()}, "email", "password"),
+			okStatus: 202, ok: ref("Accepted"), errs: []int{429}},
+		"POST /auth/confirm": {tag: "accounts", who: whoAnyone, summary: "Confirm an e-mail address",
+			body: input(map[string]schema{"token": str()}, "token"), ok: ref("User"), errs: []int{429}},
+		"POST /auth/password-reset": {tag: "accounts", who: whoAnyone, summary: "Ask for a password reset link",
+			body: input(map[string]schema{"email": str()}, "email"), okStatus: 202, ok: ref("Accepted"), errs: []int{429}},
+		"POST /auth/password-reset/confirm": {tag: "accounts", who: whoAnyone, summary: "Set a new password with a reset token",
+			desc: "Every API token of the account stops working.",
+			body: input(map[string]schema{"token": str(), "password": str()}, "token", "password"), ok: ref("User"), errs: []int{429}},
+
+		"POST /tokens": {tag: "tokens", who: whoOptional, summary: "Create an API token",
+			desc: "Anonymous callers send {email, password, name?} of a confirmed, unblocked account; a caller with a bearer token sends {name?}. The token is shown once.",
+			body: input(map[string]schema{"email": str(), "password": str(), "name": str()}), okStatus: 201, ok: ref("NewToken"),
+			errs: []int{429}},
+		"GET /tokens": {tag: "tokens", who: whoUser, summary: "List the caller's API tokens, with their last use",
+			params: pageParams, ok: ref("TokenList")},
+		"DELETE /tokens/{id}": {tag: "tokens", who: whoUser, summary: "Revoke one of the caller's tokens", okStatus: 204},
+
+		"GET /me": {tag: "users", who: whoUser, summary: "The caller's account", ok: ref("User")},
+		"GET /users": {tag: "users", who: whoStaff, summary: "List users",
+			params: append([]param{searchParam, query("status", "", enum("pending", "active", "blocked")),
+				query("role", "", enum("user", "manager", "admin"))}, pageParams...), ok: ref("UserList")},
+		"GET /users/{id}": {tag: "users", who: whoUser, summary: "One user (regular users: only themselves)", ok: ref("User")},
+		"PATCH /users/{id}": {tag: "users", who: whoStaff, summary: "Change a user's role (admins)",
+			body: input(map[string]schema{"role": enum("user", "manager", "admin")}, "role"), ok: ref("User")},
+		"POST /users/{id}/block": {tag: "users", who: whoStaff, summary: "Block a user (managers: regular users only)",
+			desc: "Their tokens stop working, and their scheduled and running sends are cancelled.", ok: ref("User")},
+		"POST /users/{id}/unblock": {tag: "users", who: whoStaff, summary: "Unblock a user", ok: ref("User")},
+
+		"GET /recipients": {tag: "recipients", who: whoUser, summary: "List recipients (staff: everyone's)",
+			params: listParams(recipientSorts), ok: ref("RecipientList")},
+		"POST /recipients": {tag: "recipients", who: whoUser, summary: "Add a recipient",
+			desc: "The e-mail is unique per owner, compared case-insensitively (422 on email otherwise).",
+			body: ref("RecipientInput"), okStatus: 201, ok: ref("Recipient")},
+		"GET /recipients.csv": {tag: "recipients", who: whoUser, summary: "Export recipients as CSV",
+			desc:   "Columns email, last_name, first_name, middle_name, comment; ordered by address. Cells starting with = + - @ are neutralised with a leading apostrophe.",
+			params: []param{bomParam, separatorParam, ownerParam}, ok: str(), okType: "text/csv"},
+		"POST /recipients/import": {tag: "recipients", who: whoUser, summary: "Import recipients from a CSV file",
+			desc: "The body is the file (text/csv), or the part named file of a multipart/form-data body; at most 200 MB (413). " +
+				"UTF-8 (with or without BOM) and Windows-1251, separators , ; and tab are detected; the header names the columns (English or Russian). " +
+				"Every row is checked first: a file with invalid rows imports nothing (422 with the summary under import) unless valid_only=true. " +
+				"Importing the same file twice changes nothing the second time.",
+			params: []param{
+				query("mode", "Rows whose address the owner already has: skip (default) or update them.", enum("skip", "update")),
+				query("valid_only", "Import the valid rows of a file that has invalid ones.", schema{"type": "boolean", "default": false}),
+				query("dry_run", "Check and count only; write nothing.", schema{"type": "boolean", "default": false}),
+				separatorParam,
+				query("encoding", "Force the encoding instead of detecting it.", enum("utf-8", "windows-1251")),
+			},
+			rawBody: true, ok: ref("ImportSummary"), errs: []int{413}},
+		"GET /recipients/{id}":    {tag: "recipients", who: whoUser, summary: "One recipient (ETag, If-None-Match)", ok: ref("Recipient")},
+		"PATCH /recipients/{id}":  {tag: "recipients", who: whoOwner, summary: "Change a recipient (absent fields keep their value)", body: ref("RecipientPatch"), ok: ref("Recipient")},
+		"DELETE /recipients/{id}": {tag: "recipients", who: whoOwner, summary: "Delete a recipient (the delivery history keeps its copy)", okStatus: 204},
+
+		"GET /messages": {tag: "messages", who: whoUser, summary: "List messages (staff: everyone's)",
+			params: listParams(messageSorts), ok: ref("MessageList")},
+		"POST /messages": {tag: "messages", who: whoUser, summary: "Add a message",
+			desc: "Placeholders {{first_name}}, {{last_name}}, {{middle_name}}, {{full_name}}, {{email}}; a broken placeholder is 422.",
+			body: ref("MessageInput"), okStatus: 201, ok: ref("Message")},
+		"GET /messages/{id}":    {tag: "messages", who: whoUser, summary: "One message (ETag, If-None-Match)", ok: ref("Message")},
+		"PATCH /messages/{id}":  {tag: "messages", who: whoOwner, summary: "Change a message (absent fields keep their value)", body: ref("MessagePatch"), ok: ref("Message")},
+		"DELETE /messages/{id}": {tag: "messages", who: whoOwner, summary: "Delete a message (409 while a mailing uses it)", okStatus: 204, errs: []int{409}},
+
+		"GET /mailings": {tag: "mailings", who: whoUser, summary: "List mailings (staff: everyone's)",
+			params: append(listParams(mailingSorts), query("status", "active is the same as running.", enum("created", "running", "finished", "active"))),
+			ok:     ref("MailingList")},
+		"POST /mailings": {tag: "mailings", who: whoUser, summary: "Create a mailing of one of the caller's messages to some of the caller's recipients",
+			body: ref("MailingInput"), okStatus: 201, ok: ref("Mailing")},
+		"GET /mailings/{id}": {tag: "mailings", who: whoUser, summary: "One mailing with its audience and counts (ETag, If-None-Match)", ok: ref("Mailing")},
+		"PATCH /mailings/{id}": {tag: "mailings", who: whoOwner, summary: "Change a mailing (absent fields keep their value; recipient_ids replaces the audience)",
+			body: ref("MailingPatch"), ok: ref("Mailing"), errs: []int{409}},
+		"DELETE /mailings/{id}": {tag: "mailings", who: whoOwner, summary: "Delete a mailing and its history (409 while it is being sent)", okStatus: 204, errs: []int{409}},
+		"POST /mailings/{id}/send": {tag: "mailings", who: whoOwner, summary: "Send now",
+			desc:     "Queues the send; the background engine does it. A second request while one is due or running is 409.",
+			okStatus: 202, ok: ref("Mailing"), errs: []int{409}},
+		"POST /mailings/{id}/schedule": {tag: "mailings", who: whoOwner, summary: "Schedule a one-time send",
+			desc: "send_at is RFC 3339; a time not in the future is 422 (field send_at). Replaces a pending time.",
+			body: input(map[string]schema{"send_at": dateTime()}, "send_at"), ok: ref("Mailing"), errs: []int{409}},
+		"POST /mailings/{id}/cancel": {tag: "mailings", who: whoOwner, summary: "Cancel a scheduled or running send (owner, managers)",
+			ok: ref("Mailing"), errs: []int{409}},
+		"POST /mailings/{id}/resend": {tag: "mailings", who: whoOwner, summary: "Resend to the failed or unknown deliveries of the last run",
+			desc: "Starts a new run; earlier runs stay visible. 409 when there is nothing to resend.",
+			body: input(map[string]schema{"kind": enum("failed", "unknown")}, "kind"), okStatus: 202, ok: ref("Mailing"), errs: []int{409}},
+		"POST /mailings/{id}/disable": {tag: "mailings", who: whoStaff, summary: "Disable a mailing (managers, admins); cancels what is scheduled or running", ok: ref("Mailing")},
+		"POST /mailings/{id}/enable":  {tag: "mailings", who: whoStaff, summary: "Enable a disabled mailing (managers, admins)", ok: ref("Mailing")},
+		"GET /mailings/{id}/runs": {tag: "deliveries", who: whoUser, summary: "The send runs of a mailing, newest first",
+			params: pageParams, ok: ref("RunList")},
+		"GET /mailings/{id}/deliveries": {tag: "deliveries", who: whoUser, summary: "Per recipient state of a run (default: the last)",
+			params: append([]param{query("run", "A run id (see /runs).", integer()),
+				query("status", "pending also takes in sending and deferred.", enum("pending", "sending", "sent", "deferred", "failed", "unknown", "cancelled")),
+				query("q", "Part of the address.", str())}, pageParams...),
+			ok: ref("DeliveryList")},
+		"GET /mailings/{id}/attempts": {tag: "deliveries", who: whoUser, summary: "Every delivery attempt of a mailing, oldest first",
+			params: pageParams, ok: ref("AttemptList")},
+		"GET /mailings/{id}/attempts.csv": {tag: "deliveries", who: whoUser, summary: "Every attempt as CSV",
+			desc:   "Columns id, run, email, attempted_at (caller's time zone), status, code, enhanced, response.",
+			params: []param{bomParam}, ok: str(), okType: "text/csv"},
+
+		"GET /stats": {tag: "reports", who: whoUser, summary: "Figures over all time (regular users: their own; staff: everyone's)", ok: ref("Stats")},
+		"GET /stats/users": {tag: "reports", who: whoStaff, summary: "Figures per user (managers, admins)",
+			params: pageParams, ok: ref("UserStatsList")},
+		"GET /reports.csv": {tag: "reports", who: whoUser, summary: "The report of a user's mailings over a period, as CSV",
+			desc:   "One row per mailing and a total row; attempts counted in the period.",
+			params: append([]param{bomParam, ownerParam}, periodParam...), ok: str(), okType: "text/csv"},
+		"GET /reports/users.csv": {tag: "reports", who: whoStaff, summary: "The staff's report, one row per user, as CSV",
+			params: append([]param{bomParam}, periodParam...), ok: str(), okType: "text/csv"},
+	}
+}
+
+// errorText describes each error status.
+var errorText = map[int]string{
+	400: "Malformed request: not JSON, a field of the wrong type or unknown, a bad query parameter (code bad_request).",
+	401: "No valid bearer token (code unauthenticated).",
+	403: "Not allowed (code forbidden).",
+	404: "No such object, or another user's (code not_found).",
+	409: "The object's state does not allow it (code conflict).",
+	413: "The body is too large (code too_large).",
+	422: "Invalid input; fields names each field and its problem (code invalid).",
+	429: "Too many attempts; see Retry-After (code rate_limited).",
+	500: "Internal error (code internal).",
+}
+
+// errorStatuses returns the error answers of operation o on path, by rule.
+func (o operation) errorStatuses(method, path string) []int {
+	set := map[int]bool{400: true, 500: true}
+	if o.who != whoAnyone {
+		set[401] = o.who != whoOptional || o.body != nil
+	}
+	if o.who == whoOwner || o.who == whoStaff {
+		set[403] = true
+	}
+	if strings.Contains(path, "{id}") {
+		set[404] = true
+	}
+	if o.body != nil || o.rawBody {
+		set[413], set[422] = true, true
+	}
+	for _, p := range o.params {
+		if p.name == "sort" || p.name == "from" || p.name == "to" {
+			set[422] = true
+		}
+		if p.name == "owner_id" && strings.HasSuffix(path, ".csv") {
+			set[404] = true
+		}
+	}
+	for _, s := range o.errs {
+		set[s] = true
+	}
+	out := []int{}
+	for s, on := range set {
+		if on {
+			out = append(out, s)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// openAPIDocument builds the document.
+func openAPIDocument() []byte {
+	paths := map[string]map[string]any{}
+	for pattern, o := range operations() {
+		method, path, _ := strings.Cut(pattern, " ")
+		op := map[string]any{"summary": o.summary, "tags": []string{o.tag},
+			"operationId": strings.ToLower(method) + opName(path)}
+		if o.desc != "" {
+			op["description"] = o.desc
+		}
+		switch o.who {
+		case whoAnyone:
+			op["security"] = []any{}
+		case whoOptional:
+			op["security"] = []any{map[string]any{}, map[string]any{"bearer": []string{}}}
+		}
+		var params []any
+		if strings.Contains(path, "{id}") {
+			params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": integer()})
+		}
+		for _, p := range o.params {
+			q := map[string]any{"name": p.name, "in": p.in, "schema": p.schema}
+			if p.desc != "" {
+				q["description"] = p.desc
+			}
+			params = append(params, q)
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		switch {
+		case o.body != nil:
+			op["requestBody"] = map[string]any{"required": method == "POST" && pattern != "POST /tokens",
+				"content": map[string]any{"application/json": map[string]any{"schema": o.body}}}
+		case o.rawBody:
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"text/csv": map[string]any{"schema": schema{"type": "string"}},
+				"multipart/form-data": map[string]any{"schema": schema{"type": "object", "required": []string{"file"},
+					"properties": map[string]any{"file": schema{"type": "string", "contentMediaType": "text/csv"}}}},
+			}}
+		}
+		responses := map[string]any{}
+		okStatus := o.okStatus
+		if okStatus == 0 {
+			okStatus = 200
+		}
+		okResp := map[string]any{"description": "Success."}
+		if o.ok != nil {
+			mt := o.okType
+			if mt == "" {
+				mt = "application/json"
+			}
+			okResp["content"] = map[string]any{mt: map[string]any{"schema": o.ok}}
+		}
+		if method == "GET" && strings.HasSuffix(path, "{id}") {
+			okResp["headers"] = map[string]any{"ETag": map[string]any{"schema": str(), "description": "A hash of the body; send it in If-None-Match."}}
+			responses["304"] = map[string]any{"description": "Not modified: If-None-Match names the current ETag. No body."}
+		}
+		if okStatus == 201 {
+			okResp["headers"] = map[string]any{"Location": map[string]any{"schema": str()}}
+		}
+		responses[strconv.Itoa(okStatus)] = okResp
+		for _, s := range o.errorStatuses(method, path) {
+			sch := ref("Error")
+			if s == 422 && o.rawBody {
+				sch = schema{"anyOf": []any{ref("Error"), ref("ImportError")}}
+			}
+			responses[strconv.Itoa(s)] = map[string]any{"description": errorText[s],
+				"content": map[string]any{"application/json": map[string]any{"schema": sch}}}
+		}
+		op["responses"] = responses
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		paths[path][strings.ToLower(method)] = op
+	}
+	doc := map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "simpleSENDER API", "version": "1",
+			"description": "JSON API of simpleSENDER. Authenticate with Authorization: Bearer TOKEN. Errors are " +
+				`{"error": {"code", "message", "fields"}} with messages in the caller's language (Accept-Language, or the account's setting). ` +
+				`Lists are {"items", "total", "page", "per_page"}; per_page at most 500. Times are RFC 3339 in UTC; ids are integers. ` +
+				"Another user's object is 404 for a regular user; managers and admins read everyone's objects and get 403 when they try to change them."},
+		"servers":    []any{map[string]any{"url": Prefix}},
+		"security":   []any{map[string]any{"bearer": []string{}}},
+		"paths":      paths,
+		"components": map[string]any{"schemas": components(), "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic("api: OpenAPI document: " + err.Error())
+	}
+	return b
+}
+
+// opName turns a path into a CamelCase operation name part.
+func opName(path string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range path {
+		switch {
+		case r == '/' || r == '-' || r == '.' || r == '{' || r == '}':
+			up = true
+		case up:
+			b.WriteString(strings.ToUpper(string(r)))
+			up = false
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// openAPI serves the OpenAPI document.
+func (x *API) openAPI(w http.ResponseWriter, _ *http.Request, _ *simplesender.User) error {
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(x.openapi)
+	return nil
+}

@@ -1,0 +1,97 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"simplesender"
+	"simplesender/internal/app"
+)
+
+// statsJSON are the figures of GET /stats (see app.Stats for what each
+// counts).
+type statsJSON struct {
+	MailingsTotal    int `json:"mailings_total"`
+	MailingsActive   int `json:"mailings_active"`
+	RecipientsUnique int `json:"recipients_unique"`
+	MessagesSent     int `json:"messages_sent"`
+	AttemptsSuccess  int `json:"attempts_success"`
+	AttemptsFailure  int `json:"attempts_failure"`
+}
+
+func statsOf(s app.Stats) statsJSON {
+	return statsJSON{MailingsTotal: s.MailingsTotal, MailingsActive: s.MailingsActive, RecipientsUnique: s.RecipientsUnique,
+		MessagesSent: s.MessagesSent, AttemptsSuccess: s.AttemptsSuccess, AttemptsFailure: s.AttemptsFailure}
+}
+
+// userStatsJSON is one row of GET /stats/users.
+type userStatsJSON struct {
+	UserID int64  `json:"user_id"`
+	Email  string `json:"email"`
+	statsJSON
+}
+
+// stats answers the caller's figures over all time; managers and admins get
+// everyone's.
+func (x *API) stats(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	st, err := x.app.Stats(r.Context(), as(u))
+	if err != nil {
+		return err
+	}
+	x.reply(w, http.StatusOK, statsOf(*st))
+	return nil
+}
+
+// statsUsers answers, for managers and admins, a page of users ordered by
+// id, each with their own figures. Errors: Forbidden, BadRequest.
+func (x *API) statsUsers(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	p, err := pagingOf(r)
+	if err != nil {
+		return err
+	}
+	page, err := x.app.StatsUsers(r.Context(), as(u), p.PerPage, p.offset())
+	if err != nil {
+		return err
+	}
+	out := list[userStatsJSON]{Items: make([]userStatsJSON, 0, len(page.Items)), Total: page.Total, Page: p.Page, PerPage: p.PerPage}
+	for _, it := range page.Items {
+		out.Items = append(out.Items, userStatsJSON{UserID: it.UserID, Email: it.Email, statsJSON: statsOf(it.Stats)})
+	}
+	x.reply(w, http.StatusOK, out)
+	return nil
+}
+
+// periodOf reads ?from= and ?to= (dates YYYY-MM-DD; app checks them).
+func periodOf(r *http.Request) app.Period {
+	q := r.URL.Query()
+	return app.Period{From: q.Get("from"), To: q.Get("to")}
+}
+
+// reportCSV downloads the report of the caller's mailings (staff: ?owner_id=
+// names another user) over ?from= .. ?to= as CSV, ?bom=1 for Excel. Errors:
+// Invalid (from, to), NotFound, BadRequest.
+func (x *API) reportCSV(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	bom, err := boolParam(r, "bom", false)
+	if err != nil {
+		return err
+	}
+	var owner int64
+	if s := r.URL.Query().Get("owner_id"); s != "" {
+		if owner, err = strconv.ParseInt(s, 10, 64); err != nil || owner <= 0 {
+			return badQuery(simplesender.FieldErrors{"owner_id": "error.query.invalid"})
+		}
+	}
+	cw := &csvWriter{w: w, filename: "report.csv"}
+	return x.finishCSV(r, cw, x.app.WriteReportCSV(r.Context(), as(u), cw, owner, periodOf(r), bom))
+}
+
+// usersReportCSV downloads the staff's report, one row per user, as CSV.
+// Errors: Forbidden, Invalid (from, to), BadRequest.
+func (x *API) usersReportCSV(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	bom, err := boolParam(r, "bom", false)
+	if err != nil {
+		return err
+	}
+	cw := &csvWriter{w: w, filename: "report-users.csv"}
+	return x.finishCSV(r, cw, x.app.WriteUsersReportCSV(r.Context(), as(u), cw, periodOf(r), bom))
+}
