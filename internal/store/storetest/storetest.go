@@ -23,13 +23,20 @@ const EnvPostgres = "SIMPLESENDER_TEST_POSTGRES"
 // EnvRedis names the environment variable with a Redis URL for tests.
 const EnvRedis = "SIMPLESENDER_TEST_REDIS_URL"
 
-// Engines returns the engines to test: always "sqlite", and "postgres" when
-// EnvPostgres is set.
+// EnvOnlyPostgres, set to 1 beside EnvPostgres, skips the SQLite runs (CI
+// runs the suite once on SQLite alone, then again on PostgreSQL).
+const EnvOnlyPostgres = "SIMPLESENDER_TEST_ONLY_POSTGRES"
+
+// Engines returns the engines to test: "sqlite" (unless EnvOnlyPostgres),
+// and "postgres" when EnvPostgres is set.
 func Engines() []string {
-	if os.Getenv(EnvPostgres) != "" {
-		return []string{"sqlite", "postgres"}
+	switch {
+	case os.Getenv(EnvPostgres) == "":
+		return []string{"sqlite"}
+	case os.Getenv(EnvOnlyPostgres) == "1":
+		return []string{"postgres"}
 	}
-	return []string{"sqlite"}
+	return []string{"sqlite", "postgres"}
 }
 
 // Each runs fn as a subtest on every engine, each with a fresh database URL.
