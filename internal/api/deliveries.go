@@ -2,11 +2,11 @@ package api
 
 import (
 	"net/http"
+	"simplesender/internal/app"
 	"slices"
 	"strconv"
 
 	"simplesender"
-	"simplesender/internal/store"
 )
 
 // runJSON is one send run of a mailing.
@@ -136,7 +136,7 @@ func (x *API) listDeliveries(w http.ResponseWriter, r *http.Request, u *simplese
 		return err
 	}
 	q := r.URL.Query()
-	f := store.DeliveryFilter{Status: simplesender.DeliveryStatus(q.Get("status")), Query: q.Get("q"),
+	f := app.DeliveryFilter{Status: simplesender.DeliveryStatus(q.Get("status")), Query: q.Get("q"),
 		Limit: p.PerPage, Offset: p.offset()}
 	bad := simplesender.FieldErrors{}
 	if f.Status != "" && !slices.Contains(deliveryStatuses, f.Status) {

@@ -7,7 +7,6 @@ import (
 
 	"simplesender"
 	"simplesender/internal/app"
-	"simplesender/internal/store"
 )
 
 // countsJSON are the deliveries of a mailing's last run by state.
@@ -69,7 +68,7 @@ func (x *API) listMailings(w http.ResponseWriter, r *http.Request, u *simplesend
 	if err != nil {
 		return err
 	}
-	f := store.MailingFilter{ListFilter: lf}
+	f := app.MailingFilter{ListFilter: lf}
 	switch s := r.URL.Query().Get("status"); s {
 	case "":
 	case "created", "running", "finished":
@@ -285,9 +284,9 @@ func (x *API) resendMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 	var kind string
 	switch in.Kind {
 	case "failed":
-		kind = store.KindResendFailed
+		kind = app.KindResendFailed
 	case "unknown":
-		kind = store.KindResendUnknown
+		kind = app.KindResendUnknown
 	case "":
 		return simplesender.Invalid(map[string]string{"kind": "error.required"})
 	default:

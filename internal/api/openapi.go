@@ -521,3 +521,7 @@ func (x *API) openAPI(w http.ResponseWriter, _ *http.Request, _ *simplesender.Us
 	_, _ = w.Write(x.openapi)
 	return nil
 }
+
+// OpenAPI returns the OpenAPI 3.1 document of the API (for the web UI's API
+// page).
+func OpenAPI() []byte { return openAPIDocument() }

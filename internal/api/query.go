@@ -5,12 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"simplesender/internal/app"
 	"slices"
 	"strconv"
 	"strings"
 
 	"simplesender"
-	"simplesender/internal/store"
 )
 
 // maxQueryLen bounds ?q=.
@@ -22,13 +22,13 @@ const maxQueryLen = 200
 // user's lists are their own whatever it says). Errors: BadRequest for a
 // malformed page, per_page, q or owner_id; Invalid (field sort) for a sort
 // field that is not allowed.
-func listQuery(r *http.Request, sortable []string) (paging, store.ListFilter, int64, error) {
+func listQuery(r *http.Request, sortable []string) (paging, app.ListFilter, int64, error) {
 	p, err := pagingOf(r)
 	if err != nil {
-		return p, store.ListFilter{}, 0, err
+		return p, app.ListFilter{}, 0, err
 	}
 	q := r.URL.Query()
-	f := store.ListFilter{Query: strings.TrimSpace(q.Get("q")), Limit: p.PerPage, Offset: p.offset()}
+	f := app.ListFilter{Query: strings.TrimSpace(q.Get("q")), Limit: p.PerPage, Offset: p.offset()}
 	bad := simplesender.FieldErrors{}
 	if len(f.Query) > maxQueryLen {
 		bad.Add("q", "error.query.invalid")

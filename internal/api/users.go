@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"simplesender"
-	// store is imported for store.UserFilter only, the parameter type of
-	// app.ListUsers; api calls app, never the store.
-	"simplesender/internal/store"
+	"simplesender/internal/app"
 )
 
 // userJSON is an account as the API shows it.
@@ -54,7 +52,7 @@ func (x *API) listUsers(w http.ResponseWriter, r *http.Request, u *simplesender.
 		return err
 	}
 	q := r.URL.Query()
-	f := store.UserFilter{Query: strings.TrimSpace(q.Get("q")), Status: simplesender.Status(q.Get("status")),
+	f := app.UserFilter{Query: strings.TrimSpace(q.Get("q")), Status: simplesender.Status(q.Get("status")),
 		Role: simplesender.Role(q.Get("role")), Limit: p.PerPage, Offset: p.offset()}
 	bad := simplesender.FieldErrors{}
 	switch f.Status {

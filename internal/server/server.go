@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -127,7 +128,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	a = app.New(deps)
 	s.App = a
 
-	ui, err := web.New(a, bundle, log, web.Config{SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax, SecretKey: cfg.SecretKey})
+	ui, err := web.New(a, bundle, log, web.Config{SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax, SecretKey: cfg.SecretKey,
+		UploadDir: filepath.Join(cfg.DataDir, "uploads"), OpenAPI: api.OpenAPI})
 	if err != nil {
 		return nil, fmt.Errorf("web UI: %w", err)
 	}

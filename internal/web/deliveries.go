@@ -7,7 +7,6 @@ import (
 
 	"simplesender"
 	"simplesender/internal/app"
-	"simplesender/internal/store"
 )
 
 // deliveryFilters are the states the attempts page filters by; "pending"
@@ -51,7 +50,7 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "", nil)
 		return
 	}
-	dp, err := s.app.Deliveries(r.Context(), rc.actor(), m.ID, max(runID, 0), store.DeliveryFilter{
+	dp, err := s.app.Deliveries(r.Context(), rc.actor(), m.ID, max(runID, 0), app.DeliveryFilter{
 		Status: simplesender.DeliveryStatus(status), Query: query, Limit: perPage, Offset: offset(page)})
 	if err != nil {
 		s.fail(w, r, err, "", nil)

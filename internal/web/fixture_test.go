@@ -95,7 +95,8 @@ func (s *site) run(t *testing.T, id int64, at time.Time, decide func(email strin
 	var outs []store.Outcome
 	for _, c := range claimed {
 		o := decide(c.Email)
-		outs = append(outs, store.Outcome{DeliveryID: c.ID, RunID: c.RunID, MailingID: c.MailingID, OwnerID: c.OwnerID,
+		// The engine takes the mailing and the owner from the run, as here.
+		outs = append(outs, store.Outcome{DeliveryID: c.ID, RunID: c.RunID, MailingID: run.MailingID, OwnerID: run.OwnerID,
 			Email: c.Email, Status: o.status, Attempted: true, At: at, NextAt: at.Add(time.Minute), Code: o.code,
 			Enhanced: o.enhanced, Response: o.reply})
 	}

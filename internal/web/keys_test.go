@@ -24,6 +24,8 @@ var dynamicKeys = map[string][]string{
 	"deliveries.filter.%s": {"sent", "failed", "unknown", "pending", "deferred", "cancelled"},
 	"run.kind.%s":          {"send", "resend_failed", "resend_unknown"},
 	"run.trigger.%s":       {"now", "schedule", "cli"},
+	"import.field.%s":      {"ignore", "email", "last_name", "first_name", "middle_name", "full_name", "comment"},
+	"import.phase.%s":      {"check", "write"},
 	"audit.%s":             {"mailing.disable", "mailing.enable", "mailing.cancel", "user.block", "user.unblock", "user.role"},
 }
 
@@ -35,7 +37,7 @@ func TestEveryMessageKeyIsTranslated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyRe := regexp.MustCompile(`"((?:error|flash|page|email|nav|field|hint|home|users|tokens|status|role|audit|pager|action|register|check_email|confirm|resend|login|forgot|reset|profile|password|footer|recipients|messages|mailings|mailing|deliveries|delivery|attempt|run|placeholders|preview)\.[a-z0-9_.]+)"`)
+	keyRe := regexp.MustCompile(`"((?:error|flash|page|email|nav|field|hint|home|users|tokens|status|role|audit|pager|action|register|check_email|confirm|resend|login|forgot|reset|profile|password|footer|recipients|messages|mailings|mailing|deliveries|delivery|attempt|run|placeholders|preview|reports|import|export|apidocs)\.[a-z0-9_.]+)"`)
 	found := map[string]string{}
 	err = filepath.WalkDir("../..", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 
 	"simplesender"
 	"simplesender/internal/app"
-	"simplesender/internal/store"
 )
 
 // maxPickList is how many recipients the mailing form lists at once; the
@@ -158,7 +157,7 @@ func (s *Server) matchingRecipientIDs(r *http.Request, query string) ([]int64, e
 	rc := reqCtx(r)
 	var out []int64
 	for off := 0; off < maxSelectAll; off += maxPickList {
-		list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), rc.User.ID, store.ListFilter{Query: query, Limit: maxPickList, Offset: off})
+		list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), rc.User.ID, app.ListFilter{Query: query, Limit: maxPickList, Offset: off})
 		if err != nil {
 			return nil, err
 		}
@@ -176,17 +175,17 @@ func (s *Server) mailingFormPageData(r *http.Request, m *simplesender.Mailing, f
 	rc := reqCtx(r)
 	ctx, ac, me := r.Context(), rc.actor(), rc.User.ID
 	// Mine only, also for managers: a mailing goes to its owner's recipients.
-	msgs, nmsgs, err := s.app.ListMessages(ctx, ac, me, store.ListFilter{Limit: maxPickList})
+	msgs, nmsgs, err := s.app.ListMessages(ctx, ac, me, app.ListFilter{Limit: maxPickList})
 	if err != nil {
 		return nil, err
 	}
-	list, matching, err := s.app.ListRecipients(ctx, ac, me, store.ListFilter{Query: f.Query, Limit: maxPickList, Sort: "email"})
+	list, matching, err := s.app.ListRecipients(ctx, ac, me, app.ListFilter{Query: f.Query, Limit: maxPickList, Sort: "email"})
 	if err != nil {
 		return nil, err
 	}
 	owned := matching
 	if f.Query != "" {
-		if _, owned, err = s.app.ListRecipients(ctx, ac, me, store.ListFilter{Limit: 1}); err != nil {
+		if _, owned, err = s.app.ListRecipients(ctx, ac, me, app.ListFilter{Limit: 1}); err != nil {
 			return nil, err
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/i18n"
-	"simplesender/internal/store"
 )
 
 // mailingStatuses are the filters of the mailing list; "active" is a
@@ -30,7 +29,7 @@ func (s *Server) mailings(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	q := r.URL.Query()
 	page, status, query := pageParam(r), q.Get("status"), strings.TrimSpace(q.Get("q"))
-	f := store.MailingFilter{ListFilter: store.ListFilter{Query: query, Limit: perPage, Offset: offset(page)}}
+	f := app.MailingFilter{ListFilter: app.ListFilter{Query: query, Limit: perPage, Offset: offset(page)}}
 	switch status {
 	case "created", "running", "finished":
 		f.Status = simplesender.MailingStatus(status)
@@ -314,9 +313,9 @@ func (s *Server) cancelMailing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resendMailing(w http.ResponseWriter, r *http.Request) {
-	kind := store.KindResendFailed
+	kind := app.KindResendFailed
 	if r.PostFormValue("kind") == "unknown" {
-		kind = store.KindResendUnknown
+		kind = app.KindResendUnknown
 	}
 	s.mailingAction(w, r, "flash.mailing_resend_queued", func(ac *app.Actor, id int64) error {
 		return s.app.Resend(r.Context(), ac, id, kind)

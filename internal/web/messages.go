@@ -7,7 +7,6 @@ import (
 
 	"simplesender"
 	"simplesender/internal/app"
-	"simplesender/internal/store"
 )
 
 type messagesData struct {
@@ -20,7 +19,7 @@ type messagesData struct {
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	page, q := pageParam(r), strings.TrimSpace(r.URL.Query().Get("q"))
-	list, total, err := s.app.ListMessages(r.Context(), rc.actor(), 0, store.ListFilter{Query: q, Limit: perPage, Offset: offset(page)})
+	list, total, err := s.app.ListMessages(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: offset(page)})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return
@@ -185,7 +184,7 @@ func (s *Server) previewMessage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "", nil)
 		return
 	}
-	list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), m.OwnerID, store.ListFilter{Limit: previewRecipients, Sort: "email"})
+	list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), m.OwnerID, app.ListFilter{Limit: previewRecipients, Sort: "email"})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"simplesender"
-	"simplesender/internal/store"
+	"simplesender/internal/app"
 )
 
 // TimeZones offered on the profile page (any IANA name is accepted).
@@ -64,7 +64,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 // ---- API tokens
 
 type tokensData struct {
-	Tokens   []*store.APIToken
+	Tokens   []*app.APIToken
 	NewToken string
 }
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"simplesender"
-	"simplesender/internal/store"
+	"simplesender/internal/app"
 )
 
 type recipientsData struct {
@@ -20,7 +20,7 @@ type recipientsData struct {
 func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	page, q := pageParam(r), strings.TrimSpace(r.URL.Query().Get("q"))
-	list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), 0, store.ListFilter{Query: q, Limit: perPage, Offset: offset(page)})
+	list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: offset(page)})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return

@@ -31,8 +31,11 @@ func parseTemplates(assets *Assets) (templates, error) {
 			}
 			return m
 		},
-		"add": func(a, b int) int { return a + b },
-		"sub": func(a, b int) int { return a - b },
+		"add":  func(a, b int) int { return a + b },
+		"f1":   f1,
+		"addf": func(a, b float64) float64 { return a + b },
+		"subf": func(a, b float64) float64 { return a - b },
+		"sub":  func(a, b int) int { return a - b },
 		// names joins a person's names, skipping empty ones.
 		"names": func(parts ...string) string { return strings.Join(strings.Fields(strings.Join(parts, " ")), " ") },
 	}
@@ -103,25 +106,38 @@ func (p *Page) IsAdmin() bool { return p.User != nil && p.User.Role == simplesen
 
 // render writes page name with status.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *Page) {
-	t, ok := s.tmpl[name]
-	if !ok {
-		s.log.Error("no such template", "name", name)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
 	s.fillPage(w, r, p)
-	p.Status = status
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, p); err != nil {
+	b, err := s.renderBytes(name, status, p)
+	if err != nil {
 		s.log.Error("render template", "name", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	writeHTML(w, status, b)
+}
+
+// renderBytes executes page name with p, already filled.
+func (s *Server) renderBytes(name string, status int, p *Page) ([]byte, error) {
+	t, ok := s.tmpl[name]
+	if !ok {
+		return nil, fmt.Errorf("no such template %q", name)
+	}
+	p.Status = status
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeHTML writes a rendered page; pages are per viewer, so no cache
+// along the way may keep them.
+func writeHTML(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(b)
 }
 
 // fillPage sets what every page has from the request.

@@ -39,6 +39,15 @@ type Config struct {
 	// SecretKey signs the flash cookie, so that no other site (a sibling
 	// subdomain, say) can plant a misleading message. Empty: a random key.
 	SecretKey []byte
+	// UploadDir keeps uploaded CSV files between the import's preview and
+	// the import itself (at most an hour). Empty: a folder in the system's
+	// temporary directory.
+	UploadDir string
+	// MaxUpload bounds an uploaded file in bytes; 0 means 200 MiB.
+	MaxUpload int64
+	// OpenAPI returns the JSON API's OpenAPI document, shown on the API
+	// page. Nil: the page explains the API and links to the document.
+	OpenAPI func() []byte
 }
 
 // Server is the web UI.
@@ -49,6 +58,8 @@ type Server struct {
 	tmpl   templates
 	log    *slog.Logger
 	cfg    Config
+	// imports are the uploads and the imports running in the background.
+	imports *imports
 }
 
 // New parses every template (a broken one fails here) and returns the UI.
@@ -67,7 +78,10 @@ func New(a *app.App, b *i18n.Bundle, log *slog.Logger, cfg Config) (*Server, err
 	if cfg.SessionMax == 0 {
 		cfg.SessionMax = 30 * 24 * time.Hour
 	}
-	return &Server{app: a, bundle: b, assets: assets, tmpl: t, log: log, cfg: cfg}, nil
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 200 << 20
+	}
+	return &Server{app: a, bundle: b, assets: assets, tmpl: t, log: log, cfg: cfg, imports: newImports(cfg.UploadDir)}, nil
 }
 
 // Assets returns the static files handler's owner.
@@ -111,6 +125,13 @@ func (s *Server) Handler() http.Handler {
 
 	mux.Handle("GET /recipients", s.authed(s.recipients))
 	mux.Handle("GET /recipients/new", s.authed(s.newRecipientForm))
+	mux.Handle("GET /recipients/export.csv", s.authed(s.exportRecipients))
+	mux.Handle("GET /recipients/import", s.authed(s.importForm))
+	mux.Handle("POST /recipients/import", s.authed(s.uploadImport))
+	mux.Handle("GET /imports/{id}", s.authed(s.importPreview))
+	mux.Handle("POST /imports/{id}", s.authed(s.importPreview))
+	mux.Handle("GET /imports/{id}/status", s.authed(s.importStatus))
+	mux.Handle("GET /imports/{id}/progress.json", s.authed(s.importProgressJSON))
 	mux.Handle("POST /recipients", s.authed(s.createRecipient))
 	mux.Handle("GET /recipients/{id}", s.authed(s.recipient))
 	mux.Handle("GET /recipients/{id}/edit", s.authed(s.editRecipientForm))
@@ -140,6 +161,12 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /mailings/{id}/recipients", s.authed(s.mailingRecipients))
 	mux.Handle("GET /mailings/{id}/deliveries", s.authed(s.deliveries))
 	mux.Handle("GET /mailings/{id}/progress.json", s.authed(s.progressJSON))
+	mux.Handle("GET /mailings/{id}/attempts.csv", s.authed(s.attemptsCSV))
+
+	mux.Handle("GET /reports", s.authed(s.reports))
+	mux.Handle("GET /reports.csv", s.authed(s.reportCSV))
+
+	mux.HandleFunc("GET /docs/api", s.apiDocs)
 	mux.Handle("POST /mailings/{id}/send", s.authed(s.sendMailing))
 	mux.Handle("POST /mailings/{id}/schedule", s.authed(s.scheduleMailing))
 	mux.Handle("POST /mailings/{id}/cancel", s.authed(s.cancelMailing))
@@ -193,7 +220,10 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 				s.log.Error("load session", "err", err)
 			}
 		}
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost && r.URL.Path == "/recipients/import" && isUpload(r) {
+			// A file: streamed by the handler, not parsed here.
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload+maxFormBytes)
+		} else if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			if err := r.ParseForm(); err != nil {
 				rc.L = s.bundle.For(s.bundle.Match(r.Header.Get("Accept-Language")))

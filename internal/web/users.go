@@ -7,7 +7,6 @@ import (
 
 	"simplesender"
 	"simplesender/internal/app"
-	"simplesender/internal/store"
 )
 
 const usersPerPage = 50
@@ -25,7 +24,46 @@ type usersData struct {
 	StatusList []string
 }
 
+// users is the managers' list of users. The page is rendered once per
+// viewer, language and query, and cached whole by app.StaffPage, which serves
+// it to managers and admins only. A flash is per visit, so a page with one is
+// never cached: it is rendered apart.
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	if !rc.User.Role.IsStaff() {
+		s.errorPage(w, r, http.StatusForbidden, "error.forbidden")
+		return
+	}
+	if f := s.takeFlash(w, r); f != nil {
+		d, err := s.usersPage(r)
+		if err != nil {
+			s.fail(w, r, err, "", nil)
+			return
+		}
+		s.render(w, r, http.StatusOK, "users", &Page{Title: "page.users.title", Nav: "users", Data: d, Flash: f})
+		return
+	}
+	key := app.PageKey{Name: "users", Lang: rc.L.Lang(), Variant: r.URL.RawQuery}
+	b, err := s.app.StaffPage(r.Context(), rc.actor(), key, func() ([]byte, error) {
+		d, err := s.usersPage(r)
+		if err != nil {
+			return nil, err
+		}
+		// Filled by hand, not by fillPage: nothing of this visit but the
+		// viewer, the language and the query may go into the cached bytes.
+		p := &Page{Title: rc.L.T("page.users.title"), Nav: "users", Data: d, L: rc.L, User: rc.User,
+			Langs: s.bundle.Languages(), Path: r.URL.RequestURI()}
+		return s.renderBytes("users", http.StatusOK, p)
+	})
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	writeHTML(w, http.StatusOK, b)
+}
+
+// usersPage loads the page of users the query asks for.
+func (s *Server) usersPage(r *http.Request) (usersData, error) {
 	rc := reqCtx(r)
 	q := r.URL.Query()
 	page, _ := strconv.Atoi(q.Get("page"))
@@ -36,11 +74,10 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 	default:
 		status = ""
 	}
-	res, err := s.app.ListUsers(r.Context(), rc.actor(), store.UserFilter{Query: q.Get("q"),
+	res, err := s.app.ListUsers(r.Context(), rc.actor(), app.UserFilter{Query: q.Get("q"),
 		Status: simplesender.Status(status), Limit: usersPerPage, Offset: (page - 1) * usersPerPage})
 	if err != nil {
-		s.fail(w, r, err, "", nil)
-		return
+		return usersData{}, err
 	}
 	d := usersData{Users: res.Users, Total: res.Total, Page: page, Query: q.Get("q"), Status: status,
 		Pages: max(1, (res.Total+usersPerPage-1)/usersPerPage), CanManage: map[int64]bool{},
@@ -64,7 +101,7 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 	if page < d.Pages {
 		d.NextURL = link(page + 1)
 	}
-	s.render(w, r, http.StatusOK, "users", &Page{Title: "page.users.title", Nav: "users", Data: d})
+	return d, nil
 }
 
 type userData struct {

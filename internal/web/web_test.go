@@ -29,8 +29,17 @@ type site struct {
 
 func newSite(t *testing.T, url string) *site {
 	t.Helper()
+	return newSiteWith(t, url, web.Config{})
+}
+
+// newSiteWith is newSite with the UI's configuration cfg.
+func newSiteWith(t *testing.T, url string, cfg web.Config) *site {
+	t.Helper()
 	env := apptest.New(t, url)
-	ui, err := web.New(env.App, env.Bundle, slog.New(slog.DiscardHandler), web.Config{})
+	if cfg.UploadDir == "" {
+		cfg.UploadDir = t.TempDir()
+	}
+	ui, err := web.New(env.App, env.Bundle, slog.New(slog.DiscardHandler), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@
 //  - .flash-success and .flash-info messages fade out after a few seconds
 //    (errors stay until the user moves on). Hovering or focusing one keeps it.
 //  - #progress[data-progress-url][data-running="true"] (the mailing page while
-//    a send runs) polls its JSON every second and updates the <progress> bar,
+//    a send runs, the page of a CSV import while it runs) polls its JSON every second and updates the <progress> bar,
 //    the [data-count] figures and the [data-status-label]; when the send ends
 //    it reloads the page once, to show the final state and buttons. Without
 //    this file the page refreshes itself (<noscript><meta refresh>).
