@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"simplesender/internal/app"
 	"strconv"
 	"strings"
 	"time"
@@ -41,15 +42,15 @@ func runSendMailing(ctx context.Context, e *Env, args []string) error {
 	}
 	defer srv.Close()
 	a := srv.App
-	before, err := a.GetMailing(ctx, nil, id)
+	before, err := a.GetMailing(ctx, app.System, id)
 	if err != nil {
 		return fmt.Errorf("mailing %d: %s", id, describe(err))
 	}
-	runsBefore, err := a.Runs(ctx, nil, id)
+	runsBefore, err := a.Runs(ctx, app.System, id)
 	if err != nil {
 		return err
 	}
-	if err := a.SendNow(ctx, nil, id, "cli"); err != nil {
+	if err := a.SendNow(ctx, app.System, id, "cli"); err != nil {
 		return fmt.Errorf("mailing %d: %s", id, describe(err))
 	}
 	ectx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -74,11 +75,11 @@ func runSendMailing(ctx context.Context, e *Env, args []string) error {
 			return errors.New("interrupted: messages in flight were finished; the rest is sent by a running serve, or by send-mailing again after a cancel")
 		case <-tick.C:
 		}
-		m, err := a.GetMailing(ctx, nil, id)
+		m, err := a.GetMailing(ctx, app.System, id)
 		if err != nil {
 			return err
 		}
-		runs, err := a.Runs(ctx, nil, id)
+		runs, err := a.Runs(ctx, app.System, id)
 		if err != nil {
 			return err
 		}
