@@ -486,13 +486,13 @@ func (f *seenFilter) seen(s string) bool {
 // user to check the detected format and mapping before importing.
 type ImportPreview struct {
 	Format csvio.Format
-	Rows   []PreviewRow
+	Rows   []ImportPreviewRow
 	// More is set when the file has rows beyond those shown.
 	More bool
 }
 
-// PreviewRow is one row of a preview.
-type PreviewRow struct {
+// ImportPreviewRow is one row of a preview.
+type ImportPreviewRow struct {
 	Line int
 	// Recipient holds the values as they would be saved.
 	Recipient simplesender.Recipient
@@ -538,7 +538,7 @@ func (a *App) PreviewImport(ctx context.Context, ac *Actor, owner int64, src io.
 			break
 		}
 		r, problems := importRow(rec)
-		p.Rows = append(p.Rows, PreviewRow{Line: rec.Line, Recipient: r, Fields: problems})
+		p.Rows = append(p.Rows, ImportPreviewRow{Line: rec.Line, Recipient: r, Fields: problems})
 		if norm := lower(r.Email); problems == nil && !seen[norm] {
 			seen[norm] = true
 			valid = append(valid, &r)
