@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"simplesender"
@@ -68,17 +69,25 @@ func (a *App) Register(ctx context.Context, r Registration, ip string) error {
 			TimeZone: r.TimeZone, Role: simplesender.RoleUser, PasswordHash: hash}
 		if err := s.CreateUser(ctx, u); err != nil {
 			if simplesender.IsKind(err, simplesender.KindConflict) {
-				return nil // registered a moment ago by a concurrent request
+				// Registered a moment ago by a concurrent request. The failed
+				// insert ended this transaction on PostgreSQL: roll back, and
+				// answer as for any taken address.
+				return errRegisteredMeanwhile
 			}
 			return err
 		}
 		return a.Queue.InsertTx(ctx, s.Tx(), jobs.AccountEmailArgs{Type: jobs.AccountEmailConfirm, UserID: u.ID, Lang: r.Lang})
 	})
+	if errors.Is(err, errRegisteredMeanwhile) {
+		return nil
+	}
 	if err == nil {
 		a.usersChanged(ctx) // the staff's list of users has one more
 	}
 	return err
 }
+
+var errRegisteredMeanwhile = errors.New("registered meanwhile")
 
 func pick(a, b string) string {
 	if a != "" {
