@@ -198,12 +198,16 @@ func TestBlockedUserStaysBlocked(t *testing.T) {
 }
 
 func TestSessionTimeouts(t *testing.T) {
+	// The clock is read by background jobs too: guard it.
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	env := apptest.New(t, storetest.NewURL(t, "sqlite"), apptest.Options{Deps: func(d *app.Deps) {
 		d.SessionIdle = time.Hour
 		d.SessionMax = 3 * time.Hour
+		d.Now = clock
 	}})
-	now := time.Now()
-	env.App.Now = func() time.Time { return now }
 	u := env.User(t, "s@example.com", simplesender.RoleUser, simplesender.StatusActive)
 	raw, _, err := env.App.Login(ctx, u.Email, apptest.Password, "1.1.1.1", "")
 	if err != nil {
@@ -211,17 +215,17 @@ func TestSessionTimeouts(t *testing.T) {
 	}
 	// Active every 50 minutes: alive until the absolute end.
 	for i := 1; i <= 3; i++ {
-		now = now.Add(50 * time.Minute)
+		advance(50 * time.Minute)
 		if _, err := env.App.SessionUser(ctx, raw); err != nil {
 			t.Fatalf("session ended after %d active periods: %v", i, err)
 		}
 	}
-	now = now.Add(40 * time.Minute) // 3h10m after login
+	advance(40 * time.Minute) // 3h10m after login
 	if _, err := env.App.SessionUser(ctx, raw); err == nil {
 		t.Fatal("session outlived its absolute end")
 	}
 	raw2, _, _ := env.App.Login(ctx, u.Email, apptest.Password, "1.1.1.1", "")
-	now = now.Add(61 * time.Minute)
+	advance(61 * time.Minute)
 	if _, err := env.App.SessionUser(ctx, raw2); err == nil {
 		t.Fatal("idle session still works")
 	}

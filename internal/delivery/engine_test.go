@@ -340,8 +340,7 @@ func TestScheduleWithInjectedClock(t *testing.T) {
 		var mu sync.Mutex
 		now := time.Date(2030, 3, 1, 9, 0, 0, 0, time.UTC)
 		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-		r := newRig(t, dbURL, func(c *delivery.Config) { c.Now = clock })
-		r.env.App.Now = clock
+		r := newRig(t, dbURL, func(c *delivery.Config) { c.Now = clock }, func(d *app.Deps) { d.Now = clock })
 		m := r.mailing(t, "Later", "s@example.com")
 		if err := r.env.App.Schedule(ctx, r.owner, m.ID, now.Add(-time.Minute)); !simplesender.IsKind(err, simplesender.KindInvalid) {
 			t.Fatalf("a time in the past was accepted: %v", err)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -27,7 +28,7 @@ import (
 type DB struct {
 	w, r    *sql.DB
 	dialect dialect
-	now     func() time.Time
+	now     atomic.Pointer[func() time.Time] // swapped by tests while jobs run
 
 	// Statements prepared once and reused, by SQL text and pool: parsing
 	// SQL is a large part of the cost of a small statement on SQLite.
@@ -88,7 +89,8 @@ func (db *DB) stmt(reader bool, q string) *sql.Stmt {
 // Open connects to the database named by url ("sqlite:PATH" or
 // "postgres://..."). It does not migrate; call Migrate.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
-	db := &DB{now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	db := &DB{}
+	db.SetClock(time.Now)
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite:"):
 		path := strings.TrimPrefix(rawURL, "sqlite:")
@@ -165,11 +167,12 @@ func (db *DB) Writer() *sql.DB { return db.w }
 
 // SetClock replaces the clock used for timestamps (tests).
 func (db *DB) SetClock(now func() time.Time) {
-	db.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+	f := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+	db.now.Store(&f)
 }
 
 // Now returns the store's current time in UTC.
-func (db *DB) Now() time.Time { return db.now() }
+func (db *DB) Now() time.Time { return (*db.now.Load())() }
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.w.PingContext(ctx) }
@@ -216,7 +219,7 @@ func (db *DB) InTx(ctx context.Context, fn func(s *Store) error) error {
 func (s *Store) Tx() *sql.Tx { return s.tx }
 
 // Now returns the store's clock reading.
-func (s *Store) Now() time.Time { return s.db.now() }
+func (s *Store) Now() time.Time { return s.db.Now() }
 
 // prepared returns the cached prepared statement for q, bound to this
 // store's transaction when it runs in one, or nil.
