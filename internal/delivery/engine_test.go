@@ -35,7 +35,7 @@ func newRig(t *testing.T, dbURL string, tune func(*delivery.Config), deps ...fun
 	}
 	env := apptest.New(t, dbURL, o)
 	srv := apptest.NewSMTPServer(t)
-	smtp, err := mailer.NewSMTP(srv.URL(), mailer.SMTPOptions{CommandTimeout: time.Second})
+	smtp, err := mailer.NewSMTP(srv.URL(), mailer.SMTPOptions{CommandTimeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestEachRecipientGetsTheirOwnMessage(t *testing.T) {
 func TestFailuresEndInTheRightState(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		r := newRig(t, dbURL, func(c *delivery.Config) { c.SendTimeout = 10 * time.Second })
-		r.smtp.StallFor = 1500 * time.Millisecond
+		r.smtp.StallFor = 4 * time.Second
 		r.smtp.Script = func(rcpt string, n int) apptest.Action {
 			switch {
 			case strings.HasPrefix(rcpt, "temp") && n == 1:
