@@ -40,8 +40,13 @@ func (x *API) register(w http.ResponseWriter, r *http.Request, _ *simplesender.U
 			name = "-" // the address is invalid and will be refused
 		}
 	}
+	lang := req.Lang
+	if lang == "" {
+		// The confirmation e-mail goes out in the caller's language.
+		lang = x.lang(r)
+	}
 	reg := app.Registration{Email: req.Email, Password: req.Password, Profile: simplesender.Profile{
-		Name: name, Phone: req.Phone, Country: req.Country, Lang: req.Lang, TimeZone: req.TimeZone}}
+		Name: name, Phone: req.Phone, Country: req.Country, Lang: lang, TimeZone: req.TimeZone}}
 	if err := x.app.Register(r.Context(), reg, clientIP(r)); err != nil {
 		return err
 	}

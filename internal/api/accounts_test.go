@@ -184,3 +184,15 @@ func TestThrottling(t *testing.T) {
 			body: `{"email":"` + f.email() + `","password":"long enough password","name":"Last"}`}).want(t, 429).has(t, "Too many attempts")
 	})
 }
+
+// TestRegisterEmailFollowsAcceptLanguage: a caller who sends no "lang" gets
+// the confirmation e-mail in the language of Accept-Language.
+func TestRegisterEmailFollowsAcceptLanguage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.NewURL(t, "sqlite"))
+	f.do(t, req{method: "POST", path: "/auth/register", header: []string{"Accept-Language", "ru-RU,ru;q=0.9"},
+		body: `{"email":"olga@example.org","password":"my own long password","name":"Ольга"}`}).want(t, 202)
+	if m := f.env.WaitEmail(t, "olga@example.org", 1); !strings.Contains(m.Subject, "Подтвердите") {
+		t.Fatalf("confirmation e-mail subject %q is not Russian", m.Subject)
+	}
+}
