@@ -25,7 +25,12 @@ type Config struct {
 	DataDir     string
 	DatabaseURL string // "sqlite:PATH" or "postgres://..."
 	RedisURL    string // empty: no Redis
-	SMTPURL     string // empty: write e-mails to OutboxDir
+	// SMTPURL is SIMPLESENDER_SMTP_URL as given, passwords included: never
+	// log or show it. Empty: e-mails are written to OutboxDir.
+	SMTPURL string
+	// SMTPServers are the servers of SMTPURL, used in turn, each with its
+	// own connections and rate.
+	SMTPServers []SMTPServer
 	MailFrom    mail.Address
 	BaseURL     *url.URL
 	SecretKey   []byte
@@ -36,8 +41,13 @@ type Config struct {
 	LogLevel    string
 	LogFormat   string // "text" or "json"
 
-	// SMTPConns is how many messages of mailings are sent at once.
+	// SMTPConns is how many connections each SMTP server gets when its URL
+	// does not say (?conns=N); with no server, how many messages of mailings
+	// are written to the outbox at once.
 	SMTPConns int
+	// SMTPRate is each SMTP server's limit in messages per second when its
+	// URL does not say (?rate=R); 0 means no limit.
+	SMTPRate float64
 	// RetrySchedule are the waits between attempts after temporary failures.
 	RetrySchedule []time.Duration
 }
@@ -71,6 +81,7 @@ const (
 	EnvLogLevel    = "SIMPLESENDER_LOG_LEVEL"
 	EnvLogFormat   = "SIMPLESENDER_LOG_FORMAT"
 	EnvSMTPConns   = "SIMPLESENDER_SMTP_CONNS"
+	EnvSMTPRate    = "SIMPLESENDER_SMTP_RATE"
 	EnvRetry       = "SIMPLESENDER_RETRY_SCHEDULE"
 )
 
@@ -119,12 +130,6 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 			return nil, fmt.Errorf("%s: want redis://HOST:PORT[/DB] or rediss://...", EnvRedisURL)
 		}
 	}
-	if c.SMTPURL != "" {
-		u, err := url.Parse(c.SMTPURL)
-		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
-			return nil, fmt.Errorf("%s: want smtp://[user:pass@]HOST[:PORT] or smtps://...", EnvSMTPURL)
-		}
-	}
 	from, err := mail.ParseAddress(get(EnvMailFrom, "simpleSENDER <noreply@localhost>"))
 	if err != nil || strings.ContainsAny(from.Address+from.Name, "\r\n") {
 		return nil, fmt.Errorf("%s: not an e-mail address: %v", EnvMailFrom, err)
@@ -154,6 +159,12 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 	}
 	if c.SMTPConns, err = strconv.Atoi(get(EnvSMTPConns, "10")); err != nil || c.SMTPConns < 1 || c.SMTPConns > 200 {
 		return nil, fmt.Errorf("%s: want a number of connections from 1 to 200", EnvSMTPConns)
+	}
+	if c.SMTPRate, err = parseRate(get(EnvSMTPRate, "0")); err != nil {
+		return nil, fmt.Errorf("%s: want messages per second to each server, 0 (no limit) or more, such as 50 or 0.5", EnvSMTPRate)
+	}
+	if c.SMTPServers, err = parseSMTPServers(c.SMTPURL, c.SMTPConns, c.SMTPRate); err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvSMTPURL, err)
 	}
 	for _, part := range strings.Split(get(EnvRetry, "1m,5m,15m,30m,1h,2h,4h"), ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(part))

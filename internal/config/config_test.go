@@ -3,7 +3,10 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"simplesender/internal/config"
 )
@@ -40,5 +43,101 @@ func TestDefaultsDotEnvAndSecret(t *testing.T) {
 	c3, _ := config.Load(func(k string) string { return env[k] }, envFile)
 	if c3.Addr != "127.0.0.1:9100" || !c3.SecureCookies() || c3.BaseURL.String() != "https://mail.example.com" {
 		t.Errorf("env over .env: %s %s", c3.Addr, c3.BaseURL)
+	}
+}
+
+// load runs Load with env over a fresh data directory.
+func load(t *testing.T, env map[string]string) (*config.Config, error) {
+	t.Helper()
+	vars := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir()}
+	for k, v := range env {
+		vars[k] = v
+	}
+	return config.Load(func(k string) string { return vars[k] }, "")
+}
+
+func TestSMTPServerList(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []config.SMTPServer
+	}{
+		{"no URL writes to the outbox", nil, nil},
+		{"one URL gets the default connections and no rate limit",
+			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://user:s3cret@mail.example.com:587"},
+			[]config.SMTPServer{{URL: "smtp://user:s3cret@mail.example.com:587", Conns: 10}}},
+		{"commas, spaces and new lines separate servers; options are taken off the URL",
+			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://a.example.com:587, smtps://u:s3cret@b.example.com?conns=3&rate=0.5\n\tsmtp://c.example.com"},
+			[]config.SMTPServer{
+				{URL: "smtp://a.example.com:587", Conns: 10},
+				{URL: "smtps://u:s3cret@b.example.com", Conns: 3, Rate: 0.5},
+				{URL: "smtp://c.example.com", Conns: 10},
+			}},
+		{"SMTP_CONNS and SMTP_RATE are the defaults a URL may override",
+			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://a.example.com,smtp://b.example.com?rate=0&conns=2",
+				"SIMPLESENDER_SMTP_CONNS": "4", "SIMPLESENDER_SMTP_RATE": "50"},
+			[]config.SMTPServer{{URL: "smtp://a.example.com", Conns: 4, Rate: 50}, {URL: "smtp://b.example.com", Conns: 2}}},
+		{"a percent-encoded comma stays in the password",
+			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://u:a%2Cb@a.example.com?conns=1"},
+			[]config.SMTPServer{{URL: "smtp://u:a%2Cb@a.example.com", Conns: 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := load(t, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, c.SMTPServers); diff != "" {
+				t.Errorf("servers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSMTPSettingsErrorsNameTheVariableAndHideThePassword(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, url, rate string
+		want            string // fragment of the error
+	}{
+		{"negative rate", "smtp://u:s3cret@a.example.com?rate=-1", "", "SIMPLESENDER_SMTP_URL: rate: want messages per second"},
+		{"rate that is not a number", "smtp://u:s3cret@a.example.com?rate=fast", "", "such as ?rate=50 or ?rate=0.5"},
+		{"no connections", "smtp://u:s3cret@a.example.com?conns=0", "", "SIMPLESENDER_SMTP_URL: conns: want a number of connections from 1 to 200"},
+		{"too many connections", "smtp://u:s3cret@a.example.com?conns=201", "", "from 1 to 200"},
+		{"unknown option", "smtp://u:s3cret@a.example.com?tls=off", "", `unknown option "tls"`},
+		{"option given twice", "smtp://u:s3cret@a.example.com?rate=1&rate=2", "", `option "rate" is given more than once`},
+		{"the second server is wrong", "smtp://a.example.com, http://u:s3cret@b.example.com", "", `SIMPLESENDER_SMTP_URL: server 2: scheme must be smtp or smtps, not "http"`},
+		{"bad port", "smtp://u:s3cret@a.example.com:99999?conns=2", "", `invalid port "99999"`},
+		{"user without password", "smtp://u@a.example.com", "", `user "u" has no password`},
+		{"default rate that is not a number", "smtp://u:s3cret@a.example.com", "fast", "SIMPLESENDER_SMTP_RATE: want messages per second"},
+		{"negative default rate", "", "-2", "SIMPLESENDER_SMTP_RATE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, map[string]string{"SIMPLESENDER_SMTP_URL": tt.url, "SIMPLESENDER_SMTP_RATE": tt.rate})
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q lacks %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error shows the password: %q", err)
+			}
+		})
+	}
+}
+
+func TestSMTPRateAcceptsDecimals(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, map[string]string{"SIMPLESENDER_SMTP_RATE": "0.25", "SIMPLESENDER_SMTP_URL": "smtp://a.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPRate != 0.25 || c.SMTPServers[0].Rate != 0.25 {
+		t.Errorf("rate %v, server's %v; want 0.25", c.SMTPRate, c.SMTPServers[0].Rate)
 	}
 }

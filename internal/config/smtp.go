@@ -1,0 +1,90 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"simplesender/internal/mailer"
+)
+
+// SMTPServer is one server of SIMPLESENDER_SMTP_URL.
+type SMTPServer struct {
+	// URL is the server's URL without the conns and rate options, as
+	// mailer.NewSMTP takes it. It may hold a password: never log or show it.
+	URL   string
+	Conns int     // most connections open to the server at once
+	Rate  float64 // most messages per second to the server; 0: no limit
+}
+
+// maxRate bounds a rate: beyond it a limit means nothing, and a burst as
+// large would be absurd.
+const maxRate = 1e6
+
+// parseSMTPServers splits s into URLs (separated by commas or white space),
+// takes each one's ?conns= and ?rate= options off, and validates the rest as
+// mailer.NewSMTP will. conns and rate are the defaults of the options. Errors
+// never quote a URL, which may hold a password; with several servers they say
+// which one ("server 2: ...").
+func parseSMTPServers(s string, conns int, rate float64) ([]SMTPServer, error) {
+	raw := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	var out []SMTPServer
+	for i, item := range raw {
+		srv, err := parseSMTPServer(item, conns, rate)
+		if err != nil {
+			if len(raw) > 1 {
+				return nil, fmt.Errorf("server %d: %w", i+1, err)
+			}
+			return nil, err
+		}
+		out = append(out, srv)
+	}
+	return out, nil
+}
+
+func parseSMTPServer(item string, conns int, rate float64) (SMTPServer, error) {
+	// url.Parse also ends the authority at the first "?", so cutting here
+	// leaves exactly the URL that mailer.ParseSMTPURL would have seen.
+	base, query, _ := strings.Cut(item, "?")
+	srv := SMTPServer{URL: base, Conns: conns, Rate: rate}
+	opts, err := url.ParseQuery(query)
+	if err != nil {
+		return SMTPServer{}, errors.New("options after ? must be conns=N and rate=R, such as ?conns=5&rate=10")
+	}
+	for k, v := range opts {
+		if len(v) != 1 {
+			return SMTPServer{}, fmt.Errorf("option %q is given more than once", k)
+		}
+		switch k {
+		case "conns":
+			n, err := strconv.Atoi(v[0])
+			if err != nil || n < 1 || n > 200 {
+				return SMTPServer{}, errors.New("conns: want a number of connections from 1 to 200, such as ?conns=5")
+			}
+			srv.Conns = n
+		case "rate":
+			if srv.Rate, err = parseRate(v[0]); err != nil {
+				return SMTPServer{}, errors.New("rate: want messages per second, 0 (no limit) or more, such as ?rate=50 or ?rate=0.5")
+			}
+		default:
+			return SMTPServer{}, fmt.Errorf("unknown option %q; the options are conns and rate, such as ?conns=5&rate=10", k)
+		}
+	}
+	if _, err := mailer.ParseSMTPURL(base); err != nil {
+		return SMTPServer{}, err
+	}
+	return srv, nil
+}
+
+// parseRate parses a number of messages per second: 0 (no limit) or more.
+func parseRate(s string) (float64, error) {
+	r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(r) || r < 0 || r > maxRate {
+		return 0, errors.New("not a rate")
+	}
+	return r, nil
+}
