@@ -1,0 +1,445 @@
+package delivery_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/app/apptest"
+	"simplesender/internal/delivery"
+	"simplesender/internal/mailer"
+)
+
+// serversClock is a clock that moves only when told. Its Sleep moves it by
+// the wait and records the wait, so that rate limits need no real waiting.
+type serversClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept []time.Duration
+}
+
+func newServersClock() *serversClock {
+	return &serversClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *serversClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *serversClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func (c *serversClock) Sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.slept = append(c.slept, d)
+	c.now = c.now.Add(d)
+	return nil
+}
+
+// Slept returns the waits since the last call.
+func (c *serversClock) Slept() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.slept
+	c.slept = nil
+	return s
+}
+
+// smtpGate stands in front of a test SMTP server. While down, it drops
+// every connection before the greeting, as a failing server does.
+type smtpGate struct {
+	addr     string
+	accepted atomic.Int64 // connections that reached the gate
+
+	mu    sync.Mutex
+	down  bool
+	conns []net.Conn // open connections, closed when the gate goes down
+}
+
+func newSMTPGate(t *testing.T, backend string) *smtpGate {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &smtpGate{addr: ln.Addr().String()}
+	t.Cleanup(func() { ln.Close(); g.setDown(true) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			g.accepted.Add(1)
+			g.mu.Lock()
+			down := g.down
+			if !down {
+				g.conns = append(g.conns, c)
+			}
+			g.mu.Unlock()
+			if down {
+				c.Close()
+				continue
+			}
+			b, err := net.Dial("tcp", backend)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(b, c); b.Close() }()
+			go func() { io.Copy(c, b); c.Close() }()
+		}
+	}()
+	return g
+}
+
+// setDown takes the gate down (dropping the open connections) or up.
+func (g *smtpGate) setDown(down bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.down = down
+	if down {
+		for _, c := range g.conns {
+			c.Close()
+		}
+		g.conns = nil
+	}
+}
+
+func (g *smtpGate) URL() string { return "smtp://" + g.addr }
+
+// refusedURL is the URL of a port where nothing listens.
+func refusedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "smtp://" + addr
+}
+
+func testSMTP(t *testing.T, url string) *mailer.SMTP {
+	t.Helper()
+	s, err := mailer.NewSMTP(url, mailer.SMTPOptions{HeloName: "localhost", DialTimeout: 3 * time.Second, CommandTimeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newServers(t *testing.T, clock *serversClock, opt delivery.ServersOptions, list ...delivery.ServerConfig) *delivery.Servers {
+	t.Helper()
+	opt.Now, opt.Sleep = clock.Now, clock.Sleep
+	s, err := delivery.NewServers(list, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// sendTo sends one small message to each address in turn and returns the
+// error of each send.
+func sendTo(t *testing.T, s delivery.Sender, to ...string) []error {
+	t.Helper()
+	errs := make([]error, len(to))
+	for i, rcpt := range to {
+		var buf bytes.Buffer
+		m := &mailer.Message{From: mailer.Address{Email: "news@example.com"}, To: mailer.Address{Email: rcpt},
+			Subject: "News", Text: "Hello"}
+		if _, err := mailer.Build(&buf, m, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		_, errs[i] = s.Send(t.Context(), "news@example.com", rcpt, buf.Bytes())
+	}
+	return errs
+}
+
+func addrs(prefix string, from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("%s%d@example.com", prefix, i))
+	}
+	return out
+}
+
+func received(srv *apptest.SMTPServer, to []string) []string {
+	var out []string
+	for _, rcpt := range to {
+		if len(srv.Messages(rcpt)) > 0 {
+			out = append(out, rcpt)
+		}
+	}
+	return out
+}
+
+func failed(errs []error) int {
+	n := 0
+	for _, err := range errs {
+		if err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func TestServersTakeTurns(t *testing.T) {
+	t.Parallel()
+	a, b := apptest.NewSMTPServer(t), apptest.NewSMTPServer(t)
+	s := newServers(t, newServersClock(), delivery.ServersOptions{},
+		delivery.ServerConfig{SMTP: testSMTP(t, a.URL()), Conns: 2}, delivery.ServerConfig{SMTP: testSMTP(t, b.URL()), Conns: 3})
+	if s.Conns() != 5 {
+		t.Errorf("Conns() = %d, want 2+3", s.Conns())
+	}
+	to := addrs("r", 1, 6)
+	if errs := sendTo(t, s, to...); failed(errs) != 0 {
+		t.Fatalf("send errors: %v", errs)
+	}
+	if got, want := received(a, to), []string{to[0], to[2], to[4]}; !slices.Equal(got, want) {
+		t.Errorf("first server got %v, want %v", got, want)
+	}
+	if got, want := received(b, to), []string{to[1], to[3], to[5]}; !slices.Equal(got, want) {
+		t.Errorf("second server got %v, want %v", got, want)
+	}
+	for i, st := range s.Status() {
+		if st.Sent != 3 || st.Failed != 0 || st.State != simplesender.SMTPServerOK {
+			t.Errorf("server %d: %+v, want 3 sent and ok", i+1, st)
+		}
+	}
+	if a.Connections() != 1 || b.Connections() != 1 {
+		t.Errorf("connections %d and %d, want 1 each (reused)", a.Connections(), b.Connections())
+	}
+}
+
+func TestUnreachableServerRestsAndTheOtherGetsTheMail(t *testing.T) {
+	t.Parallel()
+	good := apptest.NewSMTPServer(t)
+	clock := newServersClock()
+	s := newServers(t, clock, delivery.ServersOptions{},
+		delivery.ServerConfig{SMTP: testSMTP(t, refusedURL(t)), Conns: 2}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 2})
+
+	// In turn: the 1st, 3rd, ... 9th message go to the refusing server and
+	// fail; its 5th failure rests it, and from then on the other one gets
+	// every message.
+	to := addrs("r", 1, 20)
+	errs := sendTo(t, s, to...)
+	for i, err := range errs {
+		if wantErr := i < 9 && i%2 == 0; (err != nil) != wantErr {
+			t.Errorf("message %d: error %v, want an error: %v", i+1, err, wantErr)
+		}
+	}
+	if got := len(received(good, to[9:])); got != 11 {
+		t.Errorf("the working server got %d of the last 11 messages", got)
+	}
+	st := s.Status()[0]
+	if st.State != simplesender.SMTPServerResting || !st.RestingUntil.Equal(clock.Now().Add(time.Minute)) ||
+		st.Failures != 5 || st.Failed != 5 || !strings.Contains(st.LastError, "connect") {
+		t.Errorf("refusing server: %+v; want resting for a minute after 5 failures", st)
+	}
+
+	// After the rest it is tried again: one more failure rests it for
+	// twice as long, and the message goes nowhere else (the engine defers it).
+	clock.Advance(time.Minute)
+	if errs := sendTo(t, s, "again@example.com", "next@example.com"); errs[0] == nil || errs[1] != nil {
+		t.Fatalf("after the rest: %v; want the first to try the refusing server again, the second the working one", errs)
+	}
+	st = s.Status()[0]
+	if st.State != simplesender.SMTPServerResting || !st.RestingUntil.Equal(clock.Now().Add(2*time.Minute)) || st.Failed != 6 {
+		t.Errorf("after a failed trial: %+v; want resting for 2 minutes", st)
+	}
+	if len(good.Messages("next@example.com")) != 1 {
+		t.Error("the working server did not get the message sent during the second rest")
+	}
+}
+
+func TestRestsDoubleUpToTenMinutesAndASuccessEndsThem(t *testing.T) {
+	t.Parallel()
+	backend := apptest.NewSMTPServer(t)
+	gate := newSMTPGate(t, backend.Addr)
+	gate.setDown(true)
+	clock := newServersClock()
+	s := newServers(t, clock, delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, gate.URL()), Conns: 1})
+
+	errs := sendTo(t, s, addrs("r", 1, 6)...)
+	if failed(errs) != 6 {
+		t.Fatalf("errors %v; want every send to fail", errs)
+	}
+	// The sixth found the only server resting: refused at once, without a
+	// connection, as a temporary failure before any data.
+	if gate.accepted.Load() != 5 {
+		t.Errorf("%d connections; the resting server was dialled", gate.accepted.Load())
+	}
+	last := errs[5]
+	if !errors.Is(last, delivery.ErrAllResting) || !mailer.IsTemporary(last) || mailer.IsUnknownOutcome(last) {
+		t.Errorf("with every server resting: %v; want a temporary error saying so", last)
+	}
+	for _, rest := range []time.Duration{2, 4, 8, 10, 10} {
+		clock.Advance(s.Status()[0].RestingUntil.Sub(clock.Now()))
+		if errs := sendTo(t, s, "trial@example.com"); errs[0] == nil || errors.Is(errs[0], delivery.ErrAllResting) {
+			t.Fatalf("after the rest: %v; want the server tried and failing", errs[0])
+		}
+		if got := s.Status()[0].RestingUntil.Sub(clock.Now()); got != rest*time.Minute {
+			t.Errorf("rest %s, want %d minutes", got, rest)
+		}
+	}
+
+	// The server comes back: after the rest a message goes through and the
+	// count starts again, so the next failure does not rest it at once.
+	gate.setDown(false)
+	clock.Advance(10 * time.Minute)
+	if errs := sendTo(t, s, "back@example.com"); errs[0] != nil {
+		t.Fatalf("server back: %v", errs[0])
+	}
+	if st := s.Status()[0]; st.State != simplesender.SMTPServerOK || st.Failures != 0 || st.Sent != 1 {
+		t.Errorf("after a success: %+v; want ok with no failures", st)
+	}
+	gate.setDown(true)
+	sendTo(t, s, addrs("down", 1, 4)...)
+	if st := s.Status()[0]; st.State != simplesender.SMTPServerOK || st.Failures != 4 {
+		t.Errorf("after 4 failures: %+v; want still in use", st)
+	}
+	sendTo(t, s, "fifth@example.com")
+	if st := s.Status()[0]; st.State != simplesender.SMTPServerResting || !st.RestingUntil.Equal(clock.Now().Add(time.Minute)) {
+		t.Errorf("after 5 failures: %+v; want a rest of one minute again", st)
+	}
+}
+
+func TestRecipientRefusalsDoNotRestAServer(t *testing.T) {
+	t.Parallel()
+	srv := apptest.NewSMTPServer(t)
+	srv.Script = func(rcpt string, _ int) apptest.Action {
+		if strings.HasPrefix(rcpt, "temp") {
+			return apptest.Temp
+		}
+		return apptest.Perm
+	}
+	s := newServers(t, newServersClock(), delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 1})
+	errs := sendTo(t, s, append(addrs("perm", 1, 8), addrs("temp", 1, 4)...)...)
+	var se *mailer.SMTPError
+	if !errors.As(errs[0], &se) || se.Code != 550 || !errors.As(errs[11], &se) || se.Code != 451 {
+		t.Fatalf("errors %v; want 550 and 451 from the server", errs)
+	}
+	st := s.Status()[0]
+	if st.State != simplesender.SMTPServerOK || st.Failures != 0 || st.Failed != 12 || !strings.Contains(st.LastError, "451") {
+		t.Errorf("%+v; want the server in use, with 12 failed messages but no failure of its own", st)
+	}
+	if srv.Connections() != 1 {
+		t.Errorf("%d connections; refusals should not cost the connection", srv.Connections())
+	}
+}
+
+func TestRateLimitSpacesMessages(t *testing.T) {
+	t.Parallel()
+	srv := apptest.NewSMTPServer(t)
+	clock := newServersClock()
+	s := newServers(t, clock, delivery.ServersOptions{},
+		delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 2, Rate: 2},
+		delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 2, Rate: 0.5})
+	if st := s.Status(); st[0].Burst() != 2 || st[1].Burst() != 1 {
+		t.Errorf("bursts %d and %d, want 2 and 1", st[0].Burst(), st[1].Burst())
+	}
+	// Rate 2 in bursts of 2, and rate 0.5 in bursts of 1: three messages go
+	// at once, then each waits for the server whose token comes first (the
+	// faster one, every 500ms), never for the slower one's 2 s.
+	to := addrs("r", 1, 7)
+	if errs := sendTo(t, s, to...); failed(errs) != 0 {
+		t.Fatalf("send errors: %v", errs)
+	}
+	if got := srv.Accepted(); got != 7 {
+		t.Errorf("%d messages arrived, want 7", got)
+	}
+	want := []time.Duration{500 * time.Millisecond, 500 * time.Millisecond, 500 * time.Millisecond, 500 * time.Millisecond}
+	if got := clock.Slept(); !slices.Equal(got, want) {
+		t.Errorf("waits %v, want %v", got, want)
+	}
+
+	// After a quiet minute the bursts are back, and no larger.
+	clock.Advance(time.Minute)
+	sendTo(t, s, addrs("later", 1, 3)...)
+	if got := clock.Slept(); len(got) != 0 {
+		t.Errorf("waits %v after a quiet minute; want 3 messages at once (bursts of 2 and 1)", got)
+	}
+	sendTo(t, s, "fourth@example.com")
+	if got := clock.Slept(); len(got) != 1 || got[0] != 500*time.Millisecond {
+		t.Errorf("the fourth message waited %v; want 500ms for the faster server's next token", got)
+	}
+}
+
+func TestRateLimitAllowsABurstThenOneMessagePerInterval(t *testing.T) {
+	t.Parallel()
+	srv := apptest.NewSMTPServer(t)
+	clock := newServersClock()
+	s := newServers(t, clock, delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 5, Rate: 4})
+	errs := sendTo(t, s, addrs("r", 1, 8)...)
+	if failed(errs) != 0 {
+		t.Fatalf("send errors: %v", errs)
+	}
+	// A burst of 4, then one every 250ms.
+	want := []time.Duration{250 * time.Millisecond, 250 * time.Millisecond, 250 * time.Millisecond, 250 * time.Millisecond}
+	if got := clock.Slept(); !slices.Equal(got, want) {
+		t.Errorf("waits %v, want %v", got, want)
+	}
+}
+
+func TestRateLimitLongerThanTheSendTimeoutFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	srv := apptest.NewSMTPServer(t)
+	clock := newServersClock()
+	s := newServers(t, clock, delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 1, Rate: 0.1})
+	sendTo(t, s, "first@example.com")
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := s.Send(ctx, "news@example.com", "second@example.com", []byte("Subject: x\r\n\r\nx\r\n")); err == nil ||
+		!strings.Contains(err.Error(), "rate limit") {
+		t.Errorf("a 10 s wait under a shorter deadline: %v; want a rate limit error", err)
+	}
+	if got := clock.Slept(); len(got) != 0 {
+		t.Errorf("slept %v before failing", got)
+	}
+	// The token was given back: the next message waits one interval, not two.
+	sendTo(t, s, "third@example.com")
+	if got := clock.Slept(); len(got) != 1 || got[0] != 10*time.Second {
+		t.Errorf("next wait %v, want 10s", got)
+	}
+	if st := s.Status()[0]; st.Failures != 0 || st.Sent != 2 {
+		t.Errorf("%+v; the rate limit is not the server's failure", st)
+	}
+}
+
+func TestStatusShowsTheUserButNeverThePassword(t *testing.T) {
+	t.Parallel()
+	srv := apptest.NewSMTPServer(t) // offers no AUTH: the send fails at AUTH
+	u := strings.Replace(srv.URL(), "smtp://", "smtp://ann:s3cret-pw@", 1)
+	s := newServers(t, newServersClock(), delivery.ServersOptions{},
+		delivery.ServerConfig{SMTP: testSMTP(t, u), Conns: 3, Rate: 1.5},
+		delivery.ServerConfig{SMTP: testSMTP(t, strings.Replace(u, "smtp://", "smtps://", 1)), Conns: 1})
+	if errs := sendTo(t, s, "r@example.com"); errs[0] == nil {
+		t.Fatal("AUTH against a server without AUTH succeeded")
+	}
+	st := s.Status()
+	if st[0].Addr != srv.Addr || st[0].User != "ann" || st[0].TLS != "starttls" || st[0].Conns != 3 || st[0].Rate != 1.5 ||
+		st[0].Failures != 1 || !strings.Contains(st[0].LastError, "AUTH") || st[1].TLS != "tls" {
+		t.Errorf("status %+v", st)
+	}
+	if all := fmt.Sprintf("%+v", st); strings.Contains(all, "s3cret") {
+		t.Errorf("status shows the password: %s", all)
+	}
+}
