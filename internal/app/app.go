@@ -45,6 +45,8 @@ type Deps struct {
 	Waker     Waker       // nil: nobody to wake
 	Cache     cache.Cache // nil: an in-process cache (64 MiB)
 	Logger    *slog.Logger
+	// SMTP tells how e-mail is sent, for the admins' page; nil: unknown.
+	SMTP func() simplesender.SMTPSettings
 
 	BaseURL     *url.URL
 	MailFrom    mailer.Address

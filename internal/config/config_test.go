@@ -113,6 +113,7 @@ func TestSMTPSettingsErrorsNameTheVariableAndHideThePassword(t *testing.T) {
 		{"user without password", "smtp://u@a.example.com", "", `user "u" has no password`},
 		{"default rate that is not a number", "smtp://u:s3cret@a.example.com", "fast", "SIMPLESENDER_SMTP_RATE: want messages per second"},
 		{"negative default rate", "", "-2", "SIMPLESENDER_SMTP_RATE"},
+		{"only separators", " , ", "", "SIMPLESENDER_SMTP_URL: want smtp://"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -32,6 +32,9 @@ const maxRate = 1e6
 // which one ("server 2: ...").
 func parseSMTPServers(s string, conns int, rate float64) ([]SMTPServer, error) {
 	raw := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	if s != "" && len(raw) == 0 {
+		return nil, errors.New("want smtp://user:pass@host:port or smtps://..., several separated by commas")
+	}
 	var out []SMTPServer
 	for i, item := range raw {
 		srv, err := parseSMTPServer(item, conns, rate)

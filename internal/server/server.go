@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"simplesender"
 	"simplesender/internal/api"
 	"simplesender/internal/app"
 	"simplesender/internal/auth"
@@ -73,19 +74,12 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, fmt.Errorf("translations: %w", err)
 	}
-	var transport mailer.Transport
-	var sender delivery.Sender
-	if cfg.SMTPURL != "" {
-		smtp, err := mailer.NewSMTP(cfg.SMTPURL)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", config.EnvSMTPURL, err)
-		}
-		transport, sender = smtp, delivery.NewPool(smtp, cfg.SMTPConns)
-	} else {
-		transport, sender = mailer.NewOutbox(cfg.OutboxDir()), delivery.NewOutbox(cfg.OutboxDir())
+	transport, sender, smtpStatus, err := senders(cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	deps := app.Deps{
-		DB: db, Transport: transport, Bundle: bundle, Logger: log,
+		DB: db, Transport: transport, Bundle: bundle, Logger: log, SMTP: smtpStatus,
 		BaseURL: cfg.BaseURL, MailFrom: mailer.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
 		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
 	}
@@ -112,7 +106,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	var a *app.App // set below, before the engine runs
 	s.Engine = delivery.New(db, sender, delivery.Config{
 		From:  deps.MailFrom,
-		Conns: cfg.SMTPConns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
+		Conns: smtpStatus().Conns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
 		Changed: func(ctx context.Context, owners []int64) { a.FiguresChanged(ctx, owners) },
 	})
 	deps.Waker = s.Engine
@@ -141,6 +135,43 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	s.handler = s.middleware(mux)
 	ok = true
 	return s, nil
+}
+
+// senders builds what sends e-mail: the SMTP servers in turn for mailings
+// and the first server for account e-mails, or the outbox folder when no
+// server is set; and a function that tells the admins how they are doing.
+func senders(cfg *config.Config, log *slog.Logger) (mailer.Transport, delivery.Sender, func() simplesender.SMTPSettings, error) {
+	settings := simplesender.SMTPSettings{Conns: cfg.SMTPConns, Retry: cfg.RetrySchedule}
+	if len(cfg.SMTPServers) == 0 {
+		settings.OutboxDir = cfg.OutboxDir()
+		return mailer.NewOutbox(cfg.OutboxDir()), delivery.NewOutbox(cfg.OutboxDir()),
+			func() simplesender.SMTPSettings { return settings }, nil
+	}
+	var first *mailer.SMTP
+	list := make([]delivery.ServerConfig, 0, len(cfg.SMTPServers))
+	for i, sc := range cfg.SMTPServers {
+		smtp, err := mailer.NewSMTP(sc.URL)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: server %d: %w", config.EnvSMTPURL, i+1, err)
+		}
+		if first == nil {
+			first = smtp
+		}
+		list = append(list, delivery.ServerConfig{SMTP: smtp, Conns: sc.Conns, Rate: sc.Rate})
+		log.Info("SMTP server", "url", smtp.URL().String(), "conns", sc.Conns, "rate", sc.Rate)
+	}
+	servers, err := delivery.NewServers(list, delivery.ServersOptions{Logger: log})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Every connection of every server may carry a message at once, within
+	// the engine's limit.
+	settings.Conns = min(servers.Conns(), 200)
+	return first, servers, func() simplesender.SMTPSettings {
+		s := settings
+		s.Servers = servers.Status()
+		return s
+	}, nil
 }
 
 // MigrateURL opens the database at url, migrates it and closes it; it

@@ -1,0 +1,62 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"simplesender/internal/app"
+	"simplesender/internal/config"
+	"simplesender/internal/server"
+	"simplesender/internal/store/storetest"
+)
+
+func TestSMTPServersFromTheConfiguration(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.NewURL(t, "sqlite")
+	for _, c := range []struct {
+		name, url string
+		conns     int
+		servers   []string // addr user tls conns rate
+		outbox    bool
+	}{
+		{"no server: the outbox", "", 10, nil, true},
+		{"one server keeps SMTP_CONNS", "smtp://ann:s3cret@mail.example.com:587", 10,
+			[]string{"mail.example.com:587 ann starttls 10 0"}, false},
+		{"the engine sends over every connection of every server, at most 200",
+			"smtps://ann:s3cret@a.example.com?conns=150&rate=20 smtp://b.example.com:2525?conns=100", 200,
+			[]string{"a.example.com:465 ann tls 150 20", "b.example.com:2525  starttls 100 0"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir(), "SIMPLESENDER_DATABASE_URL": dbURL,
+				"SIMPLESENDER_SMTP_URL": c.url}
+			cfg, err := config.Load(func(k string) string { return env[k] }, filepath.Join(t.TempDir(), "x.env"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{NoWork: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			got, err := s.App.SMTPSettings(context.Background(), app.System)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Conns != c.conns || (got.OutboxDir != "") != c.outbox || len(got.Servers) != len(c.servers) || len(got.Retry) != 7 {
+				t.Fatalf("settings %+v; want %d connections, outbox %v, %d servers", got, c.conns, c.outbox, len(c.servers))
+			}
+			for i, st := range got.Servers {
+				if line := fmt.Sprintf("%s %s %s %d %g", st.Addr, st.User, st.TLS, st.Conns, st.Rate); line != c.servers[i] {
+					t.Errorf("server %d: %q, want %q", i+1, line, c.servers[i])
+				}
+			}
+			if strings.Contains(fmt.Sprintf("%+v", got), "s3cret") {
+				t.Error("the settings hold the password")
+			}
+		})
+	}
+}
