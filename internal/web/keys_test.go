@@ -37,7 +37,7 @@ func TestEveryMessageKeyIsTranslated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyRe := regexp.MustCompile(`"((?:error|flash|page|email|nav|field|hint|home|users|tokens|status|role|audit|pager|action|register|check_email|confirm|resend|login|forgot|reset|profile|password|footer|recipients|messages|mailings|mailing|deliveries|delivery|attempt|run|placeholders|preview|reports|import|export|apidocs)\.[a-z0-9_.]+)"`)
+	keyRe := regexp.MustCompile(`"((?:error|flash|page|email|nav|field|hint|home|users|tokens|status|role|audit|pager|action|register|check_email|confirm|resend|login|forgot|reset|profile|password|footer|recipients|messages|mailings|mailing|deliveries|delivery|attempt|run|placeholders|preview|reports|import|export|apidocs|smtp)\.[a-z0-9_.]+)"`)
 	found := map[string]string{}
 	err = filepath.WalkDir("../..", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

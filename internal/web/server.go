@@ -122,6 +122,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /users/{id}/block", s.authed(s.blockUser))
 	mux.Handle("POST /users/{id}/unblock", s.authed(s.unblockUser))
 	mux.Handle("POST /users/{id}/role", s.authed(s.setRole))
+	mux.Handle("GET /admin/smtp", s.authed(s.smtpSettings))
 
 	mux.Handle("GET /recipients", s.authed(s.recipients))
 	mux.Handle("GET /recipients/new", s.authed(s.newRecipientForm))
