@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"simplesender"
@@ -20,40 +21,85 @@ type Claimed struct {
 // claim is committed before any message goes out (DELIVERY.md, invariant 2).
 // On PostgreSQL, rows locked by another instance are skipped.
 func (db *DB) ClaimDeliveries(ctx context.Context, instance string, now time.Time, limit int) ([]Claimed, error) {
+	cs, _, err := db.Exchange(ctx, instance, now, nil, limit)
+	return cs, err
+}
+
+// RecordOutcomes writes a batch of outcomes in one transaction (see
+// Exchange) and returns the runs touched.
+func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (map[int64]struct{}, error) {
+	_, runs, err := db.Exchange(ctx, "", time.Time{}, outs, 0)
+	return runs, err
+}
+
+// Exchange is the engine's one round trip per batch, in one transaction:
+// it records outs (each delivery's new state and, for every real attempt,
+// one attempt row, with the report counters run_counts and attempt_counts
+// moving with them), ends the runs whose deliveries are now all final, and
+// then claims up to limit due deliveries for instance (see ClaimDeliveries).
+// Only deliveries still in sending are changed, so an outcome never
+// overwrites a state set by someone else meanwhile. Each part is one
+// multi-row statement, whatever the batch size. Nothing is claimed when the
+// transaction does not commit. It returns the claims and the runs touched
+// by outs.
+func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs []Outcome, limit int) ([]Claimed, map[int64]struct{}, error) {
 	var out []Claimed
+	runs := map[int64]struct{}{}
 	err := db.InTx(ctx, func(s *Store) error {
-		lock := ""
-		if db.Engine() == "postgres" {
-			lock = " FOR UPDATE SKIP LOCKED"
-		}
-		rows, err := s.queryW(ctx, `UPDATE deliveries SET status = 'sending', claimed_by = ?,
-			attempts = attempts + 1, updated_at = ?
-			WHERE id IN (SELECT id FROM deliveries WHERE status IN ('pending', 'deferred') AND next_attempt_at <= ?
-				ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
-			RETURNING id, run_id, recipient_id, email, last_name, first_name, middle_name, attempts`,
-			instance, now, now, limit)
-		if err != nil {
-			return s.wrap(err, "claim deliveries")
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c Claimed
-			var rid sql.NullInt64
-			if err := rows.Scan(&c.ID, &c.RunID, &rid, &c.Email, &c.LastName, &c.FirstName, &c.MiddleName, &c.Attempts); err != nil {
-				return s.wrap(err, "scan claim")
+		clear(runs)
+		out = out[:0]
+		if len(outs) > 0 {
+			if err := s.recordOutcomes(ctx, outs, runs); err != nil {
+				return err
 			}
-			c.RecipientID = rid.Int64
-			c.Status = simplesender.DeliverySending
-			out = append(out, c)
+			at := outs[len(outs)-1].At
+			for r := range runs {
+				if err := s.FinishRunIfDone(ctx, r, at); err != nil {
+					return err
+				}
+			}
 		}
-		return s.wrap(rows.Err(), "claim deliveries")
+		if limit <= 0 {
+			return nil
+		}
+		var err error
+		out, err = s.claim(ctx, instance, now, limit, out)
+		return err
 	})
 	if err != nil {
 		// Not committed (a cancelled context rolls the claim back): nothing
 		// may be sent on its strength.
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, runs, nil
+}
+
+func (s *Store) claim(ctx context.Context, instance string, now time.Time, limit int, out []Claimed) ([]Claimed, error) {
+	lock := ""
+	if s.db.Engine() == "postgres" {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := s.queryW(ctx, `UPDATE deliveries SET status = 'sending', claimed_by = ?,
+		attempts = attempts + 1, updated_at = ?
+		WHERE id IN (SELECT id FROM deliveries WHERE status IN ('pending', 'deferred') AND next_attempt_at <= ?
+			ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
+		RETURNING id, run_id, recipient_id, email, last_name, first_name, middle_name, attempts`,
+		instance, now, now, limit)
+	if err != nil {
+		return nil, s.wrap(err, "claim deliveries")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Claimed
+		var rid sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.RunID, &rid, &c.Email, &c.LastName, &c.FirstName, &c.MiddleName, &c.Attempts); err != nil {
+			return nil, s.wrap(err, "scan claim")
+		}
+		c.RecipientID = rid.Int64
+		c.Status = simplesender.DeliverySending
+		out = append(out, c)
+	}
+	return out, s.wrap(rows.Err(), "claim deliveries")
 }
 
 // Outcome is the result of one delivery attempt, to be recorded.
@@ -73,68 +119,140 @@ type Outcome struct {
 	MessageID  string
 }
 
-// RecordOutcomes writes a batch of outcomes in one transaction: each
-// delivery's new state and, for every real attempt, one attempt row. Only
-// deliveries still in sending are changed, so an outcome never overwrites
-// a state set by someone else meanwhile. The report counters (run_counts,
-// attempt_counts) follow the rows in the same transaction. It returns the
-// runs touched.
-func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (map[int64]struct{}, error) {
-	runs := map[int64]struct{}{}
-	err := db.InTx(ctx, func(s *Store) error {
-		// The report counters move with the rows, in this transaction.
-		var counts tally
-		for i := range outs {
-			o := &outs[i]
-			runs[o.RunID] = struct{}{}
-			var res sql.Result
-			var err error
-			switch o.Status {
-			case simplesender.DeliveryPending:
-				// Released without trying: the attempt it was counted for did not happen.
-				res, err = s.exec(ctx, `UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_by = NULL,
-					updated_at = ? WHERE id = ? AND status = 'sending'`, o.At, o.DeliveryID)
-			case simplesender.DeliverySent:
-				res, err = s.exec(ctx, `UPDATE deliveries SET status = 'sent', claimed_by = NULL, last_code = ?, last_enhanced = ?,
-					last_response = ?, message_id = ?, sent_at = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
-					o.Code, o.Enhanced, o.Response, o.MessageID, o.At, o.At, o.DeliveryID)
-			case simplesender.DeliveryDeferred:
-				res, err = s.exec(ctx, `UPDATE deliveries SET status = 'deferred', claimed_by = NULL, next_attempt_at = ?,
-					last_code = ?, last_enhanced = ?, last_response = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
-					o.NextAt, o.Code, o.Enhanced, o.Response, o.At, o.DeliveryID)
-			default: // failed, unknown, cancelled
-				res, err = s.exec(ctx, `UPDATE deliveries SET status = ?, claimed_by = NULL, last_code = ?, last_enhanced = ?,
-					last_response = ?, message_id = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
-					string(o.Status), o.Code, o.Enhanced, o.Response, o.MessageID, o.At, o.DeliveryID)
+// updateOutcomes sets each delivery's new state from one row of values:
+// pending (released unsent) gives back the attempt it was counted for and
+// keeps the last reply; deferred sets the next attempt's time; sent sets
+// sent_at; every other state keeps the Message-ID of the try.
+const updateOutcomes = `UPDATE deliveries SET status = v.status, claimed_by = NULL,
+	attempts = deliveries.attempts - CASE WHEN v.status = 'pending' THEN 1 ELSE 0 END,
+	next_attempt_at = CASE WHEN v.status = 'deferred' THEN v.next_at ELSE deliveries.next_attempt_at END,
+	last_code = CASE WHEN v.status = 'pending' THEN deliveries.last_code ELSE v.code END,
+	last_enhanced = CASE WHEN v.status = 'pending' THEN deliveries.last_enhanced ELSE v.enhanced END,
+	last_response = CASE WHEN v.status = 'pending' THEN deliveries.last_response ELSE v.response END,
+	message_id = CASE WHEN v.status IN ('pending', 'deferred') THEN deliveries.message_id ELSE v.message_id END,
+	sent_at = CASE WHEN v.status = 'sent' THEN v.at ELSE deliveries.sent_at END,
+	updated_at = v.at
+	FROM v WHERE deliveries.id = v.id AND deliveries.status = 'sending'
+	RETURNING deliveries.id`
+
+// insertAttempts writes one attempt row per row of values whose delivery
+// still exists (its mailing may have been deleted meanwhile: then there is
+// nothing to record against).
+const insertAttempts = `INSERT INTO attempts (delivery_id, run_id, mailing_id, owner_id, email, attempted_at,
+	success, code, enhanced, response)
+	SELECT v.delivery_id, v.run_id, v.mailing_id, v.owner_id, v.email, v.at, v.success, v.code, v.enhanced, v.response
+	FROM v WHERE EXISTS (SELECT 1 FROM deliveries WHERE deliveries.id = v.delivery_id)
+	RETURNING delivery_id`
+
+var (
+	outcomeColumns = []valueColumn{{"id", "BIGINT"}, {"status", "TEXT"}, {"next_at", "TIMESTAMPTZ"}, {"code", "INTEGER"},
+		{"enhanced", "TEXT"}, {"response", "TEXT"}, {"message_id", "TEXT"}, {"at", "TIMESTAMPTZ"}}
+	attemptColumns = []valueColumn{{"delivery_id", "BIGINT"}, {"run_id", "BIGINT"}, {"mailing_id", "BIGINT"},
+		{"owner_id", "BIGINT"}, {"email", "TEXT"}, {"at", "TIMESTAMPTZ"}, {"success", "BOOLEAN"}, {"code", "INTEGER"},
+		{"enhanced", "TEXT"}, {"response", "TEXT"}}
+)
+
+// recordOutcomes writes outs: one UPDATE for the deliveries and one INSERT
+// for the attempts, and the counters that follow them.
+func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int64]struct{}) error {
+	byID := make(map[int64]*Outcome, len(outs))
+	args := make([]any, 0, len(outs)*len(outcomeColumns))
+	for i := range outs {
+		o := &outs[i]
+		runs[o.RunID] = struct{}{}
+		byID[o.DeliveryID] = o
+		next := o.NextAt
+		if o.Status != simplesender.DeliveryDeferred {
+			next = o.At
+		}
+		args = append(args, o.DeliveryID, string(o.Status), next, o.Code, o.Enhanced, o.Response, o.MessageID, o.At)
+	}
+	var counts tally // the report counters move with the rows, in this transaction
+	rows, err := s.queryW(ctx, s.db.withValues(outcomeColumns, len(outs))+updateOutcomes, args...)
+	if err != nil {
+		return s.wrap(err, "record outcomes")
+	}
+	if err := scanIDs(rows, func(id int64) {
+		if o := byID[id]; o != nil {
+			counts.delivery(o.RunID, o.Status)
+		}
+	}); err != nil {
+		return s.wrap(err, "record outcomes")
+	}
+
+	args, n := args[:0], 0
+	for i := range outs {
+		if o := &outs[i]; o.Attempted {
+			args = append(args, o.DeliveryID, o.RunID, o.MailingID, o.OwnerID, o.Email, o.At,
+				o.Status == simplesender.DeliverySent, o.Code, o.Enhanced, o.Response)
+			n++
+		}
+	}
+	if n > 0 {
+		rows, err := s.queryW(ctx, s.db.withValues(attemptColumns, n)+insertAttempts, args...)
+		if err != nil {
+			return s.wrap(err, "record attempts")
+		}
+		if err := scanIDs(rows, func(id int64) {
+			if o := byID[id]; o != nil {
+				counts.attempt(o.MailingID, o.OwnerID, o.At, o.Status == simplesender.DeliverySent)
 			}
-			if err != nil {
-				return s.wrap(err, "record outcome")
+		}); err != nil {
+			return s.wrap(err, "record attempts")
+		}
+	}
+	return counts.save(ctx, s)
+}
+
+// scanIDs calls fn with each row's single integer column and closes rows.
+func scanIDs(rows *sql.Rows, fn func(int64)) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		fn(id)
+	}
+	return rows.Err()
+}
+
+// valueColumn names a column of a VALUES list and its PostgreSQL type.
+type valueColumn struct{ name, pgType string }
+
+// withValues returns "WITH v (cols) AS (VALUES (?, ...), ...) " for n rows
+// of cols, to prefix a statement that reads v. PostgreSQL gets each
+// parameter's type spelled out; SQLite takes the values as they come.
+func (db *DB) withValues(cols []valueColumn, n int) string {
+	var b strings.Builder
+	b.WriteString("WITH v (")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.name)
+	}
+	b.WriteString(") AS (VALUES ")
+	pg := db.Engine() == "postgres"
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
 			}
-			if changed, err := affectedOne(res); err != nil {
-				return s.wrap(err, "record outcome")
-			} else if changed {
-				counts.delivery(o.RunID, o.Status)
-			}
-			if o.Attempted {
-				// The delivery may be gone (its mailing deleted meanwhile): then
-				// there is nothing to record against.
-				res, err := s.exec(ctx, `INSERT INTO attempts (delivery_id, run_id, mailing_id, owner_id, email, attempted_at,
-					success, code, enhanced, response) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-					WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`, o.DeliveryID, o.RunID, o.MailingID,
-					o.OwnerID, o.Email, o.At, o.Status == simplesender.DeliverySent, o.Code, o.Enhanced, o.Response, o.DeliveryID)
-				if err != nil {
-					return s.wrap(err, "record attempt")
-				}
-				if written, err := affectedOne(res); err != nil {
-					return s.wrap(err, "record attempt")
-				} else if written {
-					counts.attempt(o.MailingID, o.OwnerID, o.At, o.Status == simplesender.DeliverySent)
-				}
+			if pg {
+				b.WriteString("CAST(? AS " + c.pgType + ")")
+			} else {
+				b.WriteByte('?')
 			}
 		}
-		return counts.save(ctx, s)
-	})
-	return runs, err
+		b.WriteByte(')')
+	}
+	b.WriteString(") ")
+	return b.String()
 }
 
 // FinishRuns ends each of the runs whose deliveries are all final.
@@ -181,7 +299,7 @@ func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now ti
 	err := db.InTx(ctx, func(s *Store) error {
 		rows, err := s.w.QueryContext(ctx, db.dialect.rebind(`SELECT d.id, d.run_id, r.mailing_id, r.owner_id, d.email
 			FROM deliveries d JOIN runs r ON r.id = d.run_id
-			WHERE d.status = 'sending' AND (d.claimed_by IS NULL OR (d.claimed_by <> ? AND NOT EXISTS (
+			WHERE d.run_id IN (SELECT id FROM runs WHERE finished_at IS NULL) AND d.status = 'sending' AND (d.claimed_by IS NULL OR (d.claimed_by <> ? AND NOT EXISTS (
 				SELECT 1 FROM engine_instances i WHERE i.id = d.claimed_by AND i.heartbeat_at >= ?)))`), self, staleBefore)
 		if err != nil {
 			return s.wrap(err, "find orphans")

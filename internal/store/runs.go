@@ -172,7 +172,7 @@ func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simples
 			status, next_attempt_at, updated_at)
 			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, 'pending', ?, ?
 			FROM mailing_recipients mr JOIN recipients r ON r.id = mr.recipient_id
-			WHERE mr.mailing_id = ? ORDER BY r.id`, r.ID, now, now, id)
+			WHERE mr.mailing_id = ? ORDER BY mr.recipient_id`, r.ID, now, now, id)
 	}
 	if err != nil {
 		return nil, s.wrap(err, "create deliveries")
