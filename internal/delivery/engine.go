@@ -18,7 +18,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"simplesender"
@@ -31,6 +30,11 @@ import (
 type Config struct {
 	From  mailer.Address
 	Conns int // messages sent at once (SMTP connections); default 10
+	// InFlight is how many deliveries may be claimed (in sending) and not
+	// yet recorded at once: the most that can turn unknown if the process
+	// is killed. Claims and outcomes are written together in batches of
+	// about half of it. Default 4 × Conns.
+	InFlight int
 	// Retry are the waits before the 2nd, 3rd, ... attempt after a temporary
 	// failure; after the last one a delivery fails for good. Default
 	// 1m, 5m, 15m, 30m, 1h, 2h, 4h (8 attempts over about 8 hours).
@@ -68,9 +72,6 @@ type Engine struct {
 	log    *slog.Logger
 	wake   chan struct{}
 
-	inflight atomic.Int64  // claimed, not yet recorded
-	freed    chan struct{} // an outcome was recorded
-
 	mu        sync.Mutex
 	runs      map[int64]*runInfo // parsed message of each run in progress
 	cancelled map[int64]bool
@@ -86,6 +87,9 @@ type runInfo struct {
 func New(db *store.DB, sender Sender, cfg Config) *Engine {
 	if cfg.Conns <= 0 {
 		cfg.Conns = 10
+	}
+	if cfg.InFlight < cfg.Conns {
+		cfg.InFlight = 4 * cfg.Conns
 	}
 	if cfg.Retry == nil {
 		cfg.Retry = DefaultRetry
@@ -109,7 +113,7 @@ func New(db *store.DB, sender Sender, cfg Config) *Engine {
 	rand.Read(b)
 	host, _ := os.Hostname()
 	return &Engine{db: db, sender: sender, cfg: cfg, id: hex.EncodeToString(b), host: host,
-		log: cfg.Logger.With("component", "delivery"), wake: make(chan struct{}, 1), freed: make(chan struct{}, 1),
+		log: cfg.Logger.With("component", "delivery"), wake: make(chan struct{}, 1),
 		runs: map[int64]*runInfo{}, cancelled: map[int64]bool{}}
 }
 
@@ -131,9 +135,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.db.Heartbeat(bg, e.id, e.host, e.cfg.Now()); err != nil {
 		return err
 	}
-	capacity := 2 * e.cfg.Conns
-	work := make(chan store.Claimed, capacity)
-	results := make(chan store.Outcome, capacity)
+	work := make(chan store.Claimed, e.cfg.InFlight)
+	results := make(chan store.Outcome, e.cfg.InFlight)
 	var senders sync.WaitGroup
 	for range e.cfg.Conns {
 		senders.Add(1)
@@ -145,18 +148,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	recorded := make(chan struct{})
-	go func() {
-		defer close(recorded)
-		e.record(bg, results)
-	}()
-
-	e.dispatch(ctx, work, capacity)
-
-	close(work)
+	e.loop(ctx, work, results)
 	senders.Wait()
-	close(results)
-	<-recorded
 	e.sender.Close()
 	if err := e.db.RemoveInstance(bg, e.id); err != nil {
 		e.log.Warn("remove instance", "err", err)
@@ -164,14 +157,46 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
-// dispatch starts due runs and claims deliveries while there is room, until
-// ctx ends.
-func (e *Engine) dispatch(ctx context.Context, work chan<- store.Claimed, capacity int) {
+// recordDelay is the longest an outcome waits to be written with others.
+const recordDelay = 5 * time.Millisecond
+
+// loop is the engine's bookkeeper, the only one that writes deliveries: it
+// starts due runs, and in one transaction per batch records the outcomes
+// the senders report and claims new deliveries for the room they leave
+// (DELIVERY.md, invariant 7). A batch is written when half of InFlight is
+// free, or when its oldest outcome has waited recordDelay. When ctx ends it
+// closes work, records what is still in flight, and returns.
+func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-chan store.Outcome) {
+	bg := context.WithoutCancel(ctx)
+	capacity := e.cfg.InFlight
+	batch := make([]store.Outcome, 0, capacity)
+	inflight := 0 // claimed and not yet recorded (batch included)
+	var oldest time.Time
+	add := func(o store.Outcome) {
+		if len(batch) == 0 {
+			oldest = time.Now()
+		}
+		batch = append(batch, o)
+	}
 	var lastBeat, lastSweep, lastStart time.Time
+	var nextPoll time.Time // an idle engine looks for due deliveries again then
+	var retryAt time.Time  // after a failed write
 	woken := true
 	timer := time.NewTimer(e.cfg.Poll)
 	defer timer.Stop()
-	for ctx.Err() == nil {
+	for {
+		if ctx.Err() != nil {
+			close(work)
+			break
+		}
+		for drained := false; !drained; {
+			select {
+			case o := <-results:
+				add(o)
+			default:
+				drained = true
+			}
+		}
 		now := e.cfg.Now()
 		if now.Sub(lastBeat) >= e.cfg.Heartbeat {
 			if err := e.db.Heartbeat(ctx, e.id, e.host, now); err != nil && ctx.Err() == nil {
@@ -186,34 +211,93 @@ func (e *Engine) dispatch(ctx context.Context, work chan<- store.Claimed, capaci
 		if woken || now.Sub(lastStart) >= 100*time.Millisecond {
 			e.startDue(ctx, now)
 			e.refreshCancelled(ctx)
-			lastStart, woken = now, false
+			lastStart = now
 		}
 
-		// Claim in batches of at least half the capacity: fewer, larger
-		// claims cost less per message, and the senders still have work.
-		free := capacity - int(e.inflight.Load())
-		if free >= capacity/2 {
-			cs, err := e.db.ClaimDeliveries(ctx, e.id, now, free)
-			if err != nil && ctx.Err() == nil {
-				e.log.Error("claim deliveries", "err", err)
-			}
-			e.inflight.Add(int64(len(cs)))
-			for _, c := range cs {
-				work <- c
-			}
-			if len(cs) == free {
-				continue // more may be waiting: claim again as soon as there is room
+		real := time.Now()
+		free := capacity - inflight + len(batch) // room once the batch is recorded
+		claim := 0
+		if free >= capacity/2 && (woken || !real.Before(nextPoll)) {
+			claim = free
+		}
+		woken = false
+		record := len(batch) > 0 && (claim > 0 || free >= capacity/2 || real.Sub(oldest) >= recordDelay)
+		if (claim > 0 || record) && !real.Before(retryAt) {
+			cs, err := e.exchange(ctx, batch, now, claim)
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Error("record outcomes and claim deliveries; retrying", "err", err, "outcomes", len(batch))
+				}
+				retryAt = real.Add(time.Second)
+			} else {
+				inflight += len(cs) - len(batch)
+				batch = batch[:0]
+				for _, c := range cs {
+					work <- c // never blocks: work holds capacity
+				}
+				if claim > 0 && len(cs) < claim {
+					nextPoll = real.Add(e.cfg.Poll) // nothing more due now
+				} else if claim > 0 {
+					nextPoll = time.Time{} // more may be waiting
+				}
+				continue
 			}
 		}
-		timer.Reset(e.cfg.Poll)
+
+		wait := e.cfg.Poll
+		if len(batch) > 0 {
+			wait = min(wait, max(recordDelay-real.Sub(oldest), time.Millisecond))
+		}
+		if d := nextPoll.Sub(real); d > 0 && free >= capacity/2 {
+			wait = min(wait, d)
+		}
+		if d := retryAt.Sub(real); d > 0 {
+			wait = max(wait, d)
+		}
+		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 		case <-e.wake:
 			woken = true
-		case <-e.freed:
+		case o := <-results:
+			add(o)
 		case <-timer.C:
 		}
 	}
+	// Stopping: the senders finish what they hold; record every outcome.
+	for inflight > len(batch) {
+		add(<-results)
+	}
+	for len(batch) > 0 {
+		if _, err := e.exchange(bg, batch, e.cfg.Now(), 0); err != nil {
+			// The messages went out; their outcome must not be lost. Retry
+			// until the database answers (or the process dies, and the
+			// deliveries become unknown).
+			e.log.Error("record outcomes; retrying", "err", err, "count", len(batch))
+			time.Sleep(time.Second)
+			continue
+		}
+		batch = batch[:0]
+	}
+}
+
+// exchange records batch and claims up to claim deliveries in one
+// transaction, and tells whose figures changed. Outcomes are written even
+// when ctx has ended: the messages went out.
+func (e *Engine) exchange(ctx context.Context, batch []store.Outcome, now time.Time, claim int) ([]store.Claimed, error) {
+	if len(batch) > 0 {
+		ctx = context.WithoutCancel(ctx)
+	}
+	cs, _, err := e.db.Exchange(ctx, e.id, now, batch, claim)
+	if err != nil {
+		return nil, err
+	}
+	owners := map[int64]bool{}
+	for _, o := range batch {
+		owners[o.OwnerID] = true
+	}
+	e.changed(ctx, owners)
+	return cs, nil
 }
 
 func (e *Engine) sweep(ctx context.Context, now time.Time) {
@@ -396,58 +480,5 @@ func (e *Engine) count(ok bool) {
 		e.cfg.Metrics.EmailSent("mailing")
 	} else {
 		e.cfg.Metrics.EmailFailed("mailing")
-	}
-}
-
-// record writes outcomes in batches: up to 200 at once, or whatever arrived
-// within a few milliseconds, so bookkeeping costs little per message.
-func (e *Engine) record(ctx context.Context, results <-chan store.Outcome) {
-	batch := make([]store.Outcome, 0, 200)
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		for {
-			runs, err := e.db.RecordOutcomes(ctx, batch)
-			if err == nil {
-				if err := e.db.FinishRuns(ctx, runs, e.cfg.Now()); err != nil {
-					e.log.Error("finish runs", "err", err)
-				}
-				break
-			}
-			// The messages went out; their outcome must not be lost. Retry
-			// until the database answers (or the process dies, and the
-			// deliveries become unknown).
-			e.log.Error("record outcomes; retrying", "err", err, "count", len(batch))
-			time.Sleep(time.Second)
-		}
-		owners := map[int64]bool{}
-		for _, o := range batch {
-			owners[o.OwnerID] = true
-		}
-		e.changed(ctx, owners)
-		e.inflight.Add(-int64(len(batch)))
-		batch = batch[:0]
-		select {
-		case e.freed <- struct{}{}:
-		default:
-		}
-	}
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case o, ok := <-results:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, o)
-			if len(batch) >= cap(batch) {
-				flush()
-			}
-		case <-tick.C:
-			flush()
-		}
 	}
 }
