@@ -25,11 +25,17 @@ import (
 // Fields are the values a template can reach.
 type Fields struct {
 	Email, FirstName, LastName, MiddleName string
+
+	fullName *string // FullName, once computed (a template may use it many times)
 }
 
 // FullName joins last, first and middle name.
 func (f *Fields) FullName() string {
-	return strings.Join(strings.Fields(f.LastName+" "+f.FirstName+" "+f.MiddleName), " ")
+	if f.fullName == nil {
+		s := strings.Join(strings.Fields(f.LastName+" "+f.FirstName+" "+f.MiddleName), " ")
+		f.fullName = &s
+	}
+	return *f.fullName
 }
 
 func (f *Fields) get(name string) string {
