@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -70,11 +71,16 @@ func CheckPassword(hash, password string) (bool, error) {
 }
 
 // dummyHash is checked against when a login names an unknown address, so that
-// the answer takes as long as for a known one.
-var dummyHash, _ = HashPassword("not a real password, only for timing")
+// the answer takes as long as for a known one. It is made on first use, not
+// at start: hashing takes the memory of one password check (about 19 MiB),
+// which a process that serves no login should not carry into its peak.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("not a real password, only for timing")
+	return h
+})
 
 // CheckDummy spends the time of one password check.
-func CheckDummy(password string) { _, _ = CheckPassword(dummyHash, password) }
+func CheckDummy(password string) { _, _ = CheckPassword(dummyHash(), password) }
 
 //go:embed common-passwords.txt
 var commonPasswordsFile []byte
