@@ -28,7 +28,7 @@ type SMTPServerStatus struct {
 	TLS   string // "starttls" (smtp://, STARTTLS when offered) or "tls" (smtps://)
 	User  string // empty: no AUTH
 	Conns int    // most connections at once
-	InUse int    // messages being sent through it now
+	InUse int    // connections carrying a message now
 	Rate  float64
 	State string // SMTPServerOK or SMTPServerResting
 	// RestingUntil is when a resting server is tried again.

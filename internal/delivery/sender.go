@@ -58,6 +58,9 @@ func (p *Pool) Send(ctx context.Context, from, to string, data []byte) (mailer.R
 	return reply, err
 }
 
+// InUse is how many connections are carrying a message now.
+func (p *Pool) InUse() int { return len(p.sem) }
+
 // Close closes the idle connections (QUIT).
 func (p *Pool) Close() error {
 	for {

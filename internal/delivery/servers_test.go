@@ -443,3 +443,46 @@ func TestStatusShowsTheUserButNeverThePassword(t *testing.T) {
 		t.Errorf("status shows the password: %s", all)
 	}
 }
+
+func TestStatusCountsConnectionsInUseAndOurCancelIsNoFailure(t *testing.T) {
+	t.Parallel()
+	// A server that accepts and never greets: the send waits until cancelled.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent, and open until the test ends
+		}
+	}()
+	s := newServers(t, newServersClock(), delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, "smtp://"+ln.Addr().String()), Conns: 3})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() {
+		_, err := s.Send(ctx, "news@example.com", "r@example.com", []byte("Subject: x\r\n\r\nx\r\n"))
+		done <- err
+	}()
+	giveUp := time.After(10 * time.Second)
+	for s.Status()[0].InUse != 1 {
+		select {
+		case err := <-done:
+			t.Fatalf("send ended early: %v", err)
+		case <-giveUp:
+			t.Fatal("the waiting send never showed as a connection in use")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled send: %v", err)
+	}
+	if st := s.Status()[0]; st.InUse != 0 || st.Failures != 0 || st.Failed != 1 || st.State != simplesender.SMTPServerOK {
+		t.Errorf("%+v; want no connection in use, and our own cancellation not counted against the server", st)
+	}
+}
