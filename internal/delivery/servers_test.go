@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"simplesender"
+	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
 	"simplesender/internal/delivery"
 	"simplesender/internal/mailer"
+	"simplesender/internal/store/storetest"
 )
 
 // serversClock is a clock that moves only when told. Its Sleep moves it by
@@ -484,5 +486,72 @@ func TestStatusCountsConnectionsInUseAndOurCancelIsNoFailure(t *testing.T) {
 	}
 	if st := s.Status()[0]; st.InUse != 0 || st.Failures != 0 || st.Failed != 1 || st.State != simplesender.SMTPServerOK {
 		t.Errorf("%+v; want no connection in use, and our own cancellation not counted against the server", st)
+	}
+}
+
+// TestAMailingSurvivesAServerThatFails runs the engine over two servers, one
+// of which refuses every connection: its messages are deferred and tried
+// again, it rests, and every recipient gets exactly one message through the
+// other, with no delivery left failed or unknown.
+func TestAMailingSurvivesAServerThatFails(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t, storetest.NewURL(t, "sqlite"))
+	good := apptest.NewSMTPServer(t)
+	servers, err := delivery.NewServers([]delivery.ServerConfig{
+		{SMTP: testSMTP(t, good.URL()), Conns: 2}, {SMTP: testSMTP(t, refusedURL(t)), Conns: 2}}, delivery.ServersOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := delivery.New(env.DB, servers, delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: servers.Conns(),
+		Retry: slices.Repeat([]time.Duration{50 * time.Millisecond}, 8), Poll: 20 * time.Millisecond,
+		Heartbeat: 200 * time.Millisecond, SendTimeout: 5 * time.Second})
+	env.App.Waker = e
+	rctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(rctx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+	to := addrs("r", 1, 30)
+	var ids []int64
+	for _, rcpt := range to {
+		r := &simplesender.Recipient{Email: rcpt}
+		if err := env.App.CreateRecipient(t.Context(), owner, r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	msg := &simplesender.Message{Subject: "News", BodyText: "Hello"}
+	if err := env.App.CreateMessage(t.Context(), owner, msg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := env.App.CreateMailing(t.Context(), owner, app.MailingInput{MessageID: msg.ID, RecipientIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.App.SendNow(t.Context(), owner, m.ID, "now"); err != nil {
+		t.Fatal(err)
+	}
+	giveUp := time.Now().Add(30 * time.Second)
+	for m.Status != simplesender.MailingFinished {
+		if time.Now().After(giveUp) {
+			t.Fatalf("mailing not finished: %+v", m)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if m, err = env.App.GetMailing(t.Context(), owner, m.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.Counts.Sent != 30 || m.Counts.Failed != 0 || m.Counts.Unknown != 0 {
+		t.Errorf("counts %+v; want all 30 sent", m.Counts)
+	}
+	for _, rcpt := range to {
+		if n := len(good.Messages(rcpt)); n != 1 {
+			t.Errorf("%s got %d messages, want 1", rcpt, n)
+		}
+	}
+	st := servers.Status()
+	if st[1].State != simplesender.SMTPServerResting || st[1].Failed < 5 || st[0].Sent != 30 {
+		t.Errorf("status %+v; want the refusing server resting after 5 or more failures and the other with 30 sent", st)
 	}
 }
