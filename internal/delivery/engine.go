@@ -18,6 +18,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"simplesender"
@@ -71,6 +72,8 @@ type Engine struct {
 	host   string
 	log    *slog.Logger
 	wake   chan struct{}
+
+	paused atomic.Int64 // claim nothing before this time (Unix ns): every SMTP server rests
 
 	mu        sync.Mutex
 	runs      map[int64]*runInfo // parsed message of each run in progress
@@ -217,7 +220,8 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 		real := time.Now()
 		free := capacity - inflight + len(batch) // room once the batch is recorded
 		claim := 0
-		if free >= capacity/2 && (woken || !real.Before(nextPoll)) {
+		paused := now.UnixNano() < e.paused.Load()
+		if free >= capacity/2 && (woken || !real.Before(nextPoll)) && !paused {
 			claim = free
 		}
 		woken = false
@@ -249,6 +253,9 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 			wait = min(wait, max(recordDelay-real.Sub(oldest), time.Millisecond))
 		}
 		if d := nextPoll.Sub(real); d > 0 && free >= capacity/2 {
+			wait = min(wait, d)
+		}
+		if d := time.Duration(e.paused.Load() - now.UnixNano()); d > 0 {
 			wait = min(wait, d)
 		}
 		if d := retryAt.Sub(real); d > 0 {
@@ -419,6 +426,14 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
 	reply, err := e.sender.Send(sctx, e.cfg.From.Email, c.Email, buf.Bytes())
 	cancel()
+	if re := (*RestingError)(nil); errors.As(err, &re) {
+		// Nothing was tried: every server rests. Give the delivery back,
+		// due when the first server is back, and claim no more till then
+		// (a large mailing would otherwise burn an attempt per recipient).
+		e.pauseUntil(re.Until)
+		o.Status, o.At, o.NextAt = simplesender.DeliveryPending, e.cfg.Now(), re.Until
+		return o
+	}
 	o.At, o.Attempted, o.MessageID = e.cfg.Now(), true, msgID
 	e.classify(&o, c.Attempts, reply, err)
 	return o
@@ -456,6 +471,16 @@ func (e *Engine) classify(o *store.Outcome, attempts int, reply mailer.Reply, er
 		// recipient's (5xx before RCPT): try again later.
 		o.Status = simplesender.DeliveryDeferred
 		o.NextAt = o.At.Add(e.cfg.Retry[attempts-1])
+	}
+}
+
+// pauseUntil stops claiming until t (or a later pause's end).
+func (e *Engine) pauseUntil(t time.Time) {
+	for {
+		old := e.paused.Load()
+		if t.UnixNano() <= old || e.paused.CompareAndSwap(old, t.UnixNano()) {
+			return
+		}
 	}
 }
 

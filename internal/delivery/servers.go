@@ -17,6 +17,17 @@ import (
 // server is resting: the message was not handed over and may be sent later.
 var ErrAllResting = errors.New("every SMTP server is resting after repeated failures")
 
+// RestingError says every server rests until Until; it matches
+// ErrAllResting with errors.Is.
+type RestingError struct{ Until time.Time }
+
+func (e *RestingError) Error() string {
+	return ErrAllResting.Error() + "; the next is tried again at " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// Is reports whether target is ErrAllResting.
+func (e *RestingError) Is(target error) bool { return target == ErrAllResting }
+
 // ServerStatus is what Servers.Status tells about one server.
 type ServerStatus = simplesender.SMTPServerStatus
 
@@ -177,7 +188,7 @@ func (s *Servers) pick() (sv *server, wait time.Duration, err error) {
 	}
 	if best < 0 {
 		return nil, 0, &mailer.SMTPError{Stage: mailer.StageConnect, Temporary: true,
-			Err: fmt.Errorf("%w; the next is tried again at %s", ErrAllResting, soonest.UTC().Format(time.RFC3339))}
+			Err: &RestingError{Until: soonest}}
 	}
 	s.next = (best + 1) % len(s.list)
 	sv = s.list[best]

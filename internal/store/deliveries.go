@@ -35,8 +35,8 @@ func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (map[int64]str
 // Exchange is the engine's one round trip per batch, in one transaction:
 // it records outs (each delivery's new state and, for every real attempt,
 // one attempt row, with the report counters run_counts and attempt_counts
-// moving with them), ends the runs whose deliveries are now all final, and
-// then claims up to limit due deliveries for instance (see ClaimDeliveries).
+// moving with them), claims up to limit due deliveries for instance (see
+// ClaimDeliveries), and ends the runs whose deliveries are now all final.
 // Only deliveries still in sending are changed, so an outcome never
 // overwrites a state set by someone else meanwhile. Each part is one
 // multi-row statement, whatever the batch size. Nothing is claimed when the
@@ -52,19 +52,31 @@ func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs
 			if err := s.recordOutcomes(ctx, outs, runs); err != nil {
 				return err
 			}
-			at := outs[len(outs)-1].At
-			for r := range runs {
+		}
+		if limit > 0 {
+			var err error
+			if out, err = s.claim(ctx, instance, now, limit, out); err != nil {
+				return err
+			}
+		}
+		if len(outs) == 0 {
+			return nil
+		}
+		// A run with a delivery just claimed is not done; only the others
+		// need looking at (the look costs more the further a run has got).
+		busy := map[int64]bool{}
+		for _, c := range out {
+			busy[c.RunID] = true
+		}
+		at := outs[len(outs)-1].At
+		for r := range runs {
+			if !busy[r] {
 				if err := s.FinishRunIfDone(ctx, r, at); err != nil {
 					return err
 				}
 			}
 		}
-		if limit <= 0 {
-			return nil
-		}
-		var err error
-		out, err = s.claim(ctx, instance, now, limit, out)
-		return err
+		return nil
 	})
 	if err != nil {
 		// Not committed (a cancelled context rolls the claim back): nothing
@@ -112,7 +124,7 @@ type Outcome struct {
 	Status     simplesender.DeliveryStatus // sent, deferred, failed, unknown; pending to release unsent; cancelled
 	Attempted  bool                        // false: nothing was tried (released or cancelled), no attempt row
 	At         time.Time
-	NextAt     time.Time // for deferred
+	NextAt     time.Time // deferred: the next try; pending: due again then (zero: at once)
 	Code       int
 	Enhanced   string
 	Response   string
@@ -125,7 +137,7 @@ type Outcome struct {
 // sent_at; every other state keeps the Message-ID of the try.
 const updateOutcomes = `UPDATE deliveries SET status = v.status, claimed_by = NULL,
 	attempts = deliveries.attempts - CASE WHEN v.status = 'pending' THEN 1 ELSE 0 END,
-	next_attempt_at = CASE WHEN v.status = 'deferred' THEN v.next_at ELSE deliveries.next_attempt_at END,
+	next_attempt_at = CASE WHEN v.status IN ('deferred', 'pending') THEN v.next_at ELSE deliveries.next_attempt_at END,
 	last_code = CASE WHEN v.status = 'pending' THEN deliveries.last_code ELSE v.code END,
 	last_enhanced = CASE WHEN v.status = 'pending' THEN deliveries.last_enhanced ELSE v.enhanced END,
 	last_response = CASE WHEN v.status = 'pending' THEN deliveries.last_response ELSE v.response END,
@@ -161,8 +173,8 @@ func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int
 		o := &outs[i]
 		runs[o.RunID] = struct{}{}
 		byID[o.DeliveryID] = o
-		next := o.NextAt
-		if o.Status != simplesender.DeliveryDeferred {
+		next := o.NextAt // deferred: the next try; pending (released): when it is due again, or now
+		if next.IsZero() || o.Status != simplesender.DeliveryDeferred && o.Status != simplesender.DeliveryPending {
 			next = o.At
 		}
 		args = append(args, o.DeliveryID, string(o.Status), next, o.Code, o.Enhanced, o.Response, o.MessageID, o.At)

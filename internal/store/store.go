@@ -163,6 +163,10 @@ func (db *DB) Close() error {
 	return err
 }
 
+// Rebind writes q's ? placeholders the way the database wants them
+// (PostgreSQL: $1, $2, ...), for statements written outside the store.
+func (db *DB) Rebind(q string) string { return db.dialect.rebind(q) }
+
 // Engine returns "sqlite" or "postgres".
 func (db *DB) Engine() string { return db.dialect.name() }
 
