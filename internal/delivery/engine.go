@@ -163,17 +163,31 @@ func (e *Engine) Run(ctx context.Context) error {
 // recordDelay is the longest an outcome waits to be written with others.
 const recordDelay = 5 * time.Millisecond
 
+// maxExchanges is how many bookkeeping transactions may run at once: while
+// one waits for the disk to confirm its commit, the next can be under way
+// (PostgreSQL; SQLite's single writer takes them in turn).
+const maxExchanges = 2
+
+// exchanged is the end of one bookkeeping transaction.
+type exchanged struct {
+	batch []store.Outcome
+	claim int // deliveries asked for (reserved in the in-flight count)
+	cs    []store.Claimed
+	err   error
+}
+
 // loop is the engine's bookkeeper, the only one that writes deliveries: it
 // starts due runs, and in one transaction per batch records the outcomes
 // the senders report and claims new deliveries for the room they leave
 // (DELIVERY.md, invariant 7). A batch is written when half of InFlight is
 // free, or when its oldest outcome has waited recordDelay. When ctx ends it
-// closes work, records what is still in flight, and returns.
+// stops claiming, closes work, records what is still in flight, and
+// returns.
 func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-chan store.Outcome) {
 	bg := context.WithoutCancel(ctx)
 	capacity := e.cfg.InFlight
-	batch := make([]store.Outcome, 0, capacity)
-	inflight := 0 // claimed and not yet recorded (batch included)
+	var batch []store.Outcome
+	inflight := 0 // claimed (or being claimed) and not yet recorded, batch included
 	var oldest time.Time
 	add := func(o store.Outcome) {
 		if len(batch) == 0 {
@@ -185,17 +199,40 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 	var nextPoll time.Time // an idle engine looks for due deliveries again then
 	var retryAt time.Time  // after a failed write
 	woken := true
+	running := 0
+	done := make(chan exchanged, maxExchanges)
+	finish := func(x exchanged) {
+		running--
+		if x.err != nil {
+			if ctx.Err() == nil || len(x.batch) > 0 {
+				e.log.Error("record outcomes and claim deliveries; retrying", "err", x.err, "outcomes", len(x.batch))
+			}
+			inflight -= x.claim
+			for _, o := range x.batch { // to be written again
+				add(o)
+			}
+			retryAt = time.Now().Add(time.Second)
+			return
+		}
+		inflight -= x.claim - len(x.cs) + len(x.batch)
+		for _, c := range x.cs {
+			work <- c // never blocks: work holds capacity
+		}
+		if x.claim > 0 && len(x.cs) < x.claim {
+			nextPoll = time.Now().Add(e.cfg.Poll) // nothing more due now
+		} else if x.claim > 0 {
+			nextPoll = time.Time{} // more may be waiting
+		}
+	}
 	timer := time.NewTimer(e.cfg.Poll)
 	defer timer.Stop()
-	for {
-		if ctx.Err() != nil {
-			close(work)
-			break
-		}
+	for ctx.Err() == nil {
 		for drained := false; !drained; {
 			select {
 			case o := <-results:
 				add(o)
+			case x := <-done:
+				finish(x)
 			default:
 				drained = true
 			}
@@ -219,33 +256,26 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 
 		real := time.Now()
 		free := capacity - inflight + len(batch) // room once the batch is recorded
-		claim := 0
 		paused := now.UnixNano() < e.paused.Load()
+		claim := 0
 		if free >= capacity/2 && (woken || !real.Before(nextPoll)) && !paused {
 			claim = free
 		}
 		woken = false
 		record := len(batch) > 0 && (claim > 0 || free >= capacity/2 || real.Sub(oldest) >= recordDelay)
-		if (claim > 0 || record) && !real.Before(retryAt) {
-			cs, err := e.exchange(ctx, batch, now, claim)
-			if err != nil {
-				if ctx.Err() == nil {
-					e.log.Error("record outcomes and claim deliveries; retrying", "err", err, "outcomes", len(batch))
-				}
-				retryAt = real.Add(time.Second)
-			} else {
-				inflight += len(cs) - len(batch)
-				batch = batch[:0]
-				for _, c := range cs {
-					work <- c // never blocks: work holds capacity
-				}
-				if claim > 0 && len(cs) < claim {
-					nextPoll = real.Add(e.cfg.Poll) // nothing more due now
-				} else if claim > 0 {
-					nextPoll = time.Time{} // more may be waiting
-				}
-				continue
+		if (claim > 0 || record) && !real.Before(retryAt) && running < maxExchanges {
+			x := exchanged{batch: batch, claim: claim}
+			batch = nil
+			inflight += claim
+			running++
+			go func() {
+				x.cs, x.err = e.exchange(ctx, x.batch, now, x.claim)
+				done <- x
+			}()
+			if claim > 0 {
+				nextPoll = real.Add(e.cfg.Poll) // until this claim tells whether more wait
 			}
+			continue
 		}
 
 		wait := e.cfg.Poll
@@ -268,10 +298,18 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 			woken = true
 		case o := <-results:
 			add(o)
+		case x := <-done:
+			finish(x)
 		case <-timer.C:
 		}
 	}
-	// Stopping: the senders finish what they hold; record every outcome.
+	// Stopping: claims under way are sent (what they committed is in
+	// sending), then the senders finish what they hold; every outcome is
+	// recorded.
+	for running > 0 {
+		finish(<-done)
+	}
+	close(work)
 	for inflight > len(batch) {
 		add(<-results)
 	}

@@ -72,23 +72,32 @@ func (e encoding) String() string {
 // maxBodyLine and there is no bare CR or control character; quoted-printable
 // otherwise. Unencoded bodies keep links readable in an .eml file.
 func chooseEncoding(body string) encoding {
-	var or byte // every byte ORed: below 0x80 means ASCII
-	for rest := body; rest != ""; {
-		line, next, found := strings.Cut(rest, "\n")
-		rest = next
-		if found {
-			line = strings.TrimSuffix(line, "\r")
+	var or byte    // every byte ORed: below 0x80 means ASCII
+	lineStart := 0 // index of the current line's first byte
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		or |= c
+		if c >= ' ' && c != 0x7f || c == '\t' {
+			continue
 		}
-		if len(line) > maxBodyLine {
-			return encQP
-		}
-		for i := 0; i < len(line); i++ {
-			c := line[i]
-			or |= c
-			if c < ' ' && c != '\t' || c == 0x7f {
-				return encQP // a bare CR or another control character
+		switch {
+		case c == '\n':
+			end := i
+			if end > lineStart && body[end-1] == '\r' {
+				end--
 			}
+			if end-lineStart > maxBodyLine {
+				return encQP
+			}
+			lineStart = i + 1
+		case c == '\r' && i+1 < len(body) && body[i+1] == '\n':
+			// the CR of a CRLF: the line ends at the LF
+		default:
+			return encQP // a bare CR or another control character
 		}
+	}
+	if len(body)-lineStart > maxBodyLine {
+		return encQP
 	}
 	if or < utf8.RuneSelf {
 		return enc7bit

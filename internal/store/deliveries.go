@@ -236,6 +236,10 @@ type valueColumn struct{ name, pgType string }
 // of cols, to prefix a statement that reads v. PostgreSQL gets each
 // parameter's type spelled out; SQLite takes the values as they come.
 func (db *DB) withValues(cols []valueColumn, n int) string {
+	k := valuesKey{&cols[0], n}
+	if q, ok := db.valuesSQL.Load(k); ok {
+		return q.(string)
+	}
 	var b strings.Builder
 	b.WriteString("WITH v (")
 	for i, c := range cols {
@@ -264,7 +268,15 @@ func (db *DB) withValues(cols []valueColumn, n int) string {
 		b.WriteByte(')')
 	}
 	b.WriteString(") ")
+	db.valuesSQL.Store(k, b.String())
 	return b.String()
+}
+
+// valuesKey names a VALUES list: its columns (by their first element) and
+// how many rows.
+type valuesKey struct {
+	cols *valueColumn
+	n    int
 }
 
 // FinishRuns ends each of the runs whose deliveries are all final.

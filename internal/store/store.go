@@ -32,6 +32,8 @@ type DB struct {
 
 	// Statements prepared once and reused, by SQL text and pool: parsing
 	// SQL is a large part of the cost of a small statement on SQLite.
+	valuesSQL sync.Map // valuesKey -> the text of withValues
+
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt
 	closed bool
