@@ -231,24 +231,21 @@ func (s *Store) ListRuns(ctx context.Context, mailingID int64) ([]*simplesender.
 		byID[r.ID] = r
 	}
 	rows.Close()
-	rows, err = s.query(ctx, `SELECT d.run_id, d.status, count(*) FROM deliveries d JOIN runs r ON r.id = d.run_id
-		WHERE r.mailing_id = ? GROUP BY d.run_id, d.status`, mailingID)
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "list runs")
+	}
+	ids := make([]any, 0, len(out))
+	for _, r := range out {
+		ids = append(ids, r.ID)
+	}
+	counts, err := s.runCounts(ctx, ids)
 	if err != nil {
-		return nil, s.wrap(err, "count deliveries")
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var run int64
-		var st string
-		var n int
-		if err := rows.Scan(&run, &st, &n); err != nil {
-			return nil, s.wrap(err, "scan counts")
-		}
-		if r := byID[run]; r != nil {
-			addCount(&r.Counts, simplesender.DeliveryStatus(st), n)
-		}
+	for id, c := range counts {
+		byID[id].Counts = c
 	}
-	return out, s.wrap(rows.Err(), "count deliveries")
+	return out, nil
 }
 
 // CancelRuns stops the active run of mailing id (or of every mailing of

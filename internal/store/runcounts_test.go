@@ -1,0 +1,74 @@
+package store_test
+
+import (
+	"testing"
+
+	"simplesender"
+
+	"simplesender/internal/store/storetest"
+)
+
+// TestRunCountsMatchTheRows: the counts shown for a run (from counters)
+// are what counting its delivery rows gives, while it sends, while it is
+// being cancelled, and once it has finished.
+func TestRunCountsMatchTheRows(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := storetest.Open(t, url)
+		rig := newReportRig(t, db, "counts@example.com")
+		m, run := rig.start(t, 10)
+		check := func(when string) {
+			t.Helper()
+			var want simplesender.DeliveryCounts
+			rows, err := db.Writer().QueryContext(ctx, db.Rebind("SELECT status, count(*) FROM deliveries WHERE run_id = ? GROUP BY status"), run.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var st string
+				var n int
+				if err := rows.Scan(&st, &n); err != nil {
+					t.Fatal(err)
+				}
+				switch simplesender.DeliveryStatus(st) {
+				case simplesender.DeliverySent:
+					want.Sent += n
+				case simplesender.DeliveryFailed:
+					want.Failed += n
+				case simplesender.DeliveryUnknown:
+					want.Unknown += n
+				case simplesender.DeliveryCancelled:
+					want.Cancelled += n
+				default:
+					want.Pending += n
+				}
+			}
+			rows.Close()
+			got, err := db.Store().MailingByID(ctx, 0, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs, err := db.Store().ListRuns(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Counts != want || len(runs) != 1 || runs[0].Counts != want {
+				t.Errorf("%s: mailing shows %+v, run shows %+v; the rows say %+v", when, got.Counts, runs[0].Counts, want)
+			}
+		}
+		check("started")
+		cs := claim(t, db, "a", 6)
+		at := db.Now()
+		record(t, db, outcome(cs[0], m, simplesender.DeliverySent, true, at), outcome(cs[1], m, simplesender.DeliveryFailed, true, at),
+			outcome(cs[2], m, simplesender.DeliveryUnknown, true, at), outcome(cs[3], m, simplesender.DeliveryDeferred, true, at))
+		check("sending")
+		if _, err := db.Store().CancelRuns(ctx, 0, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		check("being cancelled")
+		record(t, db, outcome(cs[4], m, simplesender.DeliverySent, true, at), outcome(cs[5], m, simplesender.DeliveryCancelled, false, at))
+		check("cancelled")
+		if r, err := db.Store().RunByID(ctx, run.ID); err != nil || r.FinishedAt == nil {
+			t.Fatalf("the cancelled run did not finish: %+v %v", r, err)
+		}
+	})
+}
