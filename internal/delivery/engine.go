@@ -151,13 +151,43 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	beating := make(chan struct{})
+	go func() {
+		defer close(beating)
+		e.beat(ctx)
+	}()
 	e.loop(ctx, work, results)
 	senders.Wait()
+	<-beating
 	e.sender.Close()
 	if err := e.db.RemoveInstance(bg, e.id); err != nil {
 		e.log.Warn("remove instance", "err", err)
 	}
 	return nil
+}
+
+// placeAfter reports whether claimed delivery c lies after place p in the
+// queue's order (due time, then id).
+func placeAfter(c store.Claimed, p store.QueuePlace) bool {
+	return c.Due.After(p.Due) || c.Due.Equal(p.Due) && c.ID > p.ID
+}
+
+// beat says the instance is alive every Heartbeat until ctx ends, on its
+// own: a long piece of bookkeeping (starting a run of a million) must not
+// make other instances take this one for dead and its deliveries for lost.
+func (e *Engine) beat(ctx context.Context) {
+	t := time.NewTicker(e.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.db.Heartbeat(ctx, e.id, e.host, e.cfg.Now()); err != nil && ctx.Err() == nil {
+				e.log.Error("heartbeat", "err", err)
+			}
+		}
+	}
 }
 
 // recordDelay is the longest an outcome waits to be written with others.
@@ -171,7 +201,8 @@ const maxExchanges = 2
 // exchanged is the end of one bookkeeping transaction.
 type exchanged struct {
 	batch []store.Outcome
-	claim int // deliveries asked for (reserved in the in-flight count)
+	claim int              // deliveries asked for (reserved in the in-flight count)
+	after store.QueuePlace // where the claim looked from
 	cs    []store.Claimed
 	err   error
 }
@@ -195,10 +226,11 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 		}
 		batch = append(batch, o)
 	}
-	var lastBeat, lastSweep, lastStart time.Time
+	var lastSweep, lastStart time.Time
 	var nextPoll time.Time // an idle engine looks for due deliveries again then
 	var retryAt time.Time  // after a failed write
 	woken := true
+	var place store.QueuePlace // claims look for due deliveries after it
 	running := 0
 	done := make(chan exchanged, maxExchanges)
 	finish := func(x exchanged) {
@@ -218,10 +250,16 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 		for _, c := range x.cs {
 			work <- c // never blocks: work holds capacity
 		}
-		if x.claim > 0 && len(x.cs) < x.claim {
+		switch {
+		case x.claim == 0:
+		case len(x.cs) < x.claim:
 			nextPoll = time.Now().Add(e.cfg.Poll) // nothing more due now
-		} else if x.claim > 0 {
+			place = store.QueuePlace{}            // the next claim looks from the start
+		default:
 			nextPoll = time.Time{} // more may be waiting
+			if last := x.cs[len(x.cs)-1]; placeAfter(last, place) {
+				place = store.QueuePlace{Due: last.Due, ID: last.ID}
+			}
 		}
 	}
 	timer := time.NewTimer(e.cfg.Poll)
@@ -238,12 +276,6 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 			}
 		}
 		now := e.cfg.Now()
-		if now.Sub(lastBeat) >= e.cfg.Heartbeat {
-			if err := e.db.Heartbeat(ctx, e.id, e.host, now); err != nil && ctx.Err() == nil {
-				e.log.Error("heartbeat", "err", err)
-			}
-			lastBeat = now
-		}
 		if now.Sub(lastSweep) >= e.cfg.Heartbeat {
 			e.sweep(ctx, now)
 			lastSweep = now
@@ -264,12 +296,12 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 		woken = false
 		record := len(batch) > 0 && (claim > 0 || free >= capacity/2 || real.Sub(oldest) >= recordDelay)
 		if (claim > 0 || record) && !real.Before(retryAt) && running < maxExchanges {
-			x := exchanged{batch: batch, claim: claim}
+			x := exchanged{batch: batch, claim: claim, after: place}
 			batch = nil
 			inflight += claim
 			running++
 			go func() {
-				x.cs, x.err = e.exchange(ctx, x.batch, now, x.claim)
+				x.cs, x.err = e.exchange(ctx, x.batch, now, x.claim, x.after)
 				done <- x
 			}()
 			if claim > 0 {
@@ -314,7 +346,7 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 		add(<-results)
 	}
 	for len(batch) > 0 {
-		if _, err := e.exchange(bg, batch, e.cfg.Now(), 0); err != nil {
+		if _, err := e.exchange(bg, batch, e.cfg.Now(), 0, store.QueuePlace{}); err != nil {
 			// The messages went out; their outcome must not be lost. Retry
 			// until the database answers (or the process dies, and the
 			// deliveries become unknown).
@@ -329,11 +361,11 @@ func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-
 // exchange records batch and claims up to claim deliveries in one
 // transaction, and tells whose figures changed. Outcomes are written even
 // when ctx has ended: the messages went out.
-func (e *Engine) exchange(ctx context.Context, batch []store.Outcome, now time.Time, claim int) ([]store.Claimed, error) {
+func (e *Engine) exchange(ctx context.Context, batch []store.Outcome, now time.Time, claim int, after store.QueuePlace) ([]store.Claimed, error) {
 	if len(batch) > 0 {
 		ctx = context.WithoutCancel(ctx)
 	}
-	cs, _, err := e.db.Exchange(ctx, e.id, now, batch, claim)
+	cs, _, err := e.db.Exchange(ctx, e.id, now, batch, claim, after)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,18 @@ type Claimed struct {
 	simplesender.Delivery
 	MailingID int64
 	OwnerID   int64
+	Due       time.Time // when it was due: with ID, its place in the queue
+}
+
+// QueuePlace is a place in the queue of due deliveries, which is ordered
+// by due time and id. Claims made after a place skip what lies before it:
+// on PostgreSQL the queue's index keeps the entries of claimed deliveries
+// until VACUUM, and reading past a million of them for every claim would
+// make a large mailing slower the further it gets. The zero place is the
+// queue's start.
+type QueuePlace struct {
+	Due time.Time
+	ID  int64
 }
 
 // ClaimDeliveries marks up to limit due deliveries (pending, or deferred
@@ -21,14 +33,14 @@ type Claimed struct {
 // claim is committed before any message goes out (DELIVERY.md, invariant 2).
 // On PostgreSQL, rows locked by another instance are skipped.
 func (db *DB) ClaimDeliveries(ctx context.Context, instance string, now time.Time, limit int) ([]Claimed, error) {
-	cs, _, err := db.Exchange(ctx, instance, now, nil, limit)
+	cs, _, err := db.Exchange(ctx, instance, now, nil, limit, QueuePlace{})
 	return cs, err
 }
 
 // RecordOutcomes writes a batch of outcomes in one transaction (see
 // Exchange) and returns the runs touched.
 func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (map[int64]struct{}, error) {
-	_, runs, err := db.Exchange(ctx, "", time.Time{}, outs, 0)
+	_, runs, err := db.Exchange(ctx, "", time.Time{}, outs, 0, QueuePlace{})
 	return runs, err
 }
 
@@ -39,10 +51,12 @@ func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (map[int64]str
 // ClaimDeliveries), and ends the runs whose deliveries are now all final.
 // Only deliveries still in sending are changed, so an outcome never
 // overwrites a state set by someone else meanwhile. Each part is one
-// multi-row statement, whatever the batch size. Nothing is claimed when the
-// transaction does not commit. It returns the claims and the runs touched
-// by outs.
-func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs []Outcome, limit int) ([]Claimed, map[int64]struct{}, error) {
+// multi-row statement, whatever the batch size. Claims look for due
+// deliveries after the place after; when fewer than limit are found there,
+// the rest are looked for from the queue's start. Nothing is claimed when
+// the transaction does not commit. It returns the claims and the runs
+// touched by outs.
+func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs []Outcome, limit int, after QueuePlace) ([]Claimed, map[int64]struct{}, error) {
 	var out []Claimed
 	runs := map[int64]struct{}{}
 	err := db.InTx(ctx, func(s *Store) error {
@@ -55,8 +69,13 @@ func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs
 		}
 		if limit > 0 {
 			var err error
-			if out, err = s.claim(ctx, instance, now, limit, out); err != nil {
+			if out, err = s.claim(ctx, instance, now, limit, after, out); err != nil {
 				return err
+			}
+			if len(out) < limit && after != (QueuePlace{}) {
+				if out, err = s.claim(ctx, instance, now, limit-len(out), QueuePlace{}, out); err != nil {
+					return err
+				}
 			}
 		}
 		if len(outs) == 0 {
@@ -86,7 +105,7 @@ func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs
 	return out, runs, nil
 }
 
-func (s *Store) claim(ctx context.Context, instance string, now time.Time, limit int, out []Claimed) ([]Claimed, error) {
+func (s *Store) claim(ctx context.Context, instance string, now time.Time, limit int, after QueuePlace, out []Claimed) ([]Claimed, error) {
 	lock := ""
 	if s.db.Engine() == "postgres" {
 		lock = " FOR UPDATE SKIP LOCKED"
@@ -94,9 +113,10 @@ func (s *Store) claim(ctx context.Context, instance string, now time.Time, limit
 	rows, err := s.queryW(ctx, `UPDATE deliveries SET status = 'sending', claimed_by = ?,
 		attempts = attempts + 1, updated_at = ?
 		WHERE id IN (SELECT id FROM deliveries WHERE status IN ('pending', 'deferred') AND next_attempt_at <= ?
+			AND (next_attempt_at, id) > (?, ?)
 			ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
-		RETURNING id, run_id, recipient_id, email, last_name, first_name, middle_name, attempts`,
-		instance, now, now, limit)
+		RETURNING id, run_id, recipient_id, email, last_name, first_name, middle_name, attempts, next_attempt_at`,
+		instance, now, now, after.Due, after.ID, limit)
 	if err != nil {
 		return nil, s.wrap(err, "claim deliveries")
 	}
@@ -104,7 +124,7 @@ func (s *Store) claim(ctx context.Context, instance string, now time.Time, limit
 	for rows.Next() {
 		var c Claimed
 		var rid sql.NullInt64
-		if err := rows.Scan(&c.ID, &c.RunID, &rid, &c.Email, &c.LastName, &c.FirstName, &c.MiddleName, &c.Attempts); err != nil {
+		if err := rows.Scan(&c.ID, &c.RunID, &rid, &c.Email, &c.LastName, &c.FirstName, &c.MiddleName, &c.Attempts, &c.Due); err != nil {
 			return nil, s.wrap(err, "scan claim")
 		}
 		c.RecipientID = rid.Int64

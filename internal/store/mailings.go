@@ -252,82 +252,29 @@ func (s *Store) fillRunInfo(ctx context.Context, byRun map[int64]*simplesender.M
 
 // runCounts returns the delivery counts of the given runs. They come from
 // the counters kept with the rows (run_counts, and the run's total), which
-// cost the same for a run of ten and of a million; only a run being
-// cancelled, whose waiting and cancelled deliveries the counters do not
-// tell apart, is counted row by row.
+// cost the same for a run of ten and of a million.
 func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]simplesender.DeliveryCounts, error) {
 	out := make(map[int64]simplesender.DeliveryCounts, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.query(ctx, `SELECT r.id, r.total, r.finished_at IS NOT NULL, r.cancelled_at IS NOT NULL,
-		COALESCE(c.sent, 0), COALESCE(c.failed, 0), COALESCE(c.unknown, 0)
-		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (`+placeholders(len(ids))+`)`, ids...)
-	if err != nil {
-		return nil, s.wrap(err, "count deliveries")
-	}
-	var stopping []any
-	for rows.Next() {
-		var id int64
-		var total int
-		var finished, cancelled bool
-		var c simplesender.DeliveryCounts
-		if err := rows.Scan(&id, &total, &finished, &cancelled, &c.Sent, &c.Failed, &c.Unknown); err != nil {
-			rows.Close()
-			return nil, s.wrap(err, "scan counts")
-		}
-		rest := max(total-c.Sent-c.Failed-c.Unknown, 0)
-		switch {
-		case finished:
-			c.Cancelled = rest // nothing is left to try in a finished run
-		case !cancelled:
-			c.Pending = rest // nothing is cancelled in a run that is not
-		default:
-			stopping = append(stopping, id)
-			continue
-		}
-		out[id] = c
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(err, "count deliveries")
-	}
-	if len(stopping) == 0 {
-		return out, nil
-	}
-	rows, err = s.query(ctx, "SELECT run_id, status, count(*) FROM deliveries WHERE run_id IN ("+placeholders(len(stopping))+
-		") GROUP BY run_id, status", stopping...)
+	rows, err := s.query(ctx, `SELECT r.id, r.total, COALESCE(c.sent, 0), COALESCE(c.failed, 0), COALESCE(c.unknown, 0),
+		COALESCE(c.cancelled, 0) FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (`+placeholders(len(ids))+`)`, ids...)
 	if err != nil {
 		return nil, s.wrap(err, "count deliveries")
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var run int64
-		var st string
-		var n int
-		if err := rows.Scan(&run, &st, &n); err != nil {
+		var id int64
+		var total int
+		var c simplesender.DeliveryCounts
+		if err := rows.Scan(&id, &total, &c.Sent, &c.Failed, &c.Unknown, &c.Cancelled); err != nil {
 			return nil, s.wrap(err, "scan counts")
 		}
-		c := out[run]
-		addCount(&c, simplesender.DeliveryStatus(st), n)
-		out[run] = c
+		c.Pending = max(total-c.Done(), 0) // waiting, being sent or to be tried again
+		out[id] = c
 	}
 	return out, s.wrap(rows.Err(), "count deliveries")
-}
-
-func addCount(c *simplesender.DeliveryCounts, st simplesender.DeliveryStatus, n int) {
-	switch st {
-	case simplesender.DeliverySent:
-		c.Sent += n
-	case simplesender.DeliveryFailed:
-		c.Failed += n
-	case simplesender.DeliveryUnknown:
-		c.Unknown += n
-	case simplesender.DeliveryCancelled:
-		c.Cancelled += n
-	default:
-		c.Pending += n
-	}
 }
 
 // DeleteMailing removes owner's mailing id with its runs and their history.

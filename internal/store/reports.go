@@ -409,7 +409,7 @@ func (s *Store) EachAttempt(ctx context.Context, mailingID int64, fn func(*simpl
 // tally gathers the counter changes of one transaction's writes, to be
 // saved at its end.
 type tally struct {
-	runs  map[int64]*[3]int // run id -> sent, failed, unknown
+	runs  map[int64]*[4]int // run id -> sent, failed, unknown, cancelled
 	slots map[[2]int64]*slotTally
 }
 
@@ -428,19 +428,26 @@ func (t *tally) delivery(run int64, status simplesender.DeliveryStatus) {
 		i = 1
 	case simplesender.DeliveryUnknown:
 		i = 2
+	case simplesender.DeliveryCancelled:
+		i = 3
 	}
 	if i < 0 {
 		return
 	}
+	t.add(run, i, 1)
+}
+
+// add counts n deliveries of run in column i (see tally.runs).
+func (t *tally) add(run int64, i, n int) {
 	if t.runs == nil {
-		t.runs = map[int64]*[3]int{}
+		t.runs = map[int64]*[4]int{}
 	}
 	c := t.runs[run]
 	if c == nil {
-		c = &[3]int{}
+		c = &[4]int{}
 		t.runs[run] = c
 	}
-	c[i]++
+	c[i] += n
 }
 
 // attempt counts an attempt row written for mailing of owner at `at`.
@@ -476,10 +483,11 @@ func (t *tally) save(ctx context.Context, s *Store) error {
 	slices.Sort(runs)
 	for _, r := range runs {
 		c := t.runs[r]
-		if _, err := s.exec(ctx, `INSERT INTO run_counts (run_id, sent, failed, unknown) VALUES (?, ?, ?, ?)
+		if _, err := s.exec(ctx, `INSERT INTO run_counts (run_id, sent, failed, unknown, cancelled) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (run_id) DO UPDATE SET sent = run_counts.sent + excluded.sent,
-			failed = run_counts.failed + excluded.failed, unknown = run_counts.unknown + excluded.unknown`,
-			r, c[0], c[1], c[2]); err != nil {
+			failed = run_counts.failed + excluded.failed, unknown = run_counts.unknown + excluded.unknown,
+			cancelled = run_counts.cancelled + excluded.cancelled`,
+			r, c[0], c[1], c[2], c[3]); err != nil {
 			return s.wrap(err, "count deliveries")
 		}
 	}
@@ -520,9 +528,9 @@ func (db *DB) RebuildReportCounters(ctx context.Context) error {
 		for _, q := range []string{
 			"DELETE FROM run_counts",
 			"DELETE FROM attempt_counts",
-			`INSERT INTO run_counts (run_id, sent, failed, unknown)
+			`INSERT INTO run_counts (run_id, sent, failed, unknown, cancelled)
 			SELECT run_id, sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
-			       sum(CASE WHEN status = 'unknown' THEN 1 ELSE 0 END)
+			       sum(CASE WHEN status = 'unknown' THEN 1 ELSE 0 END), sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END)
 			FROM deliveries GROUP BY run_id`,
 			`INSERT INTO attempt_counts (mailing_id, slot, owner_id, success, failure)
 			SELECT mailing_id, ` + slot + `, min(owner_id), sum(CASE WHEN success THEN 1 ELSE 0 END),

@@ -277,9 +277,19 @@ func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error
 		if _, err := s.exec(ctx, "UPDATE runs SET cancelled_at = ? WHERE id = ?", now, r); err != nil {
 			return nil, s.wrap(err, "cancel run")
 		}
-		if _, err := s.exec(ctx, `UPDATE deliveries SET status = 'cancelled', updated_at = ?
-			WHERE run_id = ? AND status IN ('pending', 'deferred')`, now, r); err != nil {
+		res, err := s.exec(ctx, `UPDATE deliveries SET status = 'cancelled', updated_at = ?
+			WHERE run_id = ? AND status IN ('pending', 'deferred')`, now, r)
+		if err != nil {
 			return nil, s.wrap(err, "cancel deliveries")
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, s.wrap(err, "cancel deliveries")
+		}
+		var counts tally // the counters move with the rows
+		counts.add(r, 3, int(n))
+		if err := counts.save(ctx, s); err != nil {
+			return nil, err
 		}
 		if err := s.FinishRunIfDone(ctx, r, now); err != nil {
 			return nil, err
@@ -300,9 +310,11 @@ func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error
 // FinishRunIfDone ends run id when none of its deliveries waits or is being
 // sent, and marks its mailing finished when this is its last run.
 func (s *Store) FinishRunIfDone(ctx context.Context, id int64, now time.Time) error {
+	// Done when its counters of final states add up to its total (the
+	// counters move with the rows, in the same transactions).
 	var open bool
-	if err := s.writeRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE run_id = ?
-		AND status IN ('pending', 'sending', 'deferred'))`, id).Scan(&open); err != nil {
+	if err := s.writeRow(ctx, `SELECT r.total > COALESCE(c.sent + c.failed + c.unknown + c.cancelled, 0)
+		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id = ?`, id).Scan(&open); err != nil {
 		return s.wrap(err, "look for open deliveries")
 	}
 	if open {
