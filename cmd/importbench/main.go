@@ -16,12 +16,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,8 +25,9 @@ import (
 	"syscall"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"golang.org/x/text/encoding/charmap"
+
+	"simplesender/internal/benchrig"
 )
 
 func main() {
@@ -55,38 +52,20 @@ func run(n int, admin, bin, enc string, again, keep bool) error {
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
-	if bin == "" {
-		bin = filepath.Join(dir, "simplesender")
-		fmt.Fprintln(os.Stderr, "building simplesender ...")
-		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/simplesender").CombinedOutput(); err != nil {
-			return fmt.Errorf("build: %v\n%s", err, out)
-		}
+	if bin, err = benchrig.Binary(dir, bin); err != nil {
+		return err
 	}
 	file := filepath.Join(dir, "recipients.csv")
 	size, err := writeFile(file, n, enc == "windows-1251")
 	if err != nil {
 		return err
 	}
-	dbURL, engine := "sqlite:"+filepath.Join(dir, "import.db"), "sqlite"
-	if admin != "" {
-		engine = "postgres"
-		b := make([]byte, 4)
-		rand.Read(b)
-		name := "ssimport_" + hex.EncodeToString(b)
-		adb, err := sql.Open("pgx", admin)
-		if err != nil {
-			return err
-		}
-		defer adb.Close()
-		if _, err := adb.Exec("CREATE DATABASE " + name); err != nil {
-			return err
-		}
-		if !keep {
-			defer adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		}
-		u, _ := url.Parse(admin)
-		u.Path = "/" + name
-		dbURL = u.String()
+	dbURL, engine, drop, err := benchrig.Database(admin, "ssimport", dir, "import.db")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer drop()
 	}
 	env := append(os.Environ(), "SIMPLESENDER_DATA_DIR="+filepath.Join(dir, "data"), "SIMPLESENDER_DATABASE_URL="+dbURL,
 		"SIMPLESENDER_LOG_LEVEL=warn")

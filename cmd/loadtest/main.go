@@ -15,14 +15,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,9 +28,8 @@ import (
 	"syscall"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
 	"simplesender"
+	"simplesender/internal/benchrig"
 	"simplesender/internal/store"
 )
 
@@ -69,34 +64,15 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
-	if bin == "" {
-		bin = filepath.Join(dir, "simplesender")
-		fmt.Fprintln(os.Stderr, "building simplesender ...")
-		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/simplesender").CombinedOutput(); err != nil {
-			return fmt.Errorf("build: %v\n%s", err, out)
-		}
+	if bin, err = benchrig.Binary(dir, bin); err != nil {
+		return err
 	}
-	dbURL := "sqlite:" + filepath.Join(dir, "load.db")
-	engine := "sqlite"
-	if admin != "" {
-		engine = "postgres"
-		b := make([]byte, 4)
-		rand.Read(b)
-		name := "ssload_" + hex.EncodeToString(b)
-		adb, err := sql.Open("pgx", admin)
-		if err != nil {
-			return err
-		}
-		defer adb.Close()
-		if _, err := adb.Exec("CREATE DATABASE " + name); err != nil {
-			return err
-		}
-		if !keep {
-			defer adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		}
-		u, _ := url.Parse(admin)
-		u.Path = "/" + name
-		dbURL = u.String()
+	dbURL, engine, drop, err := benchrig.Database(admin, "ssload", dir, "load.db")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer drop()
 	}
 	env := append(os.Environ(), "SIMPLESENDER_DATA_DIR="+filepath.Join(dir, "data"), "SIMPLESENDER_DATABASE_URL="+dbURL,
 		"SIMPLESENDER_SMTP_URL=smtp://"+smtpAddr, "SIMPLESENDER_SMTP_CONNS="+strconv.Itoa(conns), "SIMPLESENDER_LOG_LEVEL=warn")

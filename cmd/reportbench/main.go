@@ -16,26 +16,23 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"flag"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
 
 	"simplesender"
 	"simplesender/internal/app"
+	"simplesender/internal/benchrig"
 	"simplesender/internal/cache"
 	"simplesender/internal/store"
 )
@@ -319,30 +316,17 @@ func randomHex() string {
 // newDatabase returns the URL of an empty database on engine and a
 // function that removes it.
 func newDatabase(engine, pgAdmin string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "reportbench-")
+	if err != nil {
+		return "", nil, err
+	}
 	if engine == "sqlite" {
-		dir, err := os.MkdirTemp("", "reportbench-")
-		if err != nil {
-			return "", nil, err
-		}
-		return "sqlite:" + filepath.Join(dir, "bench.db"), func() { os.RemoveAll(dir) }, nil
+		pgAdmin = ""
 	}
-	adb, err := sql.Open("pgx", pgAdmin)
+	dbURL, _, drop, err := benchrig.Database(pgAdmin, "reportbench", dir, "bench.db")
 	if err != nil {
+		os.RemoveAll(dir)
 		return "", nil, err
 	}
-	name := "reportbench_" + randomHex()
-	if _, err := adb.Exec("CREATE DATABASE " + name); err != nil {
-		adb.Close()
-		return "", nil, err
-	}
-	u, err := url.Parse(pgAdmin)
-	if err != nil {
-		adb.Close()
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	return u.String(), func() {
-		adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") //nolint:errcheck
-		adb.Close()
-	}, nil
+	return dbURL, func() { drop(); os.RemoveAll(dir) }, nil
 }
