@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 
 	"simplesender/internal/mailer"
 )
@@ -40,7 +41,8 @@ func (p *Pool) Send(ctx context.Context, from, to string, data []byte) (mailer.R
 	case c = <-p.idle:
 	default:
 	}
-	if c == nil || c.Broken() {
+	reused := c != nil && !c.Broken()
+	if !reused {
 		if c != nil {
 			c.Close()
 		}
@@ -50,12 +52,29 @@ func (p *Pool) Send(ctx context.Context, from, to string, data []byte) (mailer.R
 		}
 	}
 	reply, err := c.Send(ctx, from, []string{to}, data)
+	if reused && stale(err) && ctx.Err() == nil {
+		// The server closed the idle connection meanwhile (servers drop
+		// quiet connections): nothing was handed over, so try once on a
+		// new one. Not the server's failure, nor the recipient's.
+		c.Close()
+		if c, err = p.smtp.Dial(ctx); err != nil {
+			return mailer.Reply{}, err
+		}
+		reply, err = c.Send(ctx, from, []string{to}, data)
+	}
 	if c.Broken() {
 		c.Close()
 	} else {
 		p.idle <- c
 	}
 	return reply, err
+}
+
+// stale reports whether err is what a reused connection that the server
+// has closed gives: no reply at all to the first command of the envelope.
+func stale(err error) bool {
+	var se *mailer.SMTPError
+	return errors.As(err, &se) && se.Code == 0 && !se.AfterData && se.Stage == mailer.StageMail
 }
 
 // InUse is how many connections are carrying a message now.

@@ -555,3 +555,29 @@ func TestAMailingSurvivesAServerThatFails(t *testing.T) {
 		t.Errorf("status %+v; want the refusing server resting after 5 or more failures and the other with 30 sent", st)
 	}
 }
+
+// TestAConnectionClosedWhileIdleIsNotAFailure: servers drop quiet
+// connections; the next message goes out on a new one, and the server is
+// not charged a failure for it.
+func TestAConnectionClosedWhileIdleIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	backend := apptest.NewSMTPServer(t)
+	gate := newSMTPGate(t, backend.Addr)
+	s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+		delivery.ServerConfig{SMTP: testSMTP(t, gate.URL()), Conns: 1})
+	if errs := sendTo(t, s, "first@example.com"); failed(errs) != 0 {
+		t.Fatalf("send errors: %v", errs)
+	}
+	gate.setDown(true) // closes the idle connection, as a server's idle timeout does
+	gate.setDown(false)
+	to := addrs("r", 1, 3)
+	if errs := sendTo(t, s, to...); failed(errs) != 0 {
+		t.Fatalf("send errors after the idle connection was closed: %v", errs)
+	}
+	if got := received(backend, to); !slices.Equal(got, to) {
+		t.Errorf("server got %v, want %v", got, to)
+	}
+	if st := s.Status()[0]; st.Failed != 0 || st.State != simplesender.SMTPServerOK {
+		t.Errorf("status %+v; want no failure and ok", st)
+	}
+}
