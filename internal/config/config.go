@@ -161,7 +161,7 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 		return nil, fmt.Errorf("%s: want a number of connections from 1 to 200", EnvSMTPConns)
 	}
 	if c.SMTPRate, err = parseRate(get(EnvSMTPRate, "0")); err != nil {
-		return nil, fmt.Errorf("%s: want messages per second to each server, 0 (no limit) or more, such as 50 or 0.5", EnvSMTPRate)
+		return nil, fmt.Errorf("%s: want messages per second to each server, 0 (no limit) or from 0.001 up, such as 50 or 0.5", EnvSMTPRate)
 	}
 	if c.SMTPServers, err = parseSMTPServers(c.SMTPURL, c.SMTPConns, c.SMTPRate); err != nil {
 		return nil, fmt.Errorf("%s: %w", EnvSMTPURL, err)

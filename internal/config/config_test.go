@@ -114,6 +114,13 @@ func TestSMTPSettingsErrorsNameTheVariableAndHideThePassword(t *testing.T) {
 		{"default rate that is not a number", "smtp://u:s3cret@a.example.com", "fast", "SIMPLESENDER_SMTP_RATE: want messages per second"},
 		{"negative default rate", "", "-2", "SIMPLESENDER_SMTP_RATE"},
 		{"only separators", " , ", "", "SIMPLESENDER_SMTP_URL: want smtp://"},
+		{"unencoded comma in the password", "smtp://u:s3cret,x@a.example.com", "", "percent-encode"},
+		{"unencoded comma before the password's end", "smtp://u:x,s3cret@a.example.com", "", "percent-encode"},
+		{"unencoded space in the password", "smtp://u:s3cret x@a.example.com", "", "percent-encode"},
+		{"unencoded question mark in the password", "smtp://u:x?s3cret@a.example.com", "", "percent-encode"},
+		{"unencoded slash in the password", "smtp://u:s3cret/x@a.example.com", "", "percent-encode"},
+		{"unencoded hash in the password", "smtp://u:s3cret#x@a.example.com", "", "percent-encode"},
+		{"a rate too small to wait for", "smtp://u:s3cret@a.example.com?rate=0.0000000001", "", "from 0.001 up"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

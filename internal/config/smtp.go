@@ -25,6 +25,10 @@ type SMTPServer struct {
 // large would be absurd.
 const maxRate = 1e6
 
+// minRate is the smallest rate other than 0 (one message in about 17
+// minutes): a smaller one would overflow the wait it means.
+const minRate = 0.001
+
 // parseSMTPServers splits s into URLs (separated by commas or white space),
 // takes each one's ?conns= and ?rate= options off, and validates the rest as
 // mailer.NewSMTP will. conns and rate are the defaults of the options. Errors
@@ -34,6 +38,14 @@ func parseSMTPServers(s string, conns int, rate float64) ([]SMTPServer, error) {
 	raw := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 	if s != "" && len(raw) == 0 {
 		return nil, errors.New("want smtp://user:pass@host:port or smtps://..., several separated by commas")
+	}
+	for _, item := range raw {
+		if !strings.Contains(item, "://") {
+			// Not a URL: most likely the rest of a password with an
+			// unencoded comma or space, split off its URL. Parsing either
+			// piece would quote a part of the password.
+			return nil, errBadSMTPURL
+		}
 	}
 	var out []SMTPServer
 	for i, item := range raw {
@@ -50,6 +62,12 @@ func parseSMTPServers(s string, conns int, rate float64) ([]SMTPServer, error) {
 }
 
 func parseSMTPServer(item string, conns int, rate float64) (SMTPServer, error) {
+	// A password with an unencoded / ? or # would end the URL's authority
+	// early, and the messages below would quote a piece of it.
+	scheme := strings.Index(item, "://")
+	if strings.ContainsAny(item[scheme+3:max(strings.LastIndex(item, "@"), scheme+3)], "/?#") {
+		return SMTPServer{}, errBadSMTPURL
+	}
 	// url.Parse also ends the authority at the first "?", so cutting here
 	// leaves exactly the URL that mailer.ParseSMTPURL would have seen.
 	base, query, _ := strings.Cut(item, "?")
@@ -71,7 +89,7 @@ func parseSMTPServer(item string, conns int, rate float64) (SMTPServer, error) {
 			srv.Conns = n
 		case "rate":
 			if srv.Rate, err = parseRate(v[0]); err != nil {
-				return SMTPServer{}, errors.New("rate: want messages per second, 0 (no limit) or more, such as ?rate=50 or ?rate=0.5")
+				return SMTPServer{}, errors.New("rate: want messages per second, 0 (no limit) or from 0.001 up, such as ?rate=50 or ?rate=0.5")
 			}
 		default:
 			return SMTPServer{}, fmt.Errorf("unknown option %q; the options are conns and rate, such as ?conns=5&rate=10", k)
@@ -83,10 +101,14 @@ func parseSMTPServer(item string, conns int, rate float64) (SMTPServer, error) {
 	return srv, nil
 }
 
-// parseRate parses a number of messages per second: 0 (no limit) or more.
+var errBadSMTPURL = errors.New("want smtp://user:pass@host:port or smtps://...; percent-encode , ? # / % @ : and " +
+	"spaces in a user name or password, such as %2C for a comma")
+
+// parseRate parses a number of messages per second: 0 (no limit), or from
+// minRate up to maxRate.
 func parseRate(s string) (float64, error) {
 	r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(r) || r < 0 || r > maxRate {
+	if err != nil || math.IsNaN(r) || r < 0 || r > 0 && r < minRate || r > maxRate {
 		return 0, errors.New("not a rate")
 	}
 	return r, nil

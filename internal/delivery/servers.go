@@ -239,10 +239,11 @@ func (s *Servers) done(sv *server, err error) {
 	if sv.failures < s.opt.FailAfter && sv.rests == 0 {
 		return
 	}
-	d := s.opt.MaxRest
-	if sv.rests < 20 {
-		d = min(s.opt.Rest<<sv.rests, s.opt.MaxRest)
+	d := s.opt.Rest // doubled for each rest before, up to MaxRest (never past it: no overflow)
+	for i := 0; i < sv.rests && d < s.opt.MaxRest; i++ {
+		d *= 2
 	}
+	d = min(d, s.opt.MaxRest)
 	sv.restUntil = now.Add(d)
 	sv.rests++
 	s.log.Warn("SMTP server rested after repeated failures", "server", sv.url.String(), "failures", sv.failures,
