@@ -81,18 +81,10 @@ func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs
 		if len(outs) == 0 {
 			return nil
 		}
-		// A run with a delivery just claimed is not done; only the others
-		// need looking at (the look costs more the further a run has got).
-		busy := map[int64]bool{}
-		for _, c := range out {
-			busy[c.RunID] = true
-		}
 		at := outs[len(outs)-1].At
 		for r := range runs {
-			if !busy[r] {
-				if err := s.FinishRunIfDone(ctx, r, at); err != nil {
-					return err
-				}
+			if err := s.FinishRunIfDone(ctx, r, at); err != nil {
+				return err
 			}
 		}
 		return nil
