@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -363,3 +364,20 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Send implements mailer.Transport for e-mails outside mailings (account
+// e-mails): it builds m and sends it through the servers in turn, like a
+// mailing's message, so a resting or failing server is passed over for
+// them too.
+func (t ServersTransport) Send(ctx context.Context, m *mailer.Message) (mailer.Result, error) {
+	var buf bytes.Buffer
+	id, err := mailer.Build(&buf, m, time.Now())
+	if err != nil {
+		return mailer.Result{}, err
+	}
+	reply, err := t.Servers.Send(ctx, m.From.Email, m.To.Email, buf.Bytes())
+	return mailer.Result{MessageID: id, Reply: reply}, err
+}
+
+// ServersTransport is Servers as a mailer.Transport.
+type ServersTransport struct{ *Servers }

@@ -581,3 +581,32 @@ func TestAConnectionClosedWhileIdleIsNotAFailure(t *testing.T) {
 		t.Errorf("status %+v; want no failure and ok", st)
 	}
 }
+
+// TestAccountEmailsPassARestingServerOver: e-mails outside mailings go
+// through the servers in turn too, so once a failing server rests they
+// reach the one that works.
+func TestAccountEmailsPassARestingServerOver(t *testing.T) {
+	t.Parallel()
+	good := apptest.NewSMTPServer(t)
+	s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+		delivery.ServerConfig{SMTP: testSMTP(t, refusedURL(t)), Conns: 1}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 1})
+	tr := delivery.ServersTransport{Servers: s}
+	var sent []string
+	for _, to := range addrs("acct", 1, 3) {
+		res, err := tr.Send(t.Context(), &mailer.Message{From: mailer.Address{Email: "noreply@example.com"},
+			To: mailer.Address{Email: to}, Subject: "Confirm", Text: "Hello"})
+		if res.MessageID == "" {
+			t.Errorf("%s: no Message-ID in the result", to)
+		}
+		if err == nil {
+			sent = append(sent, to)
+		}
+	}
+	// The first try meets the refusing server (and rests it); the rest go to the good one.
+	if got := received(good, addrs("acct", 1, 3)); len(got) < 2 || !slices.Equal(got, sent) {
+		t.Errorf("the working server got %v; sent without error %v; want at least the last two", got, sent)
+	}
+	if st := s.Status()[0]; st.State != simplesender.SMTPServerResting {
+		t.Errorf("the refusing server: %+v, want resting", st)
+	}
+}

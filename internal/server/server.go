@@ -137,9 +137,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	return s, nil
 }
 
-// senders builds what sends e-mail: the SMTP servers in turn for mailings
-// and the first server for account e-mails, or the outbox folder when no
-// server is set; and a function that tells the admins how they are doing.
+// senders builds what sends e-mail: the SMTP servers in turn, for mailings
+// and for account e-mails, or the outbox folder when no server is set; and a function that tells the admins how they are doing.
 func senders(cfg *config.Config, log *slog.Logger) (mailer.Transport, delivery.Sender, func() simplesender.SMTPSettings, error) {
 	settings := simplesender.SMTPSettings{Conns: cfg.SMTPConns, Retry: cfg.RetrySchedule}
 	if len(cfg.SMTPServers) == 0 {
@@ -147,15 +146,11 @@ func senders(cfg *config.Config, log *slog.Logger) (mailer.Transport, delivery.S
 		return mailer.NewOutbox(cfg.OutboxDir()), delivery.NewOutbox(cfg.OutboxDir()),
 			func() simplesender.SMTPSettings { return settings }, nil
 	}
-	var first *mailer.SMTP
 	list := make([]delivery.ServerConfig, 0, len(cfg.SMTPServers))
 	for i, sc := range cfg.SMTPServers {
 		smtp, err := mailer.NewSMTP(sc.URL)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("%s: server %d: %w", config.EnvSMTPURL, i+1, err)
-		}
-		if first == nil {
-			first = smtp
 		}
 		list = append(list, delivery.ServerConfig{SMTP: smtp, Conns: sc.Conns, Rate: sc.Rate})
 		log.Info("SMTP server", "url", smtp.URL().String(), "conns", sc.Conns, "rate", sc.Rate)
@@ -167,7 +162,7 @@ func senders(cfg *config.Config, log *slog.Logger) (mailer.Transport, delivery.S
 	// Every connection of every server may carry a message at once, within
 	// the engine's limit.
 	settings.Conns = min(servers.Conns(), 200)
-	return first, servers, func() simplesender.SMTPSettings {
+	return delivery.ServersTransport{Servers: servers}, servers, func() simplesender.SMTPSettings {
 		s := settings
 		s.Servers = servers.Status()
 		return s
