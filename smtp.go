@@ -30,6 +30,7 @@ type SMTPServerStatus struct {
 	Conns int    // most connections at once
 	InUse int    // connections carrying a message now
 	Rate  float64
+	Burst int    // messages that may go at once after a quiet spell (the token bucket's size)
 	State string // SMTPServerOK or SMTPServerResting
 	// RestingUntil is when a resting server is tried again.
 	RestingUntil time.Time
@@ -45,13 +46,3 @@ type SMTPServerStatus struct {
 
 // Limited reports whether the server has a rate limit.
 func (s SMTPServerStatus) Limited() bool { return s.Rate > 0 }
-
-// Burst is how many messages may go to the server at once after a quiet
-// spell: the rate rounded up, at least 1.
-func (s SMTPServerStatus) Burst() int {
-	b := int(s.Rate)
-	if float64(b) < s.Rate {
-		b++
-	}
-	return max(b, 1)
-}

@@ -355,8 +355,8 @@ func TestRateLimitSpacesMessages(t *testing.T) {
 	s := newServers(t, clock, delivery.ServersOptions{},
 		delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 2, Rate: 2},
 		delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 2, Rate: 0.5})
-	if st := s.Status(); st[0].Burst() != 2 || st[1].Burst() != 1 {
-		t.Errorf("bursts %d and %d, want 2 and 1", st[0].Burst(), st[1].Burst())
+	if st := s.Status(); st[0].Burst != 2 || st[1].Burst != 1 {
+		t.Errorf("bursts %d and %d, want 2 and 1", st[0].Burst, st[1].Burst)
 	}
 	// Rate 2 in bursts of 2, and rate 0.5 in bursts of 1: three messages go
 	// at once, then each waits for the server whose token comes first (the
