@@ -157,8 +157,8 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return nil, fmt.Errorf("%s: want text or json", EnvLogFormat)
 	}
-	if c.SMTPConns, err = strconv.Atoi(get(EnvSMTPConns, "10")); err != nil || c.SMTPConns < 1 || c.SMTPConns > 200 {
-		return nil, fmt.Errorf("%s: want a number of connections from 1 to 200", EnvSMTPConns)
+	if c.SMTPConns, err = strconv.Atoi(get(EnvSMTPConns, "10")); err != nil || c.SMTPConns < 1 || c.SMTPConns > MaxConns {
+		return nil, fmt.Errorf("%s: want a number of connections from 1 to %d", EnvSMTPConns, MaxConns)
 	}
 	if c.SMTPRate, err = parseRate(get(EnvSMTPRate, "0")); err != nil {
 		return nil, fmt.Errorf("%s: want messages per second to each server, 0 (no limit) or from 0.001 up, such as 50 or 0.5", EnvSMTPRate)

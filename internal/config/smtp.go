@@ -25,6 +25,10 @@ type SMTPServer struct {
 // large would be absurd.
 const maxRate = 1e6
 
+// MaxConns is the most SMTP connections: to one server, and for mailings
+// over all servers together.
+const MaxConns = 200
+
 // minRate is the smallest rate other than 0 (one message in about 17
 // minutes): a smaller one would overflow the wait it means.
 const minRate = 0.001
@@ -83,8 +87,8 @@ func parseSMTPServer(item string, conns int, rate float64) (SMTPServer, error) {
 		switch k {
 		case "conns":
 			n, err := strconv.Atoi(v[0])
-			if err != nil || n < 1 || n > 200 {
-				return SMTPServer{}, errors.New("conns: want a number of connections from 1 to 200, such as ?conns=5")
+			if err != nil || n < 1 || n > MaxConns {
+				return SMTPServer{}, fmt.Errorf("conns: want a number of connections from 1 to %d, such as ?conns=5", MaxConns)
 			}
 			srv.Conns = n
 		case "rate":

@@ -161,7 +161,7 @@ func senders(cfg *config.Config, log *slog.Logger) (mailer.Transport, delivery.S
 	}
 	// Every connection of every server may carry a message at once, within
 	// the engine's limit.
-	settings.Conns = min(servers.Conns(), 200)
+	settings.Conns = min(servers.Conns(), config.MaxConns)
 	return delivery.ServersTransport{Servers: servers}, servers, func() simplesender.SMTPSettings {
 		s := settings
 		s.Servers = servers.Status()
