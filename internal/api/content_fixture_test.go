@@ -109,11 +109,7 @@ func (f *fixture) run(t *testing.T, id int64) *simplesender.Run {
 		}
 		outs = append(outs, o)
 	}
-	runs, err := db.RecordOutcomes(ctx, outs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.FinishRuns(ctx, runs, at); err != nil {
+	if err := db.RecordOutcomes(ctx, outs); err != nil {
 		t.Fatal(err)
 	}
 	f.env.App.FiguresChanged(ctx, []int64{run.OwnerID})

@@ -497,11 +497,7 @@ func (h *history) out(c store.Claimed, st simplesender.DeliveryStatus, at string
 
 func (h *history) record(outs ...store.Outcome) {
 	h.t.Helper()
-	runs, err := h.env.DB.RecordOutcomes(ctx, outs)
-	if err == nil {
-		err = h.env.DB.FinishRuns(ctx, runs, h.env.DB.Now())
-	}
-	if err != nil {
+	if err := h.env.DB.RecordOutcomes(ctx, outs); err != nil {
 		h.t.Fatal(err)
 	}
 }

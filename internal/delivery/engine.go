@@ -365,7 +365,7 @@ func (e *Engine) exchange(ctx context.Context, batch []store.Outcome, now time.T
 	if len(batch) > 0 {
 		ctx = context.WithoutCancel(ctx)
 	}
-	cs, _, err := e.db.Exchange(ctx, e.id, now, batch, claim, after)
+	cs, err := e.db.Exchange(ctx, e.id, now, batch, claim, after)
 	if err != nil {
 		return nil, err
 	}

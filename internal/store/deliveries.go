@@ -33,15 +33,14 @@ type QueuePlace struct {
 // claim is committed before any message goes out (DELIVERY.md, invariant 2).
 // On PostgreSQL, rows locked by another instance are skipped.
 func (db *DB) ClaimDeliveries(ctx context.Context, instance string, now time.Time, limit int) ([]Claimed, error) {
-	cs, _, err := db.Exchange(ctx, instance, now, nil, limit, QueuePlace{})
-	return cs, err
+	return db.Exchange(ctx, instance, now, nil, limit, QueuePlace{})
 }
 
-// RecordOutcomes writes a batch of outcomes in one transaction (see
-// Exchange) and returns the runs touched.
-func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (map[int64]struct{}, error) {
-	_, runs, err := db.Exchange(ctx, "", time.Time{}, outs, 0, QueuePlace{})
-	return runs, err
+// RecordOutcomes writes a batch of outcomes in one transaction, and ends
+// the runs they complete (see Exchange).
+func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) error {
+	_, err := db.Exchange(ctx, "", time.Time{}, outs, 0, QueuePlace{})
+	return err
 }
 
 // Exchange is the engine's one round trip per batch, in one transaction:
@@ -54,13 +53,11 @@ func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (map[int64]str
 // multi-row statement, whatever the batch size. Claims look for due
 // deliveries after the place after; when fewer than limit are found there,
 // the rest are looked for from the queue's start. Nothing is claimed when
-// the transaction does not commit. It returns the claims and the runs
-// touched by outs.
-func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs []Outcome, limit int, after QueuePlace) ([]Claimed, map[int64]struct{}, error) {
+// the transaction does not commit. It returns the claims.
+func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs []Outcome, limit int, after QueuePlace) ([]Claimed, error) {
 	var out []Claimed
-	runs := map[int64]struct{}{}
 	err := db.InTx(ctx, func(s *Store) error {
-		clear(runs)
+		runs := map[int64]struct{}{}
 		out = out[:0]
 		if len(outs) > 0 {
 			if err := s.recordOutcomes(ctx, outs, runs); err != nil {
@@ -92,9 +89,9 @@ func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs
 	if err != nil {
 		// Not committed (a cancelled context rolls the claim back): nothing
 		// may be sent on its strength.
-		return nil, nil, err
+		return nil, err
 	}
-	return out, runs, nil
+	return out, nil
 }
 
 func (s *Store) claim(ctx context.Context, instance string, now time.Time, limit int, after QueuePlace, out []Claimed) ([]Claimed, error) {
@@ -289,21 +286,6 @@ func (db *DB) withValues(cols []valueColumn, n int) string {
 type valuesKey struct {
 	cols *valueColumn
 	n    int
-}
-
-// FinishRuns ends each of the runs whose deliveries are all final.
-func (db *DB) FinishRuns(ctx context.Context, runs map[int64]struct{}, now time.Time) error {
-	if len(runs) == 0 {
-		return nil
-	}
-	return db.InTx(ctx, func(s *Store) error {
-		for r := range runs {
-			if err := s.FinishRunIfDone(ctx, r, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // Heartbeat records that engine instance id is alive.

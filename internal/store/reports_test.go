@@ -90,11 +90,7 @@ func outcome(c store.Claimed, m *simplesender.Mailing, st simplesender.DeliveryS
 
 func record(t *testing.T, db *store.DB, outs ...store.Outcome) {
 	t.Helper()
-	runs, err := db.RecordOutcomes(ctx, outs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.FinishRuns(ctx, runs, db.Now()); err != nil {
+	if err := db.RecordOutcomes(ctx, outs); err != nil {
 		t.Fatal(err)
 	}
 }
