@@ -265,3 +265,48 @@ func BenchmarkMatch(b *testing.B) {
 		_ = bundle.Match("", "de-DE,de;q=0.9,ru;q=0.8,en;q=0.7")
 	}
 }
+
+// TestAreaFiles: a language's messages may be spread over <lang>.json and
+// <lang>.<area>.json files; a key in two of them, or an area's key missing
+// in the other language, stops the bundle.
+func TestAreaFiles(t *testing.T) {
+	base := map[string]string{
+		"l/en.json": `{"a": "A", "p": {"one": "x", "other": "xs"}}`,
+		"l/ru.json": `{"a": "А", "p": {"one": "х", "few": "ха", "many": "хов", "other": "ха"}}`,
+	}
+	tests := []struct {
+		name    string
+		files   map[string]string
+		wantErr string
+	}{
+		{"area files load", map[string]string{"l/en.avatar.json": `{"b": "B"}`, "l/ru.avatar.json": `{"b": "Б"}`}, ""},
+		{"a key in two files", map[string]string{"l/en.avatar.json": `{"a": "B"}`, "l/ru.avatar.json": `{"a": "Б"}`}, "also in"},
+		{"an area's key missing in ru", map[string]string{"l/en.avatar.json": `{"b": "B"}`}, `message "b" is missing in ru`},
+		{"an area of an unsupported language", map[string]string{"l/de.avatar.json": `{"b": "B"}`}, "unexpected locale file"},
+		{"not JSON", map[string]string{"l/en.notes.txt": `b`}, "unexpected locale file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for name, data := range base {
+				fsys[name] = &fstest.MapFile{Data: []byte(data)}
+			}
+			for name, data := range tt.files {
+				fsys[name] = &fstest.MapFile{Data: []byte(data)}
+			}
+			b, err := newBundle(fsys, "l")
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("newBundle: %v", err)
+				}
+				if got := b.For("ru").T("b"); got != "Б" {
+					t.Errorf("ru b = %q, want the area file's text", got)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("newBundle error = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}

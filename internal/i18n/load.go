@@ -30,31 +30,51 @@ var formNames = map[string]plural.Form{
 	"other": plural.Other,
 }
 
-// newBundle loads <dir>/<lang>.json for every supported language from fsys
-// and checks the files, and each against the default language's.
+// newBundle loads the locale files of every supported language from dir in
+// fsys: <lang>.json, and any number of <lang>.<area>.json beside it (one per
+// feature area, so that work on different areas does not touch one file);
+// a key may stand in only one file of a language. It checks the files, and
+// each language against the default one.
 func newBundle(fsys fs.FS, dir string) (*Bundle, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("i18n: reading locales: %w", err)
 	}
+	files := map[string][]string{} // language -> file names, <lang>.json first
 	for _, e := range entries {
-		lang := strings.TrimSuffix(e.Name(), ".json")
-		if !slices.ContainsFunc(supported, func(s langSpec) bool { return s.code == lang }) {
+		lang, _, _ := strings.Cut(strings.TrimSuffix(e.Name(), ".json"), ".")
+		if !strings.HasSuffix(e.Name(), ".json") || !slices.ContainsFunc(supported, func(s langSpec) bool { return s.code == lang }) {
 			return nil, fmt.Errorf("i18n: unexpected locale file %s (supported: en, ru)", path.Join(dir, e.Name()))
 		}
+		files[lang] = append(files[lang], e.Name())
 	}
 
 	b := &Bundle{localizers: make(map[string]*Localizer, len(supported))}
 	var errs []error
 	for _, s := range supported {
-		name := path.Join(dir, s.code+".json")
-		buf, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("i18n: reading locale: %w", err)
+		names := files[s.code]
+		if !slices.Contains(names, s.code+".json") {
+			return nil, fmt.Errorf("i18n: reading locale: %s missing", path.Join(dir, s.code+".json"))
 		}
-		msgs, fileErrs := parseFile(buf, s.forms)
-		for _, e := range fileErrs {
-			errs = append(errs, fmt.Errorf("%s: %w", name, e))
+		msgs := map[string]*message{}
+		from := map[string]string{}
+		for _, f := range names {
+			name := path.Join(dir, f)
+			buf, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: reading locale: %w", err)
+			}
+			part, fileErrs := parseFile(buf, s.forms)
+			for _, e := range fileErrs {
+				errs = append(errs, fmt.Errorf("%s: %w", name, e))
+			}
+			for _, k := range slices.Sorted(maps.Keys(part)) {
+				if other, dup := from[k]; dup {
+					errs = append(errs, fmt.Errorf("%s: message %q: also in %s", name, k, other))
+					continue
+				}
+				msgs[k], from[k] = part[k], name
+			}
 		}
 		b.langs = append(b.langs, s.code)
 		b.localizers[s.code] = &Localizer{lang: s.code, tag: s.tag, messages: msgs}
