@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/textproto"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -29,7 +28,6 @@ type Conn struct {
 	raw    net.Conn // the TCP connection; deadlines are set here
 	conn   net.Conn // raw, or the TLS connection over it
 	br     *bufio.Reader
-	r      *textproto.Reader
 	w      *bufio.Writer
 	ext    map[string]string // EHLO keywords, upper-case, to their parameters
 	isTLS  bool
@@ -96,7 +94,6 @@ func (c *Conn) open(ctx context.Context) error {
 
 func (c *Conn) setIO() {
 	c.br = bufio.NewReader(c.conn)
-	c.r = textproto.NewReader(c.br)
 	c.w = bufio.NewWriterSize(c.conn, 16<<10)
 }
 
@@ -405,7 +402,7 @@ func (c *Conn) Close() error {
 	c.raw.SetDeadline(time.Now().Add(min(c.s.cmdTimeout, 5*time.Second)))
 	c.w.WriteString("QUIT\r\n")
 	if c.w.Flush() == nil {
-		c.r.ReadResponse(0) // the reply changes nothing
+		readReply(c.br) // the reply changes nothing
 	}
 	return c.conn.Close()
 }
@@ -439,7 +436,7 @@ func (c *Conn) cmd(ctx context.Context, stage string, want int, parts ...string)
 
 // read reads one reply, which may span several lines.
 func (c *Conn) read(ctx context.Context, stage string, want int, afterData bool) (int, string, error) {
-	code, msg, err := c.r.ReadResponse(0)
+	code, msg, err := readReply(c.br)
 	if err != nil {
 		return 0, "", c.fail(ctx, stage, err, afterData)
 	}

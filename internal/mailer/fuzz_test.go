@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"bufio"
 	"bytes"
 	"net/mail"
 	"net/textproto"
@@ -178,6 +179,21 @@ func FuzzParseSMTPURL(f *testing.F) {
 		}
 		if err != nil || again != u {
 			t.Fatalf("String() %q of %q parses to %+v, %v; want %+v", u.String(), raw, again, err, u)
+		}
+	})
+}
+
+func FuzzReadReply(f *testing.F) {
+	for _, s := range []string{"250 ok\r\n", "250-a\r\n250 b\r\n", "250\r\n", "250-a\r\n251 b\r\n", "2x0\r\n", "250-cut"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		code, text, err := readReply(bufio.NewReader(strings.NewReader(in)))
+		if err != nil {
+			return
+		}
+		if code < 100 || code > 599 || len(text) > len(in) || len(text) > maxReplyBytes {
+			t.Fatalf("readReply(%q) = %d, %d bytes of text", in, code, len(text))
 		}
 	})
 }
