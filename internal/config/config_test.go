@@ -81,6 +81,9 @@ func TestSMTPServerList(t *testing.T) {
 		{"a percent-encoded comma stays in the password",
 			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://u:a%2Cb@a.example.com?conns=1"},
 			[]config.SMTPServer{{URL: "smtp://u:a%2Cb@a.example.com", Conns: 1}}},
+		{"tls=none stays on the URL, for the mailer",
+			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://relay.lan:25?conns=2&tls=none"},
+			[]config.SMTPServer{{URL: "smtp://relay.lan:25?tls=none", Conns: 2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,8 +109,10 @@ func TestSMTPSettingsErrorsNameTheVariableAndHideThePassword(t *testing.T) {
 		{"rate that is not a number", "smtp://u:s3cret@a.example.com?rate=fast", "", "such as ?rate=50 or ?rate=0.5"},
 		{"no connections", "smtp://u:s3cret@a.example.com?conns=0", "", "SIMPLESENDER_SMTP_URL: conns: want a number of connections from 1 to 200"},
 		{"too many connections", "smtp://u:s3cret@a.example.com?conns=201", "", "from 1 to 200"},
-		{"unknown option", "smtp://u:s3cret@a.example.com?tls=off", "", `unknown option "tls"`},
+		{"unknown option", "smtp://u:s3cret@a.example.com?ssl=off", "", `unknown option "ssl"; the options are conns, rate and tls`},
 		{"option given twice", "smtp://u:s3cret@a.example.com?rate=1&rate=2", "", `option "rate" is given more than once`},
+		{"unknown tls mode", "smtp://u:s3cret@a.example.com?tls=off", "", "SIMPLESENDER_SMTP_URL: tls: want none (no encryption) or starttls"},
+		{"a password in clear text over the network", "smtp://u:s3cret@a.example.com?tls=none", "", "tls=none would send the password unencrypted"},
 		{"the second server is wrong", "smtp://a.example.com, http://u:s3cret@b.example.com", "", `SIMPLESENDER_SMTP_URL: server 2: scheme must be smtp or smtps, not "http"`},
 		{"bad port", "smtp://u:s3cret@a.example.com:99999?conns=2", "", `invalid port "99999"`},
 		{"user without password", "smtp://u@a.example.com", "", `user "u" has no password`},

@@ -14,8 +14,8 @@ import (
 
 // SMTPServer is one server of SIMPLESENDER_SMTP_URL.
 type SMTPServer struct {
-	// URL is the server's URL without the conns and rate options, as
-	// mailer.NewSMTP takes it. It may hold a password: never log or show it.
+	// URL is the server's URL without the conns and rate options (with
+	// tls=, which is mailer's), as mailer.NewSMTP takes it. It may hold a password: never log or show it.
 	URL   string
 	Conns int     // most connections open to the server at once
 	Rate  float64 // most messages per second to the server; 0: no limit
@@ -34,7 +34,7 @@ const MaxConns = 200
 const minRate = 0.001
 
 // parseSMTPServers splits s into URLs (separated by commas or white space),
-// takes each one's ?conns= and ?rate= options off, and validates the rest as
+// takes each one's ?conns= and ?rate= options off (?tls= stays), and validates the rest as
 // mailer.NewSMTP will. conns and rate are the defaults of the options. Errors
 // never quote a URL, which may hold a password; with several servers they say
 // which one ("server 2: ...").
@@ -78,7 +78,7 @@ func parseSMTPServer(item string, conns int, rate float64) (SMTPServer, error) {
 	srv := SMTPServer{URL: base, Conns: conns, Rate: rate}
 	opts, err := url.ParseQuery(query)
 	if err != nil {
-		return SMTPServer{}, errors.New("options after ? must be conns=N and rate=R, such as ?conns=5&rate=10")
+		return SMTPServer{}, errors.New("options after ? must be conns=N, rate=R or tls=none, such as ?conns=5&rate=10")
 	}
 	for k, v := range opts {
 		if len(v) != 1 {
@@ -95,11 +95,14 @@ func parseSMTPServer(item string, conns int, rate float64) (SMTPServer, error) {
 			if srv.Rate, err = parseRate(v[0]); err != nil {
 				return SMTPServer{}, errors.New("rate: want messages per second, 0 (no limit) or from 0.001 up, such as ?rate=50 or ?rate=0.5")
 			}
+		case "tls":
+			// The mailer's own option: it stays on the URL.
+			srv.URL += "?tls=" + url.QueryEscape(v[0])
 		default:
-			return SMTPServer{}, fmt.Errorf("unknown option %q; the options are conns and rate, such as ?conns=5&rate=10", k)
+			return SMTPServer{}, fmt.Errorf("unknown option %q; the options are conns, rate and tls, such as ?conns=5&rate=10", k)
 		}
 	}
-	if _, err := mailer.ParseSMTPURL(base); err != nil {
+	if _, err := mailer.ParseSMTPURL(srv.URL); err != nil {
 		return SMTPServer{}, err
 	}
 	return srv, nil

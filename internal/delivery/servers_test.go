@@ -437,7 +437,7 @@ func TestStatusShowsTheUserButNeverThePassword(t *testing.T) {
 		t.Fatal("AUTH against a server without AUTH succeeded")
 	}
 	st := s.Status()
-	if st[0].Addr != srv.Addr || st[0].User != "ann" || st[0].TLS != "starttls" || st[0].Conns != 3 || st[0].Rate != 1.5 ||
+	if st[0].Addr != srv.Addr || st[0].User != "ann" || st[0].TLS != simplesender.SMTPStartTLSOptional || st[0].Conns != 3 || st[0].Rate != 1.5 ||
 		st[0].Failures != 1 || !strings.Contains(st[0].LastError, "AUTH") || st[1].TLS != "tls" {
 		t.Errorf("status %+v", st)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"simplesender"
 )
 
 // errBroken is the cause of an error from a connection already known broken.
@@ -36,9 +38,10 @@ type Conn struct {
 }
 
 // Dial connects to the server, reads its greeting, says EHLO (HELO when the
-// server does not know EHLO), starts TLS when the URL is smtp:// and the
-// server offers STARTTLS (a failed STARTTLS is an error, never a fall back
-// to plain text), and authenticates when the URL has a user. A password is
+// server does not know EHLO), starts TLS when the URL is smtp:// (see
+// SMTPURL for when a server without STARTTLS is refused; a failed STARTTLS
+// is an error, never a fall back to plain text), and authenticates when the
+// URL has a user. A password is
 // only ever sent over TLS or to a loopback address; otherwise Dial fails at
 // StageAuth. Errors are *SMTPError; ctx bounds the whole
 // exchange, and each step is bounded by the command timeout.
@@ -81,10 +84,8 @@ func (c *Conn) open(ctx context.Context) error {
 	if err := c.hello(ctx); err != nil {
 		return err
 	}
-	if _, ok := c.ext["STARTTLS"]; ok && !c.isTLS {
-		if err := c.startTLS(ctx); err != nil {
-			return err
-		}
+	if err := c.ensureTLS(ctx); err != nil {
+		return err
 	}
 	if c.s.url.Username != "" {
 		return c.auth(ctx)
@@ -129,6 +130,26 @@ func (c *Conn) hello(ctx context.Context) error {
 		c.ext[strings.ToUpper(keyword)] = params
 	}
 	return nil
+}
+
+// ensureTLS starts TLS on an smtp:// connection as its URL asks: when the
+// server offers STARTTLS, unless ?tls=none; a server that does not offer it
+// is refused, except on a loopback host without ?tls=starttls.
+func (c *Conn) ensureTLS(ctx context.Context) error {
+	mode := c.s.url.TLSMode()
+	if c.isTLS || mode == simplesender.SMTPNoTLS {
+		return nil
+	}
+	if _, ok := c.ext["STARTTLS"]; ok {
+		return c.startTLS(ctx)
+	}
+	if mode == simplesender.SMTPStartTLSOptional {
+		return nil
+	}
+	c.broken.Store(true)
+	return &SMTPError{Stage: StageStartTLS, Temporary: true, Err: fmt.Errorf(
+		"%s does not offer STARTTLS: refusing to send mail unencrypted (use smtps:// if the server has TLS on another port, "+
+			"or add ?tls=none to the URL to send in clear text)", c.s.url.Host)}
 }
 
 func (c *Conn) startTLS(ctx context.Context) error {

@@ -29,6 +29,8 @@ func TestSMTPServersFromTheConfiguration(t *testing.T) {
 		{"the engine sends over every connection of every server, at most 200",
 			"smtps://ann:s3cret@a.example.com?conns=150&rate=20 smtp://b.example.com:2525?conns=100", 200,
 			[]string{"a.example.com:465 ann tls 150 20", "b.example.com:2525  starttls 100 0"}, false},
+		{"the TLS mode of each server", "smtp://127.0.0.1:2525, smtp://relay.lan:25?tls=none&conns=2", 12,
+			[]string{"127.0.0.1:2525  starttls-optional 10 0", "relay.lan:25  none 2 0"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir(), "SIMPLESENDER_DATABASE_URL": dbURL,

@@ -24,6 +24,14 @@ type smtpRow struct {
 	Resting bool
 }
 
+// tlsKeys are the message keys of the TLS modes.
+var tlsKeys = map[string]string{
+	simplesender.SMTPTLS:              "smtp.tls.tls",
+	simplesender.SMTPStartTLS:         "smtp.tls.starttls",
+	simplesender.SMTPStartTLSOptional: "smtp.tls.starttls_optional",
+	simplesender.SMTPNoTLS:            "smtp.tls.none",
+}
+
 // smtpSettings shows admins how e-mail is sent: each SMTP server with its
 // limits and how it is doing, or the outbox folder. app refuses anyone else
 // (403).
@@ -41,10 +49,7 @@ func (s *Server) smtpSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Retry = strings.Join(waits, ", ")
 	for _, sv := range st.Servers {
-		row := smtpRow{SMTPServerStatus: sv, TLSKey: "smtp.tls.starttls", Resting: sv.State == simplesender.SMTPServerResting}
-		if sv.TLS == "tls" {
-			row.TLSKey = "smtp.tls.tls"
-		}
+		row := smtpRow{SMTPServerStatus: sv, TLSKey: tlsKeys[sv.TLS], Resting: sv.State == simplesender.SMTPServerResting}
 		if sv.Limited() {
 			row.Rate = strconv.FormatFloat(sv.Rate, 'f', -1, 64)
 		}
