@@ -239,7 +239,9 @@ func isLoopback(host string) bool {
 // Send sends one message: MAIL FROM:<from> (with BODY=8BITMIME when the
 // server offers it), RCPT TO for each address in to, then data, which is a
 // complete message such as Build makes; line endings are made CRLF and lines
-// starting with "." are escaped. It returns the server's reply to the final
+// starting with "." are escaped. To a server that does not offer 8BITMIME,
+// the 8bit body parts of a message that Build made are sent re-encoded
+// (quoted-printable or base64). It returns the server's reply to the final
 // ".", normally 250 with a queue ID in its text.
 //
 // A rejected MAIL, RCPT or DATA command ends the transaction with RSET, so
@@ -271,6 +273,8 @@ func (c *Conn) Send(ctx context.Context, from string, to []string, data []byte) 
 	params := ""
 	if _, ok := c.ext["8BITMIME"]; ok {
 		params = " BODY=8BITMIME"
+	} else if has8bit(data) {
+		data = downgrade(data)
 	}
 	if _, ok := c.ext["PIPELINING"]; ok && len(to) == 1 {
 		if err := c.pipelinedEnvelope(ctx, from, to[0], params); err != nil {

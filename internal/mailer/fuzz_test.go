@@ -140,6 +140,26 @@ func FuzzBuild(f *testing.F) {
 		if !slices.Equal(got, bodies) {
 			t.Fatalf("bodies read back %q, want %q", got, bodies)
 		}
+
+		// A server without 8BITMIME gets the same bodies in 7 bits.
+		seven := downgrade(raw)
+		if has8bit(seven) {
+			t.Fatalf("8bit data after downgrade:\n%s", seven)
+		}
+		got = got[:0]
+		for _, p := range parseMessage(t, seven).Parts {
+			got = append(got, p.Body)
+		}
+		if !slices.Equal(got, bodies) {
+			t.Fatalf("bodies read back after downgrade %q, want %q", got, bodies)
+		}
+		for _, data := range [][]byte{raw, seven} {
+			for line := range bytes.SplitSeq(data, []byte("\r\n")) {
+				if len(line) > maxHardLine {
+					t.Fatalf("line of %d bytes", len(line))
+				}
+			}
+		}
 	})
 }
 
