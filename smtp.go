@@ -50,6 +50,9 @@ type SMTPServerStatus struct {
 	// LastError is the text of the last failed send: untrusted server text.
 	LastError   string
 	LastErrorAt time.Time
+	// IdleTimeout is how long a connection kept for reuse may stay idle
+	// before it is closed.
+	IdleTimeout time.Duration
 }
 
 // Limited reports whether the server has a rate limit.

@@ -409,6 +409,32 @@ func (c *Conn) Reset() error {
 	return nil
 }
 
+// noopTimeout bounds the check of an idle connection: a server answers NOOP
+// at once, and a connection that a firewall has dropped would otherwise
+// hold the message for the whole command timeout.
+const noopTimeout = 10 * time.Second
+
+// Noop sends NOOP, to check that a connection that was idle still works.
+// A failure marks the Conn broken. Errors are *SMTPError at StageNoop.
+func (c *Conn) Noop(ctx context.Context) error {
+	if c.broken.Load() {
+		return &SMTPError{Stage: StageNoop, Temporary: true, Err: errBroken}
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(c.s.cmdTimeout, noopTimeout))
+	defer cancel()
+	stop := context.AfterFunc(ctx, c.interrupt)
+	defer func() {
+		if !stop() {
+			c.broken.Store(true) // as in Send
+		}
+	}()
+	if _, _, err := c.cmd(ctx, StageNoop, 2, "NOOP"); err != nil {
+		c.broken.Store(true)
+		return err
+	}
+	return nil
+}
+
 // Broken reports whether the connection has failed or been closed, and so
 // must not be used again.
 func (c *Conn) Broken() bool { return c.broken.Load() }

@@ -25,6 +25,10 @@ const (
 	// (RFC 5321 4.5.3.2.6 suggests 10 minutes); a longer wait means fewer
 	// messages of unknown outcome.
 	DefaultDataTimeout = 10 * time.Minute
+	// DefaultIdleTimeout is how long a connection kept for reuse may stay
+	// idle: well under what servers allow (Postfix 300 s, many relays 30 to
+	// 60 s), so that we close it before they do.
+	DefaultIdleTimeout = 15 * time.Second
 )
 
 // SMTPURL is a parsed SMTP server URL: smtp://user:pass@host:port (STARTTLS,
@@ -182,6 +186,9 @@ type SMTPOptions struct {
 	DialTimeout    time.Duration
 	CommandTimeout time.Duration
 	DataTimeout    time.Duration
+	// IdleTimeout is how long a connection kept for reuse may stay idle
+	// (see SMTP.IdleTimeout); zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // SMTP is a Transport that sends through one SMTP server. It is safe for
@@ -194,6 +201,7 @@ type SMTP struct {
 	dialTimeout time.Duration
 	cmdTimeout  time.Duration
 	dataTimeout time.Duration
+	idleTimeout time.Duration
 	// dial opens the TCP connection; tests replace it.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -236,6 +244,7 @@ func NewSMTP(rawURL string, opts ...SMTPOptions) (*SMTP, error) {
 		dialTimeout: orDefault(o.DialTimeout, DefaultDialTimeout),
 		cmdTimeout:  orDefault(o.CommandTimeout, DefaultCommandTimeout),
 		dataTimeout: orDefault(o.DataTimeout, DefaultDataTimeout),
+		idleTimeout: orDefault(o.IdleTimeout, DefaultIdleTimeout),
 		dial:        new(net.Dialer).DialContext,
 	}
 	return s, nil
@@ -251,6 +260,10 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // URL returns the server's parsed URL; use its String method for logs.
 func (s *SMTP) URL() SMTPURL { return s.url }
+
+// IdleTimeout is how long a connection kept for reuse may stay idle before
+// its keeper closes it; SMTP itself keeps none.
+func (s *SMTP) IdleTimeout() time.Duration { return s.idleTimeout }
 
 // Send builds m and sends it over a new connection, from m.From.Email to
 // m.To.Email. The Result holds the Message-ID and the server's final reply.

@@ -20,6 +20,7 @@ type smtpData struct {
 type smtpRow struct {
 	simplesender.SMTPServerStatus
 	TLSKey  string // message key of the TLS mode
+	Idle    string // the idle timeout, such as "15s"
 	Rate    string // messages per second, such as "0.5"; empty: no limit
 	Resting bool
 }
@@ -49,7 +50,8 @@ func (s *Server) smtpSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Retry = strings.Join(waits, ", ")
 	for _, sv := range st.Servers {
-		row := smtpRow{SMTPServerStatus: sv, TLSKey: tlsKeys[sv.TLS], Resting: sv.State == simplesender.SMTPServerResting}
+		row := smtpRow{SMTPServerStatus: sv, TLSKey: tlsKeys[sv.TLS], Idle: shortDuration(sv.IdleTimeout),
+			Resting: sv.State == simplesender.SMTPServerResting}
 		if sv.Limited() {
 			row.Rate = strconv.FormatFloat(sv.Rate, 'f', -1, 64)
 		}

@@ -35,14 +35,14 @@ func TestSMTPPageForAdminsOnly(t *testing.T) {
 
 	check(t, "admin", s.do(t, "admin", "GET", "/admin/smtp", nil), 200, []string{
 		"Sending settings", "these 4 SMTP servers in turn",
-		"mail.example.com:465", "TLS (smtps://)", "ann", "0 in use of 4", "1.5 per second, bursts of up to 2", `status-active">working`,
+		"mail.example.com:465", "TLS (smtps://)", "ann", "0 in use of 4", "closed after 15s idle", "1.5 per second, bursts of up to 2", `status-active">working`,
 		"backup.example.net:587", "STARTTLS, required (smtp://)", "no login", "no limit", "resting until 2026-03-01 12:10 UTC",
 		"<td>5</td>", "<td>12</td>", "<td>7</td>", "421 &lt;script&gt;alert(1)&lt;/script&gt; closing",
 		"127.0.0.1:2525", "STARTTLS when offered (smtp:// to this machine)", "relay.lan:25", "none: clear text (smtp://...?tls=none)",
 		"Messages of mailings sent at once</dt><dd>6</dd>", "1m, 1h30m", "fails 5 times in a row",
 	}, []string{"s3cret", "<script>alert"})
 	check(t, "admin in Russian", s.do(t, "admin", "GET", "/admin/smtp", nil, "Accept-Language", "ru"), 200,
-		[]string{"Настройки отправки", "эти 4 SMTP-сервера", "STARTTLS, обязательно", "нет: открытым текстом", "1.5 в секунду, пачками до 2", "отдыхает до 2026-03-01 12:10 UTC"}, nil)
+		[]string{"Настройки отправки", "эти 4 SMTP-сервера", "закрывается после 15s простоя", "STARTTLS, обязательно", "нет: открытым текстом", "1.5 в секунду, пачками до 2", "отдыхает до 2026-03-01 12:10 UTC"}, nil)
 
 	for _, who := range []string{"manager", "active"} {
 		check(t, who, s.do(t, who, "GET", "/admin/smtp", nil), 403, []string{"You are not allowed"},
