@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -202,13 +203,14 @@ type Outbox struct {
 // NewOutbox returns a Sender that writes .eml files into dir.
 func NewOutbox(dir string) *Outbox { return &Outbox{o: mailer.NewOutbox(dir)} }
 
-// Send implements Sender.
+// Send implements Sender. The reply names the file, without the folder:
+// users see it, and the server's paths are not theirs to see.
 func (o *Outbox) Send(ctx context.Context, _, _ string, data []byte) (mailer.Reply, error) {
 	path, err := o.o.WriteRaw(ctx, data)
 	if err != nil {
 		return mailer.Reply{}, err
 	}
-	return mailer.Reply{Code: 250, Enhanced: "2.0.0", Text: "written to the outbox: " + path}, nil
+	return mailer.Reply{Code: 250, Enhanced: "2.0.0", Text: "written to the outbox: " + filepath.Base(path)}, nil
 }
 
 // Close implements Sender.

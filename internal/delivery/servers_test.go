@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -824,6 +826,40 @@ func TestPoolChecksAConnectionThatWasIdle(t *testing.T) {
 		}
 		if st := s.Status()[0]; st.Sent != 2 || st.Failed != 0 || st.State != simplesender.SMTPServerOK || backend.Connections() != 2 {
 			t.Errorf("status %+v, %d connections; want 2 sent on 2 connections, no failure", st, backend.Connections())
+		}
+	})
+}
+
+// TestOutboxRepliesNameTheFileOnly: with no SMTP server, each message is
+// written to the outbox folder; the reply that users see with the delivery
+// names the .eml file, never the server's path to it.
+func TestOutboxRepliesNameTheFileOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		env := apptest.New(t, dbURL)
+		dir := filepath.Join(t.TempDir(), "srv", "data", "outbox")
+		e := delivery.New(env.DB, delivery.NewOutbox(dir), delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: 2,
+			Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond})
+		env.App.Waker = e
+		rctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { e.Run(rctx); close(done) }()
+		defer func() { stop(); <-done }()
+		owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+
+		_, p := runMailing(t, env, owner, addrs("r", 1, 3))
+		for _, d := range p.Deliveries {
+			a := p.Attempts[d.ID]
+			if d.Status != simplesender.DeliverySent || len(a) != 1 {
+				t.Fatalf("%s: %s with %d attempts; want sent once", d.Email, d.Status, len(a))
+			}
+			name, ok := strings.CutPrefix(d.LastResponse, "written to the outbox: ")
+			if !ok || a[0].Response != d.LastResponse || strings.ContainsAny(name, `/\`) || !strings.HasSuffix(name, ".eml") {
+				t.Errorf("%s: reply %q, attempt's %q; want the file's name only", d.Email, d.LastResponse, a[0].Response)
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				t.Errorf("%s: the reply names %q, not a file in the outbox: %v", d.Email, name, err)
+			}
 		}
 	})
 }
