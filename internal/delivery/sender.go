@@ -100,7 +100,10 @@ func (p *Pool) conn(ctx context.Context) (c *mailer.Conn, reused bool, err error
 				if ctx.Err() != nil {
 					return nil, false, err
 				}
-				continue // closed by the server: no failure of anyone's
+				// Closed by the server, no failure of anyone's; the
+				// connections idle longer are gone too.
+				p.dropIdleSince(ic.since)
+				break
 			}
 		}
 		return ic.c, true, nil
@@ -120,6 +123,21 @@ func (p *Pool) take() (idleConn, bool) {
 	ic := p.idle[n-1]
 	p.idle = p.idle[:n-1]
 	return ic, true
+}
+
+// dropIdleSince closes the connections idle since t or longer.
+func (p *Pool) dropIdleSince(t time.Time) {
+	p.mu.Lock()
+	n := 0
+	for n < len(p.idle) && !p.idle[n].since.After(t) {
+		n++
+	}
+	old := slices.Clone(p.idle[:n])
+	p.idle = slices.Delete(p.idle, 0, n)
+	p.mu.Unlock()
+	for _, ic := range old {
+		go ic.c.Close() // QUIT, if the server still listens; nothing waits for it
+	}
 }
 
 // put keeps c for the next message, unless it broke.
