@@ -8,6 +8,14 @@ const (
 	SMTPServerResting = "resting" // skipped until RestingUntil after repeated failures
 )
 
+// The TLS modes of an SMTP server in SMTPServerStatus.
+const (
+	SMTPTLS              = "tls"               // smtps://: TLS from the first byte
+	SMTPStartTLS         = "starttls"          // smtp://: STARTTLS, and a server without it is refused
+	SMTPStartTLSOptional = "starttls-optional" // smtp:// to this machine: STARTTLS when the server offers it
+	SMTPNoTLS            = "none"              // smtp://...?tls=none: clear text
+)
+
 // SMTPSettings is how the service sends e-mail, as shown to admins. It
 // never holds a password.
 type SMTPSettings struct {
@@ -25,7 +33,7 @@ type SMTPSettings struct {
 // the service started.
 type SMTPServerStatus struct {
 	Addr  string // host:port
-	TLS   string // "starttls" (smtp://, STARTTLS when offered) or "tls" (smtps://)
+	TLS   string // SMTPTLS, SMTPStartTLS, SMTPStartTLSOptional or SMTPNoTLS
 	User  string // empty: no AUTH
 	Conns int    // most connections at once
 	InUse int    // connections carrying a message now
@@ -42,6 +50,9 @@ type SMTPServerStatus struct {
 	// LastError is the text of the last failed send: untrusted server text.
 	LastError   string
 	LastErrorAt time.Time
+	// IdleTimeout is how long a connection kept for reuse may stay idle
+	// before it is closed.
+	IdleTimeout time.Duration
 }
 
 // Limited reports whether the server has a rate limit.

@@ -48,6 +48,10 @@ type Config struct {
 	// SMTPRate is each SMTP server's limit in messages per second when its
 	// URL does not say (?rate=R); 0 means no limit.
 	SMTPRate float64
+	// SMTPIdleTimeout is how long a connection to an SMTP server kept for
+	// reuse may stay idle when its URL does not say (?idle=D): we close it
+	// before the server would.
+	SMTPIdleTimeout time.Duration
 	// RetrySchedule are the waits between attempts after temporary failures.
 	RetrySchedule []time.Duration
 }
@@ -82,6 +86,7 @@ const (
 	EnvLogFormat   = "SIMPLESENDER_LOG_FORMAT"
 	EnvSMTPConns   = "SIMPLESENDER_SMTP_CONNS"
 	EnvSMTPRate    = "SIMPLESENDER_SMTP_RATE"
+	EnvSMTPIdle    = "SIMPLESENDER_SMTP_IDLE_TIMEOUT"
 	EnvRetry       = "SIMPLESENDER_RETRY_SCHEDULE"
 )
 
@@ -163,7 +168,10 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 	if c.SMTPRate, err = parseRate(get(EnvSMTPRate, "0")); err != nil {
 		return nil, fmt.Errorf("%s: want messages per second to each server, 0 (no limit) or from 0.001 up, such as 50 or 0.5", EnvSMTPRate)
 	}
-	if c.SMTPServers, err = parseSMTPServers(c.SMTPURL, c.SMTPConns, c.SMTPRate); err != nil {
+	if c.SMTPIdleTimeout, err = parseIdleTimeout(get(EnvSMTPIdle, "15s")); err != nil {
+		return nil, fmt.Errorf("%s: want a duration from 1s to 1h, such as 15s", EnvSMTPIdle)
+	}
+	if c.SMTPServers, err = parseSMTPServers(c.SMTPURL, c.SMTPConns, c.SMTPRate, c.SMTPIdleTimeout); err != nil {
 		return nil, fmt.Errorf("%s: %w", EnvSMTPURL, err)
 	}
 	for _, part := range strings.Split(get(EnvRetry, "1m,5m,15m,30m,1h,2h,4h"), ",") {

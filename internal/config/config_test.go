@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -66,21 +67,29 @@ func TestSMTPServerList(t *testing.T) {
 		{"no URL writes to the outbox", nil, nil},
 		{"one URL gets the default connections and no rate limit",
 			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://user:s3cret@mail.example.com:587"},
-			[]config.SMTPServer{{URL: "smtp://user:s3cret@mail.example.com:587", Conns: 10}}},
+			[]config.SMTPServer{{URL: "smtp://user:s3cret@mail.example.com:587", Conns: 10, IdleTimeout: 15 * time.Second}}},
 		{"commas, spaces and new lines separate servers; options are taken off the URL",
 			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://a.example.com:587, smtps://u:s3cret@b.example.com?conns=3&rate=0.5\n\tsmtp://c.example.com"},
 			[]config.SMTPServer{
-				{URL: "smtp://a.example.com:587", Conns: 10},
-				{URL: "smtps://u:s3cret@b.example.com", Conns: 3, Rate: 0.5},
-				{URL: "smtp://c.example.com", Conns: 10},
+				{URL: "smtp://a.example.com:587", Conns: 10, IdleTimeout: 15 * time.Second},
+				{URL: "smtps://u:s3cret@b.example.com", Conns: 3, Rate: 0.5, IdleTimeout: 15 * time.Second},
+				{URL: "smtp://c.example.com", Conns: 10, IdleTimeout: 15 * time.Second},
 			}},
 		{"SMTP_CONNS and SMTP_RATE are the defaults a URL may override",
 			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://a.example.com,smtp://b.example.com?rate=0&conns=2",
 				"SIMPLESENDER_SMTP_CONNS": "4", "SIMPLESENDER_SMTP_RATE": "50"},
-			[]config.SMTPServer{{URL: "smtp://a.example.com", Conns: 4, Rate: 50}, {URL: "smtp://b.example.com", Conns: 2}}},
+			[]config.SMTPServer{{URL: "smtp://a.example.com", Conns: 4, Rate: 50, IdleTimeout: 15 * time.Second}, {URL: "smtp://b.example.com", Conns: 2, IdleTimeout: 15 * time.Second}}},
 		{"a percent-encoded comma stays in the password",
 			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://u:a%2Cb@a.example.com?conns=1"},
-			[]config.SMTPServer{{URL: "smtp://u:a%2Cb@a.example.com", Conns: 1}}},
+			[]config.SMTPServer{{URL: "smtp://u:a%2Cb@a.example.com", Conns: 1, IdleTimeout: 15 * time.Second}}},
+		{"SMTP_IDLE_TIMEOUT is the default of ?idle=",
+			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://a.example.com smtp://b.example.com?idle=1m30s",
+				"SIMPLESENDER_SMTP_IDLE_TIMEOUT": "5s"},
+			[]config.SMTPServer{{URL: "smtp://a.example.com", Conns: 10, IdleTimeout: 5 * time.Second},
+				{URL: "smtp://b.example.com", Conns: 10, IdleTimeout: 90 * time.Second}}},
+		{"tls=none stays on the URL, for the mailer",
+			map[string]string{"SIMPLESENDER_SMTP_URL": "smtp://relay.lan:25?conns=2&tls=none"},
+			[]config.SMTPServer{{URL: "smtp://relay.lan:25?tls=none", Conns: 2, IdleTimeout: 15 * time.Second}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,8 +115,12 @@ func TestSMTPSettingsErrorsNameTheVariableAndHideThePassword(t *testing.T) {
 		{"rate that is not a number", "smtp://u:s3cret@a.example.com?rate=fast", "", "such as ?rate=50 or ?rate=0.5"},
 		{"no connections", "smtp://u:s3cret@a.example.com?conns=0", "", "SIMPLESENDER_SMTP_URL: conns: want a number of connections from 1 to 200"},
 		{"too many connections", "smtp://u:s3cret@a.example.com?conns=201", "", "from 1 to 200"},
-		{"unknown option", "smtp://u:s3cret@a.example.com?tls=off", "", `unknown option "tls"`},
+		{"unknown option", "smtp://u:s3cret@a.example.com?ssl=off", "", `unknown option "ssl"; the options are conns, rate, idle and tls`},
 		{"option given twice", "smtp://u:s3cret@a.example.com?rate=1&rate=2", "", `option "rate" is given more than once`},
+		{"idle timeout that is no duration", "smtp://u:s3cret@a.example.com?idle=15", "", "SIMPLESENDER_SMTP_URL: idle: want a duration from 1s to 1h, such as ?idle=15s"},
+		{"idle timeout too short", "smtp://u:s3cret@a.example.com?idle=10ms", "", "idle: want a duration"},
+		{"unknown tls mode", "smtp://u:s3cret@a.example.com?tls=off", "", "SIMPLESENDER_SMTP_URL: tls: want none (no encryption) or starttls"},
+		{"a password in clear text over the network", "smtp://u:s3cret@a.example.com?tls=none", "", "tls=none would send the password unencrypted"},
 		{"the second server is wrong", "smtp://a.example.com, http://u:s3cret@b.example.com", "", `SIMPLESENDER_SMTP_URL: server 2: scheme must be smtp or smtps, not "http"`},
 		{"bad port", "smtp://u:s3cret@a.example.com:99999?conns=2", "", `invalid port "99999"`},
 		{"user without password", "smtp://u@a.example.com", "", `user "u" has no password`},
@@ -147,5 +160,19 @@ func TestSMTPRateAcceptsDecimals(t *testing.T) {
 	}
 	if c.SMTPRate != 0.25 || c.SMTPServers[0].Rate != 0.25 {
 		t.Errorf("rate %v, server's %v; want 0.25", c.SMTPRate, c.SMTPServers[0].Rate)
+	}
+}
+
+func TestSMTPIdleTimeoutErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"15", "0s", "500ms", "2h", "soon"} {
+		_, err := load(t, map[string]string{"SIMPLESENDER_SMTP_IDLE_TIMEOUT": v})
+		if err == nil || !strings.Contains(err.Error(), "SIMPLESENDER_SMTP_IDLE_TIMEOUT: want a duration from 1s to 1h") {
+			t.Errorf("SIMPLESENDER_SMTP_IDLE_TIMEOUT=%s: error %v", v, err)
+		}
+	}
+	c, err := load(t, nil)
+	if err != nil || c.SMTPIdleTimeout != 15*time.Second {
+		t.Errorf("default idle timeout %v, %v; want 15s", c.SMTPIdleTimeout, err)
 	}
 }

@@ -279,12 +279,10 @@ func (s *Servers) Status() []ServerStatus {
 	now := s.opt.Now()
 	out := make([]ServerStatus, 0, len(s.list))
 	for _, sv := range s.list {
-		st := ServerStatus{Addr: sv.url.Addr(), TLS: "starttls", User: sv.url.Username, Conns: sv.conns, InUse: sv.pool.InUse(),
+		st := ServerStatus{Addr: sv.url.Addr(), TLS: sv.url.TLSMode(), User: sv.url.Username, Conns: sv.conns,
+			IdleTimeout: sv.pool.smtp.IdleTimeout(), InUse: sv.pool.InUse(),
 			Rate: sv.rate, Burst: int(sv.bucket.burst), State: simplesender.SMTPServerOK, Failures: sv.failures, Sent: sv.sent, Failed: sv.failed,
 			LastError: sv.lastErr, LastErrorAt: sv.lastErrAt}
-		if sv.url.ImplicitTLS {
-			st.TLS = "tls"
-		}
 		if now.Before(sv.restUntil) {
 			st.State, st.RestingUntil = simplesender.SMTPServerResting, sv.restUntil
 		}

@@ -51,3 +51,28 @@ func TestWhichFailuresCountAgainstAServer(t *testing.T) {
 		})
 	}
 }
+
+// TestWhatAStaleConnectionGives: the failures that a reused connection the
+// server closed while idle gives, and nothing else, send the message once
+// more on a new connection.
+func TestWhatAStaleConnectionGives(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&mailer.SMTPError{Stage: mailer.StageMail, Code: 421, Enhanced: "4.4.2", Temporary: true}, true},
+		{&mailer.SMTPError{Stage: mailer.StageMail, Err: io.EOF, Temporary: true}, true},
+		{&mailer.SMTPError{Stage: mailer.StageNoop, Code: 421, Temporary: true}, true},
+		{&mailer.SMTPError{Stage: mailer.StageReset, Err: io.EOF, Temporary: true}, true},
+		{&mailer.SMTPError{Stage: mailer.StageMail, Code: 451, Temporary: true}, false},
+		{&mailer.SMTPError{Stage: mailer.StageMail, Code: 550}, false},
+		{&mailer.SMTPError{Stage: mailer.StageRcpt, Code: 421, Temporary: true}, false},
+		{&mailer.SMTPError{Stage: mailer.StageDataEnd, Err: io.EOF, AfterData: true}, false},
+		{errors.New("not SMTP"), false},
+	} {
+		if got := stale(c.err); got != c.want {
+			t.Errorf("stale(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}

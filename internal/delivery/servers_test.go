@@ -1,12 +1,15 @@
 package delivery_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +22,7 @@ import (
 	"simplesender/internal/app/apptest"
 	"simplesender/internal/delivery"
 	"simplesender/internal/mailer"
+	"simplesender/internal/store"
 	"simplesender/internal/store/storetest"
 )
 
@@ -64,7 +68,8 @@ func (c *serversClock) Slept() []time.Duration {
 }
 
 // smtpGate stands in front of a test SMTP server. While down, it drops
-// every connection before the greeting, as a failing server does.
+// every connection before the greeting, as a failing server does. It
+// records the lines the client sends.
 type smtpGate struct {
 	addr     string
 	accepted atomic.Int64 // connections that reached the gate
@@ -72,6 +77,42 @@ type smtpGate struct {
 	mu    sync.Mutex
 	down  bool
 	conns []net.Conn // open connections, closed when the gate goes down
+	lines []string   // what clients sent, one line each, with "#N " before it (N: the connection, from 1)
+}
+
+// Lines returns the lines clients sent that start with prefix (after the
+// connection's number).
+func (g *smtpGate) Lines(prefix string) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []string
+	for _, l := range g.lines {
+		if _, cmd, _ := strings.Cut(l, " "); strings.HasPrefix(cmd, prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// forward copies what the client of connection n sends to the backend,
+// recording each line.
+func (g *smtpGate) forward(n int64, c, b net.Conn) {
+	defer b.Close()
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if line != "" {
+			g.mu.Lock()
+			g.lines = append(g.lines, fmt.Sprintf("#%d %s", n, strings.TrimRight(line, "\r\n")))
+			g.mu.Unlock()
+			if _, werr := b.Write([]byte(line)); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func newSMTPGate(t *testing.T, backend string) *smtpGate {
@@ -88,7 +129,7 @@ func newSMTPGate(t *testing.T, backend string) *smtpGate {
 			if err != nil {
 				return
 			}
-			g.accepted.Add(1)
+			n := g.accepted.Add(1)
 			g.mu.Lock()
 			down := g.down
 			if !down {
@@ -104,7 +145,7 @@ func newSMTPGate(t *testing.T, backend string) *smtpGate {
 				c.Close()
 				continue
 			}
-			go func() { io.Copy(b, c); b.Close() }()
+			go g.forward(n, c, b)
 			go func() { io.Copy(c, b); c.Close() }()
 		}
 	}()
@@ -437,7 +478,7 @@ func TestStatusShowsTheUserButNeverThePassword(t *testing.T) {
 		t.Fatal("AUTH against a server without AUTH succeeded")
 	}
 	st := s.Status()
-	if st[0].Addr != srv.Addr || st[0].User != "ann" || st[0].TLS != "starttls" || st[0].Conns != 3 || st[0].Rate != 1.5 ||
+	if st[0].Addr != srv.Addr || st[0].User != "ann" || st[0].TLS != simplesender.SMTPStartTLSOptional || st[0].Conns != 3 || st[0].Rate != 1.5 ||
 		st[0].Failures != 1 || !strings.Contains(st[0].LastError, "AUTH") || st[1].TLS != "tls" {
 		t.Errorf("status %+v", st)
 	}
@@ -609,4 +650,216 @@ func TestAccountEmailsPassARestingServerOver(t *testing.T) {
 	if st := s.Status()[0]; st.State != simplesender.SMTPServerResting {
 		t.Errorf("the refusing server: %+v, want resting", st)
 	}
+}
+
+// runMailing sends a new mailing of owner to each address through the
+// running engine of env, and returns it finished, with its deliveries'
+// attempts.
+func runMailing(t *testing.T, env *apptest.Env, owner *app.Actor, to []string) (*simplesender.Mailing, *app.DeliveryPage) {
+	t.Helper()
+	var ids []int64
+	for _, rcpt := range to {
+		r := &simplesender.Recipient{Email: rcpt}
+		if err := env.App.CreateRecipient(t.Context(), owner, r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	msg := &simplesender.Message{Subject: "News", BodyText: "Hello"}
+	if err := env.App.CreateMessage(t.Context(), owner, msg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := env.App.CreateMailing(t.Context(), owner, app.MailingInput{MessageID: msg.ID, RecipientIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.App.SendNow(t.Context(), owner, m.ID, "now"); err != nil {
+		t.Fatal(err)
+	}
+	giveUp := time.Now().Add(30 * time.Second)
+	for m.Status != simplesender.MailingFinished {
+		if time.Now().After(giveUp) {
+			t.Fatalf("mailing not finished: %+v", m)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if m, err = env.App.GetMailing(t.Context(), owner, m.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := env.App.Deliveries(t.Context(), owner, m.ID, 0, store.DeliveryFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, p
+}
+
+// TestMailingsAfterTheServerDroppedIdleConnections: the server closes
+// connections idle for 300 ms with "421 4.4.2 Idle timeout" (as Postfix does
+// after 300 s). The next mailing's first messages used to go out on those
+// dead connections and be recorded as failed attempts, deferred a minute,
+// and charged to the server (five rested it). Two mailings further apart
+// than the server's timeout now both go out with one successful attempt per
+// recipient, and the server is never charged: one failure would rest it.
+func TestMailingsAfterTheServerDroppedIdleConnections(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		env := apptest.New(t, dbURL)
+		srv := apptest.NewSMTPServer(t, apptest.SMTPServerOptions{IdleTimeout: 300 * time.Millisecond})
+		servers, err := delivery.NewServers([]delivery.ServerConfig{{SMTP: testSMTP(t, srv.URL()), Conns: 4}},
+			delivery.ServersOptions{FailAfter: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := delivery.New(env.DB, servers, delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: servers.Conns(),
+			Retry: slices.Repeat([]time.Duration{50 * time.Millisecond}, 8), Poll: 20 * time.Millisecond,
+			Heartbeat: 200 * time.Millisecond, SendTimeout: 5 * time.Second})
+		env.App.Waker = e
+		rctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { e.Run(rctx); close(done) }()
+		defer func() { stop(); <-done }()
+		owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+
+		for i, to := range [][]string{addrs("first", 1, 12), addrs("second", 1, 12)} {
+			conns := srv.Connections()
+			if i > 0 {
+				time.Sleep(time.Second) // the server drops every idle connection
+			}
+			m, p := runMailing(t, env, owner, to)
+			if m.Counts.Sent != len(to) || m.Counts.Failed != 0 || m.Counts.Unknown != 0 {
+				t.Errorf("mailing %d: counts %+v; want all %d sent", i+1, m.Counts, len(to))
+			}
+			for _, d := range p.Deliveries {
+				if a := p.Attempts[d.ID]; len(a) != 1 || !a[0].Success {
+					t.Errorf("mailing %d: %s has attempts %+v; want one, successful", i+1, d.Email, a)
+				}
+			}
+			if i > 0 && srv.Connections() == conns {
+				t.Errorf("mailing %d went out on the old connections: the server did not drop them, the test tests nothing", i+1)
+			}
+		}
+		if st := servers.Status()[0]; st.State != simplesender.SMTPServerOK || st.Failures != 0 || st.Failed != 0 || st.Sent != 24 {
+			t.Errorf("status %+v; want 24 sent, no failure, never resting", st)
+		}
+	})
+}
+
+// idleSMTP is a transport to url whose pooled connections may stay idle
+// for idle.
+func idleSMTP(t *testing.T, url string, idle time.Duration) *mailer.SMTP {
+	t.Helper()
+	s, err := mailer.NewSMTP(url, mailer.SMTPOptions{HeloName: "localhost", DialTimeout: 3 * time.Second,
+		CommandTimeout: 3 * time.Second, IdleTimeout: idle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitFor polls cond for up to 10 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for giveUp := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(giveUp) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}
+
+// TestPoolClosesIdleConnectionsItself: a connection idle for the idle
+// timeout is closed by us, with QUIT, before a server would drop it; the
+// next message goes out on a new one.
+func TestPoolClosesIdleConnectionsItself(t *testing.T) {
+	t.Parallel()
+	backend := apptest.NewSMTPServer(t) // it never drops a connection: only we may close it
+	gate := newSMTPGate(t, backend.Addr)
+	s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+		delivery.ServerConfig{SMTP: idleSMTP(t, gate.URL(), 200*time.Millisecond), Conns: 2})
+	if errs := sendTo(t, s, "first@example.com"); failed(errs) != 0 {
+		t.Fatalf("send errors: %v", errs)
+	}
+	waitFor(t, "QUIT on the idle connection", func() bool { return len(gate.Lines("QUIT")) == 1 })
+	if errs := sendTo(t, s, "second@example.com"); failed(errs) != 0 {
+		t.Fatalf("send errors: %v", errs)
+	}
+	if got, want := gate.Lines("MAIL FROM"), []string{"#1 MAIL FROM:<news@example.com> BODY=8BITMIME",
+		"#2 MAIL FROM:<news@example.com> BODY=8BITMIME"}; !slices.Equal(got, want) {
+		t.Errorf("MAIL commands %q, want %q: the second message on a new connection", got, want)
+	}
+	if st := s.Status()[0]; st.Sent != 2 || st.Failed != 0 || st.State != simplesender.SMTPServerOK {
+		t.Errorf("status %+v; want 2 sent, no failure", st)
+	}
+}
+
+// TestPoolChecksAConnectionThatWasIdle: a connection idle for a third of
+// the idle timeout gets a NOOP before it carries the next message; one the
+// server has closed meanwhile is replaced by a new one, and no failure is
+// reported.
+func TestPoolChecksAConnectionThatWasIdle(t *testing.T) {
+	t.Parallel()
+	t.Run("a live connection answers NOOP and carries the message", func(t *testing.T) {
+		t.Parallel()
+		backend := apptest.NewSMTPServer(t)
+		gate := newSMTPGate(t, backend.Addr)
+		s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+			delivery.ServerConfig{SMTP: idleSMTP(t, gate.URL(), 3*time.Second), Conns: 1})
+		sendTo(t, s, "first@example.com", "second@example.com") // one after the other: no check
+		time.Sleep(1200 * time.Millisecond)                     // more than a third of 3 s
+		if errs := sendTo(t, s, "third@example.com"); failed(errs) != 0 {
+			t.Fatalf("send errors: %v", errs)
+		}
+		if got := gate.Lines("NOOP"); !slices.Equal(got, []string{"#1 NOOP"}) {
+			t.Errorf("NOOP commands %q; want one, before the third message", got)
+		}
+		if n := len(gate.Lines("#1 MAIL")); gate.accepted.Load() != 1 || backend.Accepted() != 3 {
+			t.Errorf("%d connections, %d MAIL on the first, %d messages; want 3 messages on one connection", gate.accepted.Load(), n, backend.Accepted())
+		}
+	})
+	t.Run("a connection the server closed is replaced", func(t *testing.T) {
+		t.Parallel()
+		backend := apptest.NewSMTPServer(t, apptest.SMTPServerOptions{IdleTimeout: 300 * time.Millisecond})
+		s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+			delivery.ServerConfig{SMTP: idleSMTP(t, backend.URL(), 3*time.Second), Conns: 1})
+		sendTo(t, s, "first@example.com")
+		time.Sleep(1200 * time.Millisecond) // the server has said 421 and closed
+		if errs := sendTo(t, s, "second@example.com"); failed(errs) != 0 {
+			t.Fatalf("send errors: %v", errs)
+		}
+		if st := s.Status()[0]; st.Sent != 2 || st.Failed != 0 || st.State != simplesender.SMTPServerOK || backend.Connections() != 2 {
+			t.Errorf("status %+v, %d connections; want 2 sent on 2 connections, no failure", st, backend.Connections())
+		}
+	})
+}
+
+// TestOutboxRepliesNameTheFileOnly: with no SMTP server, each message is
+// written to the outbox folder; the reply that users see with the delivery
+// names the .eml file, never the server's path to it.
+func TestOutboxRepliesNameTheFileOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		env := apptest.New(t, dbURL)
+		dir := filepath.Join(t.TempDir(), "srv", "data", "outbox")
+		e := delivery.New(env.DB, delivery.NewOutbox(dir), delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: 2,
+			Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond})
+		env.App.Waker = e
+		rctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { e.Run(rctx); close(done) }()
+		defer func() { stop(); <-done }()
+		owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+
+		_, p := runMailing(t, env, owner, addrs("r", 1, 3))
+		for _, d := range p.Deliveries {
+			a := p.Attempts[d.ID]
+			if d.Status != simplesender.DeliverySent || len(a) != 1 {
+				t.Fatalf("%s: %s with %d attempts; want sent once", d.Email, d.Status, len(a))
+			}
+			name, ok := strings.CutPrefix(d.LastResponse, "written to the outbox: ")
+			if !ok || a[0].Response != d.LastResponse || strings.ContainsAny(name, `/\`) || !strings.HasSuffix(name, ".eml") {
+				t.Errorf("%s: reply %q, attempt's %q; want the file's name only", d.Email, d.LastResponse, a[0].Response)
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				t.Errorf("%s: the reply names %q, not a file in the outbox: %v", d.Email, name, err)
+			}
+		}
+	})
 }

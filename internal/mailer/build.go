@@ -26,7 +26,9 @@ const (
 // Message-ID, the extra Headers (sorted by name), MIME-Version and the body
 // headers. Display names and subjects that are not plain ASCII are RFC 2047
 // encoded, long headers are folded. Bodies are UTF-8 with CRLF line endings:
-// 7bit or 8bit when every line is short enough, quoted-printable otherwise.
+// 7bit or 8bit when every line is short enough, otherwise quoted-printable or
+// base64, whichever is shorter; no line is longer than 998 octets. (Conn.Send
+// re-encodes 8bit bodies for a server without 8BITMIME.)
 // A generated Message-ID is random and uses the domain of the From address.
 //
 // Build refuses a message rather than alter it: a control character (CR, LF,

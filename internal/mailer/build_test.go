@@ -112,7 +112,7 @@ func TestBuild(t *testing.T) {
 			wantParts: []part{{Type: "text/html", Encoding: "7bit", Body: "<b>bold</b>"}},
 		},
 		{
-			name: "overlong line goes quoted-printable and decodes intact",
+			name: "overlong Cyrillic line goes base64 and decodes intact",
 			msg: Message{
 				From: Address{Email: "news@example.com"},
 				To:   Address{Email: "a@example.com"},
@@ -120,7 +120,7 @@ func TestBuild(t *testing.T) {
 			},
 			wantFrom:  mail.Address{Address: "news@example.com"},
 			wantTo:    mail.Address{Address: "a@example.com"},
-			wantParts: []part{{Type: "text/plain", Encoding: "quoted-printable", Body: longLine + "\n.точка в начале строки"}},
+			wantParts: []part{{Type: "text/plain", Encoding: "base64", Body: longLine + "\n.точка в начале строки"}},
 		},
 		{
 			name: "bare CR and control characters in a body go quoted-printable",
@@ -343,4 +343,28 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 	b.SetBytes(int64(buf.Len()))
+}
+
+// BenchmarkBuildLongLines builds a Russian message whose paragraphs are
+// single lines longer than 998 octets, as HTML editors write them: bodies
+// that must be encoded (base64 here).
+func BenchmarkBuildLongLines(b *testing.B) {
+	paragraph := strings.Repeat("Здравствуйте! Это текст письма со ссылкой "+testLink+" ", 10)
+	m := &Message{
+		From:    Address{Name: "Рассылка компании", Email: "news@example.com"},
+		To:      Address{Name: "Иван Петров", Email: "ivan.petrov@example.org"},
+		Subject: "Новости недели: всё, что вы пропустили",
+		Text:    strings.Repeat(paragraph+"\n\n", 4),
+		HTML:    "<html><body>" + strings.Repeat("<p>"+paragraph+"</p>", 4) + "</body></html>",
+	}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if _, err := Build(&buf, m, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ReportMetric(float64(buf.Len())/float64(len(m.Text)+len(m.HTML)), "wire/body")
 }

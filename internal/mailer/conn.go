@@ -9,10 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/textproto"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"simplesender"
 )
 
 // errBroken is the cause of an error from a connection already known broken.
@@ -29,7 +30,6 @@ type Conn struct {
 	raw    net.Conn // the TCP connection; deadlines are set here
 	conn   net.Conn // raw, or the TLS connection over it
 	br     *bufio.Reader
-	r      *textproto.Reader
 	w      *bufio.Writer
 	ext    map[string]string // EHLO keywords, upper-case, to their parameters
 	isTLS  bool
@@ -38,9 +38,10 @@ type Conn struct {
 }
 
 // Dial connects to the server, reads its greeting, says EHLO (HELO when the
-// server does not know EHLO), starts TLS when the URL is smtp:// and the
-// server offers STARTTLS (a failed STARTTLS is an error, never a fall back
-// to plain text), and authenticates when the URL has a user. A password is
+// server does not know EHLO), starts TLS when the URL is smtp:// (see
+// SMTPURL for when a server without STARTTLS is refused; a failed STARTTLS
+// is an error, never a fall back to plain text), and authenticates when the
+// URL has a user. A password is
 // only ever sent over TLS or to a loopback address; otherwise Dial fails at
 // StageAuth. Errors are *SMTPError; ctx bounds the whole
 // exchange, and each step is bounded by the command timeout.
@@ -83,10 +84,8 @@ func (c *Conn) open(ctx context.Context) error {
 	if err := c.hello(ctx); err != nil {
 		return err
 	}
-	if _, ok := c.ext["STARTTLS"]; ok && !c.isTLS {
-		if err := c.startTLS(ctx); err != nil {
-			return err
-		}
+	if err := c.ensureTLS(ctx); err != nil {
+		return err
 	}
 	if c.s.url.Username != "" {
 		return c.auth(ctx)
@@ -96,7 +95,6 @@ func (c *Conn) open(ctx context.Context) error {
 
 func (c *Conn) setIO() {
 	c.br = bufio.NewReader(c.conn)
-	c.r = textproto.NewReader(c.br)
 	c.w = bufio.NewWriterSize(c.conn, 16<<10)
 }
 
@@ -132,6 +130,26 @@ func (c *Conn) hello(ctx context.Context) error {
 		c.ext[strings.ToUpper(keyword)] = params
 	}
 	return nil
+}
+
+// ensureTLS starts TLS on an smtp:// connection as its URL asks: when the
+// server offers STARTTLS, unless ?tls=none; a server that does not offer it
+// is refused, except on a loopback host without ?tls=starttls.
+func (c *Conn) ensureTLS(ctx context.Context) error {
+	mode := c.s.url.TLSMode()
+	if c.isTLS || mode == simplesender.SMTPNoTLS {
+		return nil
+	}
+	if _, ok := c.ext["STARTTLS"]; ok {
+		return c.startTLS(ctx)
+	}
+	if mode == simplesender.SMTPStartTLSOptional {
+		return nil
+	}
+	c.broken.Store(true)
+	return &SMTPError{Stage: StageStartTLS, Temporary: true, Err: fmt.Errorf(
+		"%s does not offer STARTTLS: refusing to send mail unencrypted (use smtps:// if the server has TLS on another port, "+
+			"or add ?tls=none to the URL to send in clear text)", c.s.url.Host)}
 }
 
 func (c *Conn) startTLS(ctx context.Context) error {
@@ -221,7 +239,9 @@ func isLoopback(host string) bool {
 // Send sends one message: MAIL FROM:<from> (with BODY=8BITMIME when the
 // server offers it), RCPT TO for each address in to, then data, which is a
 // complete message such as Build makes; line endings are made CRLF and lines
-// starting with "." are escaped. It returns the server's reply to the final
+// starting with "." are escaped. To a server that does not offer 8BITMIME,
+// the 8bit body parts of a message that Build made are sent re-encoded
+// (quoted-printable or base64). It returns the server's reply to the final
 // ".", normally 250 with a queue ID in its text.
 //
 // A rejected MAIL, RCPT or DATA command ends the transaction with RSET, so
@@ -253,6 +273,8 @@ func (c *Conn) Send(ctx context.Context, from string, to []string, data []byte) 
 	params := ""
 	if _, ok := c.ext["8BITMIME"]; ok {
 		params = " BODY=8BITMIME"
+	} else if has8bit(data) {
+		data = downgrade(data)
 	}
 	if _, ok := c.ext["PIPELINING"]; ok && len(to) == 1 {
 		if err := c.pipelinedEnvelope(ctx, from, to[0], params); err != nil {
@@ -387,6 +409,32 @@ func (c *Conn) Reset() error {
 	return nil
 }
 
+// noopTimeout bounds the check of an idle connection: a server answers NOOP
+// at once, and a connection that a firewall has dropped would otherwise
+// hold the message for the whole command timeout.
+const noopTimeout = 10 * time.Second
+
+// Noop sends NOOP, to check that a connection that was idle still works.
+// A failure marks the Conn broken. Errors are *SMTPError at StageNoop.
+func (c *Conn) Noop(ctx context.Context) error {
+	if c.broken.Load() {
+		return &SMTPError{Stage: StageNoop, Temporary: true, Err: errBroken}
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(c.s.cmdTimeout, noopTimeout))
+	defer cancel()
+	stop := context.AfterFunc(ctx, c.interrupt)
+	defer func() {
+		if !stop() {
+			c.broken.Store(true) // as in Send
+		}
+	}()
+	if _, _, err := c.cmd(ctx, StageNoop, 2, "NOOP"); err != nil {
+		c.broken.Store(true)
+		return err
+	}
+	return nil
+}
+
 // Broken reports whether the connection has failed or been closed, and so
 // must not be used again.
 func (c *Conn) Broken() bool { return c.broken.Load() }
@@ -405,7 +453,7 @@ func (c *Conn) Close() error {
 	c.raw.SetDeadline(time.Now().Add(min(c.s.cmdTimeout, 5*time.Second)))
 	c.w.WriteString("QUIT\r\n")
 	if c.w.Flush() == nil {
-		c.r.ReadResponse(0) // the reply changes nothing
+		readReply(c.br) // the reply changes nothing
 	}
 	return c.conn.Close()
 }
@@ -439,7 +487,7 @@ func (c *Conn) cmd(ctx context.Context, stage string, want int, parts ...string)
 
 // read reads one reply, which may span several lines.
 func (c *Conn) read(ctx context.Context, stage string, want int, afterData bool) (int, string, error) {
-	code, msg, err := c.r.ReadResponse(0)
+	code, msg, err := readReply(c.br)
 	if err != nil {
 		return 0, "", c.fail(ctx, stage, err, afterData)
 	}

@@ -285,3 +285,31 @@ func TestConnSendRefusesBadEnvelope(t *testing.T) {
 		t.Errorf("bad envelopes reached the server or broke the connection")
 	}
 }
+
+// TestConnNoop: NOOP tells a connection that still works from one the
+// server has closed for being idle (421 4.4.2, then EOF).
+func TestConnNoop(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, &testServer{}, serverOptions{idleTimeout: 300 * time.Millisecond})
+	s, err := NewSMTP("smtp://"+ts.Addr, SMTPOptions{CommandTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Dial(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Noop(t.Context()); err != nil || c.Broken() {
+		t.Fatalf("NOOP on a fresh connection: %v, broken %v", err, c.Broken())
+	}
+	time.Sleep(time.Second) // the server says 421 and closes
+	err = c.Noop(t.Context())
+	var se *SMTPError
+	if !errors.As(err, &se) || se.Stage != StageNoop || se.Code != 421 || se.Enhanced != "4.4.2" || !c.Broken() {
+		t.Fatalf("NOOP on a connection the server closed: %v, broken %v; want 421 4.4.2 at the noop stage, broken", err, c.Broken())
+	}
+	if _, err := c.Send(t.Context(), "noreply@example.com", []string{"ivan@example.org"}, []byte("x\r\n")); !IsTemporary(err) {
+		t.Errorf("Send after a failed NOOP: %v; want a temporary error", err)
+	}
+}

@@ -24,6 +24,7 @@ const (
 	StageData     = "data"     // DATA and the transfer of the message up to the final "."
 	StageDataEnd  = "data-end" // the reply to the final "."
 	StageReset    = "rset"     // RSET
+	StageNoop     = "noop"     // NOOP, the check of a connection that was idle
 )
 
 // SMTPError is a failed SMTP exchange: a reply the server sent (Code > 0) or

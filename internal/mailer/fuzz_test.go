@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"bufio"
 	"bytes"
 	"net/mail"
 	"net/textproto"
@@ -139,6 +140,26 @@ func FuzzBuild(f *testing.F) {
 		if !slices.Equal(got, bodies) {
 			t.Fatalf("bodies read back %q, want %q", got, bodies)
 		}
+
+		// A server without 8BITMIME gets the same bodies in 7 bits.
+		seven := downgrade(raw)
+		if has8bit(seven) {
+			t.Fatalf("8bit data after downgrade:\n%s", seven)
+		}
+		got = got[:0]
+		for _, p := range parseMessage(t, seven).Parts {
+			got = append(got, p.Body)
+		}
+		if !slices.Equal(got, bodies) {
+			t.Fatalf("bodies read back after downgrade %q, want %q", got, bodies)
+		}
+		for _, data := range [][]byte{raw, seven} {
+			for line := range bytes.SplitSeq(data, []byte("\r\n")) {
+				if len(line) > maxHardLine {
+					t.Fatalf("line of %d bytes", len(line))
+				}
+			}
+		}
 	})
 }
 
@@ -178,6 +199,21 @@ func FuzzParseSMTPURL(f *testing.F) {
 		}
 		if err != nil || again != u {
 			t.Fatalf("String() %q of %q parses to %+v, %v; want %+v", u.String(), raw, again, err, u)
+		}
+	})
+}
+
+func FuzzReadReply(f *testing.F) {
+	for _, s := range []string{"250 ok\r\n", "250-a\r\n250 b\r\n", "250\r\n", "250-a\r\n251 b\r\n", "2x0\r\n", "250-cut"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		code, text, err := readReply(bufio.NewReader(strings.NewReader(in)))
+		if err != nil {
+			return
+		}
+		if code < 100 || code > 599 || len(text) > len(in) || len(text) > maxReplyBytes {
+			t.Fatalf("readReply(%q) = %d, %d bytes of text", in, code, len(text))
 		}
 	})
 }

@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"io"
 	"mime"
@@ -80,6 +81,8 @@ func decodeBody(encoding string, body io.Reader) (string, error) {
 	case "7bit", "8bit":
 	case "quoted-printable":
 		body = quotedprintable.NewReader(body)
+	case "base64":
+		body = base64.NewDecoder(base64.StdEncoding, body)
 	default:
 		return "", errors.New("unexpected Content-Transfer-Encoding " + encoding)
 	}

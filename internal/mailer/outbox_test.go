@@ -30,8 +30,11 @@ func TestOutbox(t *testing.T) {
 		{"english confirmation e-mail keeps the link on one line",
 			"Hello!\n\nTo confirm your address, open:\n" + testLink + "\n",
 			"7bit", true},
-		{"link in an overlong line survives quoted-printable",
+		{"link in an overlong Russian line survives base64",
 			strings.Repeat("Очень длинный абзац без переводов строки. ", 40) + testLink + " " + strings.Repeat("ещё ", 10),
+			"base64", false},
+		{"link in an overlong English line survives quoted-printable",
+			strings.Repeat("A very long paragraph without line breaks. ", 40) + testLink + " " + strings.Repeat("more ", 10),
 			"quoted-printable", false},
 	}
 	var paths []string

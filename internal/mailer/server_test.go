@@ -52,9 +52,10 @@ type testServer struct {
 }
 
 type serverOptions struct {
-	tls         *tls.Config // offer STARTTLS with this configuration
-	implicitTLS bool        // listen with TLS from the first byte (smtps)
-	plainAuth   bool        // allow AUTH without TLS
+	tls         *tls.Config   // offer STARTTLS with this configuration
+	implicitTLS bool          // listen with TLS from the first byte (smtps)
+	plainAuth   bool          // allow AUTH without TLS
+	idleTimeout time.Duration // close a connection idle this long, with 421 4.4.2
 }
 
 func startServer(t *testing.T, ts *testServer, o serverOptions) *testServer {
@@ -69,6 +70,7 @@ func startServer(t *testing.T, ts *testServer, o serverOptions) *testServer {
 	s.ErrorLog = log.New(io.Discard, "", 0)
 	s.AllowInsecureAuth = o.plainAuth
 	s.TLSConfig = o.tls
+	s.ReadTimeout = o.idleTimeout
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

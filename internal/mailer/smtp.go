@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"simplesender"
 )
 
 // Default timeouts of an SMTP transport.
@@ -23,18 +25,44 @@ const (
 	// (RFC 5321 4.5.3.2.6 suggests 10 minutes); a longer wait means fewer
 	// messages of unknown outcome.
 	DefaultDataTimeout = 10 * time.Minute
+	// DefaultIdleTimeout is how long a connection kept for reuse may stay
+	// idle: well under what servers allow (Postfix 300 s, many relays 30 to
+	// 60 s), so that we close it before they do.
+	DefaultIdleTimeout = 15 * time.Second
 )
 
-// SMTPURL is a parsed SMTP server URL: smtp://user:pass@host:port (STARTTLS
-// when the server offers it, port 25 by default) or smtps://user:pass@host:port
-// (implicit TLS, port 465 by default). User and password are optional and
-// percent-encoded in the URL.
+// SMTPURL is a parsed SMTP server URL: smtp://user:pass@host:port (STARTTLS,
+// port 25 by default) or smtps://user:pass@host:port (implicit TLS, port 465
+// by default). User and password are optional and percent-encoded in the
+// URL.
+//
+// smtp:// requires STARTTLS: a server that does not offer it is refused,
+// except on a loopback host (localhost, 127.0.0.1, ::1), where mail goes
+// in clear text when STARTTLS is not offered. The option ?tls=starttls
+// requires STARTTLS even there; ?tls=none never starts TLS, and is refused
+// with a password unless the host is loopback.
 type SMTPURL struct {
 	Host        string // host name or IP address, without brackets
 	Port        string
-	ImplicitTLS bool // smtps://
+	ImplicitTLS bool   // smtps://
+	TLS         string // the ?tls= option of smtp://: "", "starttls" or "none"
 	Username    string
 	Password    string
+}
+
+// TLSMode tells how the connection is encrypted: simplesender.SMTPTLS
+// (smtps://), SMTPStartTLS (required), SMTPStartTLSOptional (smtp:// to a
+// loopback host without ?tls=) or SMTPNoTLS (?tls=none).
+func (u SMTPURL) TLSMode() string {
+	switch {
+	case u.ImplicitTLS:
+		return simplesender.SMTPTLS
+	case u.TLS == "none":
+		return simplesender.SMTPNoTLS
+	case u.TLS == "" && isLoopback(u.Host):
+		return simplesender.SMTPStartTLSOptional
+	}
+	return simplesender.SMTPStartTLS
 }
 
 // ParseSMTPURL parses and validates an SMTP server URL. Its errors describe
@@ -81,8 +109,11 @@ func ParseSMTPURL(rawURL string) (SMTPURL, error) {
 		}
 		out.Port = p
 	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+	if (u.Path != "" && u.Path != "/") || u.Fragment != "" {
 		return SMTPURL{}, errors.New("unexpected path, query or fragment after host:port")
+	}
+	if out.TLS, err = parseTLSOption(u.RawQuery, out.ImplicitTLS); err != nil {
+		return SMTPURL{}, err
 	}
 	if u.User != nil {
 		out.Username = u.User.Username()
@@ -93,8 +124,31 @@ func ParseSMTPURL(rawURL string) (SMTPURL, error) {
 		if out.Password == "" {
 			return SMTPURL{}, fmt.Errorf("user %q has no password; expected smtp://user:pass@host:port", out.Username)
 		}
+		if out.TLS == "none" && !isLoopback(out.Host) {
+			return SMTPURL{}, errors.New("tls=none would send the password unencrypted over the network; " +
+				"drop ?tls=none (STARTTLS) or use smtps://")
+		}
 	}
 	return out, nil
+}
+
+// parseTLSOption parses the query of an SMTP URL, where only tls=none or
+// tls=starttls may be, and only with smtp://.
+func parseTLSOption(query string, implicitTLS bool) (string, error) {
+	if query == "" {
+		return "", nil
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil || len(q) != 1 || len(q["tls"]) == 0 {
+		return "", errors.New("unexpected path, query or fragment after host:port; the only option here is ?tls=none or ?tls=starttls")
+	}
+	if v := q["tls"]; len(v) > 1 || v[0] != "none" && v[0] != "starttls" {
+		return "", errors.New("tls: want none (no encryption) or starttls (required), such as ?tls=none")
+	}
+	if implicitTLS {
+		return "", errors.New("tls= is an option of smtp://; smtps:// is always TLS")
+	}
+	return q["tls"][0], nil
 }
 
 // Addr returns host:port for dialling.
@@ -108,6 +162,9 @@ func (u SMTPURL) String() string {
 	}
 	if u.Username != "" {
 		v.User = url.UserPassword(u.Username, "xxxxx")
+	}
+	if u.TLS != "" {
+		v.RawQuery = "tls=" + u.TLS
 	}
 	return v.String()
 }
@@ -129,6 +186,9 @@ type SMTPOptions struct {
 	DialTimeout    time.Duration
 	CommandTimeout time.Duration
 	DataTimeout    time.Duration
+	// IdleTimeout is how long a connection kept for reuse may stay idle
+	// (see SMTP.IdleTimeout); zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // SMTP is a Transport that sends through one SMTP server. It is safe for
@@ -141,6 +201,7 @@ type SMTP struct {
 	dialTimeout time.Duration
 	cmdTimeout  time.Duration
 	dataTimeout time.Duration
+	idleTimeout time.Duration
 	// dial opens the TCP connection; tests replace it.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -183,6 +244,7 @@ func NewSMTP(rawURL string, opts ...SMTPOptions) (*SMTP, error) {
 		dialTimeout: orDefault(o.DialTimeout, DefaultDialTimeout),
 		cmdTimeout:  orDefault(o.CommandTimeout, DefaultCommandTimeout),
 		dataTimeout: orDefault(o.DataTimeout, DefaultDataTimeout),
+		idleTimeout: orDefault(o.IdleTimeout, DefaultIdleTimeout),
 		dial:        new(net.Dialer).DialContext,
 	}
 	return s, nil
@@ -198,6 +260,10 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // URL returns the server's parsed URL; use its String method for logs.
 func (s *SMTP) URL() SMTPURL { return s.url }
+
+// IdleTimeout is how long a connection kept for reuse may stay idle before
+// its keeper closes it; SMTP itself keeps none.
+func (s *SMTP) IdleTimeout() time.Duration { return s.idleTimeout }
 
 // Send builds m and sends it over a new connection, from m.From.Email to
 // m.To.Email. The Result holds the Message-ID and the server's final reply.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"simplesender"
 )
 
 func testMessage(to string) *Message {
@@ -184,7 +187,7 @@ func TestSMTPDialFails(t *testing.T) {
 			mechs:     []string{"PLAIN"},
 			url:       func(string) string { return "smtp://sender:secret@mail.example.com:25" },
 			viaHost:   true,
-			wantStage: StageAuth,
+			wantStage: StageStartTLS,
 			wantTemp:  true,
 			wantText:  "unencrypted",
 		},
@@ -253,6 +256,10 @@ func TestParseSMTPURL(t *testing.T) {
 		{"smtps://me%40example.com:p%40ss%3Aw@mail.example.com", SMTPURL{Host: "mail.example.com", Port: "465", ImplicitTLS: true, Username: "me@example.com", Password: "p@ss:w"},
 			"smtps://me%40example.com:xxxxx@mail.example.com:465"},
 		{"SMTP://[::1]:2525/", SMTPURL{Host: "::1", Port: "2525"}, "smtp://[::1]:2525"},
+		{"smtp://relay.example.net?tls=none", SMTPURL{Host: "relay.example.net", Port: "25", TLS: "none"}, "smtp://relay.example.net:25?tls=none"},
+		{"smtp://u:p@localhost:2525?tls=none", SMTPURL{Host: "localhost", Port: "2525", TLS: "none", Username: "u", Password: "p"},
+			"smtp://u:xxxxx@localhost:2525?tls=none"},
+		{"smtp://127.0.0.1?tls=starttls", SMTPURL{Host: "127.0.0.1", Port: "25", TLS: "starttls"}, "smtp://127.0.0.1:25?tls=starttls"},
 	}
 	for _, tt := range valid {
 		t.Run("accepts "+tt.in, func(t *testing.T) {
@@ -278,7 +285,11 @@ func TestParseSMTPURL(t *testing.T) {
 		{"smtp://mail.example.com:70000", "port"},
 		{"smtp://mail.example.com:smtp", "port"},
 		{"smtp://mail.example.com/path", "path"},
-		{"smtp://mail.example.com?tls=1", "query"},
+		{"smtp://mail.example.com?conns=1", "query"},
+		{"smtp://mail.example.com?tls=1", "tls: want none"},
+		{"smtp://mail.example.com?tls=none&tls=none", "tls: want none"},
+		{"smtps://mail.example.com?tls=none", "smtps:// is always TLS"},
+		{"smtp://user:secret@mail.example.com?tls=none", "unencrypted"},
 		{"smtp://:secret@mail.example.com", "user name"},
 		{"smtp://user@mail.example.com", "no password"},
 		{"smtp://user:secret%zz@mail.example.com", "valid URL"},
@@ -344,5 +355,76 @@ func TestNewSMTPOptions(t *testing.T) {
 	}
 	if _, err := NewSMTP("smtp://mail.example.com", SMTPOptions{}, SMTPOptions{}); err == nil {
 		t.Error("NewSMTP accepted two SMTPOptions")
+	}
+}
+
+// TestSMTPRequiresSTARTTLS: smtp:// to a host on the network sends nothing
+// in clear text when the server does not offer STARTTLS, unless the URL
+// says ?tls=none; on this machine mail may go unencrypted.
+func TestSMTPRequiresSTARTTLS(t *testing.T) {
+	t.Parallel()
+	serverTLS, roots := testCert(t)
+	tests := []struct {
+		name     string
+		url      string // %s: the test server's port
+		remote   bool   // dial the server under the name mail.example.com
+		starttls bool   // the server offers STARTTLS
+		wantMode string
+		wantTLS  bool
+		wantErr  string // "": the message is sent
+	}{
+		{name: "a remote server without STARTTLS is refused", url: "smtp://mail.example.com:%s", remote: true,
+			wantMode: simplesender.SMTPStartTLS, wantErr: "does not offer STARTTLS"},
+		{name: "a remote server with STARTTLS gets TLS", url: "smtp://mail.example.com:%s", remote: true, starttls: true,
+			wantMode: simplesender.SMTPStartTLS, wantTLS: true},
+		{name: "tls=none sends to a remote server in clear text", url: "smtp://mail.example.com:%s?tls=none", remote: true,
+			wantMode: simplesender.SMTPNoTLS},
+		{name: "tls=none does not start TLS even when offered", url: "smtp://mail.example.com:%s?tls=none", remote: true, starttls: true,
+			wantMode: simplesender.SMTPNoTLS},
+		{name: "a loopback server without STARTTLS gets the mail in clear text", url: "smtp://127.0.0.1:%s",
+			wantMode: simplesender.SMTPStartTLSOptional},
+		{name: "a loopback server with STARTTLS gets TLS", url: "smtp://localhost:%s", starttls: true,
+			wantMode: simplesender.SMTPStartTLSOptional, wantTLS: true},
+		{name: "tls=starttls requires it on loopback too", url: "smtp://127.0.0.1:%s?tls=starttls",
+			wantMode: simplesender.SMTPStartTLS, wantErr: "does not offer STARTTLS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var o serverOptions
+			if tt.starttls {
+				o.tls = serverTLS
+			}
+			ts := startServer(t, &testServer{}, o)
+			_, port, _ := net.SplitHostPort(ts.Addr)
+			s, err := NewSMTP(fmt.Sprintf(tt.url, port), SMTPOptions{RootCAs: roots, CommandTimeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.URL().TLSMode(); got != tt.wantMode {
+				t.Errorf("TLSMode() = %q, want %q", got, tt.wantMode)
+			}
+			s.dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return new(net.Dialer).DialContext(ctx, network, ts.Addr)
+			}
+			_, err = s.Send(t.Context(), testMessage("ivan@example.org"))
+			got := ts.Received()
+			if tt.wantErr != "" {
+				var se *SMTPError
+				if !errors.As(err, &se) || se.Stage != StageStartTLS || !se.Temporary || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("Send error = %v; want a temporary error at STARTTLS saying %q", err, tt.wantErr)
+				}
+				if len(got) != 0 {
+					t.Errorf("the server got %d messages in clear text", len(got))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if len(got) != 1 || got[0].TLS != tt.wantTLS {
+				t.Errorf("server got %+v; want one message, over TLS %v", got, tt.wantTLS)
+			}
+		})
 	}
 }

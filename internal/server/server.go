@@ -148,12 +148,13 @@ func senders(cfg *config.Config, log *slog.Logger) (mailer.Transport, delivery.S
 	}
 	list := make([]delivery.ServerConfig, 0, len(cfg.SMTPServers))
 	for i, sc := range cfg.SMTPServers {
-		smtp, err := mailer.NewSMTP(sc.URL)
+		smtp, err := mailer.NewSMTP(sc.URL, mailer.SMTPOptions{IdleTimeout: sc.IdleTimeout})
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("%s: server %d: %w", config.EnvSMTPURL, i+1, err)
 		}
 		list = append(list, delivery.ServerConfig{SMTP: smtp, Conns: sc.Conns, Rate: sc.Rate})
-		log.Info("SMTP server", "url", smtp.URL().String(), "conns", sc.Conns, "rate", sc.Rate)
+		log.Info("SMTP server", "url", smtp.URL().String(), "tls", smtp.URL().TLSMode(), "conns", sc.Conns, "rate", sc.Rate,
+			"idle_timeout", sc.IdleTimeout)
 	}
 	servers, err := delivery.NewServers(list, delivery.ServersOptions{Logger: log})
 	if err != nil {

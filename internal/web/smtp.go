@@ -20,8 +20,17 @@ type smtpData struct {
 type smtpRow struct {
 	simplesender.SMTPServerStatus
 	TLSKey  string // message key of the TLS mode
+	Idle    string // the idle timeout, such as "15s"
 	Rate    string // messages per second, such as "0.5"; empty: no limit
 	Resting bool
+}
+
+// tlsKeys are the message keys of the TLS modes.
+var tlsKeys = map[string]string{
+	simplesender.SMTPTLS:              "smtp.tls.tls",
+	simplesender.SMTPStartTLS:         "smtp.tls.starttls",
+	simplesender.SMTPStartTLSOptional: "smtp.tls.starttls_optional",
+	simplesender.SMTPNoTLS:            "smtp.tls.none",
 }
 
 // smtpSettings shows admins how e-mail is sent: each SMTP server with its
@@ -41,10 +50,8 @@ func (s *Server) smtpSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Retry = strings.Join(waits, ", ")
 	for _, sv := range st.Servers {
-		row := smtpRow{SMTPServerStatus: sv, TLSKey: "smtp.tls.starttls", Resting: sv.State == simplesender.SMTPServerResting}
-		if sv.TLS == "tls" {
-			row.TLSKey = "smtp.tls.tls"
-		}
+		row := smtpRow{SMTPServerStatus: sv, TLSKey: tlsKeys[sv.TLS], Idle: shortDuration(sv.IdleTimeout),
+			Resting: sv.State == simplesender.SMTPServerResting}
 		if sv.Limited() {
 			row.Rate = strconv.FormatFloat(sv.Rate, 'f', -1, 64)
 		}

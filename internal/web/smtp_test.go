@@ -28,18 +28,21 @@ func TestSMTPPageForAdminsOnly(t *testing.T) {
 		LastError: "smtp connect: 421 <script>alert(1)</script> closing", LastErrorAt: time.Date(2026, 3, 1, 12, 9, 0, 0, time.UTC)}
 	s.env.App.SMTP = func() simplesender.SMTPSettings {
 		return simplesender.SMTPSettings{Conns: 6, Retry: []time.Duration{time.Minute, 90 * time.Minute},
-			Servers: append(servers.Status(), resting)}
+			Servers: append(servers.Status(), resting,
+				simplesender.SMTPServerStatus{Addr: "127.0.0.1:2525", TLS: "starttls-optional", Conns: 1, State: simplesender.SMTPServerOK},
+				simplesender.SMTPServerStatus{Addr: "relay.lan:25", TLS: "none", Conns: 1, State: simplesender.SMTPServerOK})}
 	}
 
 	check(t, "admin", s.do(t, "admin", "GET", "/admin/smtp", nil), 200, []string{
-		"Sending settings", "these 2 SMTP servers in turn",
-		"mail.example.com:465", "TLS (smtps://)", "ann", "0 in use of 4", "1.5 per second, bursts of up to 2", `status-active">working`,
-		"backup.example.net:587", "STARTTLS when offered", "no login", "no limit", "resting until 2026-03-01 12:10 UTC",
+		"Sending settings", "these 4 SMTP servers in turn",
+		"mail.example.com:465", "TLS (smtps://)", "ann", "0 in use of 4", "closed after 15s idle", "1.5 per second, bursts of up to 2", `status-active">working`,
+		"backup.example.net:587", "STARTTLS, required (smtp://)", "no login", "no limit", "resting until 2026-03-01 12:10 UTC",
 		"<td>5</td>", "<td>12</td>", "<td>7</td>", "421 &lt;script&gt;alert(1)&lt;/script&gt; closing",
+		"127.0.0.1:2525", "STARTTLS when offered (smtp:// to this machine)", "relay.lan:25", "none: clear text (smtp://...?tls=none)",
 		"Messages of mailings sent at once</dt><dd>6</dd>", "1m, 1h30m", "fails 5 times in a row",
 	}, []string{"s3cret", "<script>alert"})
 	check(t, "admin in Russian", s.do(t, "admin", "GET", "/admin/smtp", nil, "Accept-Language", "ru"), 200,
-		[]string{"Настройки отправки", "эти 2 SMTP-сервера", "1.5 в секунду, пачками до 2", "отдыхает до 2026-03-01 12:10 UTC"}, nil)
+		[]string{"Настройки отправки", "эти 4 SMTP-сервера", "закрывается после 15s простоя", "STARTTLS, обязательно", "нет: открытым текстом", "1.5 в секунду, пачками до 2", "отдыхает до 2026-03-01 12:10 UTC"}, nil)
 
 	for _, who := range []string{"manager", "active"} {
 		check(t, who, s.do(t, who, "GET", "/admin/smtp", nil), 403, []string{"You are not allowed"},

@@ -1,6 +1,7 @@
 package apptest
 
 import (
+	"encoding/base64"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -43,8 +44,11 @@ func textBody(contentType, cte string, r io.Reader) (string, error) {
 			}
 		}
 	}
-	if strings.EqualFold(cte, "quoted-printable") {
+	switch {
+	case strings.EqualFold(cte, "quoted-printable"):
 		r = quotedprintable.NewReader(r)
+	case strings.EqualFold(cte, "base64"):
+		r = base64.NewDecoder(base64.StdEncoding, r)
 	}
 	b, err := io.ReadAll(r)
 	return string(b), err

@@ -45,12 +45,24 @@ type SMTPServer struct {
 	conns int
 }
 
-// NewSMTPServer starts a server that stops when the test ends.
-func NewSMTPServer(t testing.TB) *SMTPServer {
+// SMTPServerOptions tune a test SMTP server.
+type SMTPServerOptions struct {
+	// IdleTimeout, when set, makes the server close a connection that has
+	// been idle that long, with "421 4.4.2 Idle timeout", as real servers
+	// do (Postfix's smtpd_timeout).
+	IdleTimeout time.Duration
+}
+
+// NewSMTPServer starts a server that stops when the test ends, tuned by at
+// most one SMTPServerOptions.
+func NewSMTPServer(t testing.TB, opts ...SMTPServerOptions) *SMTPServer {
 	t.Helper()
 	s := &SMTPServer{seen: map[string]int{}, raw: map[string][][]byte{}, StallFor: 3 * time.Second}
 	s.srv = smtp.NewServer(smtpBackend{s})
 	s.srv.Domain = "localhost"
+	for _, o := range opts {
+		s.srv.ReadTimeout = o.IdleTimeout
+	}
 	s.srv.AllowInsecureAuth = true
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
