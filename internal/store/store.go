@@ -303,6 +303,11 @@ func (s *Store) wrap(err error, doing string) error {
 	return simplesender.Errorf("%s: %w", doing, err)
 }
 
+// offsetArg is the OFFSET of a page: callers compute it with app.Offset,
+// which never overflows; a negative one would fail on PostgreSQL and is
+// read as 0, the start of the list.
+func offsetArg(offset int) int { return max(offset, 0) }
+
 // affected returns NotFound when a write touched no row.
 func (s *Store) affected(res sql.Result, err error, doing string) error {
 	if err != nil {

@@ -115,7 +115,7 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]*simplesender.Us
 		f.Limit = 50
 	}
 	rows, err := s.query(ctx, "SELECT "+userColumns+" FROM users "+where+" ORDER BY id LIMIT ? OFFSET ?",
-		append(args, f.Limit, f.Offset)...)
+		append(args, f.Limit, offsetArg(f.Offset))...)
 	if err != nil {
 		return nil, 0, s.wrap(err, "list users")
 	}

@@ -18,8 +18,10 @@ type messagesData struct {
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	page, q := pageParam(r), strings.TrimSpace(r.URL.Query().Get("q"))
-	list, total, err := s.app.ListMessages(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: offset(page)})
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	list, total, page, err := listPage(pageParam(r), func(off int) ([]*simplesender.Message, int, error) {
+		return s.app.ListMessages(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: off})
+	})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return

@@ -62,8 +62,13 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	d := reportData{}
 	p.Data = d
 	if owner == 0 && rc.User.Role.IsStaff() {
-		page := pageParam(r)
-		ur, err := s.app.UsersReport(r.Context(), rc.actor(), per, perPage, offset(page))
+		ur, _, page, err := listPage(pageParam(r), func(off int) (*app.UsersReport, int, error) {
+			ur, err := s.app.UsersReport(r.Context(), rc.actor(), per, perPage, off)
+			if err != nil {
+				return nil, 0, err
+			}
+			return ur, ur.Total, nil
+		})
 		if err != nil {
 			s.fail(w, r, err, formFor(err, "reports"), p)
 			return
