@@ -64,10 +64,12 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*simplesender.User, err
 // until the transaction ends. SetBlocked after it reads the clock only once
 // every start of the user's mailings in flight has committed (they hold a
 // lock on the row: see RequestStart), so their runs began before
-// blocked_at and the block's CancelRuns sees them. NotFound when there is
-// no such user.
+// blocked_at and the block's CancelRuns sees them. The lock (NO KEY UPDATE,
+// as an UPDATE of the row takes) does not wait for transactions that only
+// write rows referring to the user, such as an import. NotFound when there
+// is no such user.
 func (s *Store) LockUser(ctx context.Context, id int64) (*simplesender.User, error) {
-	q := s.db.dialect.rebind("SELECT " + userColumns + " FROM users WHERE id = ?" + s.rowLock("UPDATE"))
+	q := s.db.dialect.rebind("SELECT " + userColumns + " FROM users WHERE id = ?" + s.rowLock("NO KEY UPDATE"))
 	u, err := scanUser(s.w.QueryRowContext(ctx, q, id))
 	return u, s.wrap(err, "lock user")
 }
