@@ -34,6 +34,30 @@ func outboxEngine(t *testing.T, env *apptest.Env) (stop func()) {
 	return stop
 }
 
+// oneRecipientMailings makes n mailings of one message for ac, each to a
+// recipient of its own.
+func oneRecipientMailings(t *testing.T, env *apptest.Env, ac *app.Actor, n int) []*simplesender.Mailing {
+	t.Helper()
+	msg := &simplesender.Message{Subject: "Hello", BodyText: "Hello, {{email}}"}
+	if err := env.App.CreateMessage(ctx, ac, msg); err != nil {
+		t.Fatal(err)
+	}
+	ms := make([]*simplesender.Mailing, n)
+	for i := range ms {
+		r := &simplesender.Recipient{Email: fmt.Sprintf("%s-%02d@example.com", ac.User.Email[:3], i)}
+		if err := env.App.CreateRecipient(ctx, ac, r); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		ms[i], err = env.App.CreateMailing(ctx, ac, app.MailingInput{Name: fmt.Sprintf("race %d", i), MessageID: msg.ID,
+			RecipientIDs: []int64{r.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ms
+}
+
 // runsAfter returns the runs of the mailings that started after t0.
 func runsAfter(t *testing.T, env *apptest.Env, ms []*simplesender.Mailing, t0 time.Time) []string {
 	t.Helper()
@@ -65,22 +89,25 @@ func TestBlockStopsStartsInFlight(t *testing.T) {
 		stop := outboxEngine(t, env)
 		owner := rpActor(t, env, "racer@example.com", simplesender.RoleUser)
 		admin := rpActor(t, env, "boss@example.com", simplesender.RoleAdmin)
-		const n = 80
-		ms := make([]*simplesender.Mailing, n)
-		for i := range ms {
-			ms[i] = rpMailing(t, env, owner, fmt.Sprintf("race %d", i), fmt.Sprintf("r%02d@example.com", i))
-		}
-		schedAt := env.DB.Now().Add(2 * time.Second)
+		ms := oneRecipientMailings(t, env, owner, 80)
 		begin := make(chan struct{})
 		var wg sync.WaitGroup
 		var accepted, refused atomic.Int32
+		var mu sync.Mutex
+		var lastAt time.Time // the latest time a send is scheduled for
 		for i, m := range ms {
 			wg.Go(func() {
 				<-begin
 				time.Sleep(time.Duration(i) * time.Millisecond) // spread around the block
 				var err error
 				if i%4 == 3 {
-					err = env.App.Schedule(ctx, owner, m.ID, schedAt)
+					at := env.DB.Now().Add(2 * time.Second)
+					mu.Lock()
+					if at.After(lastAt) {
+						lastAt = at
+					}
+					mu.Unlock()
+					err = env.App.Schedule(ctx, owner, m.ID, at)
 				} else {
 					err = env.App.SendNow(ctx, owner, m.ID, "now")
 				}
@@ -108,7 +135,7 @@ func TestBlockStopsStartsInFlight(t *testing.T) {
 		late := ms[0]
 		for what, err := range map[string]error{
 			"send now": env.App.SendNow(ctx, owner, late.ID, "now"),
-			"schedule": env.App.Schedule(ctx, owner, late.ID, schedAt),
+			"schedule": env.App.Schedule(ctx, owner, late.ID, env.DB.Now().Add(time.Hour)),
 			"cli":      env.App.SendNow(ctx, app.System, late.ID, "cli"),
 		} {
 			if !isMessage(err, "error.mailing.owner_blocked") {
@@ -119,7 +146,9 @@ func TestBlockStopsStartsInFlight(t *testing.T) {
 		// Past the scheduled time, when nothing of the user's is running
 		// any more, the engine has done all it would.
 		waitFor(t, 20*time.Second, "the user's mailings", func() bool {
-			if env.DB.Now().Before(schedAt.Add(300 * time.Millisecond)) {
+			mu.Lock()
+			defer mu.Unlock()
+			if env.DB.Now().Before(lastAt.Add(300 * time.Millisecond)) {
 				return false
 			}
 			for _, m := range ms {
@@ -157,10 +186,7 @@ func TestDisableStopsStartsInFlight(t *testing.T) {
 		owner := rpActor(t, env, "sender@example.com", simplesender.RoleUser)
 		manager := rpActor(t, env, "manager@example.com", simplesender.RoleManager)
 		const n = 30
-		ms := make([]*simplesender.Mailing, n)
-		for i := range ms {
-			ms[i] = rpMailing(t, env, owner, fmt.Sprintf("race %d", i), fmt.Sprintf("d%02d@example.com", i))
-		}
+		ms := oneRecipientMailings(t, env, owner, n)
 		begin := make(chan struct{})
 		var wg sync.WaitGroup
 		disabled := make([]*simplesender.Mailing, n)
