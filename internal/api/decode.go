@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"simplesender"
+	"simplesender/internal/app"
 )
 
 // decode reads the request body, one JSON object, into dst. It is the one
@@ -102,41 +103,33 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// Paging defaults and limits (API.md: per_page at most 500).
-const (
-	defaultPerPage = 50
-	maxPerPage     = 500
-	maxPage        = 1_000_000_000
-)
-
 // paging is a requested page of a list.
 type paging struct {
 	Page, PerPage int
 }
 
 // offset returns the number of items before the page.
-func (p paging) offset() int { return (p.Page - 1) * p.PerPage }
+func (p paging) offset() int { return app.Offset(p.Page, p.PerPage) }
 
 // pagingOf reads ?page= (default 1) and ?per_page= (default 50; above 500
-// counts as 500). Errors: BadRequest naming the parameter that is not a
-// positive integer.
+// counts as 500): whole numbers from 1. A page past the last is an empty
+// page, whatever its number (app.Offset). Errors: BadRequest naming the
+// parameter that is not a whole number from 1.
 func pagingOf(r *http.Request) (paging, error) {
-	p := paging{Page: 1, PerPage: defaultPerPage}
+	p := paging{Page: 1, PerPage: app.DefaultPerPage}
 	q := r.URL.Query()
 	f := simplesender.FieldErrors{}
+	var ok bool
 	if s := q.Get("page"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPage {
-			f.Add("page", "error.query.invalid")
+		if p.Page, ok = app.PageNumber(s); !ok {
+			f.Add("page", "error.query.page")
 		}
-		p.Page = n
 	}
 	if s := q.Get("per_page"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			f.Add("per_page", "error.query.invalid")
+		if p.PerPage, ok = app.PageNumber(s); !ok {
+			f.Add("per_page", "error.query.per_page")
 		}
-		p.PerPage = min(n, maxPerPage)
+		p.PerPage = min(p.PerPage, app.MaxPerPage)
 	}
 	if len(f) > 0 {
 		return p, badQuery(f)

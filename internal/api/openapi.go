@@ -185,8 +185,10 @@ func query(name, desc string, s schema) param {
 
 var (
 	pageParams = []param{
-		query("page", "Page number, from 1.", schema{"type": "integer", "minimum": 1, "default": 1}),
-		query("per_page", "Items per page; more than 500 counts as 500.", schema{"type": "integer", "minimum": 1, "default": 50}),
+		query("page", "Page number, a whole number from 1 (anything else is 400 naming page). A page past the last is an empty list with the total.",
+			schema{"type": "integer", "minimum": 1, "default": 1}),
+		query("per_page", "Items per page, a whole number from 1 (anything else is 400 naming per_page); more than 500 counts as 500.",
+			schema{"type": "integer", "minimum": 1, "default": 50}),
 	}
 	searchParam = query("q", "Case-insensitive search (part of the text).", schema{"type": "string", "maxLength": maxQueryLen})
 	ownerParam  = query("owner_id", "Managers and admins: only this user's objects. A regular user's lists are their own.", integer())
@@ -483,7 +485,7 @@ func openAPIDocument() []byte {
 		"info": map[string]any{"title": "simpleSENDER API", "version": "1",
 			"description": "JSON API of simpleSENDER. Authenticate with Authorization: Bearer TOKEN. Errors are " +
 				`{"error": {"code", "message", "fields"}} with messages in the caller's language (Accept-Language, or the account's setting). ` +
-				`Lists are {"items", "total", "page", "per_page"}; per_page at most 500. Times are RFC 3339 in UTC; ids are integers. ` +
+				`Lists are {"items", "total", "page", "per_page"}; per_page at most 500; a page past the last has no items. Times are RFC 3339 in UTC; ids are integers. ` +
 				"Another user's object is 404 for a regular user; managers and admins read everyone's objects and get 403 when they try to change them."},
 		"servers":    []any{map[string]any{"url": Prefix}},
 		"security":   []any{map[string]any{"bearer": []string{}}},

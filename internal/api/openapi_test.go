@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -352,7 +353,8 @@ func hasType(types []string, v any) bool {
 				return true
 			}
 		case "integer":
-			if n, ok := v.(float64); ok && n == float64(int64(n)) {
+			// Integral, however large (a page number may be the largest int64).
+			if n, ok := v.(float64); ok && n == math.Trunc(n) && !math.IsInf(n, 0) {
 				return true
 			}
 		}

@@ -125,10 +125,12 @@ func TestListUsers(t *testing.T) {
 				}
 			})
 		}
-		for _, q := range []string{"?page=0", "?page=x", "?per_page=-1", "?status=gone", "?role=king"} {
+		for q, msg := range map[string]string{"?page=0": "The page number must be a whole number from 1.",
+			"?page=x":      "The page number must be a whole number from 1.",
+			"?per_page=-1": "The page length must be a whole number from 1",
+			"?status=gone": "A query parameter has an invalid value.", "?role=king": "A query parameter has an invalid value."} {
 			t.Run("bad "+q, func(t *testing.T) {
-				f.do(t, req{method: "GET", path: "/users" + q, bearer: admin}).want(t, 400).
-					has(t, ":\"A query parameter has an invalid value.\"")
+				f.do(t, req{method: "GET", path: "/users" + q, bearer: admin}).want(t, 400).has(t, ":\""+msg)
 			})
 		}
 	})

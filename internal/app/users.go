@@ -80,7 +80,10 @@ func canManage(ac *Actor, target *simplesender.User) bool {
 func CanManage(ac *Actor, target *simplesender.User) bool { return canManage(ac, target) }
 
 // SetBlocked blocks or unblocks a user. Blocking ends every session and API
-// token of the user at once. Managers may only block regular users; admins
+// token of the user at once and stops their mailings: pending starts are
+// dropped, running sends cancelled, and once it returns no run of theirs
+// starts (a start in flight either committed before the block, and its run
+// is cancelled, or is refused). Managers may only block regular users; admins
 // anyone but themselves. Errors: Forbidden, NotFound.
 func (a *App) SetBlocked(ctx context.Context, ac *Actor, id int64, blocked bool) (*simplesender.User, error) {
 	if !ac.role().IsStaff() {
@@ -89,7 +92,9 @@ func (a *App) SetBlocked(ctx context.Context, ac *Actor, id int64, blocked bool)
 	var u *simplesender.User
 	err := a.DB.InTx(ctx, func(s *store.Store) error {
 		var err error
-		if u, err = s.UserByID(ctx, id); err != nil {
+		// Locked first: starts of the user's mailings in flight commit
+		// before the block, and none begins after it (store.RequestStart).
+		if u, err = s.LockUser(ctx, id); err != nil {
 			return err
 		}
 		if !canManage(ac, u) {

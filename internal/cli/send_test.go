@@ -52,3 +52,38 @@ func TestSendMailing(t *testing.T) {
 		}
 	})
 }
+
+// TestSendMailingRefusesBlockedOwner: send-mailing does not send a blocked
+// user's mailing; it says why and exits 1.
+func TestSendMailingRefusesBlockedOwner(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		env := apptest.New(t, dbURL)
+		sink := apptest.NewSMTPServer(t)
+		owner := &app.Actor{User: env.User(t, "blocked@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+		r := &simplesender.Recipient{Email: "reader@example.com"}
+		if err := env.App.CreateRecipient(ctx, owner, r); err != nil {
+			t.Fatal(err)
+		}
+		msg := &simplesender.Message{Subject: "CLI", BodyText: "Hello"}
+		if err := env.App.CreateMessage(ctx, owner, msg); err != nil {
+			t.Fatal(err)
+		}
+		m, err := env.App.CreateMailing(ctx, owner, app.MailingInput{Name: "Blocked", MessageID: msg.ID, RecipientIDs: []int64{r.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.App.SetBlocked(ctx, app.System, owner.User.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		vars := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir(), "SIMPLESENDER_DATABASE_URL": dbURL,
+			"SIMPLESENDER_SMTP_URL": sink.URL(), "SIMPLESENDER_LOG_LEVEL": "warn"}
+		code, out, errOut := run(t, vars, "", "send-mailing", "--quiet", strconv.FormatInt(m.ID, 10))
+		if code != 1 || !strings.Contains(errOut, "The owner of this mailing is blocked") {
+			t.Errorf("exit %d\nstdout %q\nstderr %q", code, out, errOut)
+		}
+		if n := sink.Accepted(); n != 0 {
+			t.Errorf("the SMTP server got %d messages of a blocked user", n)
+		}
+	})
+}

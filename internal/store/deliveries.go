@@ -429,7 +429,7 @@ func (s *Store) ListDeliveries(ctx context.Context, runID int64, f DeliveryFilte
 		f.Limit = 50
 	}
 	rows, err := s.query(ctx, "SELECT "+deliveryColumns+" FROM deliveries "+where+" ORDER BY id LIMIT ? OFFSET ?",
-		append(args, f.Limit, f.Offset)...)
+		append(args, f.Limit, offsetArg(f.Offset))...)
 	if err != nil {
 		return nil, 0, s.wrap(err, "list deliveries")
 	}
@@ -497,7 +497,7 @@ func (s *Store) ListAttempts(ctx context.Context, mailingID int64, limit, offset
 		return nil, 0, s.wrap(err, "count attempts")
 	}
 	rows, err := s.query(ctx, `SELECT id, delivery_id, run_id, email, attempted_at, success, code, enhanced, response
-		FROM attempts WHERE mailing_id = ? ORDER BY id LIMIT ? OFFSET ?`, mailingID, limit, offset)
+		FROM attempts WHERE mailing_id = ? ORDER BY id LIMIT ? OFFSET ?`, mailingID, limit, offsetArg(offset))
 	if err != nil {
 		return nil, 0, s.wrap(err, "list attempts")
 	}

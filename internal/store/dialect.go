@@ -15,12 +15,17 @@ type dialect interface {
 	name() string
 	rebind(q string) string
 	isUnique(err error) bool
+	// rowLock is the clause that locks the rows a SELECT reads until the
+	// transaction ends, in mode ("UPDATE", "SHARE", "UPDATE OF m"). SQLite
+	// has none: its single writer already serialises write transactions.
+	rowLock(mode string) string
 }
 
 type sqliteDialect struct{}
 
 func (sqliteDialect) name() string           { return "sqlite" }
 func (sqliteDialect) rebind(q string) string { return q }
+func (sqliteDialect) rowLock(string) string  { return "" }
 func (sqliteDialect) isUnique(err error) bool {
 	var e *sqlite.Error
 	// 2067: SQLITE_CONSTRAINT_UNIQUE, 1555: SQLITE_CONSTRAINT_PRIMARYKEY.
@@ -30,6 +35,8 @@ func (sqliteDialect) isUnique(err error) bool {
 type postgresDialect struct{}
 
 func (postgresDialect) name() string { return "postgres" }
+
+func (postgresDialect) rowLock(mode string) string { return " FOR " + mode }
 
 // rebind turns ? placeholders into $1, $2, ... Queries never hold a literal ?.
 func (postgresDialect) rebind(q string) string {

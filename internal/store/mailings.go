@@ -92,7 +92,7 @@ func (s *Store) MailingRecipientIDs(ctx context.Context, id int64) ([]int64, err
 // MailingRecipients returns a page of mailing id's audience.
 func (s *Store) MailingRecipients(ctx context.Context, id int64, limit, offset int) ([]*simplesender.Recipient, error) {
 	rows, err := s.query(ctx, `SELECT `+prefixed("r.", recipientColumns)+` FROM recipients r
-		JOIN mailing_recipients mr ON mr.recipient_id = r.id WHERE mr.mailing_id = ? ORDER BY r.id LIMIT ? OFFSET ?`, id, limit, offset)
+		JOIN mailing_recipients mr ON mr.recipient_id = r.id WHERE mr.mailing_id = ? ORDER BY r.id LIMIT ? OFFSET ?`, id, limit, offsetArg(offset))
 	if err != nil {
 		return nil, s.wrap(err, "list mailing recipients")
 	}
@@ -190,7 +190,7 @@ func (s *Store) ListMailings(ctx context.Context, owner int64, f MailingFilter) 
 		order += ", m.id DESC"
 	}
 	rows, err := s.query(ctx, "SELECT "+mailingColumns+mailingFrom+where+" ORDER BY "+order+" LIMIT ? OFFSET ?",
-		append(args, f.limit(), f.Offset)...)
+		append(args, f.limit(), offsetArg(f.Offset))...)
 	if err != nil {
 		return nil, 0, s.wrap(err, "list mailings")
 	}

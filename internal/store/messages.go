@@ -70,7 +70,7 @@ func (s *Store) ListMessages(ctx context.Context, owner int64, f ListFilter) ([]
 		}
 	}
 	rows, err := s.query(ctx, "SELECT "+messageColumns+" FROM messages "+where+" ORDER BY "+order+" LIMIT ? OFFSET ?",
-		append(args, f.limit(), f.Offset)...)
+		append(args, f.limit(), offsetArg(f.Offset))...)
 	if err != nil {
 		return nil, 0, s.wrap(err, "list messages")
 	}

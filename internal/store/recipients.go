@@ -94,7 +94,7 @@ func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) (
 		order += " DESC"
 	}
 	rows, err := s.query(ctx, "SELECT "+recipientColumns+" FROM recipients "+where+" ORDER BY "+order+", id LIMIT ? OFFSET ?",
-		append(args, f.limit(), f.Offset)...)
+		append(args, f.limit(), offsetArg(f.Offset))...)
 	if err != nil {
 		return nil, 0, s.wrap(err, "list recipients")
 	}

@@ -17,17 +17,25 @@ const (
 
 // RequestStart marks owner's mailing id to start a run of kind at `at`
 // (now, or a time in the future), replacing any pending start. It refuses
-// (Conflict) when a run is active or a start is already due, and when the
-// mailing is disabled. trigger is "now", "schedule" or "cli".
+// (Conflict) when a run is active or a start is already due, when the
+// mailing is disabled, and when its owner is blocked (ErrOwnerBlocked).
+// trigger is "now", "schedule" or "cli". Run it in a transaction: the
+// owner's state is read under a lock that a block waits for.
 // An immediate send of the whole audience within repeatWindow of the last
 // run's start is refused as a repeat (a double click).
 func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time, kind, trigger string, repeatWindow time.Duration) error {
+	blocked, err := s.lockOwnerOf(ctx, owner, id)
+	if err != nil {
+		return err
+	}
 	m, err := s.lockMailing(ctx, owner, id)
 	if err != nil {
 		return err
 	}
 	now := s.Now()
 	switch {
+	case blocked:
+		return ErrOwnerBlocked
 	case m.Disabled():
 		return simplesender.E(simplesender.KindConflict, "error.mailing.disabled")
 	case m.ScheduledAt != nil && !m.ScheduledAt.After(now):
@@ -66,6 +74,42 @@ func (s *Store) CancelStart(ctx context.Context, owner, id int64) error {
 	return s.wrap(err, "cancel start")
 }
 
+// ErrOwnerBlocked refuses to start a mailing whose owner is blocked.
+var ErrOwnerBlocked = simplesender.E(simplesender.KindConflict, "error.mailing.owner_blocked")
+
+// rowLock returns the clause that locks the rows a SELECT reads until this
+// store's transaction ends ("" outside one, and on SQLite, whose single
+// writer already serialises write transactions).
+func (s *Store) rowLock(mode string) string {
+	if s.tx == nil {
+		return ""
+	}
+	return s.db.dialect.rowLock(mode)
+}
+
+// lockOwnerOf reports whether the owner of mailing id (owner, or when it is
+// 0 the mailing's own) is blocked, and keeps the owner's row locked until
+// the transaction ends. Blocking locks that row first (see LockUser), so it
+// waits for a start that read the owner before it, and a start that comes
+// after a block sees it: no run starts once a block has returned. Starts
+// lock the owner before the mailing, as blocking does, so the two never
+// wait for each other in a circle. The lock is exclusive (NO KEY UPDATE,
+// which still lets rows that refer to the user be written): the user's
+// starts then take turns, and a block waits in that queue instead of
+// starving behind shared locks that keep overlapping. NotFound when there
+// is no such mailing.
+func (s *Store) lockOwnerOf(ctx context.Context, owner, id int64) (bool, error) {
+	if owner == 0 {
+		err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT owner_id FROM mailings WHERE id = ?"), id).Scan(&owner)
+		if err != nil {
+			return false, s.wrap(err, "find mailing owner")
+		}
+	}
+	var blocked sql.NullTime
+	err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT blocked_at FROM users WHERE id = ?"+s.rowLock("NO KEY UPDATE")), owner).Scan(&blocked)
+	return blocked.Valid, s.wrap(err, "lock mailing owner")
+}
+
 // lockMailing reads the mailing for an update in this transaction (a row
 // lock on PostgreSQL; SQLite's single writer already serializes).
 func (s *Store) lockMailing(ctx context.Context, owner, id int64) (*simplesender.Mailing, error) {
@@ -75,9 +119,7 @@ func (s *Store) lockMailing(ctx context.Context, owner, id int64) (*simplesender
 		q += " AND m.owner_id = ?"
 		args = append(args, owner)
 	}
-	if s.db.Engine() == "postgres" && s.tx != nil {
-		q += " FOR UPDATE OF m"
-	}
+	q += s.rowLock("UPDATE OF m")
 	m, _, err := scanMailing(s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...))
 	return m, s.wrap(err, "lock mailing")
 }
@@ -91,10 +133,12 @@ func (s *Store) activeRun(ctx context.Context, mailingID int64) (int64, error) {
 	return id, s.wrap(err, "find active run")
 }
 
-// DueStarts returns mailings whose pending start time has come.
+// DueStarts returns mailings whose pending start time has come, leaving out
+// disabled mailings and those of blocked users (which StartDue refuses).
 func (s *Store) DueStarts(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	rows, err := s.w.QueryContext(ctx, s.db.dialect.rebind(`SELECT id FROM mailings WHERE scheduled_at IS NOT NULL
-		AND scheduled_at <= ? AND disabled_at IS NULL ORDER BY scheduled_at LIMIT ?`), now, limit)
+	rows, err := s.w.QueryContext(ctx, s.db.dialect.rebind(`SELECT m.id FROM mailings m JOIN users u ON u.id = m.owner_id
+		WHERE m.scheduled_at IS NOT NULL AND m.scheduled_at <= ? AND m.disabled_at IS NULL AND u.blocked_at IS NULL
+		ORDER BY m.scheduled_at LIMIT ?`), now, limit)
 	if err != nil {
 		return nil, s.wrap(err, "find due mailings")
 	}
@@ -113,9 +157,17 @@ func (s *Store) DueStarts(ctx context.Context, now time.Time, limit int) ([]int6
 // StartDue starts the run of mailing id if its start is due: it fixes the
 // message and the audience as they are now, with one pending delivery per
 // recipient. It returns nil, nil when there is nothing to start (another
-// instance started it, it was cancelled or disabled meanwhile). A start
-// with no one to send to finishes at once with an empty run.
+// instance started it, it was cancelled or disabled meanwhile, its owner is
+// blocked). A start with no one to send to finishes at once with an empty
+// run. Run it in a transaction (see RequestStart).
 func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error) {
+	blocked, err := s.lockOwnerOf(ctx, 0, id)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return nil, nil
+	}
+	if err != nil || blocked {
+		return nil, err
+	}
 	m, err := s.lockMailing(ctx, 0, id)
 	if simplesender.IsKind(err, simplesender.KindNotFound) {
 		return nil, nil
@@ -333,8 +385,15 @@ func (s *Store) FinishRunIfDone(ctx context.Context, id int64, now time.Time) er
 }
 
 // SetDisabled switches mailing id off (cancelling what is pending or
-// running) or on again.
+// running) or on again. In a transaction, a start of the mailing in flight
+// finishes first and its run is cancelled with the rest; none starts after.
+// NotFound when there is no such mailing.
 func (s *Store) SetDisabled(ctx context.Context, id int64, disabled bool) ([]int64, error) {
+	// Wait for a start holding the mailing to commit before reading the
+	// clock, so a run that started first has started before disabled_at.
+	if _, err := s.lockMailing(ctx, 0, id); err != nil {
+		return nil, err
+	}
 	now := s.Now()
 	if !disabled {
 		res, err := s.exec(ctx, "UPDATE mailings SET disabled_at = NULL, updated_at = ? WHERE id = ?", now, id)

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -101,6 +102,9 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 				return nil, fmt.Errorf("create database folder: %w", err)
 			}
 		}
+		if err := createPrivate(path); err != nil {
+			return nil, err
+		}
 		// synchronous(FULL): a commit is on disk before it returns, so a
 		// delivery's sending state survives even a power loss before its
 		// message goes out (DELIVERY.md, invariant 7). The engine writes in
@@ -143,6 +147,25 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return db, nil
+}
+
+// createPrivate creates an empty SQLite database file at path, readable
+// and writable by its owner only (0600), unless it exists. The database
+// holds password hashes and every address, and SQLite would create it 0644
+// (less the umask); it gives the -wal and -shm files beside it the mode of
+// the database file, so they are private too.
+func createPrivate(path string) error {
+	if path == "" || path == ":memory:" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	}
+	return fmt.Errorf("create database file: %w", err)
 }
 
 // Close closes both pools.
@@ -302,6 +325,11 @@ func (s *Store) wrap(err error, doing string) error {
 	}
 	return simplesender.Errorf("%s: %w", doing, err)
 }
+
+// offsetArg is the OFFSET of a page: callers compute it with app.Offset,
+// which never overflows; a negative one would fail on PostgreSQL and is
+// read as 0, the start of the list.
+func offsetArg(offset int) int { return max(offset, 0) }
 
 // affected returns NotFound when a write touched no row.
 func (s *Store) affected(res sql.Result, err error, doing string) error {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -218,5 +219,36 @@ func TestMigrationsMatch(t *testing.T) {
 	}
 	if len(a) != len(b) {
 		t.Errorf("sqlite has %d tables, postgres %d", len(a), len(b))
+	}
+}
+
+// TestSQLiteFilesArePrivate: a new SQLite database, its write-ahead log and
+// its shared-memory file are readable by the service's user only, like the
+// rest of the data folder.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "data", "simplesender.db")
+	db, err := store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Store().CreateUser(ctx, newUser("private@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]os.FileMode{filepath.Dir(path): 0o700 | os.ModeDir, path: 0o600,
+		path + "-wal": 0o600, path + "-shm": 0o600} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(name), err)
+			continue
+		}
+		if got := fi.Mode() & (os.ModePerm | os.ModeDir); got != want {
+			t.Errorf("%s has mode %v, want %v", filepath.Base(name), got, want)
+		}
 	}
 }

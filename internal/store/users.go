@@ -60,6 +60,20 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*simplesender.User, err
 	return u, s.wrap(err, "get user")
 }
 
+// LockUser returns user id and, in a transaction, keeps its row locked
+// until the transaction ends. SetBlocked after it reads the clock only once
+// every start of the user's mailings in flight has committed (they hold a
+// lock on the row: see RequestStart), so their runs began before
+// blocked_at and the block's CancelRuns sees them. The lock (NO KEY UPDATE,
+// as an UPDATE of the row takes) does not wait for transactions that only
+// write rows referring to the user, such as an import. NotFound when there
+// is no such user.
+func (s *Store) LockUser(ctx context.Context, id int64) (*simplesender.User, error) {
+	q := s.db.dialect.rebind("SELECT " + userColumns + " FROM users WHERE id = ?" + s.rowLock("NO KEY UPDATE"))
+	u, err := scanUser(s.w.QueryRowContext(ctx, q, id))
+	return u, s.wrap(err, "lock user")
+}
+
 // UserByEmail returns the user with the normalised address email, or NotFound.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*simplesender.User, error) {
 	u, err := scanUser(s.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE email = ?", email))
@@ -103,7 +117,7 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]*simplesender.Us
 		f.Limit = 50
 	}
 	rows, err := s.query(ctx, "SELECT "+userColumns+" FROM users "+where+" ORDER BY id LIMIT ? OFFSET ?",
-		append(args, f.Limit, f.Offset)...)
+		append(args, f.Limit, offsetArg(f.Offset))...)
 	if err != nil {
 		return nil, 0, s.wrap(err, "list users")
 	}

@@ -115,6 +115,61 @@ func TestMessagesCRUD(t *testing.T) {
 	})
 }
 
+// TestPreviewBlocksRemoteImages: the preview's frame loads no image from
+// another site (a tracking pixel would tell its sender who looked) unless the
+// viewer switches them on, for the owner and for staff alike; the page offers
+// the switch in both languages, and the frame stays sandboxed either way.
+func TestPreviewBlocksRemoteImages(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		o := s.seed(t, "active", "Anna")
+		pixel := &simplesender.Message{ID: o.M, Subject: "Hi", BodyText: "Hi",
+			BodyHTML: `<p>Hi {{first_name}}</p><img src="https://tracker.example/p.gif?u={{email}}" alt="">`}
+		if err := s.env.App.UpdateMessage(t.Context(), s.actor(t, "active"), pixel); err != nil {
+			t.Fatal(err)
+		}
+		const (
+			blocked = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+			allowed = "sandbox; default-src 'none'; img-src 'self' data: https:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+		)
+		for _, who := range []string{"active", "manager", "admin"} {
+			page := s.do(t, who, "GET", o.path("/messages/{M}/preview?recipient={R}"), nil)
+			check(t, who+": preview page", page, 200, []string{
+				o.path(`src="/messages/{M}/preview.html?recipient={R}"`), `sandbox=""`,
+				"Images from other sites are not loaded", o.path(`href="/messages/{M}/preview?recipient={R}&amp;images=1"`), "Show images",
+			}, []string{"images=1\" sandbox", "Hide images", "allow-scripts"})
+			frame := s.do(t, who, "GET", o.path("/messages/{M}/preview.html?recipient={R}"), nil)
+			if got := frame.header.Get("Content-Security-Policy"); frame.status != 200 || got != blocked {
+				t.Errorf("%s: frame %d with CSP %q, want %q", who, frame.status, got, blocked)
+			}
+			if !strings.Contains(frame.body, "https://tracker.example/p.gif") {
+				t.Errorf("%s: the author's HTML is rewritten: %s", who, frame.body)
+			}
+
+			page = s.do(t, who, "GET", o.path("/messages/{M}/preview?recipient={R}&images=1"), nil)
+			check(t, who+": preview page with images", page, 200, []string{
+				o.path(`src="/messages/{M}/preview.html?recipient={R}&amp;images=1" sandbox=""`),
+				"Images from other sites are shown", o.path(`href="/messages/{M}/preview?recipient={R}"`), "Hide images",
+				`<input type="hidden" name="images" value="1">`,
+			}, []string{"Show images", "allow-scripts"})
+			frame = s.do(t, who, "GET", o.path("/messages/{M}/preview.html?recipient={R}&images=1"), nil)
+			if got := frame.header.Get("Content-Security-Policy"); frame.status != 200 || got != allowed {
+				t.Errorf("%s: frame with images %d with CSP %q, want %q", who, frame.status, got, allowed)
+			}
+			if got := frame.header.Get("Referrer-Policy"); got != "no-referrer" {
+				t.Errorf("%s: frame Referrer-Policy %q", who, got)
+			}
+		}
+		check(t, "Russian", s.do(t, "active", "GET", o.path("/messages/{M}/preview"), nil, "Accept-Language", "ru"), 200,
+			[]string{"Показать изображения", "Изображения с других сайтов не загружаются"}, nil)
+		check(t, "Russian with images", s.do(t, "active", "GET", o.path("/messages/{M}/preview?images=1"), nil, "Accept-Language", "ru"), 200,
+			[]string{"Скрыть изображения"}, nil)
+		check(t, "another's frame with images", s.do(t, "other", "GET", o.path("/messages/{M}/preview.html?images=1"), nil), 404,
+			nil, []string{"tracker.example"})
+	})
+}
+
 // TestPreviewIsSandboxed: the HTML is served by its own route with a
 // sandbox policy, so its scripts never run in our origin.
 func TestPreviewIsSandboxed(t *testing.T) {
@@ -127,7 +182,7 @@ func TestPreviewIsSandboxed(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("frame: %d", r.status)
 		}
-		if got := r.header.Get("Content-Security-Policy"); got != "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; frame-ancestors 'self'" {
+		if got := r.header.Get("Content-Security-Policy"); got != "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'" {
 			t.Errorf("frame CSP = %q", got)
 		}
 		if r.header.Get("X-Frame-Options") != "SAMEORIGIN" || r.header.Get("X-Content-Type-Options") != "nosniff" ||

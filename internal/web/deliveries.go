@@ -50,8 +50,14 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "", nil)
 		return
 	}
-	dp, err := s.app.Deliveries(r.Context(), rc.actor(), m.ID, max(runID, 0), app.DeliveryFilter{
-		Status: simplesender.DeliveryStatus(status), Query: query, Limit: perPage, Offset: offset(page)})
+	dp, _, page, err := listPage(page, func(off int) (*app.DeliveryPage, int, error) {
+		dp, err := s.app.Deliveries(r.Context(), rc.actor(), m.ID, max(runID, 0), app.DeliveryFilter{
+			Status: simplesender.DeliveryStatus(status), Query: query, Limit: perPage, Offset: off})
+		if err != nil {
+			return nil, 0, err
+		}
+		return dp, dp.Total, nil
+	})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return

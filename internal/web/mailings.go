@@ -29,7 +29,7 @@ func (s *Server) mailings(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	q := r.URL.Query()
 	page, status, query := pageParam(r), q.Get("status"), strings.TrimSpace(q.Get("q"))
-	f := app.MailingFilter{ListFilter: app.ListFilter{Query: query, Limit: perPage, Offset: offset(page)}}
+	f := app.MailingFilter{ListFilter: app.ListFilter{Query: query, Limit: perPage}}
 	switch status {
 	case "created", "running", "finished":
 		f.Status = simplesender.MailingStatus(status)
@@ -38,7 +38,10 @@ func (s *Server) mailings(w http.ResponseWriter, r *http.Request) {
 	default:
 		status = ""
 	}
-	list, total, err := s.app.ListMailings(r.Context(), rc.actor(), 0, f)
+	list, total, page, err := listPage(page, func(off int) ([]*simplesender.Mailing, int, error) {
+		f.Offset = off
+		return s.app.ListMailings(r.Context(), rc.actor(), 0, f)
+	})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return
@@ -216,7 +219,7 @@ func (s *Server) mailingRecipients(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	page := pageParam(r)
+	page := min(pageParam(r), app.LastPage(m.RecipientCount, perPage))
 	list, err := s.app.MailingRecipients(r.Context(), rc.actor(), m.ID, perPage, offset(page))
 	if err != nil {
 		s.fail(w, r, err, "", nil)

@@ -18,8 +18,10 @@ type messagesData struct {
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	page, q := pageParam(r), strings.TrimSpace(r.URL.Query().Get("q"))
-	list, total, err := s.app.ListMessages(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: offset(page)})
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	list, total, page, err := listPage(pageParam(r), func(off int) ([]*simplesender.Message, int, error) {
+		return s.app.ListMessages(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: off})
+	})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return
@@ -170,6 +172,27 @@ type previewData struct {
 	Chosen     int64
 	FrameURL   string
 	More       bool
+	// Images: remote images are shown (?images=1); SwitchURL shows the
+	// preview with them switched the other way.
+	Images    bool
+	SwitchURL string
+}
+
+// previewImages reports whether a preview request asks for remote images.
+func previewImages(r *http.Request) bool { return r.URL.Query().Get("images") == "1" }
+
+// previewURL is the address of the preview page (or, with frame, of its
+// frame) of message id as recipient, with or without remote images.
+func previewURL(id, recipient int64, frame, images bool) string {
+	u := "/messages/" + strconv.FormatInt(id, 10) + "/preview"
+	if frame {
+		u += ".html"
+	}
+	u += "?recipient=" + strconv.FormatInt(recipient, 10)
+	if images {
+		u += "&images=1"
+	}
+	return u
 }
 
 func (s *Server) previewMessage(w http.ResponseWriter, r *http.Request) {
@@ -189,18 +212,27 @@ func (s *Server) previewMessage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "", nil)
 		return
 	}
-	d := previewData{M: m, P: p, Recipients: list, Chosen: max(rid, 0), More: total > len(list)}
+	d := previewData{M: m, P: p, Recipients: list, Chosen: max(rid, 0), More: total > len(list), Images: previewImages(r)}
 	if p.HTML != "" {
-		d.FrameURL = "/messages/" + strconv.FormatInt(m.ID, 10) + "/preview.html?recipient=" + strconv.FormatInt(d.Chosen, 10)
+		d.FrameURL = previewURL(m.ID, d.Chosen, true, d.Images)
+		d.SwitchURL = previewURL(m.ID, d.Chosen, false, !d.Images)
 	}
 	s.render(w, r, http.StatusOK, "message_preview", &Page{Title: "page.message_preview.title", Nav: "messages", Data: d})
 }
 
-// previewFrameCSP lets the user's HTML show images and inline styles but
-// run nothing: "sandbox" gives the document an opaque origin without
-// scripts, forms or plugins, so even a browser that ignores the iframe's
-// sandbox attribute cannot run its scripts in our origin.
-const previewFrameCSP = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+// previewFrameCSP lets the user's HTML show inline styles and embedded
+// images but run nothing: "sandbox" gives the document an opaque origin
+// without scripts, forms or plugins, so even a browser that ignores the
+// iframe's sandbox attribute cannot run its scripts in our origin. Remote
+// images load only when the viewer asks (images): a tracking image would
+// otherwise tell its sender who looked at the preview, and when.
+func previewFrameCSP(images bool) string {
+	img := "img-src 'self' data:"
+	if images {
+		img += " https:"
+	}
+	return "sandbox; default-src 'none'; " + img + "; style-src 'unsafe-inline'; frame-ancestors 'self'"
+}
 
 // previewHTML serves the rendered HTML body for the preview's frame.
 func (s *Server) previewHTML(w http.ResponseWriter, r *http.Request) {
@@ -220,7 +252,8 @@ func (s *Server) previewHTML(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", previewFrameCSP)
+	h.Set("Content-Security-Policy", previewFrameCSP(previewImages(r)))
+	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "SAMEORIGIN")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Type", "text/html; charset=utf-8")

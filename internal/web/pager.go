@@ -10,7 +10,7 @@ import (
 )
 
 // perPage is the length of a page of every list.
-const perPage = 50
+const perPage = app.DefaultPerPage
 
 // pager is the position in a paginated list, with links to the pages
 // before and after that keep every other parameter of the query.
@@ -19,18 +19,37 @@ type pager struct {
 	PrevURL, NextURL   string
 }
 
-// pageParam returns the 1-based page number asked for in ?page=.
+// pageParam returns the 1-based page number asked for in ?page=: 1 when it
+// is missing or no whole number from 1 (a page past the last is shown as
+// the last by listPage).
 func pageParam(r *http.Request) int {
-	p, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	return max(p, 1)
+	if p, ok := app.PageNumber(r.URL.Query().Get("page")); ok {
+		return p
+	}
+	return 1
 }
 
 // offset is where page p starts.
-func offset(p int) int { return (p - 1) * perPage }
+func offset(p int) int { return app.Offset(p, perPage) }
+
+// listPage loads page p of a list with load, which returns what it loaded
+// from an offset and the total of the list. A page past the last loads the
+// last page instead, so an old link or a number typed by hand shows the end
+// of the list. It returns the result, the total and the page shown.
+func listPage[T any](p int, load func(offset int) (T, int, error)) (T, int, int, error) {
+	res, total, err := load(offset(p))
+	if err == nil {
+		if last := app.LastPage(total, perPage); p > last {
+			p = last
+			res, total, err = load(offset(p))
+		}
+	}
+	return res, total, p, err
+}
 
 // newPager builds the pager of page p of total items for the request's URL.
 func newPager(u *url.URL, p, total int) pager {
-	pg := pager{Page: p, Total: total, Pages: max(1, (total+perPage-1)/perPage)}
+	pg := pager{Page: p, Total: total, Pages: app.LastPage(total, perPage)}
 	link := func(n int) string {
 		q := u.Query()
 		if n == 1 {

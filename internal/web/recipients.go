@@ -19,8 +19,10 @@ type recipientsData struct {
 
 func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	page, q := pageParam(r), strings.TrimSpace(r.URL.Query().Get("q"))
-	list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: offset(page)})
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	list, total, page, err := listPage(pageParam(r), func(off int) ([]*simplesender.Recipient, int, error) {
+		return s.app.ListRecipients(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: off})
+	})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return

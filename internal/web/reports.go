@@ -28,8 +28,11 @@ type reportData struct {
 	To     string
 	Chart  chart
 	Pager  pager
-	// Query is the period (and user) as a query string, for the links.
-	Query string
+	// CSVURL and ExcelURL download what the page shows, as CSV (with a
+	// byte order mark for Excel). Built whole here: html/template escapes a
+	// value in a URL's query as one parameter's value, so a query string
+	// put after a "?" in a template loses its "&" and "=".
+	CSVURL, ExcelURL string
 }
 
 // periodOf reads the period of a reports request.
@@ -62,8 +65,13 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	d := reportData{}
 	p.Data = d
 	if owner == 0 && rc.User.Role.IsStaff() {
-		page := pageParam(r)
-		ur, err := s.app.UsersReport(r.Context(), rc.actor(), per, perPage, offset(page))
+		ur, _, page, err := listPage(pageParam(r), func(off int) (*app.UsersReport, int, error) {
+			ur, err := s.app.UsersReport(r.Context(), rc.actor(), per, perPage, off)
+			if err != nil {
+				return nil, 0, err
+			}
+			return ur, ur.Total, nil
+		})
 		if err != nil {
 			s.fail(w, r, err, formFor(err, "reports"), p)
 			return
@@ -90,7 +98,9 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	if owner != 0 {
 		v.Set("user", strconv.FormatInt(owner, 10))
 	}
-	d.Query = v.Encode()
+	d.CSVURL = "/reports.csv?" + v.Encode()
+	v.Set("bom", "1")
+	d.ExcelURL = "/reports.csv?" + v.Encode()
 	p.Form["from"], p.Form["to"] = d.From, d.To
 	p.Data = d
 	s.render(w, r, http.StatusOK, "reports", p)

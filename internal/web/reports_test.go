@@ -2,7 +2,11 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -210,4 +214,83 @@ func TestUserListCacheNeverLeaks(t *testing.T) {
 		check(t, "after the flash", s.do(t, "manager", "GET", "/users", nil), 200, []string{"other@example.com"},
 			[]string{"The user is blocked."})
 	})
+}
+
+// TestReportCSVLinksKeepTheirQuery follows the CSV and Excel links of the
+// reports page, as rendered: a manager reading one user's report over a
+// period downloads that user's report of that period, not everyone's; a
+// user downloads their own, of the period on the page.
+func TestReportCSVLinksKeepTheirQuery(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		seedReport(t, s)
+		link := regexp.MustCompile(`<a href="(/reports\.csv[^"]*)" download>([^<]+)</a>`)
+		active := itoa(s.ids["active"])
+		for _, c := range []struct {
+			who, page string
+			file      string // the download's name
+		}{
+			{"manager", "/reports?user=" + active + "&from=2025-01-01&to=2025-01-31", "report-user-" + active + "-2025-01-01-2025-01-31.csv"},
+			{"admin", "/reports?from=2025-01-01&to=2025-01-31&user=" + active, "report-user-" + active + "-2025-01-01-2025-01-31.csv"},
+			{"active", "/reports?from=2025-02-01&to=2025-02-28", "report-2025-02-01-2025-02-28.csv"},
+			{"manager", "/reports?from=2025-03-01&to=2025-03-31", "users-report-2025-03-01-2025-03-31.csv"},
+		} {
+			page := s.do(t, c.who, "GET", c.page, nil)
+			links := link.FindAllStringSubmatch(page.body, -1)
+			if page.status != 200 || len(links) != 2 {
+				t.Fatalf("%s %s: %d, links %v", c.who, c.page, page.status, links)
+			}
+			for _, l := range links {
+				what := c.who + " follows " + l[2] + " " + l[1]
+				r := s.do(t, c.who, "GET", html.UnescapeString(l[1]), nil)
+				checkCSV(t, what, r, c.file)
+				if cd := r.header.Get("Content-Disposition"); !strings.HasSuffix(cd, "filename="+c.file) {
+					t.Errorf("%s: Content-Disposition %q, want the file %s", what, cd, c.file)
+				}
+				body := strings.TrimPrefix(r.body, "\uFEFF")
+				if strings.HasPrefix(c.file, "users-report") {
+					if !strings.HasPrefix(body, "user_id,email,") || !strings.Contains(body, "other@example.com") {
+						t.Errorf("%s: not the report of every user:\n%s", what, r.body)
+					}
+				} else if !strings.HasPrefix(body, "mailing_id,mailing,") || !strings.Contains(body, "active news") ||
+					strings.Contains(body, "other news") || strings.Contains(body, "other@example.com") {
+					t.Errorf("%s: not the report of active@example.com:\n%s", what, r.body)
+				}
+				if bom := strings.HasPrefix(r.body, "\uFEFF"); bom != strings.Contains(l[2], "Excel") {
+					t.Errorf("%s: byte order mark %v", what, bom)
+				}
+			}
+		}
+	})
+}
+
+// TestNoTemplateEscapesAWholeQuery: html/template escapes a value after "?"
+// or "&" in a URL as one parameter's value, so a query string put there loses
+// its "&" and "=" (the reports' CSV links once did). Links with a query built
+// in Go go into an attribute whole; templates only put single values after
+// "name=".
+func TestNoTemplateEscapesAWholeQuery(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("templates/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, _ := filepath.Glob("templates/pages/*.html")
+	files = append(files, pages...)
+	if len(pages) < 10 {
+		t.Fatalf("found only %d page templates", len(pages))
+	}
+	whole := regexp.MustCompile(`(\?|&amp;|&)\{\{`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if whole.MatchString(line) {
+				t.Errorf("%s:%d puts a template value where a query parameter's name goes: %s", f, i+1, strings.TrimSpace(line))
+			}
+		}
+	}
 }

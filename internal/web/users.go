@@ -9,8 +9,6 @@ import (
 	"simplesender/internal/app"
 )
 
-const usersPerPage = 50
-
 type usersData struct {
 	Users      []*simplesender.User
 	Total      int
@@ -66,21 +64,25 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 func (s *Server) usersPage(r *http.Request) (usersData, error) {
 	rc := reqCtx(r)
 	q := r.URL.Query()
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
 	status := q.Get("status")
 	switch simplesender.Status(status) {
 	case simplesender.StatusPending, simplesender.StatusActive, simplesender.StatusBlocked:
 	default:
 		status = ""
 	}
-	res, err := s.app.ListUsers(r.Context(), rc.actor(), app.UserFilter{Query: q.Get("q"),
-		Status: simplesender.Status(status), Limit: usersPerPage, Offset: (page - 1) * usersPerPage})
+	res, _, page, err := listPage(pageParam(r), func(off int) (*app.UserPage, int, error) {
+		res, err := s.app.ListUsers(r.Context(), rc.actor(), app.UserFilter{Query: q.Get("q"),
+			Status: simplesender.Status(status), Limit: perPage, Offset: off})
+		if err != nil {
+			return nil, 0, err
+		}
+		return res, res.Total, nil
+	})
 	if err != nil {
 		return usersData{}, err
 	}
 	d := usersData{Users: res.Users, Total: res.Total, Page: page, Query: q.Get("q"), Status: status,
-		Pages: max(1, (res.Total+usersPerPage-1)/usersPerPage), CanManage: map[int64]bool{},
+		Pages: app.LastPage(res.Total, perPage), CanManage: map[int64]bool{},
 		StatusList: []string{"pending", "active", "blocked"}}
 	for _, u := range res.Users {
 		d.CanManage[u.ID] = app.CanManage(rc.actor(), u)

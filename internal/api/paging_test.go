@@ -1,0 +1,112 @@
+package api
+
+import (
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"simplesender/internal/store/storetest"
+)
+
+// TestPageNumbersOfEveryList asks every list of the API (every operation
+// with a page parameter) for pages past the last, however large their
+// number, and for page numbers and lengths that are no whole number from 1.
+// A page past the last is an empty list with the total; a bad number is a
+// 400 naming the parameter, with a translated message; nothing is a 500.
+func TestPageNumbersOfEveryList(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		f := newContentFixture(t, dbURL)
+		// Every list holds two items or more: two tokens, two runs, ...
+		owner := f.users["owner"]
+		f.sent(t, owner)
+		o := f.sent(t, owner)
+		f.env.App.RepeatWindow = time.Nanosecond // a second run at once
+		if err := f.env.App.SendNow(t.Context(), actor(owner), o.G.ID, "now"); err != nil {
+			t.Fatal(err)
+		}
+		f.run(t, o.G.ID)
+		if _, _, err := f.env.App.CreateAPIToken(t.Context(), actor(owner), owner, "second"); err != nil {
+			t.Fatal(err)
+		}
+		var lists []string
+		for pattern, op := range operations() {
+			for _, p := range op.params {
+				if p.name == "page" {
+					lists = append(lists, pattern)
+				}
+			}
+		}
+		sort.Strings(lists)
+		if len(lists) < 9 {
+			t.Fatalf("only %d lists found: %v", len(lists), lists)
+		}
+		past := []string{"9223372036854775807", "9223372036854775808", "922337203685477580799999",
+			"4611686018427387904", "1000000000"}
+		bad := []string{"0", "-1", "-9223372036854775808", "abc", "1.5", "1e3", "0x10", "%2B2", "%00", "%D9%A3", "1%20OR%201%3D1"}
+		for _, pattern := range lists {
+			method, path, _ := strings.Cut(pattern, " ")
+			path = strings.ReplaceAll(path, "{id}", itoa(o.G.ID))
+			who := "owner"
+			if operations()[pattern].who == whoStaff {
+				who = "admin"
+			}
+			get := func(query string) resp {
+				return f.do(t, req{method: method, path: path + "?" + query, bearer: f.tokens[who]})
+			}
+			var first struct {
+				Items []any `json:"items"`
+				Total int   `json:"total"`
+			}
+			get("per_page=1").want(t, 200).decode(t, &first)
+			if len(first.Items) != 1 || first.Total < 2 {
+				t.Fatalf("%s: want a list of two items or more to page through, got %d of %d", pattern, len(first.Items), first.Total)
+			}
+			for _, pg := range append(past, itoa(int64(first.Total)+1)) {
+				for _, perPage := range []string{"1", "500", "9223372036854775807"} {
+					q := "page=" + pg + "&per_page=" + perPage
+					var got struct {
+						Items   []any `json:"items"`
+						Total   int   `json:"total"`
+						PerPage int   `json:"per_page"`
+					}
+					r := get(q)
+					if r.status != 200 {
+						t.Errorf("%s?%s: status %d: %s", pattern, q, r.status, r.body)
+						continue
+					}
+					r.decode(t, &got)
+					if got.Items == nil || len(got.Items) != 0 || got.Total != first.Total || got.PerPage > 500 {
+						t.Errorf("%s?%s: want an empty page of a list of %d, got %s", pattern, q, first.Total, r.body)
+					}
+				}
+			}
+			var last struct{ Items []any }
+			get("per_page=1&page="+itoa(int64(first.Total))).want(t, 200).decode(t, &last)
+			if len(last.Items) != 1 {
+				t.Errorf("%s: the last page has %d items, want 1", pattern, len(last.Items))
+			}
+			for _, param := range []string{"page", "per_page"} {
+				for _, v := range bad {
+					q := param + "=" + v
+					r := get(q)
+					if r.status != 400 {
+						t.Errorf("%s?%s: status %d, want 400: %s", pattern, q, r.status, r.body)
+						continue
+					}
+					e := r.errorBody(t)
+					if !strings.Contains(e.Fields[param], "whole number from 1") {
+						t.Errorf("%s?%s: error %+v does not say what %s must be", pattern, q, e, param)
+					}
+				}
+			}
+			ru := f.do(t, req{method: method, path: path + "?" + url.Values{"page": {"-1"}}.Encode(), bearer: f.tokens[who],
+				header: []string{"Accept-Language", "ru"}})
+			if e := ru.want(t, 400).errorBody(t); !strings.Contains(e.Fields["page"], "целым числом от 1") {
+				t.Errorf("%s: Russian error %+v", pattern, e)
+			}
+		}
+	})
+}
