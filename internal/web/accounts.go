@@ -14,7 +14,7 @@ var registerFields = []string{"email", "name", "phone", "country", "timezone"}
 
 func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
 	if reqCtx(r).User != nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		redirect(w, r, "/")
 		return
 	}
 	s.render(w, r, http.StatusOK, "register", &Page{Title: "page.register.title", Nav: "register", Form: map[string]string{}})
@@ -70,7 +70,7 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	if reqCtx(r).User != nil {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("next"), "/"), http.StatusSeeOther)
+		redirect(w, r, r.URL.Query().Get("next"))
 		return
 	}
 	s.render(w, r, http.StatusOK, "login", &Page{Title: "page.login.title", Nav: "login",
@@ -93,7 +93,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if u.Lang != "" {
 		s.setCookie(w, langCookie, u.Lang, 365*24*time.Hour)
 	}
-	s.redirectFlash(w, r, safeNext(form["next"], "/"), "success", "flash.logged_in")
+	s.redirectFlash(w, r, form["next"], "success", "flash.logged_in")
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -160,5 +160,5 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.setCookie(w, langCookie, lang, 365*24*time.Hour)
-	http.Redirect(w, r, safeNext(r.PostFormValue("next"), "/"), http.StatusSeeOther)
+	redirect(w, r, r.PostFormValue("next"))
 }

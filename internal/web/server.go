@@ -258,7 +258,7 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if reqCtx(r).User == nil {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()))
 				return
 			}
 			s.errorPage(w, r, http.StatusUnauthorized, "error.unauthenticated")
@@ -351,11 +351,12 @@ func (s *Server) clearCookie(w http.ResponseWriter, name string) {
 		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 }
 
-// redirectFlash redirects to target with a one-time message. The cookie holds
-// only a message key from our own catalogue, never user text.
+// redirectFlash redirects to target (a path of this site, see redirect) with
+// a one-time message. The cookie holds only a message key from our own
+// catalogue, never user text.
 func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, target, kind, key string) {
 	s.setCookie(w, flashCookie, s.sign(kind+":"+key), time.Minute)
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	redirect(w, r, target)
 }
 
 func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
@@ -403,17 +404,6 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// safeNext returns a local path to go to after a form, or def.
-func safeNext(next, def string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return def
-	}
-	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
-		return def
-	}
-	return next
 }
 
 func pathID(r *http.Request) (int64, bool) {

@@ -35,7 +35,14 @@ func newSite(t *testing.T, url string) *site {
 // newSiteWith is newSite with the UI's configuration cfg.
 func newSiteWith(t *testing.T, url string, cfg web.Config) *site {
 	t.Helper()
-	env := apptest.New(t, url)
+	return newSiteOpts(t, url, cfg, apptest.Options{})
+}
+
+// newSiteOpts is newSite with the UI's configuration cfg and the app's
+// options opts.
+func newSiteOpts(t testing.TB, url string, cfg web.Config, opts apptest.Options) *site {
+	t.Helper()
+	env := apptest.New(t, url, opts)
 	if cfg.UploadDir == "" {
 		cfg.UploadDir = t.TempDir()
 	}
