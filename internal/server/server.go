@@ -85,7 +85,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	deps := app.Deps{
 		DB: db, Transport: transport, Bundle: bundle, Logger: log, SMTP: smtpStatus,
 		BaseURL: cfg.BaseURL, MailFrom: mailer.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
-		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, Secret: cfg.SecretKey,
 	}
 	if cfg.RedisURL != "" {
 		o, err := redis.ParseURL(cfg.RedisURL)

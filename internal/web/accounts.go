@@ -80,11 +80,20 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	form := formValues(r, "email", "next")
 	p := &Page{Title: "page.login.title", Nav: "login", Form: form}
-	raw, u, err := s.app.Login(r.Context(), form["email"], r.PostFormValue("password"), clientIP(r), r.UserAgent())
+	req := app.LoginRequest{Email: form["email"], Password: r.PostFormValue("password"), IP: clientIP(r), UserAgent: r.UserAgent()}
+	if c, err := r.Cookie(deviceCookie); err == nil {
+		req.Device = c.Value
+	}
+	res, err := s.app.LoginWith(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err, "login", p)
 		return
 	}
+	raw, u := res.Session, res.User
+	// This browser is now known to the account: it keeps logging in while
+	// guessers are locked out of it.
+	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: res.Device, Path: "/login", MaxAge: int(deviceCookieAge / time.Second),
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 	// A new session id at every login; the old one, if any, ends.
 	if old := reqCtx(r).sessionID; old != "" {
 		_ = s.app.Logout(r.Context(), old)

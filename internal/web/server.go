@@ -30,7 +30,13 @@ const (
 	sessionCookie = "ss_session"
 	langCookie    = "ss_lang"
 	flashCookie   = "ss_flash"
+	// deviceCookie holds the device token of the account that last logged
+	// in from this browser (see app.LoginRequest.Device); sent to /login only.
+	deviceCookie = "ss_device"
 )
+
+// deviceCookieAge is how long a browser stays known to an account.
+const deviceCookieAge = 180 * 24 * time.Hour
 
 // Config is what the web UI needs besides the app.
 type Config struct {
@@ -320,22 +326,26 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, form st
 		s.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	if e.Kind == simplesender.KindRateLimited {
+	// Browsers get the wait in words ("15 minutes"); Retry-After keeps
+	// seconds for machines.
+	var wait string
+	if e.RetryAfterSeconds > 0 && (e.Kind == simplesender.KindRateLimited || e.Kind == simplesender.KindUnavailable) {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
+		wait = l.Wait(time.Duration(e.RetryAfterSeconds) * time.Second)
 	}
 	msg := e.Message
 	if msg == "" {
 		msg = "error." + e.Kind.String()
 	}
 	if form == "" || p == nil {
-		s.errorPage(w, r, e.Kind.HTTPStatus(), msg, "Seconds", strconv.Itoa(e.RetryAfterSeconds))
+		s.errorPage(w, r, e.Kind.HTTPStatus(), msg, "Wait", wait)
 		return
 	}
 	p.Errors = map[string]string{}
 	for f, k := range e.Fields {
 		p.Errors[f] = l.T(k)
 	}
-	p.Error = l.T(msg, "Seconds", strconv.Itoa(e.RetryAfterSeconds))
+	p.Error = l.T(msg, "Wait", wait)
 	s.render(w, r, e.Kind.HTTPStatus(), form, p)
 }
 
