@@ -22,6 +22,7 @@ const (
 	KindForbidden                   // logged in but not allowed
 	KindRateLimited                 // too many attempts; RetryAfter says when to come back
 	KindTooLarge                    // request body too large
+	KindUnavailable                 // a service we depend on is down or saturated; try again later
 )
 
 var kindNames = [...]string{
@@ -34,6 +35,7 @@ var kindNames = [...]string{
 	KindForbidden:       "forbidden",
 	KindRateLimited:     "rate_limited",
 	KindTooLarge:        "too_large",
+	KindUnavailable:     "unavailable",
 }
 
 // String returns the kind's API code, such as "not_found".
@@ -51,7 +53,8 @@ type Error struct {
 	Kind    Kind
 	Message string            // message key or text safe to show; empty means the kind's default
 	Fields  map[string]string // per-field message keys, for KindInvalid
-	// RetryAfterSeconds is set for KindRateLimited.
+	// RetryAfterSeconds is set for KindRateLimited, and may be for
+	// KindUnavailable.
 	RetryAfterSeconds int
 	Cause             error
 }
@@ -147,6 +150,8 @@ func (k Kind) HTTPStatus() int {
 		return 429
 	case KindTooLarge:
 		return 413
+	case KindUnavailable:
+		return 503
 	}
 	return 500
 }

@@ -172,7 +172,8 @@ func TestThrottling(t *testing.T) {
 		if n := atoi(ra); n < 1 || n > 3600 {
 			t.Fatalf("Retry-After %q", ra)
 		}
-		res.has(t, "Слишком много попыток. Повторите через "+ra+" с.")
+		// Retry-After in seconds for programs, the message in words.
+		res.has(t, "Слишком много попыток. Попробуйте через 1 час.").hasNot(t, ra)
 
 		// Per IP too: an address of its own does not help one client.
 		ip := f.ip()
@@ -195,4 +196,27 @@ func TestRegisterEmailFollowsAcceptLanguage(t *testing.T) {
 	if m := f.env.WaitEmail(t, "olga@example.org", 1); !strings.Contains(m.Subject, "Подтвердите") {
 		t.Fatalf("confirmation e-mail subject %q is not Russian", m.Subject)
 	}
+}
+
+// TestTokenLoginsThrottledPerClient: POST /tokens with addresses that are not
+// even addresses counts against the client, which gets 429 after 30
+// failures, then even with a right password.
+func TestTokenLoginsThrottledPerClient(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.NewURL(t, "sqlite"))
+	ip := f.ip()
+	for i := range 30 {
+		f.do(t, req{method: "POST", path: "/tokens", ip: ip, body: `{"email":"not-an-address-` + itoa(int64(i)) + `","password":"x"}`}).
+			want(t, 401)
+	}
+	res := f.do(t, req{method: "POST", path: "/tokens", ip: ip, body: `{"email":"bad@@example.com","password":"x"}`}).want(t, 429)
+	if n := atoi(res.header.Get("Retry-After")); n < 1 || n > 900 {
+		t.Errorf("Retry-After %q", res.header.Get("Retry-After"))
+	}
+	res.has(t, "Try again in 15 minutes.")
+	f.do(t, req{method: "POST", path: "/tokens", ip: ip, body: `{"email":"` + f.users["active"].Email + `","password":"` + apptest.Password + `"}`}).
+		want(t, 429)
+	// Another client is not affected.
+	f.do(t, req{method: "POST", path: "/tokens", body: `{"email":"` + f.users["active"].Email + `","password":"` + apptest.Password + `"}`}).
+		want(t, 201)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"simplesender"
 	"simplesender/internal/i18n"
@@ -80,10 +81,13 @@ func (x *API) errorOf(w http.ResponseWriter, r *http.Request, err error) (int, e
 		if w.Header().Get("WWW-Authenticate") == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="simplesender"`)
 		}
-	case simplesender.KindRateLimited:
-		secs := max(e.RetryAfterSeconds, 1)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		args = []any{"Seconds", secs}
+	case simplesender.KindRateLimited, simplesender.KindUnavailable:
+		// Retry-After in seconds for programs; the message in words.
+		if secs := e.RetryAfterSeconds; secs > 0 || e.Kind == simplesender.KindRateLimited {
+			secs = max(secs, 1)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			args = []any{"Wait", l.Wait(time.Duration(secs) * time.Second)}
+		}
 	}
 	d := errorDetail{Code: e.Kind.String(), Message: x.text(r.Context(), l, e.Message, def, args...), Fields: map[string]string{}}
 	for field, key := range e.Fields {

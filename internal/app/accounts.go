@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"simplesender"
@@ -50,9 +51,9 @@ func (a *App) Register(ctx context.Context, r Registration, ip string) error {
 		return err
 	}
 	// Hash even when the address is taken, so both answers take as long.
-	hash, err := auth.HashPassword(r.Password)
+	hash, err := a.Hasher.Hash(ctx, r.Password)
 	if err != nil {
-		return simplesender.Errorf("hash password: %w", err)
+		return hashFailed(err, "hash password")
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		existing, err := s.UserByEmail(ctx, email)
@@ -97,7 +98,9 @@ func pick(a, b string) string {
 }
 
 // ResendConfirmation queues a new confirmation e-mail when the address has a
-// pending account, and answers the same in every case. Errors: Invalid,
+// pending account, and answers the same in every case. The request does the
+// same work for every address (it queues a job for the address, which finds
+// out whether to send), so its timing tells nothing either. Errors: Invalid,
 // RateLimited.
 func (a *App) ResendConfirmation(ctx context.Context, email, lang, ip string) error {
 	email, err := normalizeEmail(email)
@@ -107,18 +110,14 @@ func (a *App) ResendConfirmation(ctx context.Context, email, lang, ip string) er
 	if err := a.throttle(ctx, ruleResendIP, ip, ruleResendAccount, email); err != nil {
 		return err
 	}
+	return a.queueByEmail(ctx, jobs.AccountEmailArgs{Type: jobs.AccountEmailConfirm, Email: email, Lang: lang})
+}
+
+// queueByEmail queues an account e-mail named by its address, without looking
+// the account up.
+func (a *App) queueByEmail(ctx context.Context, args jobs.AccountEmailArgs) error {
 	return a.DB.InTx(ctx, func(s *store.Store) error {
-		u, err := s.UserByEmail(ctx, email)
-		if simplesender.IsKind(err, simplesender.KindNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if u.Status() != simplesender.StatusPending {
-			return nil
-		}
-		return a.Queue.InsertTx(ctx, s.Tx(), jobs.AccountEmailArgs{Type: jobs.AccountEmailConfirm, UserID: u.ID, Lang: pick(u.Lang, lang)})
+		return a.Queue.InsertTx(ctx, s.Tx(), args)
 	})
 }
 
@@ -158,60 +157,6 @@ func (a *App) Confirm(ctx context.Context, token, ip string) (*simplesender.User
 	return u, err
 }
 
-var errLoginFailed = simplesender.E(simplesender.KindUnauthenticated, "error.login.failed")
-
-// Login checks an address and password and starts a session, returning the
-// raw session id for the cookie. Unknown addresses and wrong passwords get
-// the same error and take the same time. Errors: Unauthenticated
-// ("error.login.failed", "error.login.pending", "error.login.blocked"),
-// RateLimited.
-func (a *App) Login(ctx context.Context, email, password, ip, userAgent string) (string, *simplesender.User, error) {
-	u, err := a.checkCredentials(ctx, email, password, ip)
-	if err != nil {
-		return "", nil, err
-	}
-	raw, err := a.startSession(ctx, u, ip, userAgent)
-	return raw, u, err
-}
-
-// checkCredentials returns the active user with this address and password.
-func (a *App) checkCredentials(ctx context.Context, email, password, ip string) (*simplesender.User, error) {
-	norm, err := normalizeEmail(email)
-	if err != nil || password == "" {
-		auth.CheckDummy(password)
-		return nil, errLoginFailed
-	}
-	if err := a.throttle(ctx, ruleLoginIP, ip, ruleLoginAccount, norm); err != nil {
-		return nil, err
-	}
-	u, err := a.DB.Store().UserByEmail(ctx, norm)
-	if simplesender.IsKind(err, simplesender.KindNotFound) {
-		auth.CheckDummy(password)
-		return nil, errLoginFailed
-	}
-	if err != nil {
-		return nil, err
-	}
-	ok, err := auth.CheckPassword(u.PasswordHash, password)
-	if err != nil {
-		return nil, simplesender.Errorf("check password of user %d: %w", u.ID, err)
-	}
-	if !ok {
-		return nil, errLoginFailed
-	}
-	// The password was right: only now may the answer say more.
-	switch u.Status() {
-	case simplesender.StatusBlocked:
-		return nil, simplesender.E(simplesender.KindUnauthenticated, "error.login.blocked")
-	case simplesender.StatusPending:
-		return nil, simplesender.E(simplesender.KindUnauthenticated, "error.login.pending")
-	}
-	if err := a.Limiter.Reset(ctx, ruleLoginAccount, norm); err != nil {
-		a.Logger.Warn("reset login counter", "err", err)
-	}
-	return u, nil
-}
-
 func (a *App) startSession(ctx context.Context, u *simplesender.User, ip, userAgent string) (string, error) {
 	raw := auth.NewToken("")
 	now := a.Now()
@@ -221,7 +166,11 @@ func (a *App) startSession(ctx context.Context, u *simplesender.User, ip, userAg
 	s := &simplesender.Session{IDHash: auth.HashToken(raw), UserID: u.ID, AuthVersion: u.AuthVersion,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.SessionMax), IP: ip, UserAgent: userAgent}
 	if err := a.Sessions.Create(ctx, s); err != nil {
-		return "", simplesender.Errorf("create session: %w", err)
+		// The session store (Redis) is down: say so, rather than "internal
+		// error", and let the caller come back.
+		a.Logger.Warn("session store unavailable", "err", err)
+		return "", &simplesender.Error{Kind: simplesender.KindUnavailable, Message: "error.sessions_unavailable",
+			RetryAfterSeconds: 60, Cause: err}
 	}
 	return raw, nil
 }
@@ -278,8 +227,11 @@ func (a *App) SessionUser(ctx context.Context, raw string) (*simplesender.User, 
 }
 
 // RequestPasswordReset queues a reset e-mail when the address belongs to an
-// account that is not blocked, and answers the same in every case. Errors:
-// Invalid (not an address), RateLimited.
+// account that is not blocked, and answers the same in every case. The
+// request does the same work for every address (it queues a job for the
+// address; the job finds the account, if any), so that neither its answer
+// nor its timing tells whether the address has an account. Errors: Invalid
+// (not an address), RateLimited.
 func (a *App) RequestPasswordReset(ctx context.Context, email, lang, ip string) error {
 	email, err := normalizeEmail(email)
 	if err != nil {
@@ -288,26 +240,14 @@ func (a *App) RequestPasswordReset(ctx context.Context, email, lang, ip string) 
 	if err := a.throttle(ctx, ruleResetIP, ip, ruleResetAccount, email); err != nil {
 		return err
 	}
-	return a.DB.InTx(ctx, func(s *store.Store) error {
-		u, err := s.UserByEmail(ctx, email)
-		if simplesender.IsKind(err, simplesender.KindNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if u.Status() == simplesender.StatusBlocked {
-			return nil
-		}
-		return a.Queue.InsertTx(ctx, s.Tx(), jobs.AccountEmailArgs{Type: jobs.AccountEmailReset, UserID: u.ID, Lang: pick(u.Lang, lang)})
-	})
+	return a.queueByEmail(ctx, jobs.AccountEmailArgs{Type: jobs.AccountEmailReset, Email: email, Lang: lang})
 }
 
 // ResetPassword sets a new password with a reset token. The token is used up
 // only when the new password is accepted. Every session and API token of the
-// user ends; the address counts as confirmed (the link reached it); a blocked
-// account stays blocked. Errors: Invalid (bad token, or the password rules),
-// RateLimited.
+// user ends; the address counts as confirmed (the link reached it), and the
+// account's login lock-out ends; a blocked account stays blocked. Errors:
+// Invalid (bad token, or the password rules), RateLimited, Unavailable.
 func (a *App) ResetPassword(ctx context.Context, token, password, ip string) (*simplesender.User, error) {
 	if err := a.throttle(ctx, ruleConfirmTokenIP, ip); err != nil {
 		return nil, err
@@ -315,35 +255,44 @@ func (a *App) ResetPassword(ctx context.Context, token, password, ip string) (*s
 	if token == "" || len(token) > 200 {
 		return nil, errBadToken
 	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return nil, simplesender.Errorf("hash password: %w", err)
+	// Look before hashing: a bad token costs no password hashing.
+	st := a.DB.Store()
+	t, err := st.ValidOneTimeToken(ctx, "reset", auth.HashToken(token))
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return nil, errBadToken
 	}
-	var u *simplesender.User
+	if err != nil {
+		return nil, err
+	}
+	u, err := st.UserByID(ctx, t.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := auth.ValidatePassword(password, u.Email); err != nil {
+		return nil, err
+	}
+	hash, err := a.Hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, hashFailed(err, "hash password")
+	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		t, err := s.UseOneTimeToken(ctx, "reset", auth.HashToken(token))
 		if simplesender.IsKind(err, simplesender.KindNotFound) {
-			return errBadToken
+			return errBadToken // used a moment ago by a concurrent request
 		}
 		if err != nil {
 			return err
 		}
-		if u, err = s.UserByID(ctx, t.UserID); err != nil {
+		if _, err := s.SetPassword(ctx, t.UserID, hash); err != nil {
 			return err
 		}
-		if err := auth.ValidatePassword(password, u.Email); err != nil {
+		if err := s.Confirm(ctx, t.UserID); err != nil {
 			return err
 		}
-		if _, err := s.SetPassword(ctx, u.ID, hash); err != nil {
+		if err := s.InvalidateOneTimeTokens(ctx, t.UserID, "reset"); err != nil {
 			return err
 		}
-		if err := s.Confirm(ctx, u.ID); err != nil {
-			return err
-		}
-		if err := s.InvalidateOneTimeTokens(ctx, u.ID, "reset"); err != nil {
-			return err
-		}
-		return s.DeleteUserAPITokens(ctx, u.ID)
+		return s.DeleteUserAPITokens(ctx, t.UserID)
 	})
 	if err != nil {
 		return nil, err
@@ -351,13 +300,16 @@ func (a *App) ResetPassword(ctx context.Context, token, password, ip string) (*s
 	if err := a.Sessions.DeleteUser(ctx, u.ID); err != nil {
 		a.Logger.Warn("end sessions after reset", "user", u.ID, "err", err)
 	}
+	a.forgetLoginFailures(ctx, u.Email)
 	return a.DB.Store().UserByID(ctx, u.ID)
 }
 
 // ChangePassword replaces the actor's password after checking the current
-// one. Every session and API token of the user ends; a new session is started
-// for the browser that asked, and its raw id returned. Errors: Invalid
-// (field "current" wrong, or "password" rules), Unauthenticated.
+// one. Checks of the current password are throttled per account and per
+// client address, as logins are (failures only). Every session and API token
+// of the user ends; a new session is started for the browser that asked, and
+// its raw id returned. Errors: Invalid (field "current" wrong, or "password"
+// rules), Unauthenticated, RateLimited, Unavailable.
 func (a *App) ChangePassword(ctx context.Context, ac *Actor, current, password, ip, userAgent string) (string, error) {
 	if ac.anonymous() {
 		return "", errUnauthenticated
@@ -366,12 +318,8 @@ func (a *App) ChangePassword(ctx context.Context, ac *Actor, current, password, 
 	if err != nil {
 		return "", err
 	}
-	ok, err := auth.CheckPassword(u.PasswordHash, current)
-	if err != nil {
-		return "", simplesender.Errorf("check password: %w", err)
-	}
-	if !ok {
-		return "", simplesender.Invalid(map[string]string{"current": "error.password.wrong"})
+	if err := a.checkCurrentPassword(ctx, u, current, ip); err != nil {
+		return "", err
 	}
 	if err := auth.ValidatePassword(password, u.Email); err != nil {
 		return "", err
@@ -379,9 +327,9 @@ func (a *App) ChangePassword(ctx context.Context, ac *Actor, current, password, 
 	if password == current {
 		return "", simplesender.Invalid(map[string]string{"password": "error.password.same"})
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := a.Hasher.Hash(ctx, password)
 	if err != nil {
-		return "", simplesender.Errorf("hash password: %w", err)
+		return "", hashFailed(err, "hash password")
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		v, err := s.SetPassword(ctx, u.ID, hash)
@@ -398,6 +346,29 @@ func (a *App) ChangePassword(ctx context.Context, ac *Actor, current, password, 
 		a.Logger.Warn("end sessions after password change", "user", u.ID, "err", err)
 	}
 	return a.startSession(ctx, u, ip, userAgent)
+}
+
+// checkCurrentPassword checks the password a logged-in user typed to confirm
+// a change, counting failures per account and per client address. Errors:
+// Invalid (field "current"), RateLimited, Unavailable.
+func (a *App) checkCurrentPassword(ctx context.Context, u *simplesender.User, current, ip string) error {
+	var done []counted
+	if err := a.countAttempts(ctx, &done, rulePasswordIP, ip, rulePasswordAccount, strconv.FormatInt(u.ID, 10)); err != nil {
+		return err
+	}
+	wrong := simplesender.Invalid(map[string]string{"current": "error.password.wrong"})
+	if current == "" {
+		return wrong
+	}
+	ok, err := a.Hasher.Check(ctx, u.PasswordHash, current)
+	if err != nil {
+		return hashFailed(err, "check password")
+	}
+	if !ok {
+		return wrong
+	}
+	a.refundAttempts(ctx, done)
+	return nil
 }
 
 // UpdateProfile saves the actor's profile. Errors: Invalid.

@@ -38,8 +38,8 @@ func TestAccountFlowOverSMTP(t *testing.T) {
 		}
 		msgs := waitSMTP(t, srv, "ann@example.com", 1)
 		token := apptest.LinkToken(t, msgs[0].Body, "/confirm?")
-		if !strings.HasPrefix(msgs[0].Body, "Hello, Ann!") {
-			t.Errorf("body: %q", msgs[0].Body)
+		if !strings.HasPrefix(msgs[0].Body, "Hello!") || strings.Contains(msgs[0].Body, "Ann") {
+			t.Errorf("body (the unconfirmed name must not be in it): %q", msgs[0].Body)
 		}
 		if _, _, err := a.Login(ctx, "ann@example.com", "purple-kettle-42", "1.1.1.1", ""); !simplesender.IsKind(err, simplesender.KindUnauthenticated) {
 			t.Fatalf("pending login: %v", err)

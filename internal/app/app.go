@@ -5,7 +5,11 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
+	"errors"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -56,11 +60,22 @@ type Deps struct {
 	// start is refused as a double click. Default 10s; negative: none.
 	RepeatWindow time.Duration
 	Now          func() time.Time
+
+	// Hasher runs every password hash and check, a bounded number at once;
+	// nil: auth.DefaultHashLimit() at once, callers waiting up to 5 s.
+	Hasher *auth.Hasher
+	// Secret keys the HMAC that rate-limit keys are stored under (so that
+	// neither memory nor Redis holds an e-mail or IP address) and signs
+	// device tokens. Instances sharing a Redis need the same one; nil: a
+	// random secret of this process.
+	Secret []byte
 }
 
 // App runs the use cases.
 type App struct {
 	Deps
+	limitKeyMAC []byte // HMAC key of rate-limit keys, derived from Secret
+	deviceMAC   []byte // HMAC key of device tokens, derived from Secret
 }
 
 // New returns an App, filling in defaults.
@@ -92,13 +107,43 @@ func New(d Deps) *App {
 	if d.BaseURL == nil {
 		d.BaseURL = &url.URL{Scheme: "http", Host: "127.0.0.1:8000"}
 	}
-	return &App{Deps: d}
+	if d.Hasher == nil {
+		d.Hasher = auth.NewHasher(auth.DefaultHashLimit(), 5*time.Second)
+	}
+	if len(d.Secret) == 0 {
+		d.Secret = []byte(auth.NewToken(""))
+	}
+	return &App{Deps: d, limitKeyMAC: subkey(d.Secret, "ratelimit keys"), deviceMAC: subkey(d.Secret, "device tokens")}
 }
 
-// Throttling rules: per client IP and per account.
+// subkey derives a key for one purpose from the service secret, so that no
+// two purposes share a key.
+func subkey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// Throttling rules: per client IP and per account. The login and password
+// rules count failures only (see countAttempt); the others count requests.
 var (
-	ruleLoginIP        = ratelimit.Rule{Name: "login-ip", Limit: 30, Window: 15 * time.Minute}
-	ruleLoginAccount   = ratelimit.Rule{Name: "login-acct", Limit: 10, Window: 15 * time.Minute}
+	// Failed logins from one client address, whatever the account, the
+	// address's form or the password's: checked before any hashing.
+	ruleLoginIP = ratelimit.Rule{Name: "login-ip", Limit: 30, Window: 15 * time.Minute}
+	// Failed logins to one account from one client address.
+	ruleLoginAccountIP = ratelimit.Rule{Name: "login-acct-ip", Limit: 5, Window: 15 * time.Minute}
+	// Failed logins to one account from clients without its device token,
+	// from anywhere: the lock-out of guessers that leaves the owner's known
+	// browsers alone. A second, longer window slows a patient guesser more.
+	ruleLoginAccount    = ratelimit.Rule{Name: "login-acct", Limit: 10, Window: 15 * time.Minute}
+	ruleLoginAccountDay = ratelimit.Rule{Name: "login-acct-day", Limit: 50, Window: 24 * time.Hour}
+	// Failed logins from one browser holding a device token of the account.
+	ruleLoginDevice = ratelimit.Rule{Name: "login-device", Limit: 10, Window: 15 * time.Minute}
+	// Wrong "current password" of a logged-in user, per account and per
+	// client address.
+	rulePasswordAccount = ratelimit.Rule{Name: "password-acct", Limit: 5, Window: 15 * time.Minute}
+	rulePasswordIP      = ratelimit.Rule{Name: "password-ip", Limit: 10, Window: 15 * time.Minute}
+
 	ruleRegisterIP     = ratelimit.Rule{Name: "register-ip", Limit: 10, Window: time.Hour}
 	ruleRegisterEmail  = ratelimit.Rule{Name: "register-email", Limit: 3, Window: time.Hour}
 	ruleResetIP        = ratelimit.Rule{Name: "reset-ip", Limit: 10, Window: time.Hour}
@@ -113,23 +158,82 @@ var (
 // storage fails it lets the request through and logs: an outage of Redis must
 // not lock everybody out.
 func (a *App) throttle(ctx context.Context, pairs ...any) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		rule, key := pairs[i].(ratelimit.Rule), pairs[i+1].(string)
-		if key == "" {
-			continue
-		}
-		d, err := a.Limiter.Allow(ctx, rule, key)
-		if err != nil {
-			a.Logger.Warn("rate limiter unavailable; allowing", "rule", rule.Name, "err", err)
-			continue
-		}
-		if !d.Allowed {
-			secs := int((d.RetryAfter + time.Second - 1) / time.Second)
-			return &simplesender.Error{Kind: simplesender.KindRateLimited, Message: "error.rate_limited",
-				RetryAfterSeconds: max(secs, 1)}
-		}
+	return a.countAttempts(ctx, nil, pairs...)
+}
+
+// counted is an attempt counted under a rule, to refund when it succeeds.
+type counted struct {
+	rule ratelimit.Rule
+	key  string
+}
+
+// countAttempt counts one attempt for (rule, key) before the attempt is
+// made, so that parallel attempts cannot slip past the limit, and records it
+// in done (when not nil) for refundAttempts. An empty key counts nothing.
+// Errors: RateLimited; a failing limiter lets the attempt through and logs.
+func (a *App) countAttempt(ctx context.Context, done *[]counted, rule ratelimit.Rule, key string) error {
+	if key == "" {
+		return nil
+	}
+	k := a.limitKey(key)
+	d, err := a.Limiter.Allow(ctx, rule, k)
+	if err != nil {
+		a.Logger.Warn("rate limiter unavailable; allowing", "rule", rule.Name, "err", err)
+		return nil
+	}
+	if !d.Allowed {
+		return rateLimited(d.RetryAfter)
+	}
+	if done != nil {
+		*done = append(*done, counted{rule, k})
 	}
 	return nil
+}
+
+// refundAttempts gives back the attempts of a request that succeeded, so
+// that the rules count failures only.
+func (a *App) refundAttempts(ctx context.Context, done []counted) {
+	for _, c := range done {
+		if err := a.Limiter.Refund(ctx, c.rule, c.key); err != nil {
+			a.Logger.Warn("rate limiter unavailable; not refunded", "rule", c.rule.Name, "err", err)
+		}
+	}
+}
+
+// resetAttempts forgets the attempts counted under rule for key.
+func (a *App) resetAttempts(ctx context.Context, rule ratelimit.Rule, key string) {
+	if err := a.Limiter.Reset(ctx, rule, a.limitKey(key)); err != nil {
+		a.Logger.Warn("rate limiter unavailable; not reset", "rule", rule.Name, "err", err)
+	}
+}
+
+// limitKey is the name under which the limiter counts key (an e-mail or IP
+// address, an account id): a keyed hash, so that the limiter's storage
+// (Redis, shared by instances with the same secret) never holds the address.
+func (a *App) limitKey(key string) string {
+	m := hmac.New(sha256.New, a.limitKeyMAC)
+	m.Write([]byte(key))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+// rateLimited is the error of a refused attempt, with the wait rounded up to
+// a second.
+func rateLimited(wait time.Duration) error {
+	secs := int((wait + time.Second - 1) / time.Second)
+	return &simplesender.Error{Kind: simplesender.KindRateLimited, Message: "error.rate_limited",
+		RetryAfterSeconds: max(secs, 1)}
+}
+
+// errBusy answers a request whose password computation found no free slot.
+var errBusy = &simplesender.Error{Kind: simplesender.KindUnavailable, Message: "error.unavailable", RetryAfterSeconds: 5}
+
+// hashFailed turns an error of the Hasher into the error to answer: busy
+// (or the caller gone) is Unavailable, anything else internal.
+func hashFailed(err error, what string) error {
+	if errors.Is(err, auth.ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &simplesender.Error{Kind: errBusy.Kind, Message: errBusy.Message, RetryAfterSeconds: errBusy.RetryAfterSeconds, Cause: err}
+	}
+	return simplesender.Errorf("%s: %w", what, err)
 }
 
 // Actor is who performs a use case: a logged-in user, or System (the

@@ -17,9 +17,13 @@ import (
 // it and retries on error. For confirmation and reset e-mails it makes a new
 // single-use token, so the raw token exists only in the e-mail. An e-mail
 // that no longer makes sense (the account was confirmed or blocked in the
-// meantime) is skipped.
+// meantime, or the address named by the job has no account) is skipped.
+//
+// The account's name, free text typed at registration, appears (greeting
+// and To header) only once the address is confirmed: otherwise anybody could
+// have typed it, and the form would mail their text to any address.
 func (a *App) SendAccountEmail(ctx context.Context, args jobs.AccountEmailArgs) error {
-	u, err := a.DB.Store().UserByID(ctx, args.UserID)
+	u, err := a.accountOf(ctx, args)
 	if simplesender.IsKind(err, simplesender.KindNotFound) {
 		return nil
 	}
@@ -38,7 +42,7 @@ func (a *App) SendAccountEmail(ctx context.Context, args jobs.AccountEmailArgs) 
 			return err
 		}
 		subject = l.T("email.confirm.subject")
-		body = l.T("email.confirm.body", "Name", u.Name, "Link", link, "Hours", "48")
+		body = l.T("email.confirm.body", "Link", link, "Hours", "48")
 	case jobs.AccountEmailReset:
 		if u.Status() == simplesender.StatusBlocked {
 			return nil
@@ -48,25 +52,44 @@ func (a *App) SendAccountEmail(ctx context.Context, args jobs.AccountEmailArgs) 
 			return err
 		}
 		subject = l.T("email.reset.subject")
-		body = l.T("email.reset.body", "Name", u.Name, "Link", link)
+		body = l.T("email.reset.body", "Link", link)
 	case jobs.AccountEmailExists:
 		subject = l.T("email.exists.subject")
-		body = l.T("email.exists.body", "Name", u.Name, "LoginLink", a.link("/login", nil),
-			"ResetLink", a.link("/password/forgot", nil))
+		body = l.T("email.exists.body", "LoginLink", a.link("/login", nil), "ResetLink", a.link("/password/forgot", nil))
 	default:
 		return fmt.Errorf("unknown account e-mail type %q", args.Type)
 	}
-	m := &mailer.Message{From: a.MailFrom, To: mailer.Address{Name: u.Name, Email: u.Email}, Subject: subject, Text: body}
+	to := mailer.Address{Email: u.Email}
+	greeting := l.T("email.hello")
+	if u.ConfirmedAt != nil {
+		to.Name = u.Name
+		greeting = l.T("email.hello_name", "Name", u.Name)
+	}
+	m := &mailer.Message{From: a.MailFrom, To: to, Subject: subject, Text: greeting + "\n\n" + body}
+	// One label for every account e-mail: a count per type would tell
+	// whoever reads the metrics which requests found an account.
 	if _, err := a.Transport.Send(ctx, m); err != nil {
 		if a.Metrics != nil {
-			a.Metrics.EmailFailed("account_" + args.Type)
+			a.Metrics.EmailFailed("account")
 		}
 		return fmt.Errorf("send %s e-mail to user %d: %w", args.Type, u.ID, err)
 	}
 	if a.Metrics != nil {
-		a.Metrics.EmailSent("account_" + args.Type)
+		a.Metrics.EmailSent("account")
 	}
 	return nil
+}
+
+// accountOf returns the account a job names, by id or by address. Errors:
+// NotFound.
+func (a *App) accountOf(ctx context.Context, args jobs.AccountEmailArgs) (*simplesender.User, error) {
+	if args.UserID != 0 {
+		return a.DB.Store().UserByID(ctx, args.UserID)
+	}
+	if args.Email == "" {
+		return nil, simplesender.E(simplesender.KindNotFound, "error.not_found")
+	}
+	return a.DB.Store().UserByEmail(ctx, args.Email)
 }
 
 func (a *App) oneTimeLink(ctx context.Context, u *simplesender.User, purpose, path string, ttl time.Duration) (string, error) {

@@ -36,10 +36,10 @@ func (a *App) CreateAPIToken(ctx context.Context, ac *Actor, owner *simplesender
 }
 
 // CreateAPITokenWithPassword checks credentials like Login does (same
-// throttling, same answers) and makes a token. Errors: Unauthenticated,
-// RateLimited, Invalid.
+// throttling, same answers; a client of the API holds no device token) and
+// makes a token. Errors: Unauthenticated, RateLimited, Invalid, Unavailable.
 func (a *App) CreateAPITokenWithPassword(ctx context.Context, email, password, name, ip string) (string, *store.APIToken, error) {
-	u, err := a.checkCredentials(ctx, email, password, ip)
+	u, err := a.checkCredentials(ctx, LoginRequest{Email: email, Password: password, IP: ip})
 	if err != nil {
 		return "", nil, err
 	}

@@ -185,8 +185,8 @@ func (a *App) CreateAdmin(ctx context.Context, ac *Actor, email, password string
 	}
 	var hash string
 	if password != "" {
-		if hash, err = auth.HashPassword(password); err != nil {
-			return nil, false, simplesender.Errorf("hash password: %w", err)
+		if hash, err = a.Hasher.Hash(ctx, password); err != nil {
+			return nil, false, hashFailed(err, "hash password")
 		}
 	}
 	var u *simplesender.User

@@ -54,6 +54,13 @@ type Config struct {
 	SMTPIdleTimeout time.Duration
 	// RetrySchedule are the waits between attempts after temporary failures.
 	RetrySchedule []time.Duration
+
+	// MetricsAddr is where /metrics is served, on a listener of its own;
+	// empty: nowhere. The main listener never serves it.
+	MetricsAddr string
+	// MetricsToken, when set, must be sent as "Authorization: Bearer TOKEN"
+	// to read the metrics.
+	MetricsToken string
 }
 
 // OutboxDir is where e-mails go when no SMTP server is configured.
@@ -88,6 +95,8 @@ const (
 	EnvSMTPRate    = "SIMPLESENDER_SMTP_RATE"
 	EnvSMTPIdle    = "SIMPLESENDER_SMTP_IDLE_TIMEOUT"
 	EnvRetry       = "SIMPLESENDER_RETRY_SCHEDULE"
+	EnvMetricsAddr = "SIMPLESENDER_METRICS_ADDR"
+	EnvMetricsTok  = "SIMPLESENDER_METRICS_TOKEN"
 )
 
 // Load reads the configuration. getenv is consulted first, then the .env file
@@ -118,6 +127,18 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return nil, fmt.Errorf("%s: %q is not HOST:PORT", EnvAddr, c.Addr)
+	}
+	c.MetricsAddr, c.MetricsToken = get(EnvMetricsAddr, ""), get(EnvMetricsTok, "")
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("%s: %q is not HOST:PORT", EnvMetricsAddr, c.MetricsAddr)
+		}
+		if c.MetricsAddr == c.Addr {
+			return nil, fmt.Errorf("%s: must differ from %s: metrics have a listener of their own", EnvMetricsAddr, EnvAddr)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return nil, fmt.Errorf("%s: must be at least 16 characters", EnvMetricsTok)
 	}
 	abs, err := filepath.Abs(c.DataDir)
 	if err != nil {

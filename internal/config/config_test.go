@@ -176,3 +176,24 @@ func TestSMTPIdleTimeoutErrorsNameTheVariable(t *testing.T) {
 		t.Errorf("default idle timeout %v, %v; want 15s", c.SMTPIdleTimeout, err)
 	}
 }
+
+func TestMetricsListener(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, nil)
+	if err != nil || c.MetricsAddr != "" || c.MetricsToken != "" {
+		t.Fatalf("metrics must be off by default: %q %q %v", c.MetricsAddr, c.MetricsToken, err)
+	}
+	c, err = load(t, map[string]string{"SIMPLESENDER_METRICS_ADDR": "127.0.0.1:9090", "SIMPLESENDER_METRICS_TOKEN": "0123456789abcdef"})
+	if err != nil || c.MetricsAddr != "127.0.0.1:9090" || c.MetricsToken != "0123456789abcdef" {
+		t.Fatalf("metrics settings: %+v %v", c, err)
+	}
+	for _, bad := range []map[string]string{
+		{"SIMPLESENDER_METRICS_ADDR": "9090"},
+		{"SIMPLESENDER_METRICS_ADDR": "127.0.0.1:8000"}, // the main listener's default
+		{"SIMPLESENDER_METRICS_ADDR": "127.0.0.1:9090", "SIMPLESENDER_METRICS_TOKEN": "short"},
+	} {
+		if _, err := load(t, bad); err == nil || !strings.Contains(err.Error(), "SIMPLESENDER_METRICS_") {
+			t.Errorf("%v: error %v, want one naming the variable", bad, err)
+		}
+	}
+}

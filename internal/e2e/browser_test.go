@@ -71,8 +71,10 @@ func TestBrowserSignUpConfirmLogInSwitchLanguageCreateToken(t *testing.T) {
 
 	mail := svc.waitEmail(t, ada)
 	b.expect("confirmation subject", mail.Subject, "Confirm your address for simpleSENDER")
-	if !strings.Contains(mail.Body, "Hello, Ada Lovelace!") {
-		t.Errorf("confirmation e-mail does not greet Ada in English:\n%s", mail.Body)
+	// The name is free text anybody could type for any address: it stays
+	// out of e-mails until the address is confirmed.
+	if !strings.HasPrefix(mail.Body, "Hello!") || strings.Contains(mail.Body, "Ada") {
+		t.Errorf("confirmation e-mail is not in English, or has the unconfirmed name:\n%s", mail.Body)
 	}
 	link := svc.confirmLink(t, mail.Body)
 
@@ -126,8 +128,8 @@ func TestBrowserSignUpConfirmLogInSwitchLanguageCreateToken(t *testing.T) {
 
 	mail = svc.waitEmail(t, boris)
 	r.expect("confirmation subject", mail.Subject, "Подтвердите адрес для simpleSENDER")
-	if !strings.Contains(mail.Body, "Здравствуйте, Борис Пастернак!") || !strings.Contains(mail.Body, "откройте ссылку") {
-		t.Errorf("confirmation e-mail is not in Russian:\n%s", mail.Body)
+	if !strings.HasPrefix(mail.Body, "Здравствуйте!") || !strings.Contains(mail.Body, "откройте ссылку") || strings.Contains(mail.Body, "Борис") {
+		t.Errorf("confirmation e-mail is not in Russian, or has the unconfirmed name:\n%s", mail.Body)
 	}
 	r.openURL(svc.confirmLink(t, mail.Body))
 	r.expect("confirm button", r.text(`form[action="/confirm"] button[type=submit]`), "Подтвердить адрес")

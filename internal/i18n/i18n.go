@@ -25,6 +25,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
@@ -191,6 +192,27 @@ func (l *Localizer) N(key string, count int, args ...any) string {
 		p = m.forms[plural.Other] // unreachable: New checks every form the rules produce
 	}
 	return p.render(pairs(args, map[string]any{"Count": count}))
+}
+
+// Wait returns d, rounded up, in words for "try again in ...": "40 seconds",
+// "15 minutes", "2 hours 5 minutes"; in Russian "15 минут", "21 минуту", with
+// the language's plural forms (messages wait.seconds, wait.minutes and
+// wait.hours). Below a minute it counts seconds (at least 1), below an hour
+// minutes, beyond that hours and the remaining minutes.
+func (l *Localizer) Wait(d time.Duration) string {
+	secs := max(int((d+time.Second-1)/time.Second), 1)
+	if secs < 60 {
+		return l.N("wait.seconds", secs)
+	}
+	mins := (secs + 59) / 60
+	if mins < 60 {
+		return l.N("wait.minutes", mins)
+	}
+	s := l.N("wait.hours", mins/60)
+	if m := mins % 60; m > 0 {
+		s += " " + l.N("wait.minutes", m)
+	}
+	return s
 }
 
 // absInt returns |n|, or math.MaxInt for math.MinInt (whose magnitude takes

@@ -32,9 +32,15 @@ const (
 // AccountEmailArgs asks for one account e-mail. It carries no secret: the
 // worker makes the single-use token itself when it sends, so that the raw
 // token exists only in the e-mail.
+//
+// It names the account by UserID, or by Email when the request that queued it
+// must not look the account up (a password reset or a confirmation resend
+// answers, and takes, the same whether or not the address has an account:
+// the worker finds out, and sends nothing for an unknown address).
 type AccountEmailArgs struct {
 	Type   string `json:"type"` // AccountEmailConfirm, AccountEmailReset, AccountEmailExists
-	UserID int64  `json:"user_id"`
+	UserID int64  `json:"user_id,omitempty"`
+	Email  string `json:"email,omitempty"` // normalized address, when UserID is 0
 	Lang   string `json:"lang"`
 }
 

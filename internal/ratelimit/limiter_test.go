@@ -162,6 +162,32 @@ func TestLimiter(t *testing.T) {
 				t.Fatalf("Reset of an unknown key: %v", err)
 			}
 		}},
+		{"Refund gives back the newest call only", func(t *testing.T, h harness) {
+			rule := Rule{Name: "login", Limit: 2, Window: long}
+			exhaust(t, h.l, rule, "a@example.com")
+			exhaust(t, h.l, rule, "b@example.com")
+			if err := h.l.Refund(ctx, rule, "a@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			if d := allow(t, h.l, rule, "a@example.com"); !d.Allowed || d.Remaining != 0 {
+				t.Fatalf("after Refund: got %+v, want allowed with 0 remaining", d)
+			}
+			if d := allow(t, h.l, rule, "a@example.com"); d.Allowed {
+				t.Fatalf("Refund gave back more than one call: %+v", d)
+			}
+			if d := allow(t, h.l, rule, "b@example.com"); d.Allowed {
+				t.Fatalf("other key after Refund: got %+v, want refused", d)
+			}
+			for range 3 { // more refunds than calls leave an empty count, not a debt
+				if err := h.l.Refund(ctx, rule, "a@example.com"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exhaust(t, h.l, rule, "a@example.com")
+			if err := h.l.Refund(ctx, rule, "never-seen"); err != nil {
+				t.Fatalf("Refund of an unknown key: %v", err)
+			}
+		}},
 		{"allows exactly Limit of 50 concurrent calls", func(t *testing.T, h harness) {
 			rule := Rule{Name: "register", Limit: 7, Window: long}
 			if n := allowConcurrently(t, []Limiter{h.l}, rule, "203.0.113.9", 50); n != rule.Limit {
@@ -202,6 +228,9 @@ func TestLimiter(t *testing.T) {
 				}
 				if err := h.l.Reset(ctx, rule, "k"); err == nil {
 					t.Errorf("Reset(%+v): want an error", rule)
+				}
+				if err := h.l.Refund(ctx, rule, "k"); err == nil {
+					t.Errorf("Refund(%+v): want an error", rule)
 				}
 			}
 		}},

@@ -113,6 +113,28 @@ func (m *Memory) Reset(_ context.Context, rule Rule, key string) error {
 	return nil
 }
 
+// Refund forgets the newest call counted for (rule.Name, key), if any. It
+// returns an error only for an invalid rule.
+func (m *Memory) Refund(_ context.Context, rule Rule, key string) error {
+	if err := rule.validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entries[storageKey(rule, key)]
+	if e == nil {
+		return nil
+	}
+	if len(e.events) <= 1 {
+		m.remove(e)
+		return nil
+	}
+	e.events = e.events[:len(e.events)-1]
+	e.expires = e.events[len(e.events)-1] + int64(rule.Window)
+	heap.Fix(&m.expiry, e.index)
+	return nil
+}
+
 // sweep drops the entries whose calls have all left their window. Each entry is
 // swept once, so the cost is amortised over the calls that created them.
 func (m *Memory) sweep(now int64) {

@@ -24,8 +24,10 @@
 // clock, so all instances sharing a Redis share the limits even when their own
 // clocks disagree.
 //
-// Keys (e-mail addresses, IP addresses) may be user input; they are only ever
-// used as data, and keys longer than 64 bytes are replaced by their SHA-256.
+// Keys may be user input; they are only ever used as data, and keys longer
+// than 64 bytes are replaced by their SHA-256. The service gives keyed hashes
+// of e-mail and IP addresses as keys (package app), so that no address is
+// ever stored here or in Redis.
 package ratelimit
 
 import (
@@ -65,13 +67,18 @@ type Decision struct {
 // Allow counts the call for (rule.Name, key) and allows it if fewer than
 // rule.Limit calls were allowed in the last rule.Window; a refused call is not
 // counted. Reset forgets every call counted for (rule.Name, key), for example
-// the failed-login counter of an account after a successful login.
+// the failed-login counter of an account after a successful login. Refund
+// forgets the newest call counted for (rule.Name, key), if any: a caller that
+// counts every attempt up front (so that parallel attempts cannot slip past
+// the limit) and only means to limit failures refunds the attempts that
+// succeeded.
 //
-// Both return an error, never a refusal, when the rule is invalid or the
+// All return an error, never a refusal, when the rule is invalid or the
 // storage cannot be reached; the caller decides whether to fail open and log.
 type Limiter interface {
 	Allow(ctx context.Context, rule Rule, key string) (Decision, error)
 	Reset(ctx context.Context, rule Rule, key string) error
+	Refund(ctx context.Context, rule Rule, key string) error
 }
 
 // maxRawKey is the longest key stored as is; longer keys are hashed so that

@@ -97,6 +97,19 @@ func (r *Redis) Reset(ctx context.Context, rule Rule, key string) error {
 	return nil
 }
 
+// Refund forgets the newest call counted for (rule.Name, key), if any (the
+// list keeps the newest call first). It returns an error for an invalid rule
+// or when Redis fails or cannot be reached.
+func (r *Redis) Refund(ctx context.Context, rule Rule, key string) error {
+	if err := rule.validate(); err != nil {
+		return err
+	}
+	if err := r.client.LPop(ctx, r.key(rule, key)).Err(); err != nil && err != redis.Nil {
+		return fmt.Errorf("ratelimit: redis: refund rule %q: %w", rule.Name, err)
+	}
+	return nil
+}
+
 // key returns the Redis key for (rule.Name, key).
 func (r *Redis) key(rule Rule, key string) string {
 	return r.prefix + storageKey(rule, key)

@@ -6,12 +6,14 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -43,6 +45,8 @@ type Server struct {
 	Log     *slog.Logger
 	metrics *metrics
 	handler http.Handler
+	// metricsAddr is the bound address of the metrics listener (a string).
+	metricsAddr atomic.Value
 }
 
 // Options tune Open for tests and tools.
@@ -81,7 +85,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	deps := app.Deps{
 		DB: db, Transport: transport, Bundle: bundle, Logger: log, SMTP: smtpStatus,
 		BaseURL: cfg.BaseURL, MailFrom: mailer.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
-		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, Secret: cfg.SecretKey,
 	}
 	if cfg.RedisURL != "" {
 		o, err := redis.ParseURL(cfg.RedisURL)
@@ -130,7 +134,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api.New(a, bundle, log).Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", s.metrics.handler())
+	// No /metrics here: they have a listener of their own (MetricsHandler),
+	// so the public one answers 404 for it like for any unknown path.
 	mux.Handle("/", ui.Handler())
 	s.handler = s.middleware(mux)
 	ok = true
@@ -202,8 +207,27 @@ type cleaner struct{ a **app.App }
 
 func (c cleaner) Cleanup(ctx context.Context) error { return (*c.a).Cleanup(ctx) }
 
-// Handler is the whole HTTP surface.
+// Handler is the whole HTTP surface but the metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler serves the Prometheus metrics at GET /metrics, for the
+// listener at SIMPLESENDER_METRICS_ADDR. With SIMPLESENDER_METRICS_TOKEN set,
+// a request without "Authorization: Bearer TOKEN" gets 401.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.handler())
+	want := []byte("Bearer " + s.Cfg.MetricsToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if s.Cfg.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="simplesender metrics"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
 
 // Close releases connections (after Run has returned, or instead of it).
 func (s *Server) Close() {
@@ -243,9 +267,18 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 	s.Log.Info("listening", "addr", ln.Addr().String(), "database", s.DB.Engine(), "base_url", s.Cfg.BaseURL.String())
+	ms, err := s.serveMetrics(ctx, errc)
+	if err != nil {
+		hs.Close()
+		stopEngine()
+		<-engineDone
+		qctx, qcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer qcancel()
+		return errors.Join(err, s.Queue.Stop(qctx))
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -257,6 +290,9 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	s.Log.Info("shutting down: finishing requests, messages in flight and jobs")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if ms != nil {
+		ms.Close()
+	}
 	herr := hs.Shutdown(sctx)
 	qctx, qcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer qcancel()
@@ -270,6 +306,44 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 		serveErr = nil
 	}
 	return errors.Join(serveErr, herr, qerr, eerr)
+}
+
+// serveMetrics starts the metrics listener when SIMPLESENDER_METRICS_ADDR is
+// set; its serving error goes to errc. It returns nil, nil when it is not set.
+func (s *Server) serveMetrics(ctx context.Context, errc chan<- error) (*http.Server, error) {
+	addr := s.Cfg.MetricsAddr
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen on %s: %w", config.EnvMetricsAddr, addr, err)
+	}
+	ms := &http.Server{
+		Handler:           s.MetricsHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	go func() {
+		if err := ms.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("metrics listener: %w", err)
+		}
+	}()
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); s.Cfg.MetricsToken == "" && !net.ParseIP(host).IsLoopback() {
+		s.Log.Warn("metrics are served to the network without a token; set "+config.EnvMetricsTok, "addr", ln.Addr().String())
+	}
+	s.Log.Info("metrics listening", "addr", ln.Addr().String(), "token", s.Cfg.MetricsToken != "")
+	s.metricsAddr.Store(ln.Addr().String())
+	return ms, nil
+}
+
+// MetricsAddr returns the address the metrics listener is bound to once Run
+// has started it, or "".
+func (s *Server) MetricsAddr() string {
+	a, _ := s.metricsAddr.Load().(string)
+	return a
 }
 
 // healthz answers 200 when the database answers; Redis and the cache are

@@ -51,7 +51,10 @@ func TestHealthMetricsAndHeaders(t *testing.T) {
 		}
 		get(h, "/login")
 		get(h, "/api/v1/me")
-		res = get(h, "/metrics")
+		if res := get(h, "/metrics"); res.StatusCode != http.StatusNotFound {
+			t.Errorf("the public listener serves /metrics: %d", res.StatusCode)
+		}
+		res = get(s.MetricsHandler(), "/metrics")
 		body, _ = io.ReadAll(res.Body)
 		for _, want := range []string{`simplesender_http_requests_total{area="web",code="200",method="GET"}`,
 			`simplesender_http_requests_total{area="api",code="401",method="GET"}`,

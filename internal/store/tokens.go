@@ -47,6 +47,23 @@ func (s *Store) UseOneTimeToken(ctx context.Context, purpose, hash string) (*One
 	return &t, nil
 }
 
+// ValidOneTimeToken returns the unused, unexpired token with hash and
+// purpose without using it, so that a caller can refuse a bad token before
+// costly work. NotFound as for UseOneTimeToken; the token must still be used
+// with UseOneTimeToken, which decides.
+func (s *Store) ValidOneTimeToken(ctx context.Context, purpose, hash string) (*OneTimeToken, error) {
+	var t OneTimeToken
+	var used sql.NullTime
+	err := s.queryRow(ctx, `SELECT id, user_id, purpose, token_hash, created_at, expires_at, used_at
+		FROM one_time_tokens WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?`,
+		hash, purpose, s.Now()).Scan(&t.ID, &t.UserID, &t.Purpose, &t.Hash, &t.CreatedAt, &t.ExpiresAt, &used)
+	t.UsedAt = nullTime(used)
+	if err != nil {
+		return nil, s.wrap(err, "find one-time token")
+	}
+	return &t, nil
+}
+
 // InvalidateOneTimeTokens marks every unused token of the user for purpose as
 // used, so that an older link stops working once a newer one did its job.
 func (s *Store) InvalidateOneTimeTokens(ctx context.Context, userID int64, purpose string) error {

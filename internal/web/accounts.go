@@ -14,7 +14,7 @@ var registerFields = []string{"email", "name", "phone", "country", "timezone"}
 
 func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
 	if reqCtx(r).User != nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		redirect(w, r, "/")
 		return
 	}
 	s.render(w, r, http.StatusOK, "register", &Page{Title: "page.register.title", Nav: "register", Form: map[string]string{}})
@@ -70,7 +70,7 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	if reqCtx(r).User != nil {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("next"), "/"), http.StatusSeeOther)
+		redirect(w, r, r.URL.Query().Get("next"))
 		return
 	}
 	s.render(w, r, http.StatusOK, "login", &Page{Title: "page.login.title", Nav: "login",
@@ -80,11 +80,20 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	form := formValues(r, "email", "next")
 	p := &Page{Title: "page.login.title", Nav: "login", Form: form}
-	raw, u, err := s.app.Login(r.Context(), form["email"], r.PostFormValue("password"), clientIP(r), r.UserAgent())
+	req := app.LoginRequest{Email: form["email"], Password: r.PostFormValue("password"), IP: clientIP(r), UserAgent: r.UserAgent()}
+	if c, err := r.Cookie(deviceCookie); err == nil {
+		req.Device = c.Value
+	}
+	res, err := s.app.LoginWith(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err, "login", p)
 		return
 	}
+	raw, u := res.Session, res.User
+	// This browser is now known to the account: it keeps logging in while
+	// guessers are locked out of it.
+	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: res.Device, Path: "/login", MaxAge: int(deviceCookieAge / time.Second),
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 	// A new session id at every login; the old one, if any, ends.
 	if old := reqCtx(r).sessionID; old != "" {
 		_ = s.app.Logout(r.Context(), old)
@@ -93,7 +102,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if u.Lang != "" {
 		s.setCookie(w, langCookie, u.Lang, 365*24*time.Hour)
 	}
-	s.redirectFlash(w, r, safeNext(form["next"], "/"), "success", "flash.logged_in")
+	s.redirectFlash(w, r, form["next"], "success", "flash.logged_in")
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -160,5 +169,5 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.setCookie(w, langCookie, lang, 365*24*time.Hour)
-	http.Redirect(w, r, safeNext(r.PostFormValue("next"), "/"), http.StatusSeeOther)
+	redirect(w, r, r.PostFormValue("next"))
 }

@@ -126,10 +126,10 @@ func (s *Server) mailingFormPage(w http.ResponseWriter, r *http.Request, m *simp
 	}
 	switch q.Get("go") {
 	case "recipient":
-		http.Redirect(w, r, "/recipients/new?return="+url.QueryEscape(f.url(self)), http.StatusSeeOther)
+		redirect(w, r, "/recipients/new?return="+url.QueryEscape(f.url(self)))
 		return
 	case "message":
-		http.Redirect(w, r, "/messages/new?return="+url.QueryEscape(f.url(self)), http.StatusSeeOther)
+		redirect(w, r, "/messages/new?return="+url.QueryEscape(f.url(self)))
 		return
 	}
 	switch q.Get("select") {

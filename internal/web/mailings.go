@@ -249,7 +249,7 @@ func (s *Server) mailingAction(w http.ResponseWriter, r *http.Request, flashKey 
 		s.mailingFail(w, r, id, err)
 		return
 	}
-	s.redirectFlash(w, r, safeNext(r.PostFormValue("next"), self), "success", flashKey)
+	s.redirectFlash(w, r, localTarget(r.PostFormValue("next"), self), "success", flashKey)
 }
 
 // mailingFail shows the mailing page with the error message, or the error

@@ -177,7 +177,7 @@ func (s *Server) deleteRecipient(w http.ResponseWriter, r *http.Request) {
 // returnTo accepts a "return" parameter only when it leads back to a
 // mailing form of this site; anything else is dropped.
 func returnTo(ret string) string {
-	ret = safeNext(ret, "")
+	ret = localTarget(ret, "")
 	if ret == "" {
 		return ""
 	}

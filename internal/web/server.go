@@ -30,7 +30,13 @@ const (
 	sessionCookie = "ss_session"
 	langCookie    = "ss_lang"
 	flashCookie   = "ss_flash"
+	// deviceCookie holds the device token of the account that last logged
+	// in from this browser (see app.LoginRequest.Device); sent to /login only.
+	deviceCookie = "ss_device"
 )
+
+// deviceCookieAge is how long a browser stays known to an account.
+const deviceCookieAge = 180 * 24 * time.Hour
 
 // Config is what the web UI needs besides the app.
 type Config struct {
@@ -258,7 +264,7 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if reqCtx(r).User == nil {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()))
 				return
 			}
 			s.errorPage(w, r, http.StatusUnauthorized, "error.unauthenticated")
@@ -320,22 +326,26 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, form st
 		s.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	if e.Kind == simplesender.KindRateLimited {
+	// Browsers get the wait in words ("15 minutes"); Retry-After keeps
+	// seconds for machines.
+	var wait string
+	if e.RetryAfterSeconds > 0 && (e.Kind == simplesender.KindRateLimited || e.Kind == simplesender.KindUnavailable) {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
+		wait = l.Wait(time.Duration(e.RetryAfterSeconds) * time.Second)
 	}
 	msg := e.Message
 	if msg == "" {
 		msg = "error." + e.Kind.String()
 	}
 	if form == "" || p == nil {
-		s.errorPage(w, r, e.Kind.HTTPStatus(), msg, "Seconds", strconv.Itoa(e.RetryAfterSeconds))
+		s.errorPage(w, r, e.Kind.HTTPStatus(), msg, "Wait", wait)
 		return
 	}
 	p.Errors = map[string]string{}
 	for f, k := range e.Fields {
 		p.Errors[f] = l.T(k)
 	}
-	p.Error = l.T(msg, "Seconds", strconv.Itoa(e.RetryAfterSeconds))
+	p.Error = l.T(msg, "Wait", wait)
 	s.render(w, r, e.Kind.HTTPStatus(), form, p)
 }
 
@@ -351,11 +361,12 @@ func (s *Server) clearCookie(w http.ResponseWriter, name string) {
 		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 }
 
-// redirectFlash redirects to target with a one-time message. The cookie holds
-// only a message key from our own catalogue, never user text.
+// redirectFlash redirects to target (a path of this site, see redirect) with
+// a one-time message. The cookie holds only a message key from our own
+// catalogue, never user text.
 func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, target, kind, key string) {
 	s.setCookie(w, flashCookie, s.sign(kind+":"+key), time.Minute)
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	redirect(w, r, target)
 }
 
 func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
@@ -403,17 +414,6 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// safeNext returns a local path to go to after a form, or def.
-func safeNext(next, def string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return def
-	}
-	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
-		return def
-	}
-	return next
 }
 
 func pathID(r *http.Request) (int64, bool) {

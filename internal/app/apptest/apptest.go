@@ -36,6 +36,9 @@ type Env struct {
 	Transport mailer.Transport
 	URL       string        // database URL
 	Redis     *redis.Client // set when SIMPLESENDER_TEST_REDIS_URL is
+	// RedisPrefix starts the Redis keys of this Env's sessions; its rate
+	// limits are under RedisPrefix+"rl:".
+	RedisPrefix string
 }
 
 // Options change the environment.
@@ -44,6 +47,9 @@ type Options struct {
 	Transport mailer.Transport
 	// Deps is applied to the app's dependencies before New.
 	Deps func(d *app.Deps)
+	// Queue, when set, wraps the job queue the app inserts into (a test
+	// records the inserts); the jobs still run.
+	Queue func(app.Enqueuer) app.Enqueuer
 }
 
 // New builds an Env on the database at databaseURL (see storetest.NewURL).
@@ -86,7 +92,7 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 		prefix := "test:" + auth.NewToken("")[:12] + ":"
 		d.Sessions = auth.NewRedisSessions(rdb, prefix)
 		d.Limiter = ratelimit.NewRedis(rdb, prefix+"rl:")
-		e.Redis = rdb
+		e.Redis, e.RedisPrefix = rdb, prefix
 	}
 	if o.Deps != nil {
 		o.Deps(&d)
@@ -100,6 +106,9 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 		t.Fatal(err)
 	}
 	d.Queue = q
+	if o.Queue != nil {
+		d.Queue = o.Queue(q)
+	}
 	a = app.New(d)
 	e.App = a
 	if err := q.Start(ctx); err != nil {
