@@ -279,7 +279,7 @@ func operations() map[string]operation {
 			desc: "The e-mail is unique per owner, compared case-insensitively (422 on email otherwise).",
 			body: ref("RecipientInput"), okStatus: 201, ok: ref("Recipient")},
 		"GET /recipients.csv": {tag: "recipients", who: whoUser, summary: "Export recipients as CSV",
-			desc:   "Columns email, last_name, first_name, middle_name, comment; ordered by address. Cells starting with = + - @ are neutralised with a leading apostrophe.",
+			desc:   "Columns email, last_name, first_name, middle_name, comment; ordered by address. Cells starting with = + - @, a tab or a CR (after any apostrophes) get one more leading apostrophe; the import removes it.",
 			params: []param{bomParam, separatorParam, ownerParam}, ok: str(), okType: "text/csv"},
 		"POST /recipients/import": {tag: "recipients", who: whoUser, summary: "Import recipients from a CSV file",
 			desc: "The body is the file (text/csv), or the part named file of a multipart/form-data body; at most 200 MB (413). " +
