@@ -56,11 +56,14 @@ type Deps struct {
 	// start is refused as a double click. Default 10s; negative: none.
 	RepeatWindow time.Duration
 	Now          func() time.Time
+	// Imports bounds CSV uploads and tunes the import workers.
+	Imports ImportConfig
 }
 
 // App runs the use cases.
 type App struct {
 	Deps
+	imports importState
 }
 
 // New returns an App, filling in defaults.
@@ -92,7 +95,8 @@ func New(d Deps) *App {
 	if d.BaseURL == nil {
 		d.BaseURL = &url.URL{Scheme: "http", Host: "127.0.0.1:8000"}
 	}
-	return &App{Deps: d}
+	d.Imports.fill()
+	return &App{Deps: d, imports: newImportState()}
 }
 
 // Throttling rules: per client IP and per account.

@@ -103,9 +103,10 @@ func formulaStart(c byte) bool {
 // OWASP rule against CSV injection (a value that starts with = + - @, a tab
 // or a CR gets a leading apostrophe), applied to the value after any
 // apostrophes it already starts with. That extension makes the rule
-// reversible: "'=x" is written "''=x", never left as "'=x", which is also
-// how "=x" is written. The Reader removes the one apostrophe again
-// (unneutralize is the exact inverse), so export and import round-trip.
+// reversible: "'=x" gets a second apostrophe, where the plain rule would
+// leave it as it is, which is also how it writes "=x". The Reader removes
+// the one apostrophe again (unneutralize is the exact inverse), so export
+// and import round-trip.
 func Neutralize(s string) string {
 	t := strings.TrimLeft(s, "'")
 	if t != "" && formulaStart(t[0]) {

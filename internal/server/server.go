@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -123,7 +122,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	s.App = a
 
 	ui, err := web.New(a, bundle, log, web.Config{SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax, SecretKey: cfg.SecretKey,
-		UploadDir: filepath.Join(cfg.DataDir, "uploads"), OpenAPI: api.OpenAPI})
+		OpenAPI: api.OpenAPI})
 	if err != nil {
 		return nil, fmt.Errorf("web UI: %w", err)
 	}

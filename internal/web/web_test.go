@@ -32,13 +32,11 @@ func newSite(t *testing.T, url string) *site {
 	return newSiteWith(t, url, web.Config{})
 }
 
-// newSiteWith is newSite with the UI's configuration cfg.
-func newSiteWith(t *testing.T, url string, cfg web.Config) *site {
+// newSiteWith is newSite with the UI's configuration cfg (and the app's
+// options, when given).
+func newSiteWith(t *testing.T, url string, cfg web.Config, opts ...apptest.Options) *site {
 	t.Helper()
-	env := apptest.New(t, url)
-	if cfg.UploadDir == "" {
-		cfg.UploadDir = t.TempDir()
-	}
+	env := apptest.New(t, url, opts...)
 	ui, err := web.New(env.App, env.Bundle, slog.New(slog.DiscardHandler), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,8 @@ type Options struct {
 	Transport mailer.Transport
 	// Deps is applied to the app's dependencies before New.
 	Deps func(d *app.Deps)
+	// NoImportWorker leaves import jobs queued: no RunImports.
+	NoImportWorker bool
 }
 
 // New builds an Env on the database at databaseURL (see storetest.NewURL).
@@ -88,6 +90,7 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 		d.Limiter = ratelimit.NewRedis(rdb, prefix+"rl:")
 		e.Redis = rdb
 	}
+	d.Imports.Poll = 50 * time.Millisecond // another instance's job starts soon
 	if o.Deps != nil {
 		o.Deps(&d)
 	}
@@ -110,6 +113,12 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 		defer cancel()
 		_ = q.Stop(sctx)
 	})
+	if !o.NoImportWorker {
+		ictx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { a.RunImports(ictx); close(done) }()
+		t.Cleanup(func() { stop(); <-done })
+	}
 	return e
 }
 

@@ -1,0 +1,7 @@
+package app
+
+import "context"
+
+// SetImportHook makes f see every progress report of the imports a runs,
+// in the importing goroutine: tests stop an import half way with it.
+func SetImportHook(a *App, f func(ctx context.Context, p ImportProgress)) { a.imports.hook = f }
