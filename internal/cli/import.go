@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -67,7 +68,26 @@ func runImportRecipients(ctx context.Context, e *Env, args []string) error {
 	if !*quiet {
 		o.Progress = progressPrinter(e.Stderr)
 	}
-	res, err := srv.App.ImportRecipients(ctx, app.System, u.ID, f, o)
+	// The file goes into the database as the user's import job, which this
+	// process runs: every instance shows it, and should this process die, a
+	// server takes it over.
+	job, err := srv.App.UploadImport(ctx, app.System, u.ID, filepath.Base(fs.Arg(0)), f)
+	if err != nil {
+		if de := simplesender.AsError(err); de.Message != "" {
+			return fmt.Errorf("%s: %s", fs.Arg(0), importMessage(de.Message))
+		}
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	id := job.ID
+	job, err = srv.App.RunImport(ctx, app.System, id, o)
+	if err != nil || job.Refused() {
+		// Nothing was imported: the upload need not wait for another try.
+		_, _ = srv.App.CancelImport(context.WithoutCancel(ctx), app.System, id)
+	}
+	var res *app.ImportResult
+	if err == nil {
+		res, err = job.Result, job.Err()
+	}
 	if !*quiet && res != nil {
 		fmt.Fprintln(e.Stderr)
 	}
@@ -77,6 +97,8 @@ func runImportRecipients(ctx context.Context, e *Env, args []string) error {
 	switch {
 	case err == nil:
 		return nil
+	case job != nil && job.State == app.ImportCancelled:
+		return fmt.Errorf("interrupted: the import was cancelled after %d new and %d updated recipients", job.Progress.Imported, job.Progress.Updated)
 	case simplesender.ErrorKind(err) == simplesender.KindInvalid && res != nil:
 		return fmt.Errorf("nothing imported: %d of %d rows are invalid (fix them, or use --valid-only to import the others)", res.Invalid, res.Rows)
 	}
@@ -86,6 +108,9 @@ func runImportRecipients(ctx context.Context, e *Env, args []string) error {
 	}
 	if de := simplesender.AsError(err); de.Kind == simplesender.KindInvalid {
 		return fmt.Errorf("%s: %s Nothing was imported.", fs.Arg(0), importMessage(de.Message))
+	}
+	if de := simplesender.AsError(err); de.Kind == simplesender.KindInternal && de.Message != "" {
+		return fmt.Errorf("%s: %s", fs.Arg(0), importMessage(de.Message))
 	}
 	return err
 }
@@ -102,26 +127,12 @@ func parseSeparator(s string) (rune, error) {
 	return 0, fmt.Errorf("--separator %q: use , ; tab or |", s)
 }
 
-// openInput opens the file to import; "-" copies standard input to a
-// temporary file first, as an import reads its file twice.
-func openInput(name string, stdin io.Reader) (*os.File, error) {
+// openInput opens the file to import; "-" is standard input.
+func openInput(name string, stdin io.Reader) (io.ReadCloser, error) {
 	if name != "-" {
 		return os.Open(name)
 	}
-	f, err := os.CreateTemp("", "simplesender-import-*.csv")
-	if err != nil {
-		return nil, err
-	}
-	os.Remove(f.Name()) // gone when closed
-	if _, err := io.Copy(f, stdin); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return io.NopCloser(stdin), nil
 }
 
 // progressPrinter returns a Progress callback that redraws one line on w at

@@ -50,6 +50,11 @@ type Config struct {
 	SMTPRate float64
 	// RetrySchedule are the waits between attempts after temporary failures.
 	RetrySchedule []time.Duration
+
+	// UploadMax bounds one uploaded CSV file, and UploadTotalMax the files
+	// of everyone that wait or are being imported, in bytes.
+	UploadMax      int64
+	UploadTotalMax int64
 }
 
 // OutboxDir is where e-mails go when no SMTP server is configured.
@@ -172,6 +177,9 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 			return nil, fmt.Errorf("%s: want durations separated by commas, such as 1m,5m,15m", EnvRetry)
 		}
 		c.RetrySchedule = append(c.RetrySchedule, d)
+	}
+	if c.UploadMax, c.UploadTotalMax, err = uploadLimits(get); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("%s: cannot create %s: %v", EnvDataDir, c.DataDir, err)
