@@ -270,23 +270,6 @@ func (a *App) PendingImport(ctx context.Context, ac *Actor, owner int64) (*Impor
 	return jobOf(j), nil
 }
 
-// ImportJobs returns the actor's import jobs, newest first: the pending one
-// and those finished within ImportConfig.TTL. Errors: Unauthenticated.
-func (a *App) ImportJobs(ctx context.Context, ac *Actor) ([]*ImportJob, error) {
-	if ac.anonymous() {
-		return nil, errUnauthenticated
-	}
-	rows, err := a.DB.Store().ImportJobsOf(ctx, ac.id(), 50)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*ImportJob, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, jobOf(r))
-	}
-	return out, nil
-}
-
 // UploadImport stores a CSV file read from src as the pending import job of
 // the owner (0: the actor's own list; the system names it, as for
 // ImportRecipients), replacing an upload of theirs that waits for choices.

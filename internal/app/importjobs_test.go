@@ -58,19 +58,23 @@ func listFile(n int) string {
 	return b.String()
 }
 
-// pauser is a hook that stops an import once its first batch is written,
-// until released (or until the import's context ends, when untilCancel).
+// pauser is a hook that stops an import once its first batch is written
+// (or, with phase ImportChecking, once the check has counted rows), until
+// released (or until the import's context ends, when untilCancel).
 type pauser struct {
 	once        sync.Once
+	phase       app.ImportPhase
 	reached     chan struct{}
 	release     chan struct{}
 	untilCancel bool
 }
 
-func newPauser() *pauser { return &pauser{reached: make(chan struct{}), release: make(chan struct{})} }
+func newPauser() *pauser {
+	return &pauser{phase: app.ImportWriting, reached: make(chan struct{}), release: make(chan struct{})}
+}
 
 func (p *pauser) hook(ctx context.Context, pr app.ImportProgress) {
-	if pr.Phase != app.ImportWriting || pr.Done == 0 {
+	if pr.Phase != p.phase || pr.Done == 0 {
 		return
 	}
 	p.once.Do(func() {
@@ -270,9 +274,10 @@ func TestImportSeenFromAnotherInstance(t *testing.T) {
 }
 
 // TestImportResumesAfterItsWorkerDies kills an instance half way through an
-// import (its database connections go, as in a crash): another instance
+// import (its database connections go, as in a crash), and then the
+// instance that took the job over while it checked the file again: a third
 // takes the job over once the lease runs out and carries on after the
-// batch that was written, so nothing is counted twice.
+// batch the first one wrote, so nothing is counted twice or lost.
 func TestImportResumesAfterItsWorkerDies(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
@@ -294,10 +299,20 @@ func TestImportResumesAfterItsWorkerDies(t *testing.T) {
 			t.Fatalf("before the takeover the job is %s", j.State)
 		}
 
+		p2 := newPauser()
+		p2.phase = app.ImportChecking
+		second := instance(t, dbURL, app.ImportConfig{Lease: 300 * time.Millisecond}, p2.hook)
+		p2.wait(t)
+		if j, _ := env.App.ImportJob(ctx, ann.ac, job.ID); j.Progress.Imported != 500 || j.Attempts != 2 {
+			t.Errorf("while the second worker checks: %d attempts, %+v", j.Attempts, j.Progress)
+		}
+		second.DB.Close()
+		close(p2.release)
+
 		instance(t, dbURL, app.ImportConfig{}, nil)
 		j := waitState(t, env.App, ann.ac, job.ID, app.ImportDone)
-		if j.Attempts != 2 {
-			t.Errorf("%d attempts, want 2", j.Attempts)
+		if j.Attempts != 3 {
+			t.Errorf("%d attempts, want 3", j.Attempts)
 		}
 		r := j.Result
 		if r.Imported != 1198 || r.Unchanged != 0 || r.Duplicates != 1 || r.Invalid != 1 || len(r.DuplicateRows) != 1 {
@@ -451,6 +466,49 @@ func TestRunImportInTheCallersGoroutine(t *testing.T) {
 		}
 		if _, err := env.App.PreviewImportJob(ctx, app.System, job.ID, app.ImportOptions{}.CSV, 0); err != nil {
 			t.Errorf("the refused file is gone: %v", err)
+		}
+	})
+}
+
+// TestCancelStopsARunningImport: a cancelled import stops at its next
+// batch, keeps the batches written, and its worker writes nothing more.
+func TestCancelStopsARunningImport(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		env := apptest.New(t, dbURL, apptest.Options{NoImportWorker: true})
+		ann := newImporter(t, env, "ann@example.com")
+		p := newPauser()
+		a := instance(t, dbURL, app.ImportConfig{Workers: -1}, p.hook)
+		runCtx, shutdown := context.WithCancel(context.Background())
+		stopped := make(chan struct{})
+		go func() { a.RunImports(runCtx); close(stopped) }()
+		job, err := env.App.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.App.StartImport(ctx, ann.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
+			t.Fatal(err)
+		}
+		p.wait(t)
+		j, err := env.App.CancelImport(ctx, ann.ac, job.ID)
+		if err != nil || j.State != app.ImportCancelled {
+			t.Fatalf("cancel: %+v, %v", j, err)
+		}
+		close(p.release)
+		shutdown()
+		<-stopped // the worker has done what it would
+		j, err = env.App.ImportJob(ctx, ann.ac, job.ID)
+		if err != nil || j.State != app.ImportCancelled || j.Progress.Imported != 500 || !simplesender.IsKind(j.Err(), simplesender.KindConflict) {
+			t.Fatalf("after the cancel: %s %+v, %v", j.State, j.Progress, err)
+		}
+		if got := len(ann.list()); got != 500 {
+			t.Errorf("%d recipients after the cancel, want the first batch's 500", got)
+		}
+		if n := chunkBytes(t, env); n != 0 {
+			t.Errorf("a cancelled import keeps %d bytes", n)
+		}
+		if _, err := env.App.CancelImport(ctx, ann.ac, job.ID); !simplesender.IsKind(err, simplesender.KindConflict) {
+			t.Errorf("cancel again: %v, want Conflict", err)
 		}
 	})
 }

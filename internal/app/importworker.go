@@ -44,7 +44,7 @@ type importState struct {
 	worker string        // this instance in leases: host and a random id
 	wake   chan struct{} // a job was queued here
 	// hook, set by tests, sees every progress report of a job this
-	// instance runs, in the importing goroutine.
+	// instance runs once it is recorded, in the importing goroutine.
 	hook func(ctx context.Context, p ImportProgress)
 }
 
@@ -239,20 +239,26 @@ func (a *App) jobProgress(ctx context.Context, cancel context.CancelCauseFunc, j
 	also func(ImportProgress)) func(ImportProgress) {
 	var last time.Time
 	return func(p ImportProgress) {
-		if a.imports.hook != nil {
-			a.imports.hook(ctx, p)
-		}
 		if also != nil {
 			also(p)
 		}
-		if (p.Phase == ImportWriting && !dry) || time.Since(last) < 500*time.Millisecond {
-			return
+		if (p.Phase == ImportChecking || dry) && time.Since(last) >= 500*time.Millisecond {
+			last = time.Now()
+			// The check counts the rows; the counts of the batches an
+			// earlier worker committed stay until this one commits its own.
+			c := j.Progress.Counts
+			c.Rows, c.Invalid = p.Rows, p.Invalid
+			if p.Phase == ImportWriting {
+				c = storeCounts(p.ImportCounts) // a dry run, which commits nothing
+			}
+			held, err := a.DB.Store().SaveImportProgress(ctx, j.ID, a.imports.worker, store.ImportProgress{Phase: string(p.Phase),
+				Done: p.Done, Total: p.Total, Committed: j.Progress.Committed, Counts: c})
+			if err == nil && !held {
+				cancel(errLeaseLost)
+			}
 		}
-		last = time.Now()
-		held, err := a.DB.Store().SaveImportProgress(ctx, j.ID, a.imports.worker, store.ImportProgress{Phase: string(p.Phase),
-			Done: p.Done, Total: p.Total, Committed: j.Progress.Committed, Counts: storeCounts(p.ImportCounts)})
-		if err == nil && !held {
-			cancel(errLeaseLost)
+		if a.imports.hook != nil {
+			a.imports.hook(ctx, p)
 		}
 	}
 }

@@ -109,50 +109,23 @@ func (s *Store) CreateImportJob(ctx context.Context, j *ImportJob) error {
 	return s.wrap(err, "create import job")
 }
 
-// ImportJobByPublicID returns the job with the public id, or NotFound. It
-// reads from the writer, so that a job just changed is seen as it is.
+// ImportJobByPublicID returns the job with the public id, or NotFound.
 func (s *Store) ImportJobByPublicID(ctx context.Context, publicID string) (*ImportJob, error) {
-	j, err := scanImportJob(s.writeRow(ctx, "SELECT "+importJobColumns+" FROM import_jobs WHERE public_id = ?", publicID))
+	j, err := scanImportJob(s.queryRow(ctx, "SELECT "+importJobColumns+" FROM import_jobs WHERE public_id = ?", publicID))
 	return j, s.wrap(err, "get import job")
 }
 
 // PendingImportJob returns the owner's pending job, or NotFound.
 func (s *Store) PendingImportJob(ctx context.Context, owner int64) (*ImportJob, error) {
-	j, err := scanImportJob(s.writeRow(ctx, "SELECT "+importJobColumns+" FROM import_jobs WHERE owner_id = ? AND state IN "+
+	j, err := scanImportJob(s.queryRow(ctx, "SELECT "+importJobColumns+" FROM import_jobs WHERE owner_id = ? AND state IN "+
 		pendingStates, owner))
 	return j, s.wrap(err, "get pending import job")
-}
-
-// ImportJobsOf returns the owner's jobs, newest first, at most limit.
-func (s *Store) ImportJobsOf(ctx context.Context, owner int64, limit int) ([]*ImportJob, error) {
-	rows, err := s.query(ctx, "SELECT "+importJobColumns+" FROM import_jobs WHERE owner_id = ? ORDER BY id DESC LIMIT ?",
-		owner, limit)
-	if err != nil {
-		return nil, s.wrap(err, "list import jobs")
-	}
-	defer rows.Close()
-	var out []*ImportJob
-	for rows.Next() {
-		j, err := scanImportJob(rows)
-		if err != nil {
-			return nil, s.wrap(err, "scan import job")
-		}
-		out = append(out, j)
-	}
-	return out, s.wrap(rows.Err(), "list import jobs")
 }
 
 // DeleteImportJob removes a job and its bytes; a missing one is no error.
 func (s *Store) DeleteImportJob(ctx context.Context, id int64) error {
 	_, err := s.exec(ctx, "DELETE FROM import_jobs WHERE id = ?", id)
 	return s.wrap(err, "delete import job")
-}
-
-// PendingImportBytes returns the bytes held by every pending job.
-func (s *Store) PendingImportBytes(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.writeRow(ctx, "SELECT COALESCE(SUM(size), 0) FROM import_jobs WHERE state IN "+pendingStates).Scan(&n)
-	return n, s.wrap(err, "count upload bytes")
 }
 
 // AddImportChunk appends piece seq of an upload (at most ImportChunkSize
@@ -173,7 +146,7 @@ func (s *Store) AddImportChunk(ctx context.Context, id int64, seq int, data []by
 	}
 	if k, err := res.RowsAffected(); err != nil || k == 0 {
 		var state string
-		err := s.writeRow(ctx, "SELECT state FROM import_jobs WHERE id = ?", id).Scan(&state)
+		err := s.queryRow(ctx, "SELECT state FROM import_jobs WHERE id = ?", id).Scan(&state)
 		if err == nil && state != ImportUploading {
 			err = sql.ErrNoRows
 		}
