@@ -193,8 +193,8 @@ func (a *App) runJob(parent context.Context, j *store.ImportJob, progress func(I
 
 	cause := context.Cause(ctx)
 	switch {
-	case errors.Is(cause, errLeaseLost) || errors.Is(err, errLeaseLost):
-		return // cancelled, or another worker has it: theirs to write
+	case errors.Is(cause, errLeaseLost) || errors.Is(err, errLeaseLost) || errors.Is(err, errChunkGone):
+		return // cancelled (its file removed), or another worker has it: theirs to write
 	case errors.Is(cause, errShutdown):
 		hctx, hcancel := context.WithTimeout(context.WithoutCancel(parent), 10*time.Second)
 		defer hcancel()
@@ -205,6 +205,17 @@ func (a *App) runJob(parent context.Context, j *store.ImportJob, progress func(I
 		}
 		return
 	}
+	e := importEnd(j, res, err, parent.Err() != nil)
+	if e.Error == keyImportFailed {
+		log.Error("import failed", "err", err)
+	}
+	end(e)
+}
+
+// importEnd is the state a job's import leaves it in: done; uploaded again
+// when refused for its invalid rows; cancelled when the caller (the command
+// line) gave up; failed, with the message key, otherwise.
+func importEnd(j *store.ImportJob, res *ImportResult, err error, interrupted bool) store.ImportEnd {
 	e := store.ImportEnd{State: store.ImportDone}
 	if res != nil {
 		e.Progress = store.ImportProgress{Phase: string(ImportWriting), Done: res.Rows, Total: res.Rows, Counts: storeCounts(res.ImportCounts)}
@@ -216,20 +227,19 @@ func (a *App) runJob(parent context.Context, j *store.ImportJob, progress func(I
 	case err == nil:
 	case err == errInvalidRows:
 		e.State, e.Error = store.ImportUploaded, errInvalidRows.Message
-	case parent.Err() != nil:
-		e.State = store.ImportCancelled // the command line was interrupted
+	case interrupted:
+		e.State = store.ImportCancelled
 	case errors.As(err, &ce):
 		e.State, e.Error, e.ErrorLine = store.ImportFailed, ce.Key, ce.Line
 	case simplesender.IsKind(err, simplesender.KindInvalid):
 		e.State, e.Error = store.ImportFailed, simplesender.AsError(err).Message
 	default:
-		log.Error("import failed", "err", err)
 		e.State, e.Error = store.ImportFailed, keyImportFailed
 	}
 	if e.State == store.ImportFailed && res == nil {
 		e.Progress = j.Progress // what earlier workers committed
 	}
-	end(e)
+	return e
 }
 
 // jobProgress returns the Progress of a job's import: it records the check

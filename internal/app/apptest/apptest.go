@@ -90,7 +90,6 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 		d.Limiter = ratelimit.NewRedis(rdb, prefix+"rl:")
 		e.Redis = rdb
 	}
-	d.Imports.Poll = 50 * time.Millisecond // another instance's job starts soon
 	if o.Deps != nil {
 		o.Deps(&d)
 	}
