@@ -94,6 +94,12 @@ func runImportRecipients(ctx context.Context, e *Env, args []string) error {
 	if res != nil {
 		printImportSummary(e.Stdout, res, o)
 	}
+	return importError(fs.Arg(0), job, res, err)
+}
+
+// importError is what the command says about an import that did not go
+// through: err is why, res (if any) the summary.
+func importError(file string, job *app.ImportJob, res *app.ImportResult, err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -104,13 +110,13 @@ func runImportRecipients(ctx context.Context, e *Env, args []string) error {
 	}
 	var ce *csvio.Error
 	if errors.As(err, &ce) && ce.Line > 0 {
-		return fmt.Errorf("%s: line %d: %s Nothing was imported.", fs.Arg(0), ce.Line, importMessage(ce.Key))
+		return fmt.Errorf("%s: line %d: %s Nothing was imported.", file, ce.Line, importMessage(ce.Key))
 	}
 	if de := simplesender.AsError(err); de.Kind == simplesender.KindInvalid {
-		return fmt.Errorf("%s: %s Nothing was imported.", fs.Arg(0), importMessage(de.Message))
+		return fmt.Errorf("%s: %s Nothing was imported.", file, importMessage(de.Message))
 	}
 	if de := simplesender.AsError(err); de.Kind == simplesender.KindInternal && de.Message != "" {
-		return fmt.Errorf("%s: %s", fs.Arg(0), importMessage(de.Message))
+		return fmt.Errorf("%s: %s", file, importMessage(de.Message))
 	}
 	return err
 }
