@@ -38,7 +38,7 @@ type API struct {
 	patterns map[string]bool // the patterns registered on mux
 	openapi  []byte          // the OpenAPI document
 
-	// importLimit bounds an uploaded CSV file (maxImportBytes; tests
+	// importLimit bounds an uploaded CSV file (the app's limit; tests
 	// lower it).
 	importLimit int64
 }
@@ -50,7 +50,10 @@ func New(a *app.App, b *i18n.Bundle, logger *slog.Logger) *API {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	x := &API{app: a, bundle: b, logger: logger, mux: http.NewServeMux(), patterns: map[string]bool{},
-		openapi: openAPIDocument(), importLimit: maxImportBytes}
+		openapi: openAPIDocument()}
+	if a != nil {
+		x.importLimit, _ = a.ImportLimits()
+	}
 	x.routes()
 	return x
 }

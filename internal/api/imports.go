@@ -1,23 +1,19 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/csvio"
 )
-
-// maxImportBytes bounds an uploaded CSV file; a larger one is answered 413.
-// The file is copied to a temporary file as it arrives (the import reads it
-// twice), so memory does not grow with it.
-const maxImportBytes = 200 << 20
 
 // importRowJSON is a row that was not imported, and why.
 type importRowJSON struct {
@@ -128,70 +124,128 @@ func separatorOf(r *http.Request) (rune, error) {
 	return 0, errors.New("bad separator")
 }
 
+// maxImportWait bounds ?wait= of an import: the answer comes before the
+// server's write timeout.
+const maxImportWait = 50 * time.Second
+
 // importRecipients imports a CSV file of recipients into the caller's list.
-// The file is the body (text/csv, or any type but JSON and multipart) or the part named
-// "file" of a multipart/form-data body. Rows are validated first; a file
-// with invalid rows imports nothing unless ?valid_only=true, and is then
-// answered 422 with the error and, under "import", the summary that lists
-// the rows. Errors: BadRequest, TooLarge (over 200 MB), Invalid (a file
-// that is not a readable recipient list; invalid rows).
+// The file is the body (text/csv, or any type but JSON and multipart) or the
+// part named "file" of a multipart/form-data body. It becomes the caller's
+// import job (replacing an upload of theirs that waits), which a worker of
+// any instance runs; the request waits up to ?wait= seconds (default and
+// most 50) for it to end. Ended: 200 with the summary, or 422 with the error
+// and, under "import", the summary that lists the invalid rows of a file
+// refused for them (nothing is then kept). Still running: 202 with the job,
+// to follow at /imports/{id}. Errors: BadRequest, TooLarge (the file over
+// the limit, or no room left for uploads), Conflict (the caller's previous
+// import still runs), Invalid (a file that is not a readable recipient
+// list; invalid rows).
 func (x *API) importRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
 	o, err := importOptions(r)
 	if err != nil {
 		return err
 	}
-	if r.ContentLength > x.importLimit+(1<<20) {
-		return errTooLarge
+	wait := maxImportWait
+	if s := r.URL.Query().Get("wait"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return badQuery(simplesender.FieldErrors{"wait": "error.query.invalid"})
+		}
+		wait = min(time.Duration(n)*time.Second, maxImportWait)
 	}
-	f, err := spoolUpload(w, r, x.importLimit)
+	if r.ContentLength > x.importLimit+(1<<20) {
+		return x.tooLarge(r)
+	}
+	src, name, err := uploadSource(w, r, x.importLimit)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		f.Close()
-		os.Remove(f.Name())
-	}()
-	res, err := x.app.ImportRecipients(r.Context(), as(u), 0, f, o)
+	ac := as(u)
+	job, err := x.app.UploadImport(r.Context(), ac, 0, name, src)
 	if err != nil {
-		if res == nil {
-			return err
-		}
-		status, d := x.errorOf(w, r, err)
-		x.reply(w, status, struct {
-			Error  errorDetail `json:"error"`
-			Import importJSON  `json:"import"`
-		}{d, x.importOf(r, res, o.DryRun)})
-		return nil
+		return x.uploadError(r, err)
 	}
-	x.reply(w, http.StatusOK, x.importOf(r, res, o.DryRun))
+	if _, err := x.app.StartImport(r.Context(), ac, job.ID, o); err != nil {
+		_, _ = x.app.CancelImport(context.WithoutCancel(r.Context()), ac, job.ID)
+		return err
+	}
+	job, err = x.app.WaitImport(r.Context(), ac, job.ID, wait)
+	if err != nil {
+		return err
+	}
+	switch {
+	case job.Working():
+		w.Header().Set("Location", Prefix+"/imports/"+job.ID)
+		x.reply(w, http.StatusAccepted, x.importJobOf(r, job))
+		return nil
+	case job.State == app.ImportDone:
+		x.reply(w, http.StatusOK, x.importOf(r, job.Result, o.DryRun))
+		return nil
+	case job.Refused():
+		// The answer lists the rows; the file need not wait for another try.
+		_, _ = x.app.CancelImport(context.WithoutCancel(r.Context()), ac, job.ID)
+	}
+	if job.Result == nil {
+		return job.Err()
+	}
+	status, d := x.errorOf(w, r, job.Err())
+	x.reply(w, status, struct {
+		Error  errorDetail `json:"error"`
+		Import importJSON  `json:"import"`
+	}{d, x.importOf(r, job.Result, o.DryRun)})
 	return nil
 }
 
-var errUploadType = simplesender.E(simplesender.KindBadRequest, "error.bad_request")
+// tooLarge is the error of a file over the limit, with the limit.
+func (x *API) tooLarge(r *http.Request) error {
+	l := x.bundle.For(x.lang(r))
+	return &simplesender.Error{Kind: simplesender.KindTooLarge,
+		Message: l.T("import.too_large", "Size", strconv.FormatInt(max(x.importLimit>>20, 1), 10))}
+}
 
-// spoolUpload copies the uploaded file to a temporary file, rewound, which
-// the caller closes and removes. Errors: BadRequest (no file), TooLarge.
-func spoolUpload(w http.ResponseWriter, r *http.Request, limit int64) (*os.File, error) {
+// uploadError turns what stopped an upload into the API's error.
+func (x *API) uploadError(r *http.Request, err error) error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok || err == errFileTooLarge || app.IsUploadTooLarge(err) {
+		return x.tooLarge(r)
+	}
+	var de *simplesender.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	// The body broke off, or is not a well-formed form.
+	return &simplesender.Error{Kind: simplesender.KindBadRequest, Message: "error.bad_request", Cause: err}
+}
+
+var (
+	errUploadType   = simplesender.E(simplesender.KindBadRequest, "error.bad_request")
+	errFileTooLarge = errors.New("the file is over the limit")
+)
+
+// uploadSource returns the uploaded file as it arrives, and its name (""
+// for a body), reading at most limit bytes of it: past them it fails with
+// errFileTooLarge. Errors: BadRequest (no file, JSON), TooLarge.
+func uploadSource(w http.ResponseWriter, r *http.Request, limit int64) (io.Reader, string, error) {
 	body := http.MaxBytesReader(w, r.Body, limit+(1<<20)) // room for the multipart framing
 	var src io.Reader = body
+	name := ""
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "multipart/form-data":
 		mr, err := r.MultipartReader()
 		if err != nil {
-			return nil, errUploadType
+			return nil, "", errUploadType
 		}
 		for {
 			p, err := mr.NextPart()
 			if err != nil {
 				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-					return nil, errTooLarge
+					return nil, "", errTooLarge
 				}
-				return nil, &simplesender.Error{Kind: simplesender.KindBadRequest, Message: "error.bad_request",
+				return nil, "", &simplesender.Error{Kind: simplesender.KindBadRequest, Message: "error.bad_request",
 					Fields: map[string]string{"file": "error.required"}, Cause: err}
 			}
 			if p.FormName() == "file" {
-				src = p
+				src, name = p, p.FileName()
 				break
 			}
 		}
@@ -199,31 +253,98 @@ func spoolUpload(w http.ResponseWriter, r *http.Request, limit int64) (*os.File,
 		// Most likely a client that sent JSON to the wrong place. Any other
 		// type is taken as the file itself: curl --data-binary, say, labels
 		// it application/x-www-form-urlencoded.
-		return nil, errUploadType
+		return nil, "", errUploadType
 	}
-	f, err := os.CreateTemp("", "simplesender-import-*.csv")
+	return &capped{r: src, left: limit}, name, nil
+}
+
+// capped reads at most left bytes, and fails with errFileTooLarge when
+// there are more.
+type capped struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, errFileTooLarge
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n, errFileTooLarge
+	}
+	return n, err
+}
+
+// importJobJSON is an import job.
+type importJobJSON struct {
+	ID          string           `json:"id"`
+	State       string           `json:"state"`
+	FileName    string           `json:"file_name"`
+	Size        int64            `json:"size"`
+	Mode        string           `json:"mode"`
+	ValidOnly   bool             `json:"valid_only"`
+	DryRun      bool             `json:"dry_run"`
+	Phase       string           `json:"phase"`
+	Done        int              `json:"done"`
+	Total       int              `json:"total"`
+	Counts      app.ImportCounts `json:"counts"`
+	Attempts    int              `json:"attempts"`
+	Failure     *errorDetail     `json:"failure"`      // why it failed, was refused or cancelled
+	FailureLine int              `json:"failure_line"` // the line of the file it is about; 0: none
+	Result      *importJSON      `json:"result"`
+	CreatedAt   time.Time        `json:"created_at"`
+	StartedAt   *time.Time       `json:"started_at"`
+	FinishedAt  *time.Time       `json:"finished_at"`
+}
+
+// importJobOf builds the JSON of j, with messages in the caller's language.
+func (x *API) importJobOf(r *http.Request, j *app.ImportJob) importJobJSON {
+	out := importJobJSON{ID: j.ID, State: string(j.State), FileName: j.Filename, Size: j.Size, Mode: "skip",
+		ValidOnly: j.Options.ValidOnly, DryRun: j.Options.DryRun, Phase: string(j.Progress.Phase), Done: j.Progress.Done,
+		Total: j.Progress.Total, Counts: j.Progress.ImportCounts, Attempts: j.Attempts, FailureLine: j.ErrorLine,
+		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt}
+	if j.Options.Update {
+		out.Mode = "update"
+	}
+	if err := j.Err(); err != nil {
+		l := x.bundle.For(x.lang(r))
+		e := simplesender.AsError(err)
+		out.Failure = &errorDetail{Code: e.Kind.String(), Message: x.text(r.Context(), l, e.Message, "error."+e.Kind.String()),
+			Fields: map[string]string{}}
+	}
+	if j.Result != nil {
+		res := x.importOf(r, j.Result, j.Options.DryRun)
+		out.Result = &res
+	}
+	return out
+}
+
+// getImport answers one of the caller's import jobs: its state, progress
+// and, once it has ended, its result. Errors: NotFound (no such job, another
+// user's, or one ended over an hour ago).
+func (x *API) getImport(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	j, err := x.app.ImportJob(r.Context(), as(u), r.PathValue("id"))
 	if err != nil {
-		return nil, simplesender.Errorf("import: temporary file: %w", err)
+		return err
 	}
-	fail := func(err error) (*os.File, error) {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
+	x.reply(w, http.StatusOK, x.importJobOf(r, j))
+	return nil
+}
+
+// cancelImport cancels one of the caller's import jobs: a queued or running
+// import stops (the rows written stay) and its file is removed. Errors:
+// NotFound, Conflict (it has ended).
+func (x *API) cancelImport(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	if _, err := x.app.CancelImport(r.Context(), as(u), r.PathValue("id")); err != nil {
+		return err
 	}
-	n, err := io.Copy(f, io.LimitReader(src, limit+1))
-	switch {
-	case err != nil:
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return fail(errTooLarge)
-		}
-		return fail(&simplesender.Error{Kind: simplesender.KindBadRequest, Message: "error.bad_request", Cause: err})
-	case n > limit:
-		return fail(errTooLarge)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fail(simplesender.Errorf("import: rewind: %w", err))
-	}
-	return f, nil
+	x.reply(w, http.StatusNoContent, nil)
+	return nil
 }
 
 // exportRecipients downloads the caller's recipients as CSV (staff:

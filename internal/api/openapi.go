@@ -149,6 +149,14 @@ func components() map[string]schema {
 			"duplicate_rows": arr(object(map[string]schema{"line": integer(), "first_line": integer(), "email": str()})),
 		})),
 		"ImportError": object(map[string]schema{"error": ref("ErrorDetail"), "import": ref("ImportSummary")}),
+		"ImportJob": object(map[string]schema{
+			"id": str(), "file_name": str(), "size": integer(), "attempts": integer(),
+			"state": enum("uploading", "uploaded", "queued", "running", "done", "failed", "cancelled"), "mode": enum("skip", "update"),
+			"valid_only": boolean(), "dry_run": boolean(), "phase": enum("", "check", "write"),
+			"done": integer(), "total": integer(), "counts": object(importCount),
+			"failure": nullable(ref("ErrorDetail")), "failure_line": integer(), "result": nullable(ref("ImportSummary")),
+			"created_at": dateTime(), "started_at": nullable(dateTime()), "finished_at": nullable(dateTime()),
+		}),
 
 		"UserList":      listOf(ref("User")),
 		"TokenList":     listOf(ref("Token")),
@@ -236,6 +244,8 @@ type operation struct {
 	okType             string // the success media type; default JSON
 	errs               []int  // error statuses beyond those the rule gives
 	rawBody            bool   // the body is a CSV file (import)
+	accepted           schema // a 202 answer beside okStatus (with Location), or nil
+	stringID           bool   // {id} is the 32 hex digits of an import job
 }
 
 // operations describes every route of routeTable, by pattern.
@@ -281,21 +291,31 @@ func operations() map[string]operation {
 			desc: "The e-mail is unique per owner, compared case-insensitively (422 on email otherwise).",
 			body: ref("RecipientInput"), okStatus: 201, ok: ref("Recipient")},
 		"GET /recipients.csv": {tag: "recipients", who: whoUser, summary: "Export recipients as CSV",
-			desc:   "Columns email, last_name, first_name, middle_name, comment; ordered by address. Cells starting with = + - @ are neutralised with a leading apostrophe.",
+			desc:   "Columns email, last_name, first_name, middle_name, comment; ordered by address. Cells starting with = + - @, a tab or a CR (after any apostrophes) get one more leading apostrophe; the import removes it.",
 			params: []param{bomParam, separatorParam, ownerParam}, ok: str(), okType: "text/csv"},
 		"POST /recipients/import": {tag: "recipients", who: whoUser, summary: "Import recipients from a CSV file",
-			desc: "The body is the file (text/csv), or the part named file of a multipart/form-data body; at most 200 MB (413). " +
+			desc: "The body is the file (text/csv), or the part named file of a multipart/form-data body; at most SIMPLESENDER_UPLOAD_MAX bytes (default 50 MiB; 413). " +
 				"UTF-8 (with or without BOM) and Windows-1251, separators , ; and tab are detected; the header names the columns (English or Russian). " +
 				"Every row is checked first: a file with invalid rows imports nothing (422 with the summary under import) unless valid_only=true. " +
-				"Importing the same file twice changes nothing the second time.",
+				"Importing the same file twice changes nothing the second time. " +
+				"The file becomes the caller's import job, run in the background by any instance; the answer waits for it up to wait seconds, " +
+				"then is 202 with the job (Location: /imports/{id}) if it still runs. " +
+				"A caller has one import at a time: 409 while the previous one is queued or running. " +
+				"413 also when the files waiting or being imported by everyone would pass SIMPLESENDER_UPLOAD_TOTAL_MAX (try later).",
 			params: []param{
+				query("wait", "Seconds to wait for the import to end before answering 202 (0 to 50).", schema{"type": "integer", "minimum": 0, "default": 50}),
 				query("mode", "Rows whose address the owner already has: skip (default) or update them.", enum("skip", "update")),
 				query("valid_only", "Import the valid rows of a file that has invalid ones.", schema{"type": "boolean", "default": false}),
 				query("dry_run", "Check and count only; write nothing.", schema{"type": "boolean", "default": false}),
 				separatorParam,
 				query("encoding", "Force the encoding instead of detecting it.", enum("utf-8", "windows-1251")),
 			},
-			rawBody: true, ok: ref("ImportSummary"), errs: []int{413}},
+			rawBody: true, ok: ref("ImportSummary"), accepted: ref("ImportJob"), errs: []int{409, 413}},
+		"GET /imports/{id}": {tag: "recipients", who: whoUser, summary: "An import job: its state, progress and, once ended, its result",
+			desc: "A job is kept an hour after it ends; every instance of the service answers for it.", ok: ref("ImportJob"), stringID: true},
+		"DELETE /imports/{id}": {tag: "recipients", who: whoUser, summary: "Cancel an import",
+			desc:     "A queued or running import stops (the rows already written stay) and its file is removed. 409 once it has ended.",
+			okStatus: 204, errs: []int{409}, stringID: true},
 		"GET /recipients/{id}":    {tag: "recipients", who: whoUser, summary: "One recipient (ETag, If-None-Match)", ok: ref("Recipient")},
 		"PATCH /recipients/{id}":  {tag: "recipients", who: whoOwner, summary: "Change a recipient (absent fields keep their value)", body: ref("RecipientPatch"), ok: ref("Recipient")},
 		"DELETE /recipients/{id}": {tag: "recipients", who: whoOwner, summary: "Delete a recipient (the delivery history keeps its copy)", okStatus: 204},
@@ -423,7 +443,11 @@ func openAPIDocument() []byte {
 		}
 		var params []any
 		if strings.Contains(path, "{id}") {
-			params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": integer()})
+			id := integer()
+			if o.stringID {
+				id = schema{"type": "string", "pattern": "^[0-9a-f]{32}$"}
+			}
+			params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": id})
 		}
 		for _, p := range o.params {
 			q := map[string]any{"name": p.name, "in": p.in, "schema": p.schema}
@@ -459,7 +483,7 @@ func openAPIDocument() []byte {
 			}
 			okResp["content"] = map[string]any{mt: map[string]any{"schema": o.ok}}
 		}
-		if method == "GET" && strings.HasSuffix(path, "{id}") {
+		if method == "GET" && strings.HasSuffix(path, "{id}") && !o.stringID {
 			okResp["headers"] = map[string]any{"ETag": map[string]any{"schema": str(), "description": "A hash of the body; send it in If-None-Match."}}
 			responses["304"] = map[string]any{"description": "Not modified: If-None-Match names the current ETag. No body."}
 		}
@@ -467,6 +491,11 @@ func openAPIDocument() []byte {
 			okResp["headers"] = map[string]any{"Location": map[string]any{"schema": str()}}
 		}
 		responses[strconv.Itoa(okStatus)] = okResp
+		if o.accepted != nil {
+			responses["202"] = map[string]any{"description": "Accepted: still running; follow it at Location.",
+				"headers": map[string]any{"Location": map[string]any{"schema": str()}},
+				"content": map[string]any{"application/json": map[string]any{"schema": o.accepted}}}
+		}
 		for _, s := range o.errorStatuses(method, path) {
 			sch := ref("Error")
 			if s == 422 && o.rawBody {
@@ -486,7 +515,7 @@ func openAPIDocument() []byte {
 		"info": map[string]any{"title": "simpleSENDER API", "version": "1",
 			"description": "JSON API of simpleSENDER. Authenticate with Authorization: Bearer TOKEN. Errors are " +
 				`{"error": {"code", "message", "fields"}} with messages in the caller's language (Accept-Language, or the account's setting). ` +
-				`Lists are {"items", "total", "page", "per_page"}; per_page at most 500; a page past the last has no items. Times are RFC 3339 in UTC; ids are integers. ` +
+				`Lists are {"items", "total", "page", "per_page"}; per_page at most 500; a page past the last has no items. Times are RFC 3339 in UTC; ids are integers (import jobs: 32 hex digits). ` +
 				"Another user's object is 404 for a regular user; managers and admins read everyone's objects and get 403 when they try to change them."},
 		"servers":    []any{map[string]any{"url": Prefix}},
 		"security":   []any{map[string]any{"bearer": []string{}}},

@@ -62,6 +62,8 @@ func (x *API) routeTable() []route {
 		{"POST /recipients", user, x.createRecipient},
 		{"GET /recipients.csv", user, x.exportRecipients},
 		{"POST /recipients/import", user, x.importRecipients},
+		{"GET /imports/{id}", user, x.getImport},
+		{"DELETE /imports/{id}", user, x.cancelImport},
 		{"GET /recipients/{id}", user, x.getRecipient},
 		{"PATCH /recipients/{id}", user, x.patchRecipient},
 		{"DELETE /recipients/{id}", user, x.deleteRecipient},

@@ -69,6 +69,8 @@ type Deps struct {
 	// device tokens. Instances sharing a Redis need the same one; nil: a
 	// random secret of this process.
 	Secret []byte
+	// Imports bounds CSV uploads and tunes the import workers.
+	Imports ImportConfig
 }
 
 // App runs the use cases.
@@ -76,6 +78,7 @@ type App struct {
 	Deps
 	limitKeyMAC []byte // HMAC key of rate-limit keys, derived from Secret
 	deviceMAC   []byte // HMAC key of device tokens, derived from Secret
+	imports     importState
 }
 
 // New returns an App, filling in defaults.
@@ -113,7 +116,9 @@ func New(d Deps) *App {
 	if len(d.Secret) == 0 {
 		d.Secret = []byte(auth.NewToken(""))
 	}
-	return &App{Deps: d, limitKeyMAC: subkey(d.Secret, "ratelimit keys"), deviceMAC: subkey(d.Secret, "device tokens")}
+	d.Imports.fill()
+	return &App{Deps: d, limitKeyMAC: subkey(d.Secret, "ratelimit keys"), deviceMAC: subkey(d.Secret, "device tokens"),
+		imports: newImportState()}
 }
 
 // subkey derives a key for one purpose from the service secret, so that no

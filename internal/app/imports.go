@@ -144,6 +144,26 @@ func (a *App) ImportRecipients(ctx context.Context, ac *Actor, owner int64, src 
 	if err != nil {
 		return nil, err
 	}
+	return a.importFile(ctx, owner, src, o, nil)
+}
+
+// importResume continues an import job that an earlier worker began: the
+// write pass reads past the rows whose batches that worker committed
+// (counting the repeated addresses among them again, which only the file
+// decides), starts from the counts it committed, and has each batch commit
+// the job's offset in the batch's own transaction, so that the rows written
+// and the offset never disagree.
+type importResume struct {
+	at     int          // rows of the write pass already committed
+	counts ImportCounts // their Imported, Updated, Unchanged and Skipped
+	// commit records, in the transaction of a batch, that the write pass
+	// has committed done rows with the counts c.
+	commit func(s *store.Store, done int, c ImportCounts) error
+}
+
+// importFile is ImportRecipients into owner's list, for a job when resume
+// is set.
+func (a *App) importFile(ctx context.Context, owner int64, src io.ReadSeeker, o ImportOptions, resume *importResume) (*ImportResult, error) {
 	started := time.Now()
 	start, err := src.Seek(0, io.SeekCurrent)
 	if err != nil {
@@ -156,16 +176,18 @@ func (a *App) ImportRecipients(ctx context.Context, ac *Actor, owner int64, src 
 	}
 	if res.Invalid > 0 && !o.ValidOnly && !o.DryRun {
 		res.Elapsed = time.Since(started)
-		return res, simplesender.E(simplesender.KindInvalid, "error.import.invalid_rows")
+		return res, errInvalidRows
 	}
 	if _, err := src.Seek(start, io.SeekStart); err != nil {
 		return res, simplesender.Errorf("import: rewind: %w", err)
 	}
-	err = a.writeImport(ctx, owner, src, o, repeats, res)
+	err = a.writeImport(ctx, owner, src, o, repeats, res, resume)
 	res.Committed = !o.DryRun && res.Imported+res.Updated > 0
 	res.Elapsed = time.Since(started)
 	return res, err
 }
+
+var errInvalidRows = simplesender.E(simplesender.KindInvalid, "error.import.invalid_rows")
 
 // importOwner returns whose list the actor imports into.
 func (a *App) importOwner(ctx context.Context, ac *Actor, owner int64) (int64, error) {
@@ -251,7 +273,8 @@ func checkImport(ctx context.Context, src io.Reader, o ImportOptions, res *Impor
 
 // writeImport is the second pass: it reads the file again the way the
 // check settled, and writes the valid rows in batches.
-func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o ImportOptions, repeats map[string]struct{}, res *ImportResult) error {
+func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o ImportOptions, repeats map[string]struct{},
+	res *ImportResult, resume *importResume) error {
 	opts := res.Format.Options()
 	opts.MaxLine = o.CSV.MaxLine
 	rd, err := csvio.NewReader(src, opts)
@@ -260,7 +283,13 @@ func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o Imp
 	}
 	b := &importBatch{a: a, owner: owner, update: o.Update, dry: o.DryRun, cols: mappedColumns(res.Format.Mapping)}
 	firstLine := map[string]int{} // for the addresses that may repeat
-	done := 0
+	done, skip := 0, 0
+	if resume != nil && !o.DryRun {
+		skip = resume.at
+		c := &res.ImportCounts
+		c.Imported, c.Updated, c.Unchanged, c.Skipped = resume.counts.Imported, resume.counts.Updated, resume.counts.Unchanged, resume.counts.Skipped
+		b.commit = func(s *store.Store, c ImportCounts) error { return resume.commit(s, done, c) }
+	}
 	lastBump := time.Now()
 	flush := func() error {
 		wrote, err := b.flush(ctx, &res.ImportCounts)
@@ -302,6 +331,9 @@ func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o Imp
 			}
 			firstLine[norm] = rec.Line
 		}
+		if done <= skip {
+			continue // written by an earlier worker
+		}
 		b.rows = append(b.rows, &r)
 		if len(b.rows) >= ImportBatch {
 			if err := flush(); err != nil {
@@ -321,6 +353,9 @@ type importBatch struct {
 	cols   []store.RecipientColumn
 	rows   []*simplesender.Recipient
 	write  []*simplesender.Recipient
+	// commit, when set, runs in each batch's transaction with the counts
+	// as they will be once it commits (an import job's offset).
+	commit func(s *store.Store, c ImportCounts) error
 }
 
 // flush compares the rows with what the owner has and writes the new and,
@@ -351,17 +386,28 @@ func (b *importBatch) flush(ctx context.Context, c *ImportCounts) (bool, error) 
 				n.Skipped++
 			}
 		}
-		if b.dry || len(b.write) == 0 {
+		if b.dry {
 			return nil
 		}
-		var update []store.RecipientColumn
-		if b.update {
-			update = b.cols
+		if len(b.write) > 0 {
+			var update []store.RecipientColumn
+			if b.update {
+				update = b.cols
+			}
+			// In address order, two imports into one list at the same time
+			// take their row locks in the same order and cannot deadlock
+			// (PostgreSQL).
+			slices.SortFunc(b.write, func(x, y *simplesender.Recipient) int { return strings.Compare(lower(x.Email), lower(y.Email)) })
+			if err := s.UpsertRecipients(ctx, b.owner, b.write, update); err != nil {
+				return err
+			}
 		}
-		// In address order, two imports into one list at the same time take
-		// their row locks in the same order and cannot deadlock (PostgreSQL).
-		slices.SortFunc(b.write, func(x, y *simplesender.Recipient) int { return strings.Compare(lower(x.Email), lower(y.Email)) })
-		return s.UpsertRecipients(ctx, b.owner, b.write, update)
+		if b.commit == nil {
+			return nil
+		}
+		after := *c
+		after.add(n)
+		return b.commit(s, after)
 	}
 	var err error
 	if b.dry {
@@ -373,11 +419,16 @@ func (b *importBatch) flush(ctx context.Context, c *ImportCounts) (bool, error) 
 	if err != nil {
 		return false, err
 	}
+	c.add(n)
+	return !b.dry && len(b.write) > 0, nil
+}
+
+// add adds the written counts of a batch.
+func (c *ImportCounts) add(n ImportCounts) {
 	c.Imported += n.Imported
 	c.Updated += n.Updated
 	c.Unchanged += n.Unchanged
 	c.Skipped += n.Skipped
-	return !b.dry && len(b.write) > 0, nil
 }
 
 // mappedColumns lists the recipient columns a file's mapping sets (the
@@ -513,6 +564,11 @@ func (a *App) PreviewImport(ctx context.Context, ac *Actor, owner int64, src io.
 	if err != nil {
 		return nil, err
 	}
+	return a.previewFile(ctx, owner, src, o, n)
+}
+
+// previewFile is PreviewImport into owner's list.
+func (a *App) previewFile(ctx context.Context, owner int64, src io.Reader, o csvio.Options, n int) (*ImportPreview, error) {
 	if n <= 0 {
 		n = 20
 	}

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"simplesender"
+	"simplesender/internal/csvio"
 	"simplesender/internal/store"
 )
 
@@ -580,30 +580,10 @@ func (a *App) StatsUsers(ctx context.Context, ac *Actor, limit, offset int) (*St
 }
 
 // ---- CSV
-
-// Cells that a spreadsheet would run as a formula start with one of these;
-// such cells get a leading apostrophe (OWASP, "CSV injection").
-const formulaStarts = "=+-@\t\r"
-
-func cell(s string) string {
-	if s != "" && strings.IndexByte(formulaStarts, s[0]) >= 0 {
-		return "'" + s
-	}
-	return s
-}
-
-// csvOut writes CSV with CRLF line ends, after a UTF-8 byte order mark
-// when bom is set (Excel then reads the text as UTF-8).
-func csvOut(w io.Writer, bom bool) (*csv.Writer, error) {
-	if bom {
-		if _, err := io.WriteString(w, "\uFEFF"); err != nil {
-			return nil, err
-		}
-	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	return cw, nil
-}
+//
+// Every CSV export writes through csvio.Writer: one byte order mark option,
+// CRLF line ends, and one rule against formula injection (csvio.Neutralize)
+// applied to every cell.
 
 var figureColumns = []string{"mailings", "mailings_active", "sent", "failed", "unknown", "pending", "cancelled",
 	"attempts_success", "attempts_failure", "success_rate"}
@@ -632,18 +612,14 @@ func (a *App) WriteReportCSV(ctx context.Context, ac *Actor, w io.Writer, owner 
 	if err != nil {
 		return err
 	}
-	cw, err := csvOut(w, bom)
-	if err != nil {
-		return err
-	}
-	cw.Write(append([]string{"mailing_id", "mailing", "status", "disabled"}, figureColumns...))
+	cw := csvio.NewWriter(w, csvio.WriterOptions{BOM: bom})
+	cw.Write(append([]string{"mailing_id", "mailing", "status", "disabled"}, figureColumns...)...)
 	for _, m := range r.Mailings {
-		cw.Write(append([]string{strconv.FormatInt(m.ID, 10), cell(m.Name), string(m.Status), strconv.FormatBool(m.Disabled)},
-			figureCells(m.Figures)...))
+		cw.Write(append([]string{strconv.FormatInt(m.ID, 10), m.Name, string(m.Status), strconv.FormatBool(m.Disabled)},
+			figureCells(m.Figures)...)...)
 	}
-	cw.Write(append([]string{"total", "", "", ""}, figureCells(r.Totals)...))
-	cw.Flush()
-	return cw.Error()
+	cw.Write(append([]string{"total", "", "", ""}, figureCells(r.Totals)...)...)
+	return cw.Flush()
 }
 
 // WriteUsersReportCSV writes the staff's report over period p as CSV to w:
@@ -658,28 +634,26 @@ func (a *App) WriteUsersReportCSV(ctx context.Context, ac *Actor, w io.Writer, p
 		return err
 	}
 	totals := page.Totals
-	cw, err := csvOut(w, bom)
-	if err != nil {
-		return err
-	}
-	cw.Write(append([]string{"user_id", "email", "name", "role", "status"}, figureColumns...))
+	cw := csvio.NewWriter(w, csvio.WriterOptions{BOM: bom})
+	cw.Write(append([]string{"user_id", "email", "name", "role", "status"}, figureColumns...)...)
 	for offset := 0; ; {
 		for _, u := range page.Users {
-			cw.Write(append([]string{strconv.FormatInt(u.UserID, 10), cell(u.Email), cell(u.Name), string(u.Role), string(u.Status)},
-				figureCells(u.Figures)...))
+			cw.Write(append([]string{strconv.FormatInt(u.UserID, 10), u.Email, u.Name, string(u.Role), string(u.Status)},
+				figureCells(u.Figures)...)...)
 		}
 		if len(page.Users) < per {
 			break
 		}
-		cw.Flush()
+		if err := cw.Flush(); err != nil {
+			return err
+		}
 		offset += per
 		if page, err = a.UsersReport(ctx, ac, p, per, offset); err != nil {
 			return err
 		}
 	}
-	cw.Write(append([]string{"total", "", "", "", ""}, figureCells(totals)...))
-	cw.Flush()
-	return cw.Error()
+	cw.Write(append([]string{"total", "", "", "", ""}, figureCells(totals)...)...)
+	return cw.Flush()
 }
 
 // WriteAttemptsCSV streams every attempt of a mailing the actor may see as
@@ -700,23 +674,19 @@ func (a *App) WriteAttemptsCSV(ctx context.Context, ac *Actor, mailingID int64, 
 	if err != nil {
 		return err
 	}
-	cw, err := csvOut(w, bom)
-	if err != nil {
-		return err
-	}
+	cw := csvio.NewWriter(w, csvio.WriterOptions{BOM: bom})
 	loc := ac.User.Location()
-	cw.Write([]string{"id", "run", "email", "attempted_at", "status", "code", "enhanced", "response"})
+	cw.Write("id", "run", "email", "attempted_at", "status", "code", "enhanced", "response")
 	n := 0
 	err = st.EachAttempt(ctx, mailingID, func(at *simplesender.Attempt) error {
 		status := "failure"
 		if at.Success {
 			status = "success"
 		}
-		cw.Write([]string{strconv.FormatInt(at.ID, 10), strconv.Itoa(numbers[at.RunID]), cell(at.Email),
-			at.AttemptedAt.In(loc).Format(time.RFC3339), status, strconv.Itoa(at.Code), cell(at.Enhanced), cell(at.Response)})
+		cw.Write([]string{strconv.FormatInt(at.ID, 10), strconv.Itoa(numbers[at.RunID]), at.Email,
+			at.AttemptedAt.In(loc).Format(time.RFC3339), status, strconv.Itoa(at.Code), at.Enhanced, at.Response}...)
 		if n++; n%1000 == 0 {
-			cw.Flush()
-			if err := cw.Error(); err != nil {
+			if err := cw.Flush(); err != nil {
 				return err
 			}
 			return ctx.Err()
@@ -726,6 +696,5 @@ func (a *App) WriteAttemptsCSV(ctx context.Context, ac *Actor, mailingID int64, 
 	if err != nil {
 		return err
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }

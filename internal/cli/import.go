@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -67,25 +68,55 @@ func runImportRecipients(ctx context.Context, e *Env, args []string) error {
 	if !*quiet {
 		o.Progress = progressPrinter(e.Stderr)
 	}
-	res, err := srv.App.ImportRecipients(ctx, app.System, u.ID, f, o)
+	// The file goes into the database as the user's import job, which this
+	// process runs: every instance shows it, and should this process die, a
+	// server takes it over.
+	job, err := srv.App.UploadImport(ctx, app.System, u.ID, filepath.Base(fs.Arg(0)), f)
+	if err != nil {
+		if de := simplesender.AsError(err); de.Message != "" {
+			return fmt.Errorf("%s: %s", fs.Arg(0), importMessage(de.Message))
+		}
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	id := job.ID
+	job, err = srv.App.RunImport(ctx, app.System, id, o)
+	if err != nil || job.Refused() {
+		// Nothing was imported: the upload need not wait for another try.
+		_, _ = srv.App.CancelImport(context.WithoutCancel(ctx), app.System, id)
+	}
+	var res *app.ImportResult
+	if err == nil {
+		res, err = job.Result, job.Err()
+	}
 	if !*quiet && res != nil {
 		fmt.Fprintln(e.Stderr)
 	}
 	if res != nil {
 		printImportSummary(e.Stdout, res, o)
 	}
+	return importError(fs.Arg(0), job, res, err)
+}
+
+// importError is what the command says about an import that did not go
+// through: err is why, res (if any) the summary.
+func importError(file string, job *app.ImportJob, res *app.ImportResult, err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case job != nil && job.State == app.ImportCancelled:
+		return fmt.Errorf("interrupted: the import was cancelled after %d new and %d updated recipients", job.Progress.Imported, job.Progress.Updated)
 	case simplesender.ErrorKind(err) == simplesender.KindInvalid && res != nil:
 		return fmt.Errorf("nothing imported: %d of %d rows are invalid (fix them, or use --valid-only to import the others)", res.Invalid, res.Rows)
 	}
 	var ce *csvio.Error
 	if errors.As(err, &ce) && ce.Line > 0 {
-		return fmt.Errorf("%s: line %d: %s Nothing was imported.", fs.Arg(0), ce.Line, importMessage(ce.Key))
+		return fmt.Errorf("%s: line %d: %s Nothing was imported.", file, ce.Line, importMessage(ce.Key))
 	}
 	if de := simplesender.AsError(err); de.Kind == simplesender.KindInvalid {
-		return fmt.Errorf("%s: %s Nothing was imported.", fs.Arg(0), importMessage(de.Message))
+		return fmt.Errorf("%s: %s Nothing was imported.", file, importMessage(de.Message))
+	}
+	if de := simplesender.AsError(err); de.Kind == simplesender.KindInternal && de.Message != "" {
+		return fmt.Errorf("%s: %s", file, importMessage(de.Message))
 	}
 	return err
 }
@@ -102,26 +133,12 @@ func parseSeparator(s string) (rune, error) {
 	return 0, fmt.Errorf("--separator %q: use , ; tab or |", s)
 }
 
-// openInput opens the file to import; "-" copies standard input to a
-// temporary file first, as an import reads its file twice.
-func openInput(name string, stdin io.Reader) (*os.File, error) {
+// openInput opens the file to import; "-" is standard input.
+func openInput(name string, stdin io.Reader) (io.ReadCloser, error) {
 	if name != "-" {
 		return os.Open(name)
 	}
-	f, err := os.CreateTemp("", "simplesender-import-*.csv")
-	if err != nil {
-		return nil, err
-	}
-	os.Remove(f.Name()) // gone when closed
-	if _, err := io.Copy(f, stdin); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return io.NopCloser(stdin), nil
 }
 
 // progressPrinter returns a Progress callback that redraws one line on w at

@@ -61,6 +61,10 @@ type Config struct {
 	// MetricsToken, when set, must be sent as "Authorization: Bearer TOKEN"
 	// to read the metrics.
 	MetricsToken string
+	// UploadMax bounds one uploaded CSV file, and UploadTotalMax the files
+	// of everyone that wait or are being imported, in bytes.
+	UploadMax      int64
+	UploadTotalMax int64
 }
 
 // OutboxDir is where e-mails go when no SMTP server is configured.
@@ -201,6 +205,9 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 			return nil, fmt.Errorf("%s: want durations separated by commas, such as 1m,5m,15m", EnvRetry)
 		}
 		c.RetrySchedule = append(c.RetrySchedule, d)
+	}
+	if c.UploadMax, c.UploadTotalMax, err = uploadLimits(get); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("%s: cannot create %s: %v", EnvDataDir, c.DataDir, err)

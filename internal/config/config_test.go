@@ -197,3 +197,25 @@ func TestMetricsListener(t *testing.T) {
 		}
 	}
 }
+
+func TestUploadLimits(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil || c.UploadMax != 50<<20 || c.UploadTotalMax != 1<<30 {
+		t.Fatalf("defaults: %d, %d, %v", c.UploadMax, c.UploadTotalMax, err)
+	}
+	c, err = load(t, map[string]string{"SIMPLESENDER_UPLOAD_MAX": "200mb", "SIMPLESENDER_UPLOAD_TOTAL_MAX": "2 GiB"})
+	if err != nil || c.UploadMax != 200<<20 || c.UploadTotalMax != 2<<30 {
+		t.Fatalf("200mb, 2 GiB: %d, %d, %v", c.UploadMax, c.UploadTotalMax, err)
+	}
+	for _, tt := range []struct{ max, total, want string }{
+		{"50 apples", "", "SIMPLESENDER_UPLOAD_MAX"},
+		{"100", "", "SIMPLESENDER_UPLOAD_MAX: want a size of at least 1KiB"},
+		{"", "10MiB", "SIMPLESENDER_UPLOAD_TOTAL_MAX: want a size no smaller than SIMPLESENDER_UPLOAD_MAX"},
+		{"", "99999999999G", "SIMPLESENDER_UPLOAD_TOTAL_MAX"},
+	} {
+		_, err := load(t, map[string]string{"SIMPLESENDER_UPLOAD_MAX": tt.max, "SIMPLESENDER_UPLOAD_TOTAL_MAX": tt.total})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("max %q total %q: %v, want %q", tt.max, tt.total, err, tt.want)
+		}
+	}
+}

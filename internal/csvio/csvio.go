@@ -12,7 +12,9 @@
 //
 // The Writer writes a header and rows for Excel: an optional byte order mark,
 // CRLF line ends, and cells that a spreadsheet would run as a formula
-// neutralised with a leading apostrophe (see Neutralize).
+// neutralised with a leading apostrophe (see Neutralize). Every CSV export of
+// the service (recipients, reports, attempts) writes through it, so there is
+// one formula rule.
 //
 // The package is a leaf: it knows the recipient fields by name but imports
 // nothing of the application.

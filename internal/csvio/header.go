@@ -99,9 +99,14 @@ func formulaStart(c byte) bool {
 }
 
 // Neutralize returns s as it should be written into a cell so that a
-// spreadsheet shows it as text: a value that starts with = + - @, a tab or a
-// CR, possibly after apostrophes, gets one more apostrophe in front. The
-// Reader removes that apostrophe again, so export and import round-trip.
+// spreadsheet shows it as text. It is the one rule of every CSV export: the
+// OWASP rule against CSV injection (a value that starts with = + - @, a tab
+// or a CR gets a leading apostrophe), applied to the value after any
+// apostrophes it already starts with. That extension makes the rule
+// reversible: "'=x" gets a second apostrophe, where the plain rule would
+// leave it as it is, which is also how it writes "=x". The Reader removes
+// the one apostrophe again (unneutralize is the exact inverse), so export
+// and import round-trip.
 func Neutralize(s string) string {
 	t := strings.TrimLeft(s, "'")
 	if t != "" && formulaStart(t[0]) {
@@ -110,7 +115,8 @@ func Neutralize(s string) string {
 	return s
 }
 
-// unneutralize undoes Neutralize.
+// unneutralize undoes Neutralize: unneutralize(Neutralize(s)) == s for
+// every s (FuzzNeutralize).
 func unneutralize(s string) string {
 	if len(s) < 2 || s[0] != '\'' {
 		return s

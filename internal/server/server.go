@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -86,6 +85,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		DB: db, Transport: transport, Bundle: bundle, Logger: log, SMTP: smtpStatus,
 		BaseURL: cfg.BaseURL, MailFrom: mailer.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
 		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, Secret: cfg.SecretKey,
+		Imports: app.ImportConfig{MaxFile: cfg.UploadMax, MaxTotal: cfg.UploadTotalMax},
 	}
 	if cfg.RedisURL != "" {
 		o, err := redis.ParseURL(cfg.RedisURL)
@@ -127,7 +127,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	s.App = a
 
 	ui, err := web.New(a, bundle, log, web.Config{SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax, SecretKey: cfg.SecretKey,
-		UploadDir: filepath.Join(cfg.DataDir, "uploads"), OpenAPI: api.OpenAPI})
+		OpenAPI: api.OpenAPI})
 	if err != nil {
 		return nil, fmt.Errorf("web UI: %w", err)
 	}
@@ -244,7 +244,9 @@ func (s *Server) Close() {
 
 // Run serves HTTP on addr and works background jobs until ctx ends; then it
 // stops taking requests, lets in-flight requests and jobs finish (up to
-// 30 s each), and returns. ready, when not nil, gets the bound address.
+// 30 s each; a CSV import still running after 25 s goes back to the queue,
+// for another instance or the next start to resume), and returns. ready,
+// when not nil, gets the bound address.
 func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -258,6 +260,10 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	defer stopEngine()
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- s.Engine.Run(ectx) }()
+	// CSV imports: they stop taking jobs with ctx and finish (or hand back)
+	// the running ones within their grace, while the requests finish.
+	importsDone := make(chan struct{})
+	go func() { s.App.RunImports(ctx); close(importsDone) }()
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -299,6 +305,7 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	qerr := s.Queue.Stop(qctx)
 	stopEngine()
 	eerr := <-engineDone // the engine stops with ctx, after its messages in flight
+	<-importsDone
 	if errors.Is(herr, http.ErrServerClosed) {
 		herr = nil
 	}

@@ -1,21 +1,13 @@
 package web
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"simplesender"
@@ -26,200 +18,102 @@ import (
 // CSV import of recipients: upload -> preview (format, mapping, first rows)
 // -> import in the background with a progress page -> result.
 //
-// The uploaded file waits between the steps in a temporary file named after
-// the uploader's id and a random id (u<user>-<id>.csv in the upload folder),
-// so a user can only ever reach their own uploads, and no path comes from
-// the client. Files go after a successful import or after importTTL. Running
-// and finished imports are kept in memory by this instance for importTTL.
-
-// importTTL is how long an uploaded file and an import's result are kept.
-const importTTL = time.Hour
+// The upload and the import are an import job of package app, kept in the
+// database: any instance can show its preview, its progress and its result,
+// and a worker of any instance runs it. This file is only their pages.
 
 // importWait is how long the import form waits for a small import to end
 // before showing the progress page.
 const importWait = 1500 * time.Millisecond
 
-// importTimeout bounds one import in the background.
-const importTimeout = 30 * time.Minute
-
 // previewRows is the number of rows the preview shows.
 const previewRows = 20
 
-var importIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
-
-// imports holds the uploads folder and this instance's imports.
-type imports struct {
-	dir  string
-	mu   sync.Mutex
-	jobs map[string]*importJob // by jobKey
-}
-
-// importJob is an import running or done in the background.
-type importJob struct {
-	mu       sync.Mutex
-	progress app.ImportProgress
-	done     bool
-	result   *app.ImportResult
-	err      error
-	ended    time.Time
-	started  time.Time
-	doneCh   chan struct{}
-}
-
-func newImports(dir string) *imports {
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "simplesender-imports")
-	}
-	return &imports{dir: dir, jobs: map[string]*importJob{}}
-}
-
-func jobKey(user int64, id string) string { return strconv.FormatInt(user, 10) + "/" + id }
-
-// path is where user's upload id is kept; "" for an id that is not one.
-func (im *imports) path(user int64, id string) string {
-	if !importIDPattern.MatchString(id) {
-		return ""
-	}
-	return filepath.Join(im.dir, fmt.Sprintf("u%d-%s.csv", user, id))
-}
-
-// sweep removes uploads and finished imports older than importTTL.
-func (im *imports) sweep(now time.Time) {
-	if ents, err := os.ReadDir(im.dir); err == nil {
-		for _, e := range ents {
-			if !strings.HasPrefix(e.Name(), "u") || !strings.HasSuffix(e.Name(), ".csv") {
-				continue
-			}
-			if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > importTTL {
-				_ = os.Remove(filepath.Join(im.dir, e.Name()))
-			}
-		}
-	}
-	im.mu.Lock()
-	defer im.mu.Unlock()
-	for k, j := range im.jobs {
-		j.mu.Lock()
-		old := j.done && now.Sub(j.ended) > importTTL
-		j.mu.Unlock()
-		if old {
-			delete(im.jobs, k)
-		}
-	}
-}
-
-// save stores an upload of user and returns its id.
-func (im *imports) save(user int64, src io.Reader, limit int64) (string, error) {
-	if err := os.MkdirAll(im.dir, 0o700); err != nil {
-		return "", err
-	}
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	id := hex.EncodeToString(b)
-	p := im.path(user, id)
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return "", err
-	}
-	n, err := io.Copy(f, io.LimitReader(src, limit+1))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && n > limit {
-		err = errUploadTooLarge
-	}
-	if err != nil {
-		_ = os.Remove(p)
-		return "", err
-	}
-	return id, nil
-}
-
-var errUploadTooLarge = errors.New("upload too large")
-
-func (im *imports) job(user int64, id string) *importJob {
-	im.mu.Lock()
-	defer im.mu.Unlock()
-	return im.jobs[jobKey(user, id)]
-}
-
-// ---- pages
-
+// importUploadData is the upload page.
 type importUploadData struct {
 	MaxMB int64
+	// Pending is the user's import that waits or runs, if any: a new
+	// upload replaces one that waits.
+	Pending *app.ImportJob
+}
+
+func (s *Server) uploadData(r *http.Request) importUploadData {
+	maxFile, _ := s.app.ImportLimits()
+	d := importUploadData{MaxMB: maxFile >> 20}
+	if j, err := s.app.PendingImport(r.Context(), reqCtx(r).actor(), 0); err == nil && j.State != app.ImportUploading {
+		d.Pending = j
+	}
+	return d
 }
 
 // importForm is the upload page.
 func (s *Server) importForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "import", &Page{Title: "page.import.title", Nav: "recipients",
-		Data: importUploadData{MaxMB: s.cfg.MaxUpload >> 20}})
+	s.render(w, r, http.StatusOK, "import", &Page{Title: "page.import.title", Nav: "recipients", Data: s.uploadData(r)})
 }
 
 // uploadImport keeps the uploaded file and shows its preview, or the
 // upload page again with what is wrong with the file.
 func (s *Server) uploadImport(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	page := &Page{Title: "page.import.title", Nav: "recipients", Data: importUploadData{MaxMB: s.cfg.MaxUpload >> 20}}
 	again := func(status int, msg string) {
-		page.Error = msg
-		s.render(w, r, status, "import", page)
+		s.render(w, r, status, "import", &Page{Title: "page.import.title", Nav: "recipients", Error: msg, Data: s.uploadData(r)})
 	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		again(http.StatusBadRequest, rc.L.T("import.no_file"))
 		return
 	}
-	s.imports.sweep(time.Now())
-	var id string
-	for {
+	var job *app.ImportJob
+	for job == nil {
 		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
 		if err != nil {
+			if err == io.EOF {
+				again(http.StatusUnprocessableEntity, rc.L.T("import.no_file"))
+				return
+			}
 			s.uploadFailed(w, r, err, again)
 			return
 		}
 		if part.FormName() != "file" || part.FileName() == "" {
 			continue
 		}
-		id, err = s.imports.save(rc.User.ID, part, s.cfg.MaxUpload)
+		job, err = s.app.UploadImport(r.Context(), rc.actor(), 0, part.FileName(), part)
 		if err != nil {
 			s.uploadFailed(w, r, err, again)
 			return
 		}
-		break
-	}
-	if id == "" {
-		again(http.StatusUnprocessableEntity, rc.L.T("import.no_file"))
-		return
 	}
 	// A file that cannot be read at all goes at once, with the reason.
-	if _, err := s.preview(r, id, csvio.Options{}); err != nil {
-		_ = os.Remove(s.imports.path(rc.User.ID, id))
-		if e := simplesender.AsError(err); e.Kind == simplesender.KindInvalid {
+	if _, err := s.app.PreviewImportJob(r.Context(), rc.actor(), job.ID, csvio.Options{}, previewRows); err != nil {
+		_, _ = s.app.CancelImport(r.Context(), rc.actor(), job.ID)
+		if simplesender.IsKind(err, simplesender.KindInvalid) {
 			again(http.StatusUnprocessableEntity, s.fileMessage(rc, err))
 			return
 		}
 		s.fail(w, r, err, "", nil)
 		return
 	}
-	http.Redirect(w, r, "/imports/"+id, http.StatusSeeOther)
+	http.Redirect(w, r, "/imports/"+job.ID, http.StatusSeeOther)
 }
 
+// uploadFailed answers an upload that was refused or broke off.
 func (s *Server) uploadFailed(w http.ResponseWriter, r *http.Request, err error, again func(int, string)) {
+	l := reqCtx(r).L
+	maxFile, _ := s.app.ImportLimits()
 	var mbe *http.MaxBytesError
-	if errors.Is(err, errUploadTooLarge) || errors.As(err, &mbe) {
-		again(http.StatusRequestEntityTooLarge, reqCtx(r).L.T("import.too_large", "Size", strconv.FormatInt(s.cfg.MaxUpload>>20, 10)))
-		return
+	e := simplesender.AsError(err)
+	switch {
+	case app.IsUploadTooLarge(err) || errors.As(err, &mbe):
+		again(http.StatusRequestEntityTooLarge, l.T("import.too_large", "Size", strconv.FormatInt(maxFile>>20, 10)))
+	case e.Kind == simplesender.KindTooLarge:
+		again(http.StatusRequestEntityTooLarge, l.T(e.Message))
+	case e.Kind == simplesender.KindConflict || e.Kind == simplesender.KindNotFound:
+		again(e.Kind.HTTPStatus(), l.T(e.Message))
+	case strings.Contains(err.Error(), "multipart") || errors.Is(err, io.ErrUnexpectedEOF):
+		again(http.StatusBadRequest, l.T("import.no_file"))
+	default:
+		s.fail(w, r, err, "", nil)
 	}
-	if strings.Contains(err.Error(), "multipart") {
-		again(http.StatusBadRequest, reqCtx(r).L.T("import.no_file"))
-		return
-	}
-	s.log.Error("save upload", "err", err)
-	s.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 }
 
 // fileMessage is the translated reason a file cannot be imported, with the
@@ -234,27 +128,10 @@ func (s *Server) fileMessage(rc *requestCtx, err error) string {
 	return msg
 }
 
-// preview reads the start of upload id with options o.
-func (s *Server) preview(r *http.Request, id string, o csvio.Options) (*app.ImportPreview, error) {
-	rc := reqCtx(r)
-	p := s.imports.path(rc.User.ID, id)
-	if p == "" {
-		return nil, simplesender.E(simplesender.KindNotFound, "error.not_found")
-	}
-	f, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, simplesender.E(simplesender.KindNotFound, "import.expired")
-	}
-	if err != nil {
-		return nil, simplesender.Errorf("open upload: %w", err)
-	}
-	defer f.Close()
-	return s.app.PreviewImport(r.Context(), rc.actor(), 0, f, o, previewRows)
-}
-
 // importPreviewData is the preview page.
 type importPreviewData struct {
 	ID        string
+	Filename  string
 	Preview   *app.ImportPreview
 	Columns   []importColumn
 	Fields    []csvio.Field
@@ -309,16 +186,22 @@ func importOptions(r *http.Request) (o csvio.Options, sep, enc string) {
 
 // importPreview shows the detected format and the first rows of an upload
 // (GET: as detected; POST action=preview: with the form's choices), or
-// imports it (POST action=import).
+// imports it (POST action=import). An import already started shows its
+// progress or result instead.
 func (s *Server) importPreview(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	id := r.PathValue("id")
-	if s.imports.path(rc.User.ID, id) == "" {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+	job, err := s.app.ImportJob(r.Context(), rc.actor(), id)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	if job.State != app.ImportUploaded {
+		http.Redirect(w, r, "/imports/"+id+"/status", http.StatusSeeOther)
 		return
 	}
 	var o csvio.Options
-	d := importPreviewData{ID: id, Fields: csvio.Fields(), ValidOnly: true}
+	d := importPreviewData{ID: id, Filename: job.Filename, Fields: csvio.Fields(), ValidOnly: true}
 	if r.Method == http.MethodPost {
 		o, d.Sep, d.Enc = importOptions(r)
 		d.Update = r.PostFormValue("existing") == "update"
@@ -329,17 +212,16 @@ func (s *Server) importPreview(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	page := &Page{Title: "page.import_preview.title", Nav: "recipients", Data: d}
-	pv, err := s.preview(r, id, o)
+	pv, err := s.app.PreviewImportJob(r.Context(), rc.actor(), id, o, previewRows)
 	if err != nil && o.Mapping != nil && simplesender.IsKind(err, simplesender.KindInvalid) {
 		// Show the file as detected, with what is wrong with the choice.
 		page.Error = s.fileMessage(rc, err)
-		pv, err = s.preview(r, id, csvio.Options{Separator: o.Separator, Encoding: o.Encoding})
+		pv, err = s.app.PreviewImportJob(r.Context(), rc.actor(), id, csvio.Options{Separator: o.Separator, Encoding: o.Encoding}, previewRows)
 	}
 	if err != nil {
 		if simplesender.IsKind(err, simplesender.KindInvalid) {
-			page.Error = s.fileMessage(rc, err)
 			s.render(w, r, http.StatusUnprocessableEntity, "import", &Page{Title: "page.import.title", Nav: "recipients",
-				Error: page.Error, Data: importUploadData{MaxMB: s.cfg.MaxUpload >> 20}})
+				Error: s.fileMessage(rc, err), Data: s.uploadData(r)})
 			return
 		}
 		s.fail(w, r, err, "", nil)
@@ -388,119 +270,99 @@ func (d importPreviewData) EncodingName() string {
 	return "import.enc.utf8"
 }
 
-// startImport runs the import of upload id in the background, bound to the
-// user, and sends them to its progress (or, when it ends quickly, result).
+// startImport queues the import of upload id, waits a moment for a small
+// one to end, and sends the user to its progress (or result).
 func (s *Server) startImport(w http.ResponseWriter, r *http.Request, id string, o app.ImportOptions) {
 	rc := reqCtx(r)
-	path := s.imports.path(rc.User.ID, id)
-	key := jobKey(rc.User.ID, id)
 	status := "/imports/" + id + "/status"
-	s.imports.mu.Lock()
-	if j := s.imports.jobs[key]; j != nil {
-		j.mu.Lock()
-		running := !j.done
-		j.mu.Unlock()
-		if running {
-			s.imports.mu.Unlock()
-			http.Redirect(w, r, status, http.StatusSeeOther)
-			return
-		}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		s.imports.mu.Unlock()
-		if errors.Is(err, os.ErrNotExist) {
-			s.errorPage(w, r, http.StatusNotFound, "import.expired")
-			return
-		}
-		s.fail(w, r, simplesender.Errorf("open upload: %w", err), "", nil)
+	_, err := s.app.StartImport(r.Context(), rc.actor(), id, o)
+	switch {
+	case simplesender.IsKind(err, simplesender.KindConflict):
+		http.Redirect(w, r, status, http.StatusSeeOther) // started already (a double click)
+		return
+	case simplesender.IsKind(err, simplesender.KindInvalid):
+		s.render(w, r, http.StatusUnprocessableEntity, "import", &Page{Title: "page.import.title", Nav: "recipients",
+			Error: s.fileMessage(rc, err), Data: s.uploadData(r)})
+		return
+	case err != nil:
+		s.fail(w, r, err, "", nil)
 		return
 	}
-	j := &importJob{started: time.Now(), doneCh: make(chan struct{})}
-	s.imports.jobs[key] = j
-	s.imports.mu.Unlock()
-
-	ac := rc.actor()
-	o.Progress = func(p app.ImportProgress) {
-		j.mu.Lock()
-		j.progress = p
-		j.mu.Unlock()
-	}
-	// The import outlives the request (the browser goes on to the progress
-	// page), but not the time limit.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), importTimeout)
-	go func() {
-		defer cancel()
-		defer close(j.doneCh)
-		res, err := s.app.ImportRecipients(ctx, ac, 0, f, o)
-		_ = f.Close()
-		if err == nil || (res != nil && res.Committed) {
-			_ = os.Remove(path) // done; a refused file stays, to choose again
-		}
-		if err != nil && simplesender.AsError(err).Kind == simplesender.KindInternal {
-			s.log.Error("import recipients", "err", err)
-		}
-		j.mu.Lock()
-		j.result, j.err, j.done, j.ended = res, err, true, time.Now()
-		j.mu.Unlock()
-	}()
-	select {
-	case <-j.doneCh:
-	case <-time.After(importWait):
+	if _, err := s.app.WaitImport(r.Context(), rc.actor(), id, importWait); err != nil {
+		s.fail(w, r, err, "", nil)
+		return
 	}
 	http.Redirect(w, r, status, http.StatusSeeOther)
+}
+
+// cancelImport removes an upload, or stops an import.
+func (s *Server) cancelImport(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	id := r.PathValue("id")
+	job, err := s.app.CancelImport(r.Context(), rc.actor(), id)
+	switch {
+	case simplesender.IsKind(err, simplesender.KindConflict):
+		http.Redirect(w, r, "/imports/"+id+"/status", http.StatusSeeOther) // it ended meanwhile
+	case err != nil:
+		s.fail(w, r, err, "", nil)
+	case job == nil:
+		s.redirectFlash(w, r, "/recipients/import", "info", "import.removed")
+	default:
+		http.Redirect(w, r, "/imports/"+id+"/status", http.StatusSeeOther)
+	}
 }
 
 // importProgressData is the progress and the result page of an import.
 type importProgressData struct {
 	ID       string
+	Filename string
 	Progress app.ImportProgress
 	Result   *app.ImportResult
 	Done     bool
-	Error    string // translated: why nothing (or not everything) was imported
+	// Cancelled is set for an import stopped by the user.
+	Cancelled bool
+	Error     string // translated: why nothing (or not everything) was imported
 	// CanRetry is set when the file is still there to choose again (it was
 	// refused for its invalid rows).
 	CanRetry bool
 	Percent  int
 }
 
-func (s *Server) importState(r *http.Request) (*importProgressData, bool) {
+// importState reads the job of the request for its pages. ok is false
+// when the job is not one to show them for: it waits for choices.
+func (s *Server) importState(r *http.Request) (d *importProgressData, ok bool, err error) {
 	rc := reqCtx(r)
-	id := r.PathValue("id")
-	if !importIDPattern.MatchString(id) {
-		return nil, false
+	j, err := s.app.ImportJob(r.Context(), rc.actor(), r.PathValue("id"))
+	if err != nil {
+		return nil, false, err
 	}
-	j := s.imports.job(rc.User.ID, id)
-	if j == nil {
-		return nil, false
+	if j.State == app.ImportUploading || j.State == app.ImportUploaded && !j.Refused() {
+		return nil, false, nil
 	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	d := &importProgressData{ID: id, Progress: j.progress, Result: j.result, Done: j.done}
-	if j.done && j.err != nil {
-		e := simplesender.AsError(j.err)
-		if e.Kind == simplesender.KindInternal {
-			d.Error = rc.L.T("error.internal")
-		} else {
-			d.Error = s.fileMessage(rc, j.err)
-		}
+	d = &importProgressData{ID: j.ID, Filename: j.Filename, Progress: j.Progress, Result: j.Result, Done: !j.Working(),
+		Cancelled: j.State == app.ImportCancelled, CanRetry: j.Refused()}
+	if e := j.Err(); e != nil && !d.Cancelled {
+		d.Error = s.fileMessage(rc, e)
 	}
-	if d.Done && j.err != nil {
-		if _, err := os.Stat(s.imports.path(rc.User.ID, id)); err == nil {
-			d.CanRetry = true
-		}
+	if d.Done && d.Result == nil {
+		// Failed or cancelled part way: the counts of what was written.
+		d.Result = &app.ImportResult{ImportCounts: j.Progress.ImportCounts}
 	}
 	if p := d.Progress; p.Total > 0 {
 		d.Percent = min(100, p.Done*100/p.Total)
 	}
-	return d, true
+	return d, true, nil
 }
 
 // importStatus shows an import's progress while it runs, then its result.
 func (s *Server) importStatus(w http.ResponseWriter, r *http.Request) {
-	d, ok := s.importState(r)
-	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+	d, ok, err := s.importState(r)
+	switch {
+	case err != nil:
+		s.fail(w, r, err, "", nil)
+		return
+	case !ok:
+		http.Redirect(w, r, "/imports/"+r.PathValue("id"), http.StatusSeeOther)
 		return
 	}
 	title := "page.import_progress.title"
@@ -514,8 +376,8 @@ func (s *Server) importStatus(w http.ResponseWriter, r *http.Request) {
 func (s *Server) importProgressJSON(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	d, ok := s.importState(r)
-	if !ok {
+	d, ok, err := s.importState(r)
+	if err != nil || !ok {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte(`{"error":"not_found"}`))
 		return
@@ -523,7 +385,7 @@ func (s *Server) importProgressJSON(w http.ResponseWriter, r *http.Request) {
 	l := reqCtx(r).L
 	label := l.T("import.phase." + string(d.Progress.Phase))
 	if d.Progress.Phase == "" {
-		label = l.T("import.phase.check")
+		label = l.T("import.phase.queued")
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"running": !d.Done, "phase": d.Progress.Phase, "done": d.Progress.Done, "total": d.Progress.Total,

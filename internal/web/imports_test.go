@@ -17,8 +17,9 @@ import (
 	"simplesender/internal/store/storetest"
 )
 
-// upload posts a file to the import form as who.
-func (s *site) upload(t *testing.T, who, name string, content []byte) resp {
+// upload posts a file to the import form as who, with headers hdr (name,
+// value, ...).
+func (s *site) upload(t *testing.T, who, name string, content []byte, hdr ...string) resp {
 	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -30,6 +31,9 @@ func (s *site) upload(t *testing.T, who, name string, content []byte) resp {
 	mw.Close()
 	r := httptest.NewRequest("POST", "/recipients/import", &body)
 	r.Header.Set("Content-Type", mw.FormDataContentType())
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
 	r.AddCookie(&http.Cookie{Name: "ss_session", Value: s.cookies[who]})
 	w := httptest.NewRecorder()
 	s.h.ServeHTTP(w, r)

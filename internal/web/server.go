@@ -45,12 +45,6 @@ type Config struct {
 	// SecretKey signs the flash cookie, so that no other site (a sibling
 	// subdomain, say) can plant a misleading message. Empty: a random key.
 	SecretKey []byte
-	// UploadDir keeps uploaded CSV files between the import's preview and
-	// the import itself (at most an hour). Empty: a folder in the system's
-	// temporary directory.
-	UploadDir string
-	// MaxUpload bounds an uploaded file in bytes; 0 means 200 MiB.
-	MaxUpload int64
 	// OpenAPI returns the JSON API's OpenAPI document, shown on the API
 	// page. Nil: the page explains the API and links to the document.
 	OpenAPI func() []byte
@@ -64,8 +58,6 @@ type Server struct {
 	tmpl   templates
 	log    *slog.Logger
 	cfg    Config
-	// imports are the uploads and the imports running in the background.
-	imports *imports
 }
 
 // New parses every template (a broken one fails here) and returns the UI.
@@ -84,10 +76,7 @@ func New(a *app.App, b *i18n.Bundle, log *slog.Logger, cfg Config) (*Server, err
 	if cfg.SessionMax == 0 {
 		cfg.SessionMax = 30 * 24 * time.Hour
 	}
-	if cfg.MaxUpload <= 0 {
-		cfg.MaxUpload = 200 << 20
-	}
-	return &Server{app: a, bundle: b, assets: assets, tmpl: t, log: log, cfg: cfg, imports: newImports(cfg.UploadDir)}, nil
+	return &Server{app: a, bundle: b, assets: assets, tmpl: t, log: log, cfg: cfg}, nil
 }
 
 // Assets returns the static files handler's owner.
@@ -139,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /imports/{id}", s.authed(s.importPreview))
 	mux.Handle("GET /imports/{id}/status", s.authed(s.importStatus))
 	mux.Handle("GET /imports/{id}/progress.json", s.authed(s.importProgressJSON))
+	mux.Handle("POST /imports/{id}/cancel", s.authed(s.cancelImport))
 	mux.Handle("POST /recipients", s.authed(s.createRecipient))
 	mux.Handle("GET /recipients/{id}", s.authed(s.recipient))
 	mux.Handle("GET /recipients/{id}/edit", s.authed(s.editRecipientForm))
@@ -229,7 +219,8 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		}
 		if r.Method == http.MethodPost && r.URL.Path == "/recipients/import" && isUpload(r) {
 			// A file: streamed by the handler, not parsed here.
-			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload+maxFormBytes)
+			maxFile, _ := s.app.ImportLimits()
+			r.Body = http.MaxBytesReader(w, r.Body, maxFile+maxFormBytes)
 		} else if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			if err := r.ParseForm(); err != nil {

@@ -32,10 +32,15 @@ func newSite(t *testing.T, url string) *site {
 	return newSiteWith(t, url, web.Config{})
 }
 
-// newSiteWith is newSite with the UI's configuration cfg.
-func newSiteWith(t *testing.T, url string, cfg web.Config) *site {
+// newSiteWith is newSite with the UI's configuration cfg (and the app's
+// options, when given).
+func newSiteWith(t *testing.T, url string, cfg web.Config, opts ...apptest.Options) *site {
 	t.Helper()
-	return newSiteOpts(t, url, cfg, apptest.Options{})
+	o := apptest.Options{}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	return newSiteOpts(t, url, cfg, o)
 }
 
 // newSiteOpts is newSite with the UI's configuration cfg and the app's
@@ -43,9 +48,6 @@ func newSiteWith(t *testing.T, url string, cfg web.Config) *site {
 func newSiteOpts(t testing.TB, url string, cfg web.Config, opts apptest.Options) *site {
 	t.Helper()
 	env := apptest.New(t, url, opts)
-	if cfg.UploadDir == "" {
-		cfg.UploadDir = t.TempDir()
-	}
 	ui, err := web.New(env.App, env.Bundle, slog.New(slog.DiscardHandler), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,8 @@ type Options struct {
 	// Queue, when set, wraps the job queue the app inserts into (a test
 	// records the inserts); the jobs still run.
 	Queue func(app.Enqueuer) app.Enqueuer
+	// NoImportWorker leaves import jobs queued: no RunImports.
+	NoImportWorker bool
 }
 
 // New builds an Env on the database at databaseURL (see storetest.NewURL).
@@ -119,6 +121,12 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 		defer cancel()
 		_ = q.Stop(sctx)
 	})
+	if !o.NoImportWorker {
+		ictx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { a.RunImports(ictx); close(done) }()
+		t.Cleanup(func() { stop(); <-done })
+	}
 	return e
 }
 
