@@ -26,7 +26,8 @@ import (
 // sent twice, and exactly the deliveries in flight at each kill marked
 // unknown (each time no more than the engine holds in flight).
 // SIMPLESENDER_CRASH_KILLS and SIMPLESENDER_CRASH_RECIPIENTS change the
-// numbers.
+// numbers. Its databases commit as durably as production's
+// (storetest.EachDurable).
 func TestCrashDuringSend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -43,7 +44,7 @@ func TestCrashDuringSend(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("SIMPLESENDER_CRASH_RECIPIENTS")); err == nil && v > 0 {
 		n = v
 	}
-	storetest.Each(t, func(t *testing.T, dbURL string) {
+	storetest.EachDurable(t, func(t *testing.T, dbURL string) {
 		crashRun(t, bin, dbURL, n, kills, syscall.SIGKILL)
 	})
 }
@@ -59,7 +60,7 @@ func TestStopDuringSend(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	storetest.Each(t, func(t *testing.T, dbURL string) {
+	storetest.EachDurable(t, func(t *testing.T, dbURL string) {
 		crashRun(t, bin, dbURL, 3000, 1, syscall.SIGTERM)
 	})
 }

@@ -39,7 +39,8 @@ func Engines() []string {
 	return []string{"sqlite", "postgres"}
 }
 
-// Each runs fn as a subtest on every engine, each with a fresh database URL.
+// Each runs fn as a subtest on every engine, each with a fresh database URL
+// (see NewURL: commits are not durable).
 func Each(t *testing.T, fn func(t *testing.T, databaseURL string)) {
 	t.Helper()
 	for _, e := range Engines() {
@@ -47,12 +48,44 @@ func Each(t *testing.T, fn func(t *testing.T, databaseURL string)) {
 	}
 }
 
+// EachDurable is Each with the databases of NewDurableURL, for tests that
+// kill processes.
+func EachDurable(t *testing.T, fn func(t *testing.T, databaseURL string)) {
+	t.Helper()
+	for _, e := range Engines() {
+		t.Run(e, func(t *testing.T) { fn(t, NewDurableURL(t, e)) })
+	}
+}
+
 // NewURL creates an empty database on engine and returns its URL; it is
 // dropped when the test ends.
+//
+// Its commits do not wait for the disk, which makes the tests several times
+// faster: SQLite runs with synchronous=OFF (a parameter of the URL, so every
+// store and server the test opens on it does), and the PostgreSQL database
+// has synchronous_commit=off. Nothing a test checks depends on a commit
+// surviving a power loss; the tests that kill processes to check what
+// survives use NewDurableURL.
 func NewURL(t testing.TB, engine string) string {
 	t.Helper()
+	return newURL(t, engine, false)
+}
+
+// NewDurableURL is NewURL with the durability of production: SQLite with
+// synchronous=FULL and PostgreSQL with synchronous_commit=on.
+func NewDurableURL(t testing.TB, engine string) string {
+	t.Helper()
+	return newURL(t, engine, true)
+}
+
+func newURL(t testing.TB, engine string, durable bool) string {
+	t.Helper()
 	if engine == "sqlite" {
-		return "sqlite:" + filepath.Join(t.TempDir(), "test.db")
+		u := "sqlite:" + filepath.Join(t.TempDir(), "test.db")
+		if !durable {
+			u += "?synchronous=off"
+		}
+		return u
 	}
 	admin := os.Getenv(EnvPostgres)
 	if admin == "" {
@@ -75,6 +108,13 @@ func NewURL(t testing.TB, engine string) string {
 			t.Logf("drop test database %s: %v", name, err)
 		}
 	})
+	if !durable {
+		// The default of every session on this database, the job queue's
+		// own pool and a serve process started by the test included.
+		if _, err := adb.Exec("ALTER DATABASE " + name + " SET synchronous_commit = off"); err != nil {
+			t.Fatalf("test database: %v", err)
+		}
+	}
 	u, err := url.Parse(admin)
 	if err != nil {
 		t.Fatal(err)
