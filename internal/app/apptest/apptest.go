@@ -54,10 +54,7 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	db := storetest.Open(t, databaseURL)
-	if err := jobs.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.Open(t, databaseURL) // the job queue's migrations too
 	bundle, err := i18n.New()
 	if err != nil {
 		t.Fatal(err)

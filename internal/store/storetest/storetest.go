@@ -8,11 +8,16 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
+	"simplesender/internal/jobs"
 	"simplesender/internal/store"
 )
 
@@ -123,18 +128,78 @@ func newURL(t testing.TB, engine string, durable bool) string {
 	return u.String()
 }
 
-// Open opens the database at databaseURL and applies the store's migrations;
-// it is closed when the test ends.
+// Open opens the database at databaseURL with every migration that serve
+// applies (the store's and the job queue's); it is closed when the test ends.
+//
+// A SQLite database that does not exist yet (as NewURL leaves it) starts as
+// a copy of one migrated once per test process: under the race detector,
+// migrating takes seconds of CPU, and most tests need a migrated database.
+// The migrations run on it anyway (finding nothing to do), so a copy that
+// misses one cannot pass unnoticed.
 func Open(t testing.TB, databaseURL string) *store.DB {
 	t.Helper()
 	ctx := context.Background()
+	if path, ok := sqlitePath(databaseURL); ok {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			tpl, err := sqliteTemplate()
+			if err != nil {
+				t.Fatalf("migrated SQLite template: %v", err)
+			}
+			if err := os.WriteFile(path, tpl, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	db, err := store.Open(ctx, databaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
+	if err := migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	return db
 }
+
+// migrate applies what server.Migrate applies.
+func migrate(ctx context.Context, db *store.DB) error {
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	return jobs.Migrate(ctx, db)
+}
+
+// sqlitePath returns the file of a "sqlite:PATH[?...]" URL.
+func sqlitePath(databaseURL string) (string, bool) {
+	rest, ok := strings.CutPrefix(databaseURL, "sqlite:")
+	if !ok {
+		return "", false
+	}
+	path, _, _ := strings.Cut(rest, "?")
+	return path, true
+}
+
+// sqliteTemplate returns the bytes of a migrated SQLite database, made once
+// per process.
+var sqliteTemplate = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "storetest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "template.db")
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+path+"?synchronous=off")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if err := migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	// Everything into the main file, so that the file alone is the database.
+	if _, err := db.Writer().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
+})
