@@ -5,16 +5,21 @@ package apptest
 
 import (
 	"context"
-
-	"github.com/redis/go-redis/v9"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/mail"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/argon2"
 
 	"simplesender"
 	"simplesender/internal/app"
@@ -123,16 +128,32 @@ func (f cleanerFunc) Cleanup(ctx context.Context) error { return f(ctx) }
 // Password is the password of users made by User.
 const Password = "correct horse battery"
 
+// PasswordHash returns an argon2id hash of Password with the cheapest
+// parameters argon2 allows (64 KiB, one pass), made once per process. The
+// service's own parameters (19 MiB, two passes) cost about half a second of
+// CPU per hash or check under the race detector, and tests make and log in
+// hundreds of users. A login checks a hash with the parameters written in it,
+// as it does for hashes made by other settings, so nothing but the time
+// differs; registration, password changes and resets still hash with the
+// service's parameters (auth.HashPassword).
+func PasswordHash() string { return passwordHash() }
+
+var passwordHash = sync.OnceValue(func() string {
+	const memoryKiB, passes, lanes = 64, 1, 1
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(Password), salt, passes, memoryKiB, lanes, 32)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, memoryKiB, passes, lanes,
+		b64.EncodeToString(salt), b64.EncodeToString(key))
+})
+
 // User creates an account directly in the store with the given role and
-// status (pending, active or blocked) and Password.
+// status (pending, active or blocked) and Password (hashed by PasswordHash).
 func (e *Env) User(t testing.TB, email string, role simplesender.Role, status simplesender.Status) *simplesender.User {
 	t.Helper()
-	hash, err := auth.HashPassword(Password)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := e.DB.Now()
-	u := &simplesender.User{Email: email, Name: "Test " + strings.Split(email, "@")[0], Role: role, PasswordHash: hash}
+	u := &simplesender.User{Email: email, Name: "Test " + strings.Split(email, "@")[0], Role: role, PasswordHash: PasswordHash()}
 	if status != simplesender.StatusPending {
 		u.ConfirmedAt = &now
 	}
