@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,10 +33,8 @@ func TestCrashDuringSend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "simplesender")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	t.Parallel()
+	bin := binary(t)
 	kills := 10
 	if v, err := strconv.Atoi(os.Getenv("SIMPLESENDER_CRASH_KILLS")); err == nil && v > 0 {
 		kills = v
@@ -56,10 +55,8 @@ func TestStopDuringSend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "simplesender")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	t.Parallel()
+	bin := binary(t)
 	storetest.EachDurable(t, func(t *testing.T, dbURL string) {
 		crashRun(t, bin, dbURL, 3000, 1, syscall.SIGTERM)
 	})
@@ -70,26 +67,26 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int, sig syscall.Signal)
 	env := apptest.New(t, dbURL)
 	sink := apptest.NewSMTPServer(t)
 	owner := &app.Actor{User: env.User(t, "crash@example.com", simplesender.RoleUser, simplesender.StatusActive)}
-	ids := make([]int64, 0, n)
-	err := env.DB.InTx(ctx, func(s *store.Store) error {
-		for i := range n {
-			r := &simplesender.Recipient{OwnerID: owner.User.ID, Email: fmt.Sprintf("r%06d@example.com", i), FirstName: "R"}
-			if err := s.CreateRecipient(ctx, r); err != nil {
-				return err
-			}
-			ids = append(ids, r.ID)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := env.DB.InTx(ctx, func(s *store.Store) error {
+		return s.BulkRecipients(ctx, owner.User.ID, n, func(i int) simplesender.Recipient {
+			return simplesender.Recipient{Email: fmt.Sprintf("r%06d@example.com", i), FirstName: "R"}
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var first int64
+	if err := env.DB.Writer().QueryRow(env.DB.Rebind("SELECT min(id) FROM recipients WHERE owner_id = ?"), owner.User.ID).Scan(&first); err != nil {
 		t.Fatal(err)
 	}
 	msg := &simplesender.Message{Subject: "Crash test {{first_name}}", BodyText: "Hello {{email}}"}
 	if err := env.App.CreateMessage(ctx, owner, msg); err != nil {
 		t.Fatal(err)
 	}
-	m, err := env.App.CreateMailing(ctx, owner, app.MailingInput{MessageID: msg.ID, RecipientIDs: ids})
+	m, err := env.App.CreateMailing(ctx, owner, app.MailingInput{MessageID: msg.ID, RecipientIDs: []int64{first}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.DB.InTx(ctx, func(s *store.Store) error { return s.AddAllRecipients(ctx, m.ID, owner.User.ID) }); err != nil {
 		t.Fatal(err)
 	}
 	dataDir := t.TempDir()
@@ -168,21 +165,13 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int, sig syscall.Signal)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// Compare the sink with the delivery rows.
-	states := map[string]simplesender.DeliveryStatus{}
+	// Compare the sink with the delivery rows, read in one query: paging
+	// through ten thousand rows costs minutes under the race detector.
 	p, err := env.App.Deliveries(ctx, owner, m.ID, 0, store.DeliveryFilter{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for off := 0; off < p.Total; off += 500 {
-		page, _, err := env.DB.Store().ListDeliveries(ctx, p.Run.ID, store.DeliveryFilter{Limit: 500, Offset: off})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range page {
-			states[d.Email] = d.Status
-		}
-	}
+	states := deliveryStates(t, env.DB, p.Run.ID)
 	if len(states) != n {
 		t.Fatalf("%d deliveries for %d recipients", len(states), n)
 	}
@@ -218,6 +207,28 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int, sig syscall.Signal)
 	}
 }
 
+// deliveryStates returns the status of each delivery of run id by address.
+func deliveryStates(t *testing.T, db *store.DB, runID int64) map[string]simplesender.DeliveryStatus {
+	t.Helper()
+	rows, err := db.Writer().Query(db.Rebind("SELECT email, status FROM deliveries WHERE run_id = ?"), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	states := map[string]simplesender.DeliveryStatus{}
+	for rows.Next() {
+		var email, status string
+		if err := rows.Scan(&email, &status); err != nil {
+			t.Fatal(err)
+		}
+		states[email] = simplesender.DeliveryStatus(status)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return states
+}
+
 // sendingByInstance counts the deliveries in sending claimed by instances
 // not in counted, and adds those instances to counted.
 func sendingByInstance(t *testing.T, db *store.DB, counted map[string]bool) int {
@@ -250,6 +261,42 @@ func logLevel() string {
 		return v
 	}
 	return "warn"
+}
+
+// TestMain removes the binary the tests build.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// binDir holds the binary built by buildOnce.
+var binDir string
+
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "simplesender-test-")
+	if err != nil {
+		return "", err
+	}
+	binDir = dir
+	bin := filepath.Join(dir, "simplesender")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// binary returns the simplesender binary, built once for all the tests of
+// the package.
+func binary(t *testing.T) string {
+	t.Helper()
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return bin
 }
 
 // freeAddr returns a loopback address with a port free right now.
