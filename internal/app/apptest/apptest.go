@@ -6,6 +6,7 @@ package apptest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
 	"golang.org/x/crypto/argon2"
 
 	"simplesender"
@@ -41,6 +43,8 @@ type Env struct {
 	Transport mailer.Transport
 	URL       string        // database URL
 	Redis     *redis.Client // set when SIMPLESENDER_TEST_REDIS_URL is
+
+	queue *lazyQueue
 }
 
 // Options change the environment.
@@ -97,22 +101,68 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 	var a *app.App
 	q, err := jobs.New(ctx, db, databaseURL, jobs.Config{Mailer: mailerFunc(func(ctx context.Context, args jobs.AccountEmailArgs) error {
 		return a.SendAccountEmail(ctx, args)
-	}), Cleaner: cleanerFunc(func(ctx context.Context) error { return a.Cleanup(ctx) }), Work: true, PollInterval: 20 * time.Millisecond})
+	}), Cleaner: cleanerFunc(func(ctx context.Context) error { return a.Cleanup(ctx) }), Work: true, PollInterval: pollInterval})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Queue = q
+	lq := &lazyQueue{q: q, started: make(chan struct{})}
+	d.Queue = lq
+	e.queue = lq
 	a = app.New(d)
 	e.App = a
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
+		if !lq.wasStarted() {
+			return
+		}
+		<-lq.started
+		if lq.err != nil {
+			t.Errorf("job queue: %v", lq.err)
+			return
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = q.Stop(sctx)
 	})
 	return e
+}
+
+// pollInterval is how often a started job queue looks for e-mails to send.
+// Each look parses River's largest query, which costs milliseconds of CPU
+// under the race detector.
+const pollInterval = 50 * time.Millisecond
+
+// lazyQueue starts the job queue when the app first enqueues a job: a
+// working queue polls the database even when idle, and most tests send no
+// account e-mail. From then on, it works as in the service.
+type lazyQueue struct {
+	q       *jobs.Queue
+	once    sync.Once
+	started chan struct{} // closed when Start has returned
+	err     error         // of Start; read after started is closed
+}
+
+// InsertTx enqueues the job and starts the queue (in the background: on
+// SQLite, the queue waits for the single writer connection that the
+// caller's transaction holds).
+func (l *lazyQueue) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs) error {
+	if err := l.q.InsertTx(ctx, tx, args); err != nil {
+		return err
+	}
+	l.once.Do(func() {
+		go func() {
+			defer close(l.started)
+			l.err = l.q.Start(context.Background())
+		}()
+	})
+	return nil
+}
+
+// wasStarted reports whether InsertTx has started the queue, and stops it
+// from starting later.
+func (l *lazyQueue) wasStarted() bool {
+	started := true
+	l.once.Do(func() { started = false })
+	return started
 }
 
 type mailerFunc func(ctx context.Context, args jobs.AccountEmailArgs) error
@@ -203,6 +253,15 @@ func (e *Env) WaitEmail(t testing.TB, to string, n int) Email {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		if q := e.queue; q != nil {
+			select {
+			case <-q.started:
+				if q.err != nil {
+					t.Fatalf("job queue: %v", q.err)
+				}
+			default:
+			}
+		}
 		got := e.Emails(t, to)
 		if len(got) >= n {
 			return got[len(got)-1]
