@@ -129,7 +129,7 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 // pollInterval is how often a started job queue looks for e-mails to send.
 // Each look parses River's largest query, which costs milliseconds of CPU
 // under the race detector.
-const pollInterval = 50 * time.Millisecond
+const pollInterval = 200 * time.Millisecond
 
 // lazyQueue starts the job queue when the app first enqueues a job: a
 // working queue polls the database even when idle, and most tests send no
