@@ -14,6 +14,7 @@ import (
 // (synchronous=FULL) unless its URL asks for less, and that a mistyped
 // parameter stops the start instead of being ignored.
 func TestSQLiteSynchronous(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	for _, c := range []struct {

@@ -19,6 +19,7 @@ func newUser(email string) *simplesender.User {
 }
 
 func TestUsers(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		db := storetest.Open(t, url)
@@ -79,6 +80,7 @@ func TestUsers(t *testing.T) {
 }
 
 func TestOneTimeTokens(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		db := storetest.Open(t, url)
@@ -114,6 +116,7 @@ func TestOneTimeTokens(t *testing.T) {
 }
 
 func TestSessionsAndAPITokens(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		db := storetest.Open(t, url)
@@ -160,6 +163,7 @@ func TestSessionsAndAPITokens(t *testing.T) {
 
 // TestInTxRollsBack checks that a failing transaction leaves nothing behind.
 func TestInTxRollsBack(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		db := storetest.Open(t, url)
@@ -181,6 +185,7 @@ func TestInTxRollsBack(t *testing.T) {
 // TestMigrationsMatch checks that both dialects create the same tables and
 // columns, by reading the migration files.
 func TestMigrationsMatch(t *testing.T) {
+	t.Parallel()
 	schema := func(dir string) map[string][]string {
 		entries, err := os.ReadDir(dir)
 		if err != nil {

@@ -105,6 +105,7 @@ func (s *site) do(t *testing.T, who, method, path string, form url.Values, hdr .
 }
 
 func TestRoutesByRole(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := newSite(t, dbURL)
 		id := func(who string) string { return itoa(s.ids[who]) }
@@ -170,6 +171,7 @@ func TestRoutesByRole(t *testing.T) {
 func itoa(n int64) string { return strconvI(n) }
 
 func TestManagerBlocksUserAndSessionEnds(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := newSite(t, dbURL)
 		if r := s.do(t, "other", "GET", "/profile", nil); r.status != 200 {
@@ -195,6 +197,7 @@ func TestManagerBlocksUserAndSessionEnds(t *testing.T) {
 }
 
 func TestRegisterConfirmLoginFlow(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := newSite(t, dbURL)
 		form := url.Values{"email": {"New.User@Example.com"}, "name": {"Анна <b>"}, "password": {"purple-kettle-42"}, "password2": {"purple-kettle-42"}}
@@ -240,6 +243,7 @@ func TestRegisterConfirmLoginFlow(t *testing.T) {
 }
 
 func TestRegisterExistingAddressLooksTheSame(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := newSite(t, dbURL)
 		form := func(email string) url.Values {
@@ -258,6 +262,7 @@ func TestRegisterExistingAddressLooksTheSame(t *testing.T) {
 }
 
 func TestFormErrorsAreTranslatedAndKeepInput(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := newSite(t, dbURL)
 		r := s.do(t, "", "POST", "/register", url.Values{"email": {"a@b.c, d@e.f"}, "name": {"Иван"}, "password": {"12345678"}, "password2": {"12345678"}}, "Accept-Language", "ru")
@@ -276,6 +281,7 @@ func TestFormErrorsAreTranslatedAndKeepInput(t *testing.T) {
 }
 
 func TestCrossSitePostRefused(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, storetest.NewURL(t, "sqlite"))
 	r := s.do(t, "active", "POST", "/tokens", url.Values{"name": {"x"}}, "Sec-Fetch-Site", "cross-site")
 	if r.status != 403 || !strings.Contains(r.body, "another site") {
@@ -287,6 +293,7 @@ func TestCrossSitePostRefused(t *testing.T) {
 }
 
 func TestTokensShownOnceAndRevoked(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, storetest.NewURL(t, "sqlite"))
 	r := s.do(t, "active", "POST", "/tokens", url.Values{"name": {"deploy <script>"}})
 	m := regexp.MustCompile(`<code class="token" id="new-token">(ss_[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(r.body)
@@ -319,6 +326,7 @@ func TestTokensShownOnceAndRevoked(t *testing.T) {
 }
 
 func TestLanguageSwitch(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, storetest.NewURL(t, "sqlite"))
 	r := s.do(t, "", "POST", "/lang", url.Values{"lang": {"ru"}, "next": {"//evil.example/"}})
 	if r.status != 303 || r.header.Get("Location") != "/" {
@@ -345,6 +353,7 @@ func TestLanguageSwitch(t *testing.T) {
 }
 
 func TestLoginThrottled(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, storetest.NewURL(t, "sqlite"))
 	var last resp
 	for range 12 {
@@ -356,6 +365,7 @@ func TestLoginThrottled(t *testing.T) {
 }
 
 func TestForgedFlashIsIgnored(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, storetest.NewURL(t, "sqlite"))
 	// A real flash, as set by a redirect, is shown.
 	lo := s.do(t, "", "POST", "/logout", url.Values{})
