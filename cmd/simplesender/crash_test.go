@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,9 +92,21 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int, sig syscall.Signal)
 	}
 	dataDir := t.TempDir()
 	const conns = 10
+	// On PostgreSQL each serve process names its connections, so that the
+	// test can wait until the server has finished what a killed process
+	// sent it (a COMMIT already on its way is still carried out).
+	pg := env.DB.Engine() == "postgres"
+	starts := 0
+	appName := ""
 	start := func() *exec.Cmd {
+		starts++
+		url := dbURL
+		if pg {
+			appName = fmt.Sprintf("sscrash%d", starts)
+			url = withParam(t, dbURL, "application_name", appName)
+		}
 		cmd := exec.Command(bin, "serve", "--addr", freeAddr(t))
-		cmd.Env = append(os.Environ(), "SIMPLESENDER_DATA_DIR="+dataDir, "SIMPLESENDER_DATABASE_URL="+dbURL,
+		cmd.Env = append(os.Environ(), "SIMPLESENDER_DATA_DIR="+dataDir, "SIMPLESENDER_DATABASE_URL="+url,
 			"SIMPLESENDER_SMTP_URL="+sink.URL(), "SIMPLESENDER_LOG_LEVEL="+logLevel(), "SIMPLESENDER_SMTP_CONNS="+strconv.Itoa(conns),
 			"SIMPLESENDER_RETRY_SCHEDULE=1s")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -137,10 +150,16 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int, sig syscall.Signal)
 			}
 			time.Sleep(time.Millisecond)
 		}
+		if pg && connections(t, env.DB, appName) == 0 {
+			t.Fatalf("no connection named %s: the wait after the kill would not wait", appName)
+		}
 		cmd.Process.Signal(sig) // SIGKILL: no chance to clean up; SIGTERM: finish what is in flight
 		err := cmd.Wait()
 		if sig == syscall.SIGTERM && err != nil {
 			t.Fatalf("serve did not stop cleanly on SIGTERM: %v", err)
+		}
+		if pg {
+			waitConnectionsGone(t, env.DB, appName)
 		}
 		// What the stopped process left in sending is what was in flight.
 		left := sendingByInstance(t, env.DB, counted)
@@ -205,6 +224,46 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int, sig syscall.Signal)
 	if sink.Accepted() != n-unknown+unknownDelivered {
 		t.Fatalf("server accepted %d, expected %d", sink.Accepted(), n-unknown+unknownDelivered)
 	}
+}
+
+// withParam returns the URL u with the query parameter k=v added.
+func withParam(t *testing.T, u, k, v string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Query()
+	q.Set(k, v)
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
+// waitConnectionsGone waits until PostgreSQL has no connection left named
+// appName: each has then finished the last statement its dead client sent.
+func waitConnectionsGone(t *testing.T, db *store.DB, appName string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n := connections(t, db, appName)
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections of the stopped %s still open after 30s", n, appName)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// connections counts PostgreSQL's connections named appName.
+func connections(t *testing.T, db *store.DB, appName string) int {
+	t.Helper()
+	var n int
+	if err := db.Writer().QueryRow("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", appName).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // deliveryStates returns the status of each delivery of run id by address.
