@@ -1,7 +1,12 @@
 package simplesender_test
 
 import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -32,4 +37,55 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestStandsOnItsOwn fails when a tracked file points outside the
+// repository, at the shared folder it was developed beside: everything
+// needed to build, test and measure is in the repository.
+func TestStandsOnItsOwn(t *testing.T) {
+	// Spelled in pieces, so that this file does not match itself.
+	patterns := []string{"../" + "shared", "/work/" + "shared"}
+	for _, f := range repositoryFiles(t) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // deleted and not yet committed
+			}
+			t.Fatal(err)
+		}
+		for n, line := range bytes.Split(b, []byte("\n")) {
+			for _, p := range patterns {
+				if bytes.Contains(line, []byte(p)) {
+					t.Errorf("%s:%d mentions %s", f, n+1, p)
+				}
+			}
+		}
+	}
+}
+
+// repositoryFiles lists the files git tracks or, where git cannot say (a
+// copy without .git, or a checkout owned by another user), every file but
+// those of .git and of the folders .gitignore names.
+func repositoryFiles(t *testing.T) []string {
+	t.Helper()
+	if out, err := exec.Command("git", "ls-files", "-z").Output(); err == nil {
+		return strings.Split(strings.TrimRight(string(out), "\x00"), "\x00")
+	}
+	var files []string
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir() && (path == ".git" || path == "data" || path == "bin" || path == "node_modules"):
+			return filepath.SkipDir
+		case d.Type().IsRegular() && path != "simplesender" && !strings.HasSuffix(path, ".test") && !strings.HasSuffix(path, ".prof"):
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }

@@ -1,13 +1,16 @@
 // Command loadtest measures a whole send: it seeds N recipients and a mailing
 // with a message of a chosen size (personalised with placeholders), starts a
-// real `simplesender serve` process, sends the mailing to an SMTP server (such
-// as ../shared/tools/smtpsink) over C connections, and prints messages per
+// real `simplesender serve` process, sends the mailing over C connections to
+// a counting SMTP sink that it starts itself (internal/smtpsink, the server
+// of cmd/smtpsink), or to the server named by -smtp, and prints messages per
 // second (end to end, and first to last message), the service's CPU time per
 // message, the database server's CPU (PostgreSQL, when it runs on this
-// machine), and the service's peak RSS.
+// machine), the service's peak RSS and what the sink received (duplicates
+// make it fail).
 //
-//	go run ./cmd/loadtest -smtp 127.0.0.1:2525 -n 100000 -c 10
-//	go run ./cmd/loadtest -smtp 127.0.0.1:2525 -db 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
+//	go run ./cmd/loadtest -n 100000 -c 10
+//	go run ./cmd/loadtest -db 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
+//	go run ./cmd/loadtest -smtp 127.0.0.1:2525    # another server, e.g. go run ./cmd/smtpsink
 //
 // With -db pointing at a PostgreSQL server it creates (and afterwards drops)
 // a fresh database there; without it, a SQLite file in a temporary folder.
@@ -30,6 +33,7 @@ import (
 
 	"simplesender"
 	"simplesender/internal/benchrig"
+	"simplesender/internal/smtpsink"
 	"simplesender/internal/store"
 )
 
@@ -37,7 +41,7 @@ func main() {
 	n := flag.Int("n", 100000, "recipients")
 	conns := flag.Int("c", 10, "SMTP connections (SIMPLESENDER_SMTP_CONNS)")
 	size := flag.Int("size", 4300, "approximate size of each message in bytes")
-	smtpAddr := flag.String("smtp", "127.0.0.1:2525", "SMTP server to send to (run ../shared/tools/smtpsink there)")
+	smtpAddr := flag.String("smtp", "", "SMTP server to send to (HOST:PORT); empty: a counting sink started by loadtest")
 	dbURL := flag.String("db", "", "PostgreSQL admin URL; empty: SQLite in a temporary folder")
 	bin := flag.String("bin", "", "simplesender binary; empty: build ./cmd/simplesender")
 	keep := flag.Bool("keep", false, "keep the temporary folder and database")
@@ -66,6 +70,16 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	}
 	if bin, err = benchrig.Binary(dir, bin); err != nil {
 		return err
+	}
+	var sink *smtpsink.Sink
+	if smtpAddr == "" {
+		// In this process, not the service's: its CPU is not counted as
+		// the service's.
+		if sink, err = smtpsink.Start(smtpsink.Config{Addr: "127.0.0.1:0", Duplicates: true}); err != nil {
+			return fmt.Errorf("SMTP sink: %w", err)
+		}
+		defer sink.Close()
+		smtpAddr = sink.Addr()
 	}
 	dbURL, engine, drop, err := benchrig.Database(admin, "ssload", dir, "load.db")
 	if err != nil {
@@ -167,6 +181,23 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 		fmt.Printf("PostgreSQL CPU:  %.2f s, %.3f ms per message (all postgres processes on this machine)\n", pgCPU.Seconds(), pgCPU.Seconds()*1000/float64(max(c.Sent, 1)))
 	}
 	fmt.Printf("peak RSS:        %.1f MB\n", float64(rss)/1024)
+	if sink != nil {
+		return reportSink(sink.Stats(), c.Sent)
+	}
+	return nil
+}
+
+// reportSink prints what the sink received; a recipient that got two
+// messages is an error.
+func reportSink(st smtpsink.Stats, sent int) error {
+	fmt.Printf("SMTP sink:       %d messages, %d recipients (%d distinct), %.1f MB, %d connections, %.0f msg/s first to last\n",
+		st.Messages, st.Recipients, st.Distinct, float64(st.Bytes)/(1<<20), st.Sessions, st.Rate())
+	if st.Duplicates > 0 {
+		return fmt.Errorf("%d recipients got more than one message", st.Duplicates)
+	}
+	if st.Messages != int64(sent) {
+		return fmt.Errorf("the sink received %d messages, the service recorded %d sent", st.Messages, sent)
+	}
 	return nil
 }
 

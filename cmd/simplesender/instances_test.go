@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,10 +22,8 @@ func TestTwoInstancesShareASend(t *testing.T) {
 	if testing.Short() || os.Getenv(storetest.EnvPostgres) == "" {
 		t.Skip("needs PostgreSQL (" + storetest.EnvPostgres + ") and builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "simplesender")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	t.Parallel()
+	bin := binary(t)
 	ctx := context.Background()
 	dbURL := storetest.NewURL(t, "postgres")
 	env := apptest.New(t, dbURL)

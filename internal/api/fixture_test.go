@@ -17,7 +17,6 @@ import (
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
-	"simplesender/internal/auth"
 	"simplesender/internal/i18n"
 )
 
@@ -34,9 +33,6 @@ type fixture struct {
 	users  map[string]*simplesender.User
 	tokens map[string]string
 	seq    atomic.Int64
-
-	hashOnce sync.Once
-	hash     string // of apptest.Password
 }
 
 func newFixture(t *testing.T, databaseURL string, opts ...apptest.Options) *fixture {
@@ -73,28 +69,10 @@ func (f *fixture) user(t *testing.T, role simplesender.Role, status simplesender
 	return f.newUser(t, f.email(), role, status)
 }
 
-// newUser is apptest's Env.User with the password apptest.Password, hashed
-// once per fixture: argon2 is slow on purpose, and much slower under -race.
+// newUser is apptest's Env.User (password apptest.Password).
 func (f *fixture) newUser(t *testing.T, email string, role simplesender.Role, status simplesender.Status) *simplesender.User {
 	t.Helper()
-	f.hashOnce.Do(func() {
-		var err error
-		if f.hash, err = auth.HashPassword(apptest.Password); err != nil {
-			t.Fatal(err)
-		}
-	})
-	now := f.env.DB.Now()
-	u := &simplesender.User{Email: email, Name: "Test " + strings.Split(email, "@")[0], Role: role, PasswordHash: f.hash}
-	if status != simplesender.StatusPending {
-		u.ConfirmedAt = &now
-	}
-	if status == simplesender.StatusBlocked {
-		u.BlockedAt = &now
-	}
-	if err := f.env.DB.Store().CreateUser(t.Context(), u); err != nil {
-		t.Fatal(err)
-	}
-	return u
+	return f.env.User(t, email, role, status)
 }
 
 // email returns an address nobody has used in this fixture.

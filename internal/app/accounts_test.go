@@ -24,6 +24,7 @@ func reg(email string) app.Registration {
 // real SMTP server that first refuses, reading the links out of the
 // delivered messages.
 func TestAccountFlowOverSMTP(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		srv := apptest.NewSMTPServer(t)
 		tr, err := mailer.NewSMTP(srv.URL())
@@ -104,6 +105,7 @@ func mustUser(t *testing.T, env *apptest.Env, email string) *simplesender.User {
 }
 
 func TestConfirmationTokenExpiresAfter48Hours(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		env := apptest.New(t, url)
 		if err := env.App.Register(ctx, reg("late@example.com"), "1.1.1.1"); err != nil {
@@ -128,6 +130,7 @@ func TestConfirmationTokenExpiresAfter48Hours(t *testing.T) {
 }
 
 func TestTokensAreStoredOnlyAsHashes(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		env := apptest.New(t, url)
 		u := env.User(t, "h@example.com", simplesender.RoleUser, simplesender.StatusActive)
@@ -165,6 +168,7 @@ func TestTokensAreStoredOnlyAsHashes(t *testing.T) {
 }
 
 func TestBlockedUserStaysBlocked(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		env := apptest.New(t, url)
 		a := env.App
@@ -198,6 +202,7 @@ func TestBlockedUserStaysBlocked(t *testing.T) {
 }
 
 func TestSessionTimeouts(t *testing.T) {
+	t.Parallel()
 	// The clock is read by background jobs too: guard it.
 	var mu sync.Mutex
 	now := time.Now()
@@ -232,6 +237,7 @@ func TestSessionTimeouts(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		env := apptest.New(t, url)
 		a := env.App
@@ -264,6 +270,7 @@ func TestRoles(t *testing.T) {
 }
 
 func TestCreateAdminNeedsAGoodPassword(t *testing.T) {
+	t.Parallel()
 	env := apptest.New(t, storetest.NewURL(t, "sqlite"))
 	if _, _, err := env.App.CreateAdmin(ctx, app.System, "root@example.com", ""); !simplesender.IsKind(err, simplesender.KindInvalid) {
 		t.Fatalf("admin without a password: %v", err)
@@ -283,6 +290,7 @@ func TestCreateAdminNeedsAGoodPassword(t *testing.T) {
 }
 
 func TestConcurrentRegistrationsOfOneAddress(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		env := apptest.New(t, url)
 		var wg sync.WaitGroup

@@ -22,6 +22,7 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) (cod
 }
 
 func TestCommands(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		env := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir(), "SIMPLESENDER_DATABASE_URL": dbURL}
 		steps := []struct {
@@ -60,6 +61,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestBadConfigurationNamesTheVariable(t *testing.T) {
+	t.Parallel()
 	for name, env := range map[string]map[string]string{
 		"SIMPLESENDER_DATABASE_URL": {"SIMPLESENDER_DATABASE_URL": "mysql://x"},
 		"SIMPLESENDER_SMTP_URL":     {"SIMPLESENDER_SMTP_URL": "http://mail"},

@@ -14,6 +14,7 @@ import (
 )
 
 func TestImportExportRecipients(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		env := apptest.New(t, dbURL)
 		env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)

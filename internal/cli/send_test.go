@@ -14,6 +14,7 @@ import (
 )
 
 func TestSendMailing(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		ctx := context.Background()
 		env := apptest.New(t, dbURL)

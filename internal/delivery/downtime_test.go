@@ -22,6 +22,7 @@ import (
 // come due are given back untried (no attempt is spent on them); when the
 // server is back every recipient gets exactly one message.
 func TestServerDownForAWhile(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		env := apptest.New(t, dbURL)
 		clock := newServersClock()

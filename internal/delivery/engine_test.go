@@ -114,6 +114,7 @@ func (r *rig) deliveries(t *testing.T, id int64) map[string]*simplesender.Delive
 }
 
 func TestEachRecipientGetsTheirOwnMessage(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		r := newRig(t, dbURL, nil)
 		var emails []string
@@ -158,6 +159,7 @@ func TestEachRecipientGetsTheirOwnMessage(t *testing.T) {
 }
 
 func TestFailuresEndInTheRightState(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		r := newRig(t, dbURL, func(c *delivery.Config) { c.SendTimeout = 10 * time.Second })
 		r.smtp.StallFor = 4 * time.Second
@@ -336,6 +338,7 @@ func TestRunKeepsTheMessageItStartedWith(t *testing.T) {
 }
 
 func TestScheduleWithInjectedClock(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		var mu sync.Mutex
 		now := time.Date(2030, 3, 1, 9, 0, 0, 0, time.UTC)

@@ -155,7 +155,9 @@ func New(ctx context.Context, db *store.DB, databaseURL string, cfg Config) (*Qu
 		rc.FetchCooldown = min(poll, 100*time.Millisecond)
 		rc.Queues = map[string]river.QueueConfig{
 			QueueAccountEmail: {MaxWorkers: 4},
-			QueueMaintenance:  {MaxWorkers: 1},
+			// One job an hour: looking for it more often than the default
+			// only costs queries (a short PollInterval is for e-mails).
+			QueueMaintenance: {MaxWorkers: 1, FetchPollInterval: max(poll, 500*time.Millisecond)},
 		}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),

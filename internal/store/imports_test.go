@@ -14,6 +14,7 @@ import (
 )
 
 func TestUpsertRecipients(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		db := storetest.Open(t, url)

@@ -12,6 +12,7 @@ import (
 // are what counting its delivery rows gives, while it sends, while it is
 // being cancelled, and once it has finished.
 func TestRunCountsMatchTheRows(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		db := storetest.Open(t, url)
 		rig := newReportRig(t, db, "counts@example.com")

@@ -91,12 +91,19 @@ func (db *DB) stmt(reader bool, q string) *sql.Stmt {
 
 // Open connects to the database named by url ("sqlite:PATH" or
 // "postgres://..."). It does not migrate; call Migrate.
+//
+// A SQLite URL may end in "?synchronous=normal" or "?synchronous=off" (see
+// sqliteURL); without it, and with "?synchronous=full", every commit is on
+// disk before it returns.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
 	db := &DB{}
 	db.SetClock(time.Now)
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite:"):
-		path := strings.TrimPrefix(rawURL, "sqlite:")
+		path, sync, err := sqliteURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
 		if dir := filepath.Dir(path); dir != "" {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("create database folder: %w", err)
@@ -105,11 +112,12 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		if err := createPrivate(path); err != nil {
 			return nil, err
 		}
-		// synchronous(FULL): a commit is on disk before it returns, so a
-		// delivery's sending state survives even a power loss before its
-		// message goes out (DELIVERY.md, invariant 7). The engine writes in
-		// batches, so it waits for the disk once per batch, not per message.
-		common := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_time_format=sqlite&_timezone=UTC"
+		// synchronous(FULL) by default: a commit is on disk before it
+		// returns, so a delivery's sending state survives even a power loss
+		// before its message goes out (DELIVERY.md, invariant 7). The engine
+		// writes in batches, so it waits for the disk once per batch, not
+		// per message.
+		common := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(" + sync + ")&_pragma=foreign_keys(1)&_time_format=sqlite&_timezone=UTC"
 		w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate")
 		if err != nil {
 			return nil, err
@@ -166,6 +174,42 @@ func createPrivate(path string) error {
 		return nil
 	}
 	return fmt.Errorf("create database file: %w", err)
+}
+
+// sqliteURL splits "sqlite:PATH[?synchronous=full|normal|off]" into the
+// file's path and the value of SQLite's synchronous pragma (FULL when not
+// given). NORMAL and OFF give up durability for speed: with NORMAL (in WAL
+// mode) the last commits may be lost on a power failure or an operating
+// system crash, though not when only the process dies; with OFF also the
+// database may be corrupted by one. They are meant for tests and throwaway
+// databases, never for a service that sends mail: a claim that is lost after
+// its message went out would send that message again. The path cannot hold
+// a '?' (SQLite's own URLs could not carry it either).
+func sqliteURL(rawURL string) (path, synchronous string, err error) {
+	path, query, _ := strings.Cut(strings.TrimPrefix(rawURL, "sqlite:"), "?")
+	if path == "" {
+		return "", "", errors.New("database URL: sqlite: needs a file path")
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", "", fmt.Errorf("database URL: %w", err)
+	}
+	synchronous = "FULL"
+	for k, v := range q {
+		if k != "synchronous" {
+			return "", "", fmt.Errorf("database URL: unknown parameter %q (sqlite: takes only synchronous=full, normal or off)", k)
+		}
+		if len(v) != 1 {
+			return "", "", errors.New("database URL: synchronous is given more than once")
+		}
+		switch strings.ToLower(v[0]) {
+		case "full", "normal", "off":
+			synchronous = strings.ToUpper(v[0])
+		default:
+			return "", "", fmt.Errorf("database URL: synchronous=%q: want full, normal or off", v[0])
+		}
+	}
+	return path, synchronous, nil
 }
 
 // Close closes both pools.

@@ -20,6 +20,7 @@ func newUser(email string) *simplesender.User {
 }
 
 func TestUsers(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		db := storetest.Open(t, url)
@@ -80,6 +81,7 @@ func TestUsers(t *testing.T) {
 }
 
 func TestOneTimeTokens(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		db := storetest.Open(t, url)
@@ -115,6 +117,7 @@ func TestOneTimeTokens(t *testing.T) {
 }
 
 func TestSessionsAndAPITokens(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		db := storetest.Open(t, url)
@@ -161,6 +164,7 @@ func TestSessionsAndAPITokens(t *testing.T) {
 
 // TestInTxRollsBack checks that a failing transaction leaves nothing behind.
 func TestInTxRollsBack(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		db := storetest.Open(t, url)
@@ -182,6 +186,7 @@ func TestInTxRollsBack(t *testing.T) {
 // TestMigrationsMatch checks that both dialects create the same tables and
 // columns, by reading the migration files.
 func TestMigrationsMatch(t *testing.T) {
+	t.Parallel()
 	schema := func(dir string) map[string][]string {
 		entries, err := os.ReadDir(dir)
 		if err != nil {

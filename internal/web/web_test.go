@@ -114,6 +114,7 @@ func (s *site) do(t *testing.T, who, method, path string, form url.Values, hdr .
 }
 
 func TestRoutesByRole(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := newSite(t, dbURL)
 		id := func(who string) string { return itoa(s.ids[who]) }
@@ -179,6 +180,7 @@ func TestRoutesByRole(t *testing.T) {
 func itoa(n int64) string { return strconvI(n) }
 
 func TestManagerBlocksUserAndSessionEnds(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := newSite(t, dbURL)
 		if r := s.do(t, "other", "GET", "/profile", nil); r.status != 200 {
@@ -204,6 +206,7 @@ func TestManagerBlocksUserAndSessionEnds(t *testing.T) {
 }
 
 func TestRegisterConfirmLoginFlow(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := newSite(t, dbURL)
 		form := url.Values{"email": {"New.User@Example.com"}, "name": {"Анна <b>"}, "password": {"purple-kettle-42"}, "password2": {"purple-kettle-42"}}
@@ -249,6 +252,7 @@ func TestRegisterConfirmLoginFlow(t *testing.T) {
 }
 
 func TestRegisterExistingAddressLooksTheSame(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := newSite(t, dbURL)
 		form := func(email string) url.Values {
@@ -267,6 +271,7 @@ func TestRegisterExistingAddressLooksTheSame(t *testing.T) {
 }
 
 func TestFormErrorsAreTranslatedAndKeepInput(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := newSite(t, dbURL)
 		r := s.do(t, "", "POST", "/register", url.Values{"email": {"a@b.c, d@e.f"}, "name": {"Иван"}, "password": {"12345678"}, "password2": {"12345678"}}, "Accept-Language", "ru")
@@ -285,6 +290,7 @@ func TestFormErrorsAreTranslatedAndKeepInput(t *testing.T) {
 }
 
 func TestCrossSitePostRefused(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, storetest.NewURL(t, "sqlite"))
 	r := s.do(t, "active", "POST", "/tokens", url.Values{"name": {"x"}}, "Sec-Fetch-Site", "cross-site")
 	if r.status != 403 || !strings.Contains(r.body, "another site") {
@@ -296,6 +302,7 @@ func TestCrossSitePostRefused(t *testing.T) {
 }
 
 func TestTokensShownOnceAndRevoked(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, storetest.NewURL(t, "sqlite"))
 	r := s.do(t, "active", "POST", "/tokens", url.Values{"name": {"deploy <script>"}})
 	m := regexp.MustCompile(`<code class="token" id="new-token">(ss_[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(r.body)
@@ -328,6 +335,7 @@ func TestTokensShownOnceAndRevoked(t *testing.T) {
 }
 
 func TestLanguageSwitch(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, storetest.NewURL(t, "sqlite"))
 	r := s.do(t, "", "POST", "/lang", url.Values{"lang": {"ru"}, "next": {"//evil.example/"}})
 	if r.status != 303 || r.header.Get("Location") != "/" {
@@ -354,6 +362,7 @@ func TestLanguageSwitch(t *testing.T) {
 }
 
 func TestLoginThrottled(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, storetest.NewURL(t, "sqlite"))
 	var last resp
 	for range 12 {
@@ -365,6 +374,7 @@ func TestLoginThrottled(t *testing.T) {
 }
 
 func TestForgedFlashIsIgnored(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, storetest.NewURL(t, "sqlite"))
 	// A real flash, as set by a redirect, is shown.
 	lo := s.do(t, "", "POST", "/logout", url.Values{})

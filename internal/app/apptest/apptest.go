@@ -5,16 +5,23 @@ package apptest
 
 import (
 	"context"
-
-	"github.com/redis/go-redis/v9"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/mail"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
+	"golang.org/x/crypto/argon2"
 
 	"simplesender"
 	"simplesender/internal/app"
@@ -39,6 +46,8 @@ type Env struct {
 	// RedisPrefix starts the Redis keys of this Env's sessions; its rate
 	// limits are under RedisPrefix+"rl:".
 	RedisPrefix string
+
+	queue *lazyQueue
 }
 
 // Options change the environment.
@@ -62,10 +71,7 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	db := storetest.Open(t, databaseURL)
-	if err := jobs.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.Open(t, databaseURL) // the job queue's migrations too
 	bundle, err := i18n.New()
 	if err != nil {
 		t.Fatal(err)
@@ -103,20 +109,27 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 	var a *app.App
 	q, err := jobs.New(ctx, db, databaseURL, jobs.Config{Mailer: mailerFunc(func(ctx context.Context, args jobs.AccountEmailArgs) error {
 		return a.SendAccountEmail(ctx, args)
-	}), Cleaner: cleanerFunc(func(ctx context.Context) error { return a.Cleanup(ctx) }), Work: true, PollInterval: 20 * time.Millisecond})
+	}), Cleaner: cleanerFunc(func(ctx context.Context) error { return a.Cleanup(ctx) }), Work: true, PollInterval: pollInterval})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Queue = q
+	lq := &lazyQueue{q: q, started: make(chan struct{})}
+	e.queue = lq
+	d.Queue = lq
 	if o.Queue != nil {
-		d.Queue = o.Queue(q)
+		d.Queue = o.Queue(lq)
 	}
 	a = app.New(d)
 	e.App = a
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
+		if !lq.wasStarted() {
+			return
+		}
+		<-lq.started
+		if lq.err != nil {
+			t.Errorf("job queue: %v", lq.err)
+			return
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = q.Stop(sctx)
@@ -128,6 +141,45 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 		t.Cleanup(func() { stop(); <-done })
 	}
 	return e
+}
+
+// pollInterval is how often a started job queue looks for e-mails to send.
+// Each look parses River's largest query, which costs milliseconds of CPU
+// under the race detector.
+const pollInterval = 200 * time.Millisecond
+
+// lazyQueue starts the job queue when the app first enqueues a job: a
+// working queue polls the database even when idle, and most tests send no
+// account e-mail. From then on, it works as in the service.
+type lazyQueue struct {
+	q       *jobs.Queue
+	once    sync.Once
+	started chan struct{} // closed when Start has returned
+	err     error         // of Start; read after started is closed
+}
+
+// InsertTx enqueues the job and starts the queue (in the background: on
+// SQLite, the queue waits for the single writer connection that the
+// caller's transaction holds).
+func (l *lazyQueue) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs) error {
+	if err := l.q.InsertTx(ctx, tx, args); err != nil {
+		return err
+	}
+	l.once.Do(func() {
+		go func() {
+			defer close(l.started)
+			l.err = l.q.Start(context.Background())
+		}()
+	})
+	return nil
+}
+
+// wasStarted reports whether InsertTx has started the queue, and stops it
+// from starting later.
+func (l *lazyQueue) wasStarted() bool {
+	started := true
+	l.once.Do(func() { started = false })
+	return started
 }
 
 type mailerFunc func(ctx context.Context, args jobs.AccountEmailArgs) error
@@ -143,16 +195,32 @@ func (f cleanerFunc) Cleanup(ctx context.Context) error { return f(ctx) }
 // Password is the password of users made by User.
 const Password = "correct horse battery"
 
+// PasswordHash returns an argon2id hash of Password with the cheapest
+// parameters argon2 allows (64 KiB, one pass), made once per process. The
+// service's own parameters (19 MiB, two passes) cost about half a second of
+// CPU per hash or check under the race detector, and tests make and log in
+// hundreds of users. A login checks a hash with the parameters written in it,
+// as it does for hashes made by other settings, so nothing but the time
+// differs; registration, password changes and resets still hash with the
+// service's parameters (auth.HashPassword).
+func PasswordHash() string { return passwordHash() }
+
+var passwordHash = sync.OnceValue(func() string {
+	const memoryKiB, passes, lanes = 64, 1, 1
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(Password), salt, passes, memoryKiB, lanes, 32)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, memoryKiB, passes, lanes,
+		b64.EncodeToString(salt), b64.EncodeToString(key))
+})
+
 // User creates an account directly in the store with the given role and
-// status (pending, active or blocked) and Password.
+// status (pending, active or blocked) and Password (hashed by PasswordHash).
 func (e *Env) User(t testing.TB, email string, role simplesender.Role, status simplesender.Status) *simplesender.User {
 	t.Helper()
-	hash, err := auth.HashPassword(Password)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := e.DB.Now()
-	u := &simplesender.User{Email: email, Name: "Test " + strings.Split(email, "@")[0], Role: role, PasswordHash: hash}
+	u := &simplesender.User{Email: email, Name: "Test " + strings.Split(email, "@")[0], Role: role, PasswordHash: PasswordHash()}
 	if status != simplesender.StatusPending {
 		u.ConfirmedAt = &now
 	}
@@ -202,6 +270,15 @@ func (e *Env) WaitEmail(t testing.TB, to string, n int) Email {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		if q := e.queue; q != nil {
+			select {
+			case <-q.started:
+				if q.err != nil {
+					t.Fatalf("job queue: %v", q.err)
+				}
+			default:
+			}
+		}
 		got := e.Emails(t, to)
 		if len(got) >= n {
 			return got[len(got)-1]

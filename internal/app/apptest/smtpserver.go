@@ -38,6 +38,7 @@ type SMTPServer struct {
 
 	mu    sync.Mutex
 	msgs  []Email
+	byTo  map[string][]int // indexes into msgs by recipient
 	raw   map[string][][]byte
 	seen  map[string]int
 	fail  int
@@ -57,7 +58,7 @@ type SMTPServerOptions struct {
 // most one SMTPServerOptions.
 func NewSMTPServer(t testing.TB, opts ...SMTPServerOptions) *SMTPServer {
 	t.Helper()
-	s := &SMTPServer{seen: map[string]int{}, raw: map[string][][]byte{}, StallFor: 3 * time.Second}
+	s := &SMTPServer{seen: map[string]int{}, byTo: map[string][]int{}, raw: map[string][][]byte{}, StallFor: 3 * time.Second}
 	s.srv = smtp.NewServer(smtpBackend{s})
 	s.srv.Domain = "localhost"
 	for _, o := range opts {
@@ -90,10 +91,8 @@ func (s *SMTPServer) Messages(to string) []Email {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Email
-	for _, m := range s.msgs {
-		if m.To == to {
-			out = append(out, m)
-		}
+	for _, i := range s.byTo[to] {
+		out = append(out, s.msgs[i])
 	}
 	return out
 }
@@ -192,6 +191,7 @@ func (x *smtpSession) Data(r io.Reader) error {
 		return err
 	}
 	e.To = x.to
+	x.s.byTo[x.to] = append(x.s.byTo[x.to], len(x.s.msgs))
 	x.s.msgs = append(x.s.msgs, e)
 	x.s.raw[x.to] = append(x.s.raw[x.to], b)
 	return nil
