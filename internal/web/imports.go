@@ -48,6 +48,9 @@ func (s *Server) uploadData(r *http.Request) importUploadData {
 
 // importForm is the upload page.
 func (s *Server) importForm(w http.ResponseWriter, r *http.Request) {
+	if s.refused(w, r, app.ActCreate, reqCtx(r).User.ID) {
+		return
+	}
 	s.render(w, r, http.StatusOK, "import", &Page{Title: "page.import.title", Nav: "recipients", Data: s.uploadData(r)})
 }
 
