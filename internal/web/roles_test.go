@@ -22,6 +22,11 @@ func TestManagerSeesNoCreateLinks(t *testing.T) {
 		check(t, "user "+path, s.do(t, "other", "GET", path, nil), 200, links, nil)
 		check(t, "manager "+path, s.do(t, "manager", "GET", path, nil), 200, nil, links)
 	}
+	check(t, "manager's import form", s.do(t, "manager", "GET", "/recipients/import", nil), 403, []string{"Managers only view data"}, nil)
+	r := s.do(t, "manager", "POST", "/recipients/import", url.Values{})
+	if r.status != 403 {
+		t.Errorf("manager POST /recipients/import: %d, want 403", r.status)
+	}
 }
 
 // TestOwnerSeesAdminChanges: after an admin edits a user's recipient and
