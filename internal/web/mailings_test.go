@@ -219,6 +219,7 @@ func TestAttemptsPage(t *testing.T) {
 			[]string{"Успешно", "Не успешно", "Не доставлено", "Отправить повторно неудавшимся"}, nil)
 		check(t, "filtered", s.do(t, "active", "GET", path+"?status=failed", nil), 200, []string{"1 recipient", "no such user"}, []string{"OK queued"})
 		check(t, "manager reads", s.do(t, "manager", "GET", path, nil), 200, []string{"no such user"}, []string{"/resend"})
+		check(t, "admin may resend", s.do(t, "admin", "GET", path, nil), 200, []string{"no such user", "Resend to failed"}, nil)
 		check(t, "mailing page", s.do(t, "active", "GET", "/mailings/"+itoa(o.G), nil), 200,
 			[]string{"Finished", `value="2" max="2"`, `data-count="failed">1<`, "Resend to failed", `data-running="false"`}, []string{"<script>alert"})
 		// Resend to the failed one: a second run; the first stays visible.
