@@ -79,14 +79,14 @@ var contentScenarios = []contentScenario{
 		okHas: []string{`"status":"running"`}},
 	{name: "schedule a mailing", method: "POST", path: "/mailings/{g}/schedule", body: `{"send_at":"{future}"}`,
 		want: st6(200, 404, 403, 200, 401, 401), okHas: []string{`"status":"running"`, `"scheduled_at":"{future}"`}},
-	{name: "cancel a scheduled mailing", method: "POST", path: "/mailings/{g}/cancel", want: st6(200, 404, 200, 200, 401, 401),
+	{name: "cancel a scheduled mailing", method: "POST", path: "/mailings/{g}/cancel", want: st6(200, 404, 403, 200, 401, 401),
 		prepare: func(t *testing.T, f *fixture, o objects) map[string]string {
 			if err := f.env.App.Schedule(context.Background(), actor(f.users["owner"]), o.G.ID, time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			return nil
 		}, okHas: []string{`"status":"created"`, `"scheduled_at":null`}},
-	{name: "cancel an idle mailing", method: "POST", path: "/mailings/{g}/cancel", want: st6(409, 404, 409, 409, 401, 401)},
+	{name: "cancel an idle mailing", method: "POST", path: "/mailings/{g}/cancel", want: st6(409, 404, 403, 409, 401, 401)},
 	{name: "resend to the failed", method: "POST", path: "/mailings/{g}/resend", body: `{"kind":"failed"}`,
 		want: st6(202, 404, 403, 202, 401, 401), prepare: sendOnce, okHas: []string{`"status":"running"`}},
 	{name: "resend to the unknown", method: "POST", path: "/mailings/{g}/resend", body: `{"kind":"unknown"}`,

@@ -345,7 +345,7 @@ func operations() map[string]operation {
 		"POST /mailings/{id}/schedule": {tag: "mailings", who: whoOwner, summary: "Schedule a one-time send",
 			desc: "send_at is RFC 3339; a time not in the future is 422 (field send_at). Replaces a pending time.",
 			body: input(map[string]schema{"send_at": dateTime()}, "send_at"), ok: ref("Mailing"), errs: []int{409}},
-		"POST /mailings/{id}/cancel": {tag: "mailings", who: whoOwner, summary: "Cancel a scheduled or running send (owner, managers, admins)",
+		"POST /mailings/{id}/cancel": {tag: "mailings", who: whoOwner, summary: "Cancel a scheduled or running send (owner, admins; managers disable instead)",
 			ok: ref("Mailing"), errs: []int{409}},
 		"POST /mailings/{id}/resend": {tag: "mailings", who: whoOwner, summary: "Resend to the failed or unknown deliveries of the last run",
 			desc: "Starts a new run; earlier runs stay visible. 409 when there is nothing to resend.",
@@ -517,8 +517,8 @@ func openAPIDocument() []byte {
 			"description": "JSON API of simpleSENDER. Authenticate with Authorization: Bearer TOKEN. Errors are " +
 				`{"error": {"code", "message", "fields"}} with messages in the caller's language (Accept-Language, or the account's setting). ` +
 				`Lists are {"items", "total", "page", "per_page"}; per_page at most 500; a page past the last has no items. Times are RFC 3339 in UTC; ids are integers (import jobs: 32 hex digits). ` +
-				"Another user's object is 404 for a regular user. Managers read everyone's objects, disable and enable mailings and cancel sends, " +
-				"and get 403 for anything else: creating, changing, deleting, sending (their own data included). " +
+				"Another user's object is 404 for a regular user. Managers read everyone's objects and disable and enable mailings, " +
+				"and get 403 for anything else: creating, changing, deleting, sending, cancelling (their own data included). " +
 				"Admins may do everything to anyone's objects; each such change is recorded in the audit log and shown to the owner."},
 		"servers":    []any{map[string]any{"url": Prefix}},
 		"security":   []any{map[string]any{"bearer": []string{}}},

@@ -14,7 +14,7 @@ func TestManagerIsToldWhy(t *testing.T) {
 	f := newContentFixture(t, storetest.NewURL(t, "sqlite"))
 	mine := f.seed(t, f.users["manager"])
 	for lang, want := range map[string]string{
-		"en": "Managers only view data, block users, switch mailings off and on and cancel sends",
+		"en": "Managers only view data, block users and switch mailings off and on",
 		"ru": "Менеджер только просматривает данные, блокирует пользователей, отключает и включает рассылки",
 	} {
 		for _, q := range []req{

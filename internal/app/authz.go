@@ -25,8 +25,8 @@ const (
 // Actions lists every Action.
 var Actions = []Action{ActView, ActCreate, ActEdit, ActDelete, ActSend, ActCancel, ActDisable}
 
-// errManagerReadOnly refuses a manager anything but looking, cancelling,
-// and switching mailings off and on.
+// errManagerReadOnly refuses a manager anything but looking and switching
+// mailings off and on.
 var errManagerReadOnly = simplesender.E(simplesender.KindForbidden, "error.manager_readonly")
 
 // authorize is the one rule of who may do what to content (recipients,
@@ -37,9 +37,9 @@ var errManagerReadOnly = simplesender.E(simplesender.KindForbidden, "error.manag
 //     mailings off and on (Forbidden); another user's content does not exist
 //     for them (NotFound, so that no id leaks).
 //   - A manager, as in the original service, oversees: views everyone's
-//     content, switches mailings off and on, and cancels sends, but creates,
-//     edits, deletes and sends nothing, their own content included
-//     (Forbidden "error.manager_readonly").
+//     content and switches mailings off and on (which also stops their
+//     sends), but creates, edits, deletes, sends and cancels nothing, their
+//     own content included (Forbidden "error.manager_readonly").
 //   - An admin, like the original's superuser, does everything to anyone's
 //     content; the use cases record it when the content is someone else's.
 //   - The system (command line) does everything; nobody (no user) nothing
@@ -65,7 +65,7 @@ func authorize(ac *Actor, act Action, owner int64) error {
 		return nil
 	case simplesender.RoleManager:
 		switch act {
-		case ActView, ActCancel, ActDisable:
+		case ActView, ActDisable:
 			return nil
 		}
 		return errManagerReadOnly

@@ -272,9 +272,10 @@ func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Tim
 }
 
 // CancelMailing drops a pending start and stops a running send: waiting
-// deliveries become cancelled, messages already in flight finish. The owner,
-// managers and admins may cancel; staff cancelling another user's mailing
-// is recorded. Errors: NotFound, Forbidden, Conflict (nothing to cancel).
+// deliveries become cancelled, messages already in flight finish. The owner
+// and admins may cancel (an admin's cancel of another user's mailing is
+// recorded); managers disable instead. Errors: NotFound, Forbidden,
+// Conflict (nothing to cancel).
 func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 	m, err := a.mailingForChange(ctx, ac, id, ActCancel)
 	if err != nil {
@@ -287,14 +288,7 @@ func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 		if _, err := s.CancelRuns(ctx, 0, id); err != nil {
 			return err
 		}
-		if ac.onBehalf(m.OwnerID) {
-			return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, "cancel")
-		}
-		if ac.id() != m.OwnerID {
-			return s.AddAudit(ctx, &simplesender.AuditEvent{ActorID: ac.id(), OwnerID: m.OwnerID, Action: "mailing.cancel",
-				TargetType: "mailing", TargetID: id})
-		}
-		return nil
+		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, "cancel")
 	})
 	if err == nil {
 		a.FiguresChanged(ctx, []int64{m.OwnerID})

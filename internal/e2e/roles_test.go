@@ -121,8 +121,8 @@ func TestBrowserRoles(t *testing.T) {
 	if status := mg.openStatus("/mailings/new"); status != http.StatusForbidden {
 		t.Errorf("manager's new mailing form: status %d, want 403", status)
 	}
-	mg.expect("manager's refusal", mg.text("main p"), "Managers only view data, block users, switch mailings off and on and cancel sends: "+
-		"they cannot create, change, delete or send anything.")
+	mg.expect("manager's refusal", mg.text("main p"), "Managers only view data, block users and switch mailings off and on: "+
+		"they cannot create, change, delete, send or cancel anything.")
 	mg.screenshots("roles-manager-refused-en")
 }
 

@@ -136,7 +136,7 @@ func TestContentPagesByRole(t *testing.T) {
 // TestContentActionsByRole posts every new form as every kind of visitor,
 // each on fresh objects of the "active" user: the owner's and the admin's
 // change goes through, another user gets 404, managers get 403 (except the
-// manager's own actions: disable, enable, cancel), and no session is 401.
+// manager's own actions: disable and enable), and no session is 401.
 func TestContentActionsByRole(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
@@ -173,8 +173,8 @@ func TestContentActionsByRole(t *testing.T) {
 			{path: "/mailings/{G}/send", status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
 			{path: "/mailings/{G}/schedule", form: func(objs) url.Values { return url.Values{"send_at": {tomorrow}} },
 				status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
-			{path: "/mailings/{G}/cancel", running: true, status: map[string]int{"active": 303, "other": 404, "manager": 303, "admin": 303}},
-			{path: "/mailings/{G}/cancel", status: map[string]int{"active": 409, "other": 404, "manager": 409, "admin": 409}},
+			{path: "/mailings/{G}/cancel", running: true, status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
+			{path: "/mailings/{G}/cancel", status: map[string]int{"active": 409, "other": 404, "manager": 403, "admin": 409}},
 			{path: "/mailings/{G}/resend", form: func(objs) url.Values { return url.Values{"kind": {"failed"}} },
 				status: map[string]int{"active": 409, "other": 404, "manager": 403, "admin": 409}}, // managers may not resend: app refuses before looking at the state
 			{path: "/mailings/{G}/disable", status: map[string]int{"active": 403, "other": 404, "manager": 303, "admin": 303}},

@@ -280,8 +280,9 @@ func TestManagerDisablesMailing(t *testing.T) {
 		if err := s.env.App.SendNow(context.Background(), s.actor(t, "active"), o.G, "now"); err != nil {
 			t.Fatal(err)
 		}
-		page := s.follow(t, "manager", s.do(t, "manager", "POST", g+"/cancel", url.Values{}))
-		check(t, "manager cancels", page, 200, []string{"The mailing is cancelled."}, nil)
+		check(t, "manager may not cancel", s.do(t, "manager", "POST", g+"/cancel", url.Values{}), 403, []string{"Managers only view data"}, nil)
+		page := s.follow(t, "admin", s.do(t, "admin", "POST", g+"/cancel", url.Values{}))
+		check(t, "admin cancels", page, 200, []string{"The mailing is cancelled."}, nil)
 		page = s.follow(t, "manager", s.do(t, "manager", "POST", g+"/disable", url.Values{}))
 		check(t, "manager disables", page, 200, []string{"The mailing is disabled.", "Mailing disabled.", "manager@example.com",
 			"disabled the mailing", "cancelled the sending", g + "/enable"}, []string{g + "/disable"})
