@@ -65,3 +65,17 @@ func TestOwnerSeesAdminChanges(t *testing.T) {
 			[]string{"<td>admin@example.com</td><td>отправил(а) рассылку</td>"}, nil)
 	})
 }
+
+// TestManagerWithNothingToSee: on an empty service a manager is not invited
+// to create a first mailing and the lists do not speak of "your" data.
+func TestManagerWithNothingToSee(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, storetest.NewURL(t, "sqlite"))
+	check(t, "home", s.do(t, "manager", "GET", "/", nil), 200, nil, []string{"Create your first mailing"})
+	for path, want := range map[string]string{"/mailings": "Nobody has mailings yet.", "/recipients": "Nobody has recipients yet.",
+		"/messages": "Nobody has messages yet."} {
+		check(t, "manager "+path, s.do(t, "manager", "GET", path, nil), 200, []string{want}, []string{"You have no"})
+		check(t, "user "+path, s.do(t, "other", "GET", path, nil), 200, []string{"You have no"}, nil)
+	}
+	check(t, "in Russian", s.do(t, "manager", "GET", "/mailings", nil, "Accept-Language", "ru"), 200, []string{"Рассылок пока нет ни у кого."}, nil)
+}
