@@ -11,8 +11,9 @@ import (
 	"simplesender/internal/store"
 )
 
-// readScope is the owner filter for reads: the actor's own data, or
-// everyone's (0) for managers and admins.
+// readScope is the owner filter for reads, the form of authorize(ActView)
+// that a query takes: the actor's own data, or everyone's (0) for managers
+// and admins.
 func readScope(ac *Actor) int64 {
 	switch {
 	case ac.role().IsStaff():
