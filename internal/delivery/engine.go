@@ -210,7 +210,7 @@ type exchanged struct {
 // loop is the engine's bookkeeper, the only one that writes deliveries: it
 // starts due runs, and in one transaction per batch records the outcomes
 // the senders report and claims new deliveries for the room they leave
-// (docs/lifecycle.md, invariant 7). A batch is written when half of InFlight is
+// (docs/lifecycle.md, invariant 6). A batch is written when half of InFlight is
 // free, or when its oldest outcome has waited recordDelay. When ctx ends it
 // stops claiming, closes work, records what is still in flight, and
 // returns.
