@@ -67,5 +67,16 @@ func TestAdminChanges(t *testing.T) {
 		if err != nil || len(events) != 1 || events[0].OwnerID != owner.ID || events[0].ActorEmail != "admin@example.com" {
 			t.Fatalf("audit: %+v, %v", events, err)
 		}
+		// Events of the admin's own account are not about the owner's data.
+		if err := s.AddAudit(ctx, &simplesender.AuditEvent{ActorID: admin.ID, Action: "user.role", TargetType: "user", TargetID: owner.ID}); err != nil {
+			t.Fatal(err)
+		}
+		events, err = s.AuditOfOwner(ctx, owner.ID, 10)
+		if err != nil || len(events) != 1 || events[0].Action != "mailing.send" || events[0].TargetID != g.ID {
+			t.Fatalf("audit of the owner's data: %+v, %v", events, err)
+		}
+		if events, err = s.AuditOfOwner(ctx, admin.ID, 10); err != nil || len(events) != 0 {
+			t.Fatalf("audit of the admin's data: %+v, %v", events, err)
+		}
 	})
 }

@@ -87,9 +87,21 @@ func (s *Store) AddAudit(ctx context.Context, e *simplesender.AuditEvent) error 
 
 // AuditFor returns the newest events about one object (at most limit).
 func (s *Store) AuditFor(ctx context.Context, targetType string, targetID int64, limit int) ([]*simplesender.AuditEvent, error) {
+	return s.audit(ctx, `a.target_type = ? AND a.target_id = ?`, targetType, targetID, limit)
+}
+
+// AuditOfOwner returns the newest events about objects of the user owner
+// that someone else acted on (at most limit).
+func (s *Store) AuditOfOwner(ctx context.Context, owner int64, limit int) ([]*simplesender.AuditEvent, error) {
+	return s.audit(ctx, `a.owner_id = ?`, owner, limit)
+}
+
+// audit returns the newest events matching where (with args, then the
+// limit), newest first.
+func (s *Store) audit(ctx context.Context, where string, args ...any) ([]*simplesender.AuditEvent, error) {
 	rows, err := s.query(ctx, `SELECT a.id, a.actor_id, COALESCE(u.email, ''), a.owner_id, a.action, a.target_type,
 		a.target_id, a.detail, a.created_at FROM audit_events a LEFT JOIN users u ON u.id = a.actor_id
-		WHERE a.target_type = ? AND a.target_id = ? ORDER BY a.id DESC LIMIT ?`, targetType, targetID, limit)
+		WHERE `+where+` ORDER BY a.id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, s.wrap(err, "list audit events")
 	}

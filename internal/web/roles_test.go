@@ -63,6 +63,13 @@ func TestOwnerSeesAdminChanges(t *testing.T) {
 			[]string{"<td>admin@example.com</td><td>sent the mailing</td>"}, nil)
 		check(t, "audit in Russian", s.do(t, "manager", "GET", o.path("/mailings/{G}"), nil, "Accept-Language", "ru"), 200,
 			[]string{"<td>admin@example.com</td><td>отправил(а) рассылку</td>"}, nil)
+		// The owner's user page lists every change others made to their data.
+		user := "/users/" + itoa(s.ids["active"])
+		check(t, "owner's user page", s.do(t, "manager", "GET", user, nil), 200, []string{"Changes to this user&#39;s data by others",
+			o.path(`changed the recipient <a href="/recipients/{R}">`), o.path(`changed the message <a href="/messages/{M}">`),
+			o.path(`sent the mailing <a href="/mailings/{G}">`)}, []string{"Nobody else has changed"})
+		check(t, "another user's page", s.do(t, "admin", "GET", "/users/"+itoa(s.ids["other"]), nil, "Accept-Language", "ru"), 200,
+			[]string{"Никто другой не менял получателей, сообщения и рассылки этого пользователя."}, []string{"изменил(а) получателя"})
 	})
 }
 
