@@ -116,6 +116,13 @@ func TestBrowserRoles(t *testing.T) {
 			t.Errorf("manager's recipient list (%s) offers to add or import", lang)
 		}
 		mg.screenshots("roles-manager-recipients-" + lang)
+		// The owner's user page lists the admin's changes to their data.
+		mg.open("/users/" + itoa(owner.ID))
+		if html := mg.html("main"); !strings.Contains(html, `href="`+rpath+`"`) || !strings.Contains(html, `href="`+mpath+`"`) ||
+			!strings.Contains(html, admin.Email) {
+			t.Errorf("the owner's user page (%s) does not list the admin's changes", lang)
+		}
+		mg.screenshots("roles-manager-user-" + lang)
 	}
 	mg.setAcceptLanguage("en-US,en;q=0.9")
 	if status := mg.openStatus("/mailings/new"); status != http.StatusForbidden {
