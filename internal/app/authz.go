@@ -22,8 +22,14 @@ const (
 	ActDisable Action = "disable" // switch a mailing off or on again
 )
 
-// Actions lists every Action.
-var Actions = []Action{ActView, ActCreate, ActEdit, ActDelete, ActSend, ActCancel, ActDisable}
+// known reports whether a is one of the actions above.
+func (a Action) known() bool {
+	switch a {
+	case ActView, ActCreate, ActEdit, ActDelete, ActSend, ActCancel, ActDisable:
+		return true
+	}
+	return false
+}
 
 // errManagerReadOnly refuses a manager anything but looking and switching
 // mailings off and on.
@@ -53,11 +59,7 @@ func authorize(ac *Actor, act Action, owner int64) error {
 	case ac.anonymous():
 		return errUnauthenticated
 	}
-	known := false
-	for _, a := range Actions {
-		known = known || a == act
-	}
-	if !known {
+	if !act.known() {
 		return errForbidden
 	}
 	switch ac.role() {

@@ -304,3 +304,21 @@ func checkRecorded(t *testing.T, env *apptest.Env, c *content, target string, id
 		t.Errorf("the owner sees %+v on %s %d, want no admin mark", mark, target, id)
 	}
 }
+
+// TestUnknownActionIsRefused: a misspelt action (in a template, say) hides
+// the button instead of showing one that the use case would refuse.
+func TestUnknownActionIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, role := range []simplesender.Role{simplesender.RoleUser, simplesender.RoleManager, simplesender.RoleAdmin} {
+		ac := &app.Actor{User: &simplesender.User{ID: 7, Role: role}}
+		if ac.Can("edti", 7) {
+			t.Errorf("%s may do an unknown action", role)
+		}
+		if !ac.Can(app.ActView, 7) {
+			t.Errorf("%s may not view their own data", role)
+		}
+	}
+	if (&app.Actor{}).Can(app.ActView, 0) {
+		t.Error("nobody may view")
+	}
+}
