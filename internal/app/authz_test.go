@@ -322,3 +322,31 @@ func TestUnknownActionIsRefused(t *testing.T) {
 		t.Error("nobody may view")
 	}
 }
+
+// TestPromotedManagerCannotStartOldImport: a file uploaded before its owner
+// became a manager is not imported afterwards.
+func TestPromotedManagerCannotStartOldImport(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t, storetest.NewURL(t, "sqlite"), apptest.Options{NoImportWorker: true})
+	u := env.User(t, "soon-manager@example.com", simplesender.RoleUser, simplesender.StatusActive)
+	job, err := env.App.UploadImport(ctx, &app.Actor{User: u}, 0, "list.csv", strings.NewReader("email\r\na@example.org\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.DB.Store().SetRole(ctx, u.ID, simplesender.RoleManager); err != nil {
+		t.Fatal(err)
+	}
+	mgr := *u
+	mgr.Role = simplesender.RoleManager
+	for name, start := range map[string]func() error{
+		"start": func() error { _, err := env.App.StartImport(ctx, &app.Actor{User: &mgr}, job.ID, app.ImportOptions{}); return err },
+		"run":   func() error { _, err := env.App.RunImport(ctx, &app.Actor{User: &mgr}, job.ID, app.ImportOptions{}); return err },
+	} {
+		if err := start(); !simplesender.IsKind(err, simplesender.KindForbidden) {
+			t.Errorf("%s: %v, want Forbidden", name, err)
+		}
+	}
+	if _, n, err := env.DB.Store().ListRecipients(ctx, u.ID, app.ListFilter{Limit: 10}); err != nil || n != 0 {
+		t.Errorf("recipients imported: %d, %v", n, err)
+	}
+}
