@@ -339,8 +339,14 @@ func TestPromotedManagerCannotStartOldImport(t *testing.T) {
 	mgr := *u
 	mgr.Role = simplesender.RoleManager
 	for name, start := range map[string]func() error{
-		"start": func() error { _, err := env.App.StartImport(ctx, &app.Actor{User: &mgr}, job.ID, app.ImportOptions{}); return err },
-		"run":   func() error { _, err := env.App.RunImport(ctx, &app.Actor{User: &mgr}, job.ID, app.ImportOptions{}); return err },
+		"start": func() error {
+			_, err := env.App.StartImport(ctx, &app.Actor{User: &mgr}, job.ID, app.ImportOptions{})
+			return err
+		},
+		"run": func() error {
+			_, err := env.App.RunImport(ctx, &app.Actor{User: &mgr}, job.ID, app.ImportOptions{})
+			return err
+		},
 	} {
 		if err := start(); !simplesender.IsKind(err, simplesender.KindForbidden) {
 			t.Errorf("%s: %v, want Forbidden", name, err)
