@@ -92,6 +92,10 @@ func (ac *Actor) Can(act Action, owner int64) bool { return authorize(ac, act, o
 // Unauthenticated, NotFound, Forbidden.
 func (ac *Actor) Check(act Action, owner int64) error { return authorize(ac, act, owner) }
 
+// writable returns nil when the actor may change content of owner: the
+// rule of authorize for ActEdit (deleting and sending have the same one).
+func writable(ac *Actor, owner int64) error { return authorize(ac, ActEdit, owner) }
+
 // onBehalf reports whether the actor acts on another user's content as an
 // admin: such changes are written to the audit log and shown to the owner.
 func (ac *Actor) onBehalf(owner int64) bool {

@@ -127,8 +127,14 @@ func (a *App) CreateMailing(ctx context.Context, ac *Actor, in MailingInput) (*s
 	return a.GetMailing(ctx, ac, m.ID)
 }
 
-// mailingForChange returns the mailing when the actor may do act to it.
-func (a *App) mailingForChange(ctx context.Context, ac *Actor, id int64, act Action) (*simplesender.Mailing, error) {
+// mailingForChange returns the mailing when the actor may change it
+// (ActEdit; the other changing actions have the same rule).
+func (a *App) mailingForChange(ctx context.Context, ac *Actor, id int64) (*simplesender.Mailing, error) {
+	return a.mailingFor(ctx, ac, id, ActEdit)
+}
+
+// mailingFor returns the mailing when the actor may do act to it.
+func (a *App) mailingFor(ctx context.Context, ac *Actor, id int64, act Action) (*simplesender.Mailing, error) {
 	m, err := a.GetMailing(ctx, ac, id)
 	if err != nil {
 		return nil, err
@@ -146,7 +152,7 @@ var errDisabled = simplesender.E(simplesender.KindConflict, "error.mailing.disab
 // progress keeps the audience and message it started with. Errors: Invalid,
 // NotFound, Forbidden, Conflict (disabled).
 func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in MailingInput) (*simplesender.Mailing, error) {
-	m, err := a.mailingForChange(ctx, ac, id, ActEdit)
+	m, err := a.mailingFor(ctx, ac, id, ActEdit)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +182,7 @@ func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in Mailing
 // DeleteMailing removes a mailing and its history, as UpdateMailing. A
 // mailing that is being sent must be cancelled first (Conflict).
 func (a *App) DeleteMailing(ctx context.Context, ac *Actor, id int64) error {
-	m, err := a.mailingForChange(ctx, ac, id, ActDelete)
+	m, err := a.mailingFor(ctx, ac, id, ActDelete)
 	if err != nil {
 		return err
 	}
@@ -215,7 +221,7 @@ func (a *App) Resend(ctx context.Context, ac *Actor, id int64, kind string) erro
 	if kind != store.KindResendFailed && kind != store.KindResendUnknown {
 		return simplesender.Invalid(map[string]string{"kind": "error.invalid"})
 	}
-	m, err := a.mailingForChange(ctx, ac, id, ActSend)
+	m, err := a.mailingFor(ctx, ac, id, ActSend)
 	if err != nil {
 		return err
 	}
@@ -239,7 +245,7 @@ func (a *App) Schedule(ctx context.Context, ac *Actor, id int64, at time.Time) e
 }
 
 func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Time, kind, trigger string) error {
-	m, err := a.mailingForChange(ctx, ac, id, ActSend)
+	m, err := a.mailingFor(ctx, ac, id, ActSend)
 	if err != nil {
 		return err
 	}
@@ -277,7 +283,7 @@ func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Tim
 // recorded); managers disable instead. Errors: NotFound, Forbidden,
 // Conflict (nothing to cancel).
 func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
-	m, err := a.mailingForChange(ctx, ac, id, ActCancel)
+	m, err := a.mailingFor(ctx, ac, id, ActCancel)
 	if err != nil {
 		return err
 	}
@@ -300,7 +306,7 @@ func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 // running) or on; managers and admins only, recorded. Errors: Forbidden,
 // NotFound.
 func (a *App) SetMailingDisabled(ctx context.Context, ac *Actor, id int64, disabled bool) (*simplesender.Mailing, error) {
-	m, err := a.mailingForChange(ctx, ac, id, ActDisable)
+	m, err := a.mailingFor(ctx, ac, id, ActDisable)
 	if err != nil {
 		return nil, err
 	}
