@@ -16,7 +16,6 @@ import (
 var (
 	errNotFound        = simplesender.E(simplesender.KindNotFound, "error.not_found")
 	errUnauthenticated = simplesender.E(simplesender.KindUnauthenticated, "error.unauthenticated")
-	errReadOnly        = simplesender.E(simplesender.KindForbidden, "error.readonly")
 	// errInternal is answered for every internal error; fail logs the cause
 	// of any other internal error before replacing it with this one.
 	errInternal = simplesender.E(simplesender.KindInternal, "error.internal")
