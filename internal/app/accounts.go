@@ -157,6 +157,28 @@ func (a *App) Confirm(ctx context.Context, token, ip string) (*simplesender.User
 	return u, err
 }
 
+// CheckLinkToken reports whether the token of a confirmation link (purpose
+// "confirm") or a password reset link ("reset") can still be used, without
+// using it, so that a page can show the error instead of a form that would
+// fail. Checks count toward the same per-address limit as uses. Errors:
+// Invalid (unknown, used or expired token), RateLimited.
+func (a *App) CheckLinkToken(ctx context.Context, purpose, token, ip string) error {
+	if purpose != "confirm" && purpose != "reset" {
+		return errBadToken
+	}
+	if err := a.throttle(ctx, ruleConfirmTokenIP, ip); err != nil {
+		return err
+	}
+	if token == "" || len(token) > 200 {
+		return errBadToken
+	}
+	_, err := a.DB.Store().ValidOneTimeToken(ctx, purpose, auth.HashToken(token))
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return errBadToken
+	}
+	return err
+}
+
 func (a *App) startSession(ctx context.Context, u *simplesender.User, ip, userAgent string) (string, error) {
 	raw := auth.NewToken("")
 	now := a.Now()
