@@ -107,7 +107,7 @@ func TestMessagesCRUD(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, "in use", s.do(t, "active", "POST", self+"/delete", url.Values{}, "Accept-Language", "ru"), 409,
-			[]string{"Это сообщение используется в рассылке", "Да, удалить"}, nil)
+			[]string{"Это сообщение нельзя удалить", "Рассылка №"}, []string{"Да, удалить"})
 		check(t, "still there", s.do(t, "active", "GET", self, nil), 200, nil, nil)
 		spare := s.do(t, "active", "POST", "/messages", url.Values{"subject": {"Spare"}, "body_text": {"x"}}).header.Get("Location")
 		page = s.follow(t, "active", s.do(t, "active", "POST", spare+"/delete", url.Values{}))

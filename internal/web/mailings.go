@@ -122,6 +122,9 @@ type mailingData struct {
 	// Buttons.
 	CanSend, CanSchedule, CanCancel, CanEdit, CanDelete      bool
 	CanResendFailed, CanResendUnknown, CanDisable, CanEnable bool
+	// NoRecipients: the send and schedule buttons are shown disabled, with
+	// the reason, rather than offered and refused.
+	NoRecipients bool
 	// The schedule form.
 	SendAt, MinSendAt, TimeZone string
 }
@@ -156,6 +159,7 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 		d.CanResendFailed = idle && m.Counts.Failed > 0
 		d.CanResendUnknown = idle && m.Counts.Unknown > 0
 	}
+	d.NoRecipients = m.RecipientCount == 0
 	d.CanDelete = d.Mine
 	d.CanCancel = (d.Mine || d.Staff) && m.Status == simplesender.MailingRunning && !m.Disabled()
 	d.CanDisable = d.Staff && !m.Disabled()

@@ -80,3 +80,74 @@ func TestOutboxHintOnlyInOutboxMode(t *testing.T) {
 		})
 	}
 }
+
+// The delete page of a message in use names the mailings that use it and
+// offers no "Yes, delete"; an unused message gets the usual question.
+func TestDeleteMessageInUseNamesTheMailings(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		o := s.seed(t, "active", "Ivan")
+		r := s.do(t, "active", "GET", o.path("/messages/{M}/delete"), nil)
+		if r.status != 200 || !strings.Contains(r.body, "active news") || !strings.Contains(r.body, o.path(`href="/mailings/{G}"`)) ||
+			!strings.Contains(r.body, "cannot be deleted") || strings.Contains(r.body, "Yes, delete") {
+			t.Errorf("delete page of a message in use: %d, want the mailing named and no delete button:\n%s", r.status, r.body)
+		}
+		ru := s.do(t, "active", "GET", o.path("/messages/{M}/delete"), nil, "Accept-Language", "ru")
+		if !strings.Contains(ru.body, "нельзя удалить") {
+			t.Errorf("the Russian page does not say it:\n%s", ru.body)
+		}
+		// A POST anyway (an old tab) gets the same page, not an error page.
+		if r := s.do(t, "active", "POST", o.path("/messages/{M}/delete"), url.Values{}); r.status != 409 || !strings.Contains(r.body, "active news") {
+			t.Errorf("delete of a message in use: %d", r.status)
+		}
+		if err := s.env.App.DeleteMailing(t.Context(), s.actor(t, "active"), o.G); err != nil {
+			t.Fatal(err)
+		}
+		if r := s.do(t, "active", "GET", o.path("/messages/{M}/delete"), nil); !strings.Contains(r.body, "Yes, delete") || strings.Contains(r.body, `id="delete-usage"`) {
+			t.Errorf("delete page of an unused message:\n%s", r.body)
+		}
+		// Another user learns nothing about the message.
+		if r := s.do(t, "other", "GET", o.path("/messages/{M}/delete"), nil); r.status != 404 {
+			t.Errorf("another user's delete page: %d", r.status)
+		}
+	})
+}
+
+// Deleting the only recipient of a mailing: the confirmation page names the
+// mailing, which is kept; then its send button is disabled with the reason.
+func TestDeleteOnlyRecipientWarnsAndMailingCannotBeSent(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		o := s.seed(t, "active", "Ivan")
+		two := s.recipient(t, "active", "Olga")
+		// A second mailing with two recipients is not named.
+		g2, err := s.env.App.CreateMailing(t.Context(), s.actor(t, "active"), app.MailingInput{Name: "pair mailing", MessageID: o.M, RecipientIDs: []int64{o.R, two}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := s.do(t, "active", "GET", o.path("/recipients/{R}/delete"), nil)
+		if page.status != 200 || !strings.Contains(page.body, "only recipient of the mailing") || !strings.Contains(page.body, "active news") ||
+			strings.Contains(page.body, "pair mailing") || !strings.Contains(page.body, "Yes, delete") {
+			t.Fatalf("delete page of a sole recipient: %d\n%s", page.status, page.body)
+		}
+		if r := s.do(t, "active", "GET", "/recipients/"+itoa(two)+"/delete", nil); strings.Contains(r.body, "only recipient") {
+			t.Errorf("a recipient that is nobody's only one is said to be:\n%s", r.body)
+		}
+		if r := s.do(t, "active", "POST", o.path("/recipients/{R}/delete"), url.Values{}); r.status != 303 {
+			t.Fatalf("delete: %d", r.status)
+		}
+		m := s.do(t, "active", "GET", o.path("/mailings/{G}"), nil)
+		if m.status != 200 || strings.Contains(m.body, o.path(`action="/mailings/{G}/send"`)) || !strings.Contains(m.body, `disabled aria-describedby="send-why"`) ||
+			!strings.Contains(m.body, "No recipients: add some") {
+			t.Errorf("mailing with no recipients: want a disabled send button with the reason:\n%s", m.body)
+		}
+		if r := s.do(t, "active", "GET", "/mailings/"+itoa(g2.ID), nil); !strings.Contains(r.body, `action="/mailings/`+itoa(g2.ID)+`/send"`) {
+			t.Errorf("a mailing with a recipient left lost its send button")
+		}
+		if r := s.do(t, "active", "POST", o.path("/mailings/{G}/send"), url.Values{}); r.status != 409 || !strings.Contains(r.body, "no recipients") {
+			t.Errorf("send of a mailing with no recipients: %d", r.status)
+		}
+	})
+}

@@ -145,8 +145,17 @@ func (s *Server) deleteRecipientForm(w http.ResponseWriter, r *http.Request) {
 	if !ok || s.readOnly(w, r, x.OwnerID) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.recipient_delete.title", Nav: "recipients",
-		Data: recipientDeleteData(x)})
+	d := recipientDeleteData(x)
+	// Deleting keeps the mailings it is the only recipient of: say so.
+	ms, err := s.app.SoleRecipientOf(r.Context(), reqCtx(r).actor(), x.ID)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	if len(ms) > 0 {
+		d.Mailings, d.UsageNote = ms, "recipients.delete_only_recipient"
+	}
+	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.recipient_delete.title", Nav: "recipients", Data: d})
 }
 
 func recipientDeleteData(x *simplesender.Recipient) confirmData {

@@ -1,0 +1,32 @@
+package app
+
+import (
+	"context"
+
+	"simplesender"
+)
+
+// usageShown bounds how many mailings a delete page names.
+const usageShown = 20
+
+// MessageUsers returns the mailings (ID and Name) that use message id, at
+// most 20, for a delete page to name: a message in use cannot be deleted.
+// The actor must be able to see the message. Errors: NotFound,
+// Unauthenticated.
+func (a *App) MessageUsers(ctx context.Context, ac *Actor, id int64) ([]*simplesender.Mailing, error) {
+	if _, err := a.GetMessage(ctx, ac, id); err != nil {
+		return nil, err
+	}
+	return a.DB.Store().MailingsUsingMessage(ctx, id, usageShown)
+}
+
+// SoleRecipientOf returns the mailings (ID and Name) whose only recipient is
+// recipient id, at most 20: deleting the recipient keeps them, with no
+// recipients left (they cannot be sent until some are added). The actor must
+// be able to see the recipient. Errors: NotFound, Unauthenticated.
+func (a *App) SoleRecipientOf(ctx context.Context, ac *Actor, id int64) ([]*simplesender.Mailing, error) {
+	if _, err := a.GetRecipient(ctx, ac, id); err != nil {
+		return nil, err
+	}
+	return a.DB.Store().MailingsOnlyRecipient(ctx, id, usageShown)
+}
