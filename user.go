@@ -56,6 +56,9 @@ type User struct {
 	UpdatedAt   time.Time
 	ConfirmedAt *time.Time
 	BlockedAt   *time.Time
+	// AvatarVersion is 0 when the user has no profile picture; it changes
+	// with every new one (it is part of the picture's URL).
+	AvatarVersion int64
 }
 
 // Status derives the account state.

@@ -31,6 +31,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	reg := app.Registration{Email: form["email"], Password: pw, Profile: simplesender.Profile{
 		Name: form["name"], Phone: form["phone"], Country: form["country"], Lang: rc.L.Lang(), TimeZone: form["timezone"]}}
+	if f, _, err := r.FormFile("avatar"); err == nil {
+		defer f.Close()
+		reg.Avatar = f
+	}
 	if err := s.app.Register(r.Context(), reg, clientIP(r)); err != nil {
 		s.fail(w, r, err, "register", p)
 		return

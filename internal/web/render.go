@@ -98,6 +98,9 @@ func (p *Page) Time(t any) string {
 	return tt.In(loc).Format("2006-01-02 15:04 MST")
 }
 
+// Avatar is the address of u's picture, "" when there is none.
+func (p *Page) Avatar(u *simplesender.User) string { return AvatarURL(u) }
+
 // IsStaff reports whether the viewer is a manager or admin.
 func (p *Page) IsStaff() bool { return p.User != nil && p.User.Role.IsStaff() }
 
