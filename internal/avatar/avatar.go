@@ -74,6 +74,14 @@ func Process(r io.Reader) (*Image, error) {
 	side := min(b.Dx(), b.Dy())
 	crop := image.Rect(0, 0, side, side).Add(b.Min).Add(image.Pt((b.Dx()-side)/2, (b.Dy()-side)/2))
 	out := min(side, Size)
+	if side > 4*Size {
+		// A big picture is first shrunk cheaply to 4×Size: Catmull-Rom over
+		// 16 megapixels costs a second, over a megapixel a tenth of that,
+		// and from 4× down it still smooths away the aliasing.
+		mid := image.NewNRGBA(image.Rect(0, 0, 4*Size, 4*Size))
+		draw.ApproxBiLinear.Scale(mid, mid.Bounds(), src, crop, draw.Src, nil)
+		src, crop = mid, mid.Bounds()
+	}
 	dst := image.NewNRGBA(image.Rect(0, 0, out, out))
 	draw.CatmullRom.Scale(dst, dst.Bounds(), src, crop, draw.Src, nil)
 
