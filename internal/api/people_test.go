@@ -121,3 +121,14 @@ func TestAPIAvatar(t *testing.T) {
 		f.do(t, req{method: "PUT", path: "/me/avatar", body: apiPNG(t, 2, 2), header: []string{"Content-Type", "image/png"}}).want(t, 401)
 	})
 }
+
+// The API's field error names the placeholder and its position.
+func TestAPIPlaceholderErrorNamesIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.NewURL(t, "sqlite"))
+	e := f.do(t, req{method: "POST", path: "/messages", bearer: f.tokens["active"],
+		body: `{"subject": "ok", "body_text": "Hello,\n{{first_name"}`}).want(t, 422).errorBody(t)
+	if want := "The placeholder “{{first_name” at line 2, position 1 is not closed: add two closing braces after the name."; e.Fields["body_text"] != want {
+		t.Errorf("body_text: %q, want %q", e.Fields["body_text"], want)
+	}
+}

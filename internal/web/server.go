@@ -345,7 +345,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, form st
 	}
 	p.Errors = map[string]string{}
 	for f, k := range e.Fields {
-		p.Errors[f] = l.T(k)
+		p.Errors[f] = l.T(k, e.FieldArgs[f]...)
 	}
 	p.Error = l.T(msg, "Wait", wait)
 	s.render(w, r, e.Kind.HTTPStatus(), form, p)
