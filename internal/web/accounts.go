@@ -29,6 +29,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, simplesender.Invalid(map[string]string{"password2": "error.password.mismatch"}), "register", p)
 		return
 	}
+	if !simplesender.ValidTimeZone(form["timezone"]) {
+		// Filled by a script from the browser, not typed: a zone the server
+		// does not know is dropped (UTC), not an error the visitor cannot fix.
+		form["timezone"] = ""
+	}
 	reg := app.Registration{Email: form["email"], Password: pw, Profile: simplesender.Profile{
 		Name: form["name"], Phone: form["phone"], Country: form["country"], Lang: rc.L.Lang(), TimeZone: form["timezone"]}}
 	if f, _, err := r.FormFile("avatar"); err == nil {
@@ -153,6 +158,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.clearCookie(w, sessionCookie)
+	// The account's language leaves with it: the next person on this
+	// browser gets the browser's language.
+	s.clearCookie(w, langCookie)
 	s.redirectFlash(w, r, "/", "info", "flash.logged_out")
 }
 

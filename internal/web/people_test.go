@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -171,5 +172,53 @@ func TestPlaceholderErrorsNameThePlaceholder(t *testing.T) {
 		if !strings.Contains(ru.body, want) {
 			t.Errorf("Russian: body lacks %q", want)
 		}
+	}
+}
+
+// The sign-up form's hidden time zone (filled from the browser) is kept
+// when the server knows it, and dropped (UTC) when it does not.
+func TestRegisterTakesBrowserTimeZone(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, storetest.NewURL(t, "sqlite"))
+	if r := s.do(t, "", "GET", "/register", nil); !strings.Contains(r.body, `name="timezone" value="" data-browser-tz`) || !strings.Contains(r.body, "/tz.js") {
+		t.Fatalf("the sign-up form has no browser time zone field")
+	}
+	for _, c := range []struct{ email, tz, want string }{
+		{"tokyo@example.com", "Asia/Tokyo", "Asia/Tokyo"},
+		{"local@example.com", "Local", ""},
+		{"mars@example.com", "Mars/Olympus_Mons", ""},
+	} {
+		form := url.Values{"email": {c.email}, "name": {"T"}, "password": {"purple-kettle-42"}, "password2": {"purple-kettle-42"}, "timezone": {c.tz}}
+		if r := s.do(t, "", "POST", "/register", form); r.status != 200 {
+			t.Fatalf("register with zone %q: %d\n%s", c.tz, r.status, r.body)
+		}
+		u, err := s.env.DB.Store().UserByEmail(t.Context(), c.email)
+		if err != nil || u.TimeZone != c.want {
+			t.Errorf("zone %q: saved %q, want %q (%v)", c.tz, u.TimeZone, c.want, err)
+		}
+	}
+}
+
+// Logging out clears the language cookie that logging in set, so the next
+// person on the browser gets the browser's language.
+func TestLogoutReturnsToBrowserLanguage(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, storetest.NewURL(t, "sqlite"))
+	if err := s.env.App.SetLanguage(t.Context(), s.actor(t, "active"), "ru"); err != nil {
+		t.Fatal(err)
+	}
+	r := s.do(t, "active", "POST", "/logout", url.Values{})
+	cleared := false
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == "ss_lang" && c.MaxAge < 0 {
+			cleared = true
+		}
+	}
+	if r.status != 303 || !cleared {
+		t.Fatalf("logout: %d, language cookie cleared: %v", r.status, cleared)
+	}
+	// The next visitor's English browser gets English, even with the old cookie gone.
+	if home := s.do(t, "", "GET", "/", nil, "Accept-Language", "en-GB,en;q=0.9"); !strings.Contains(home.body, `lang="en"`) {
+		t.Errorf("home after logout is not in the browser's language")
 	}
 }
