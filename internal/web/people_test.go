@@ -222,3 +222,46 @@ func TestLogoutReturnsToBrowserLanguage(t *testing.T) {
 		t.Errorf("home after logout is not in the browser's language")
 	}
 }
+
+// Names and quotes follow the page's language, and a role change in the
+// history shows the role's label, not its code.
+func TestNamesQuotesAndValuesFollowTheLanguage(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, storetest.NewURL(t, "sqlite"))
+	r := &simplesender.Recipient{Email: "ivan@example.net", LastName: "Petrov", FirstName: "Ivan", MiddleName: "Sergeevich"}
+	if err := s.env.App.CreateRecipient(t.Context(), s.actor(t, "active"), r); err != nil {
+		t.Fatal(err)
+	}
+	en := s.do(t, "active", "GET", "/recipients", nil)
+	ru := s.do(t, "active", "GET", "/recipients", nil, "Accept-Language", "ru")
+	if !strings.Contains(en.body, "Ivan Sergeevich Petrov") || strings.Contains(en.body, "Petrov Ivan") {
+		t.Errorf("English list: want the Western order")
+	}
+	if !strings.Contains(ru.body, "Petrov Ivan Sergeevich") {
+		t.Errorf("Russian list: want the last name first")
+	}
+	del := s.do(t, "active", "GET", "/recipients/"+itoa(r.ID)+"/delete", nil)
+	if !strings.Contains(del.body, "ivan@example.net (Ivan Sergeevich Petrov)") {
+		t.Errorf("English delete page: want the Western order")
+	}
+
+	if _, err := s.env.App.SetRole(t.Context(), s.actor(t, "admin"), s.ids["other"], simplesender.RoleManager); err != nil {
+		t.Fatal(err)
+	}
+	page := s.do(t, "admin", "GET", "/users/"+itoa(s.ids["other"]), nil, "Accept-Language", "ru")
+	if !strings.Contains(page.body, ": Менеджер") || strings.Contains(page.body, ": manager") {
+		t.Errorf("history shows the role's code, not its Russian label")
+	}
+	page = s.do(t, "admin", "GET", "/users/"+itoa(s.ids["other"]), nil)
+	if !strings.Contains(page.body, ": Manager") {
+		t.Errorf("history shows the role's code, not its English label")
+	}
+	for lang, want := range map[string]string{"en": "“list.csv”", "ru": "«list.csv»"} {
+		if got := s.env.Bundle.For(lang).T("quote", "Text", "list.csv"); got != want {
+			t.Errorf("%s quotes: %s, want %s", lang, got, want)
+		}
+	}
+	if strings.Contains(s.env.Bundle.For("en").T("import.pending_waiting", "Name", "x"), "«") {
+		t.Errorf("English text with Russian quotes")
+	}
+}

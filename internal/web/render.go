@@ -36,8 +36,6 @@ func parseTemplates(assets *Assets) (templates, error) {
 		"addf": func(a, b float64) float64 { return a + b },
 		"subf": func(a, b float64) float64 { return a - b },
 		"sub":  func(a, b int) int { return a - b },
-		// names joins a person's names, skipping empty ones.
-		"names": func(parts ...string) string { return strings.Join(strings.Fields(strings.Join(parts, " ")), " ") },
 	}
 	pages, err := fs.Glob(templateFS, "templates/pages/*.html")
 	if err != nil {
@@ -96,6 +94,33 @@ func (p *Page) Time(t any) string {
 		loc = p.User.Location()
 	}
 	return tt.In(loc).Format("2006-01-02 15:04 MST")
+}
+
+// Person is a person's name in the order of the page's language.
+func (p *Page) Person(last, first, middle string) string {
+	return simplesender.PersonName(p.L.Lang(), last, first, middle)
+}
+
+// Quote puts s in the quotation marks of the page's language.
+func (p *Page) Quote(s string) string { return p.L.T("quote", "Text", s) }
+
+// AuditDetail is the detail of a recorded action in the page's language: a
+// role change names the role by its label.
+func (p *Page) AuditDetail(e *simplesender.AuditEvent) string {
+	if e.Action != "user.role" {
+		return e.Detail
+	}
+	role, via, _ := strings.Cut(e.Detail, " ")
+	if !simplesender.Role(role).Valid() {
+		return e.Detail
+	}
+	out := p.L.T("role." + role)
+	if via == "(command line)" {
+		out += " (" + p.L.T("audit.via_cli") + ")"
+	} else if via != "" {
+		out += " " + via
+	}
+	return out
 }
 
 // Avatar is the address of u's picture, "" when there is none.
