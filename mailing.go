@@ -96,6 +96,7 @@ type Mailing struct {
 	OwnerEmail  string
 	Name        string
 	MessageID   int64
+	Subject     string // the message's subject, as the lists show it
 	Status      MailingStatus
 	ScheduledAt *time.Time // a pending one-time send
 	StartedAt   *time.Time // start of the last run

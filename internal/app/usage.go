@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"simplesender"
 )
@@ -29,4 +30,20 @@ func (a *App) SoleRecipientOf(ctx context.Context, ac *Actor, id int64) ([]*simp
 		return nil, err
 	}
 	return a.DB.Store().MailingsOnlyRecipient(ctx, id, usageShown)
+}
+
+// MailingFirstSent returns when mailing id was first sent, nil when never,
+// for whoever may see the mailing. Errors: NotFound, Unauthenticated.
+func (a *App) MailingFirstSent(ctx context.Context, ac *Actor, id int64) (*time.Time, error) {
+	if _, err := a.GetMailing(ctx, ac, id); err != nil {
+		return nil, err
+	}
+	t, err := a.DB.Store().FirstRunStart(ctx, id)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"simplesender"
 )
@@ -37,4 +38,12 @@ func (s *Store) mailingRefs(ctx context.Context, what, q string, args ...any) ([
 		out = append(out, &m)
 	}
 	return out, s.wrap(rows.Err(), "list mailings "+what)
+}
+
+// FirstRunStart returns when mailing id was first sent: the start of its
+// first run. NotFound when it never was.
+func (s *Store) FirstRunStart(ctx context.Context, id int64) (time.Time, error) {
+	var t time.Time
+	err := s.queryRow(ctx, "SELECT started_at FROM runs WHERE mailing_id = ? AND number = 1", id).Scan(&t)
+	return t.UTC(), s.wrap(err, "first run of mailing")
 }

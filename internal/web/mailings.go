@@ -127,6 +127,9 @@ type mailingData struct {
 	NoRecipients bool
 	// The schedule form.
 	SendAt, MinSendAt, TimeZone string
+	// FirstSentAt is when the mailing was first sent (nil: never), shown
+	// beside the last run's start and end as the original did.
+	FirstSentAt *time.Time
 }
 
 // mailingPage builds the detail page of the mailing in the path.
@@ -146,6 +149,9 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 		return nil, err
 	}
 	if d.Recipients, err = s.app.MailingRecipients(ctx, ac, m.ID, firstRecipients, 0); err != nil {
+		return nil, err
+	}
+	if d.FirstSentAt, err = s.app.MailingFirstSent(ctx, ac, m.ID); err != nil {
 		return nil, err
 	}
 	if d.Staff {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"simplesender"
 	"simplesender/internal/app"
@@ -264,4 +265,51 @@ func TestNamesQuotesAndValuesFollowTheLanguage(t *testing.T) {
 	if strings.Contains(s.env.Bundle.For("en").T("import.pending_waiting", "Name", "x"), "«") {
 		t.Errorf("English text with Russian quotes")
 	}
+}
+
+// The lists show what the original's did: the mailings list the message's
+// subject (with the status label and recipient count), the messages list a
+// body excerpt; the mailing page the message's subject, an excerpt and the
+// preview link, and the first send's time beside the last run's.
+func TestListsShowWhatTheOriginalShowed(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		o := s.seed(t, "active", "Ivan")
+		long := "Dear {{full_name}},\n\nour   spring sale starts on Monday. " + strings.Repeat("Lots of words here. ", 20) + "THE-END"
+		if err := s.env.App.UpdateMessage(t.Context(), s.actor(t, "active"), &simplesender.Message{ID: o.M, Subject: "Spring <sale>", BodyText: long}); err != nil {
+			t.Fatal(err)
+		}
+		list := s.do(t, "active", "GET", "/mailings", nil)
+		for _, want := range []string{"Spring &lt;sale&gt;", "active news", ">Created<", "<td>1</td>"} {
+			if !strings.Contains(list.body, want) {
+				t.Errorf("mailings list lacks %q", want)
+			}
+		}
+		msgs := s.do(t, "active", "GET", "/messages", nil)
+		if !strings.Contains(msgs.body, "Dear {{full_name}}, our spring sale starts on Monday.") || strings.Contains(msgs.body, "THE-END") {
+			t.Errorf("messages list: want a one-line excerpt of the body, cut:\n%s", msgs.body)
+		}
+		page := s.do(t, "active", "GET", o.path("/mailings/{G}"), nil, "Accept-Language", "ru")
+		for _, want := range []string{"Spring &lt;sale&gt;", "our spring sale starts", o.path(`href="/messages/{M}/preview"`), "Первая отправка", "Ещё не было"} {
+			if !strings.Contains(page.body, want) {
+				t.Errorf("mailing page lacks %q", want)
+			}
+		}
+		sent := func(string) outcome { return outcome{status: simplesender.DeliverySent, code: 250} }
+		if err := s.env.App.SendNow(t.Context(), s.actor(t, "active"), o.G, "now"); err != nil {
+			t.Fatal(err)
+		}
+		first := time.Now().UTC()
+		s.run(t, o.G, first, sent)
+		if err := s.env.App.Schedule(t.Context(), s.actor(t, "active"), o.G, first.Add(48*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		s.run(t, o.G, first.Add(48*time.Hour+time.Second), sent)
+		page = s.do(t, "active", "GET", o.path("/mailings/{G}"), nil)
+		f, last := first.Format("2006-01-02 15:04 MST"), first.Add(48*time.Hour+time.Second).Format("2006-01-02 15:04 MST")
+		if !strings.Contains(page.body, `<dd id="first-sent">`+f+`</dd>`) || !strings.Contains(page.body, last) {
+			t.Errorf("mailing page: want the first send (%s) and the last run (%s):\n%s", f, last, page.body)
+		}
+	})
 }

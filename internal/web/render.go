@@ -32,6 +32,7 @@ func parseTemplates(assets *Assets) (templates, error) {
 			return m
 		},
 		"add":  func(a, b int) int { return a + b },
+		"excerpt": excerpt,
 		"f1":   f1,
 		"addf": func(a, b float64) float64 { return a + b },
 		"subf": func(a, b float64) float64 { return a - b },
@@ -50,6 +51,21 @@ func parseTemplates(assets *Assets) (templates, error) {
 		out[strings.TrimSuffix(path.Base(p), ".html")] = t
 	}
 	return out, nil
+}
+
+// excerpt is the start of s on one line: whitespace runs become one space,
+// and past n characters it is cut at a word and ends with "…".
+func excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,.;:-") + "…"
 }
 
 // flash is a one-time message shown on the next page.
