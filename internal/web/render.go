@@ -31,12 +31,12 @@ func parseTemplates(assets *Assets) (templates, error) {
 			}
 			return m
 		},
-		"add":  func(a, b int) int { return a + b },
+		"add":     func(a, b int) int { return a + b },
 		"excerpt": excerpt,
-		"f1":   f1,
-		"addf": func(a, b float64) float64 { return a + b },
-		"subf": func(a, b float64) float64 { return a - b },
-		"sub":  func(a, b int) int { return a - b },
+		"f1":      f1,
+		"addf":    func(a, b float64) float64 { return a + b },
+		"subf":    func(a, b float64) float64 { return a - b },
+		"sub":     func(a, b int) int { return a - b },
 	}
 	pages, err := fs.Glob(templateFS, "templates/pages/*.html")
 	if err != nil {
