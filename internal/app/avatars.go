@@ -56,7 +56,12 @@ func (a *App) SetAvatar(ctx context.Context, ac *Actor, r io.Reader) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	v, err := a.DB.Store().SetAvatar(ctx, ac.id(), img.ContentType, img.Data)
+	var v int64
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
+		// The version and the picture change together.
+		v, err = s.SetAvatar(ctx, ac.id(), img.ContentType, img.Data)
+		return err
+	})
 	if err == nil {
 		a.usersChanged(ctx, ac.id())
 	}
@@ -69,7 +74,7 @@ func (a *App) DeleteAvatar(ctx context.Context, ac *Actor) error {
 	if ac.anonymous() {
 		return errUnauthenticated
 	}
-	err := a.DB.Store().DeleteAvatar(ctx, ac.id())
+	err := a.DB.InTx(ctx, func(s *store.Store) error { return s.DeleteAvatar(ctx, ac.id()) })
 	if err == nil {
 		a.usersChanged(ctx, ac.id())
 	}
