@@ -49,7 +49,7 @@ func TestContentPagesByRole(t *testing.T) {
 			{path: o.path("/messages/{M}"), owner: []string{"Dear {{full_name}}", "&lt;script&gt;parent.alert(1)&lt;/script&gt;"},
 				buttons: ownerOnly("/messages/{M}/edit", "/messages/{M}/delete"), staffSee: []string{"active@example.com"}},
 			{path: o.path("/messages/{M}/edit"), owner: []string{"Dear {{full_name}}"}, staffStatus: 403},
-			{path: o.path("/messages/{M}/delete"), owner: []string{"Delete this message?"}, staffStatus: 403},
+			{path: o.path("/messages/{M}/delete"), owner: []string{"This message cannot be deleted: the mailing below uses it."}, staffStatus: 403},
 			{path: o.path("/messages/{M}/preview?recipient={R}"), owner: []string{"Hello, Anna", "Dear Petrov Anna", `sandbox=""`,
 				o.path(`src="/messages/{M}/preview.html?recipient={R}"`), "active-1@example.net"}},
 			{path: o.path("/messages/{M}/preview"), owner: []string{"Hello, Иван", "Petrov"}},
