@@ -155,10 +155,11 @@ func known(name string) bool {
 	return false
 }
 
-// opening is what follows the braces of an unclosed placeholder, up to the
-// end of its word, as the author would recognise it.
+// opening is the name that follows the braces of an unclosed placeholder
+// (spaces before it skipped), as the author would recognise it.
 func opening(s string) string {
-	end := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '{' || r == '}' })
+	s = strings.TrimLeft(s, " ")
+	end := strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '.' })
 	if end >= 0 {
 		s = s[:end]
 	}

@@ -64,7 +64,7 @@ func TestParseErrorsNameThePlaceholder(t *testing.T) {
 		line, col int
 	}{
 		{"Привет, {{unknown_field}}!", "error.placeholder.unknown", "{{unknown_field}}", 1, 9},
-		{"Hi\n  Dear {{first_name, welcome", "error.placeholder.unclosed", "{{first_name,", 2, 8},
+		{"Hi\n  Dear {{first_name, welcome", "error.placeholder.unclosed", "{{first_name", 2, 8},
 		{"ok {{email}} then {{first_name\n}}", "error.placeholder.unclosed", "{{first_name", 1, 19},
 		{"{{", "error.placeholder.unclosed", "{{", 1, 1},
 	}

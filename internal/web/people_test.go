@@ -162,14 +162,14 @@ func TestPlaceholderErrorsNameThePlaceholder(t *testing.T) {
 	form := url.Values{"subject": {"Hi {{unknown_field}}"}, "body_text": {"Dear\n  {{first_name, welcome"}}
 	en := s.do(t, "active", "POST", "/messages", form)
 	for _, want := range []string{"Unknown placeholder “{{unknown_field}}” at line 1, position 4",
-		"The placeholder “{{first_name,” at line 2, position 3 is not closed"} {
+		"The placeholder “{{first_name” at line 2, position 3 is not closed"} {
 		if en.status != 422 || !strings.Contains(en.body, want) {
 			t.Errorf("English: %d, body lacks %q", en.status, want)
 		}
 	}
 	ru := s.do(t, "active", "POST", "/messages", form, "Accept-Language", "ru")
 	for _, want := range []string{"Неизвестная подстановка «{{unknown_field}}» в строке 1, позиция 4",
-		"Подстановка «{{first_name,» в строке 2, позиция 3, не закрыта"} {
+		"Подстановка «{{first_name» в строке 2, позиция 3, не закрыта"} {
 		if !strings.Contains(ru.body, want) {
 			t.Errorf("Russian: body lacks %q", want)
 		}
