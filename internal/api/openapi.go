@@ -113,7 +113,8 @@ func components() map[string]schema {
 		"Accepted": object(map[string]schema{"accepted": boolean()}),
 		"User": object(map[string]schema{"id": integer(), "email": str(), "name": str(), "phone": str(), "country": str(),
 			"lang": str(), "timezone": str(), "role": enum("user", "manager", "admin"), "status": enum("pending", "active", "blocked"),
-			"created_at": dateTime(), "confirmed_at": nullable(dateTime()), "blocked_at": nullable(dateTime())}),
+			"created_at": dateTime(), "confirmed_at": nullable(dateTime()), "blocked_at": nullable(dateTime()),
+			"avatar_version": integer()}),
 		"Token":    object(tokenFields),
 		"NewToken": object(with(tokenFields, map[string]schema{"token": str()})),
 		"Recipient": object(with(recipientFields, map[string]schema{"id": integer(), "owner_id": integer(),
@@ -245,6 +246,7 @@ type operation struct {
 	okType             string // the success media type; default JSON
 	errs               []int  // error statuses beyond those the rule gives
 	rawBody            bool   // the body is a CSV file (import)
+	imageBody          bool   // the body is an image file (avatar)
 	accepted           schema // a 202 answer beside okStatus (with Location), or nil
 	stringID           bool   // {id} is the 32 hex digits of an import job
 }
@@ -276,6 +278,13 @@ func operations() map[string]operation {
 		"DELETE /tokens/{id}": {tag: "tokens", who: whoUser, summary: "Revoke one of the caller's tokens", okStatus: 204},
 
 		"GET /me": {tag: "users", who: whoUser, summary: "The caller's account", ok: ref("User")},
+		"PUT /me/avatar": {tag: "users", who: whoUser, summary: "Set the caller's profile picture",
+			desc: "The body is the image (PNG, JPEG or WebP), or the part named file of a multipart/form-data body; at most 2 MiB (413) and 4096 × 4096 pixels, 16 megapixels (422). " +
+				"It is cropped to a square, scaled to at most 256 pixels and re-encoded (PNG with transparency, JPEG otherwise), so no metadata is kept. " +
+				"The answer is the account; avatar_version changes with every picture.",
+			imageBody: true, ok: ref("User"), errs: []int{429}},
+		"DELETE /me/avatar": {tag: "users", who: whoUser, summary: "Remove the caller's profile picture",
+			desc: "Having none is not an error. The answer is the account, with avatar_version 0.", ok: ref("User")},
 		"GET /users": {tag: "users", who: whoStaff, summary: "List users",
 			params: append([]param{searchParam, query("status", "", enum("pending", "active", "blocked")),
 				query("role", "", enum("user", "manager", "admin"))}, pageParams...), ok: ref("UserList")},
@@ -402,7 +411,7 @@ func (o operation) errorStatuses(method, path string) []int {
 	if strings.Contains(path, "{id}") {
 		set[404] = true
 	}
-	if o.body != nil || o.rawBody {
+	if o.body != nil || o.rawBody || o.imageBody {
 		set[413], set[422] = true, true
 	}
 	for _, p := range o.params {
@@ -469,6 +478,14 @@ func openAPIDocument() []byte {
 				"text/csv": map[string]any{"schema": schema{"type": "string"}},
 				"multipart/form-data": map[string]any{"schema": schema{"type": "object", "required": []string{"file"},
 					"properties": map[string]any{"file": schema{"type": "string", "contentMediaType": "text/csv"}}}},
+			}}
+		case o.imageBody:
+			img := schema{"type": "string", "contentEncoding": "binary"}
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"image/png": map[string]any{"schema": img}, "image/jpeg": map[string]any{"schema": img},
+				"image/webp": map[string]any{"schema": img},
+				"multipart/form-data": map[string]any{"schema": schema{"type": "object", "required": []string{"file"},
+					"properties": map[string]any{"file": schema{"type": "string", "contentMediaType": "image/*"}}}},
 			}}
 		}
 		responses := map[string]any{}

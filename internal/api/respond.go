@@ -90,7 +90,7 @@ func (x *API) errorOf(w http.ResponseWriter, r *http.Request, err error) (int, e
 	}
 	d := errorDetail{Code: e.Kind.String(), Message: x.text(r.Context(), l, e.Message, def, args...), Fields: map[string]string{}}
 	for field, key := range e.Fields {
-		d.Fields[field] = x.text(r.Context(), l, key, def)
+		d.Fields[field] = x.text(r.Context(), l, key, def, e.FieldArgs[field]...)
 	}
 	return status, d
 }

@@ -54,7 +54,7 @@ func TestContentPagesByRole(t *testing.T) {
 				buttons: ownerOnly("/messages/{M}/edit", "/messages/{M}/delete"), staffSee: []string{"active@example.com"},
 				managerSee: []string{"As a manager you can view this"}, adminSee: []string{"As an administrator you may change it"}},
 			{path: o.path("/messages/{M}/edit"), owner: []string{"Dear {{full_name}}"}, form: true},
-			{path: o.path("/messages/{M}/delete"), owner: []string{"Delete this message?"}, form: true},
+			{path: o.path("/messages/{M}/delete"), owner: []string{"This message cannot be deleted: the mailing below uses it."}, form: true},
 			{path: o.path("/messages/{M}/preview?recipient={R}"), owner: []string{"Hello, Anna", "Dear Petrov Anna", `sandbox=""`,
 				o.path(`src="/messages/{M}/preview.html?recipient={R}"`), "active-1@example.net"}},
 			{path: o.path("/messages/{M}/preview"), owner: []string{"Hello, Иван", "Petrov"}},

@@ -123,8 +123,14 @@ type mailingData struct {
 	// Buttons.
 	CanSend, CanSchedule, CanCancel, CanEdit, CanDelete      bool
 	CanResendFailed, CanResendUnknown, CanDisable, CanEnable bool
+	// NoRecipients: the send and schedule buttons are shown disabled, with
+	// the reason, rather than offered and refused.
+	NoRecipients bool
 	// The schedule form.
 	SendAt, MinSendAt, TimeZone string
+	// FirstSentAt is when the mailing was first sent (nil: never), shown
+	// beside the last run's start and end as the original did.
+	FirstSentAt *time.Time
 }
 
 // mailingPage builds the detail page of the mailing in the path.
@@ -146,6 +152,9 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 	if d.Recipients, err = s.app.MailingRecipients(ctx, ac, m.ID, firstRecipients, 0); err != nil {
 		return nil, err
 	}
+	if d.FirstSentAt, err = s.app.MailingFirstSent(ctx, ac, m.ID); err != nil {
+		return nil, err
+	}
 	if d.Staff {
 		if d.Audit, err = s.app.MailingAudit(ctx, ac, m.ID); err != nil {
 			return nil, err
@@ -160,6 +169,7 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 		d.CanResendFailed = idle && m.Counts.Failed > 0
 		d.CanResendUnknown = idle && m.Counts.Unknown > 0
 	}
+	d.NoRecipients = m.RecipientCount == 0
 	d.CanEdit = ac.Can(app.ActEdit, m.OwnerID) && !m.Disabled()
 	d.CanDelete = ac.Can(app.ActDelete, m.OwnerID)
 	d.CanCancel = ac.Can(app.ActCancel, m.OwnerID) && m.Status == simplesender.MailingRunning && !m.Disabled()

@@ -143,7 +143,27 @@ func (s *Server) deleteMessageForm(w http.ResponseWriter, r *http.Request) {
 	if !ok || s.refused(w, r, app.ActDelete, m.OwnerID) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.message_delete.title", Nav: "messages", Data: messageDeleteData(m)})
+	d := messageDeleteData(m)
+	if err := s.messageUsage(r, &d); err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.message_delete.title", Nav: "messages", Data: d})
+}
+
+// messageUsage names on d the mailings that use the message: while there
+// are any it cannot be deleted, so the page says so instead of offering a
+// "Yes, delete" that would be refused.
+func (s *Server) messageUsage(r *http.Request, d *confirmData) error {
+	id, _ := pathID(r)
+	ms, err := s.app.MessageUsers(r.Context(), reqCtx(r).actor(), id)
+	if err != nil {
+		return err
+	}
+	if len(ms) > 0 {
+		d.Mailings, d.UsageNote, d.Blocked = ms, "messages.delete_in_use", true
+	}
+	return nil
 }
 
 func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
@@ -157,8 +177,11 @@ func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	if simplesender.IsKind(err, simplesender.KindConflict) {
 		// In use by a mailing: ask again, with the reason.
 		if m, gerr := s.app.GetMessage(r.Context(), rc.actor(), id); gerr == nil {
-			s.fail(w, r, err, "confirm_delete", &Page{Title: "page.message_delete.title", Nav: "messages", Data: messageDeleteData(m)})
-			return
+			d := messageDeleteData(m)
+			if uerr := s.messageUsage(r, &d); uerr == nil {
+				s.render(w, r, http.StatusConflict, "confirm_delete", &Page{Title: "page.message_delete.title", Nav: "messages", Data: d})
+				return
+			}
 		}
 	}
 	if err != nil {

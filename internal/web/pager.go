@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"simplesender"
 	"simplesender/internal/app"
 )
 
@@ -109,4 +110,12 @@ type confirmData struct {
 	What     string // the object, as the user knows it
 	Action   string // POST target
 	Cancel   string // where "no" goes
+	// Mailings are named under the question with the note UsageNote (a
+	// message key): the mailings that use the object, or that it is the
+	// only recipient of.
+	Mailings  []*simplesender.Mailing
+	UsageNote string
+	// Blocked: the object cannot be deleted now (UsageNote says why), so
+	// the page offers no "Yes, delete".
+	Blocked bool
 }

@@ -154,14 +154,23 @@ func (s *Server) deleteRecipientForm(w http.ResponseWriter, r *http.Request) {
 	if !ok || s.refused(w, r, app.ActDelete, x.OwnerID) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.recipient_delete.title", Nav: "recipients",
-		Data: recipientDeleteData(x)})
+	d := recipientDeleteData(x, reqCtx(r).L.Lang())
+	// Deleting keeps the mailings it is the only recipient of: say so.
+	ms, err := s.app.SoleRecipientOf(r.Context(), reqCtx(r).actor(), x.ID)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	if len(ms) > 0 {
+		d.Mailings, d.UsageNote = ms, "recipients.delete_only_recipient"
+	}
+	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.recipient_delete.title", Nav: "recipients", Data: d})
 }
 
-func recipientDeleteData(x *simplesender.Recipient) confirmData {
+func recipientDeleteData(x *simplesender.Recipient, lang string) confirmData {
 	self := "/recipients/" + strconv.FormatInt(x.ID, 10)
 	what := x.Email
-	if n := x.FullName(); n != "" {
+	if n := simplesender.PersonName(lang, x.LastName, x.FirstName, x.MiddleName); n != "" {
 		what += " (" + n + ")"
 	}
 	return confirmData{Question: "recipients.delete_confirm", What: what, Action: self + "/delete", Cancel: self}
