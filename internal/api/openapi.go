@@ -99,7 +99,9 @@ func components() map[string]schema {
 		"message_id": integer(), "status": enum("created", "running", "finished"), "disabled": boolean(),
 		"disabled_at": nullable(dateTime()), "scheduled_at": nullable(dateTime()), "started_at": nullable(dateTime()),
 		"finished_at": nullable(dateTime()), "created_at": dateTime(), "updated_at": dateTime(),
-		"recipient_count": integer(), "counts": ref("Counts"), "recipient_ids": arr(integer())})
+		"recipient_count": integer(), "counts": ref("Counts"), "recipient_ids": arr(integer()),
+		"status_detail": object(map[string]schema{"phase": enum("new", "scheduled", "starting", "sending", "finished"),
+			"at": nullable(dateTime()), "next_at": nullable(dateTime()), "percent": integer(), "text": str()})})
 	// The audience is in the answers about one mailing, not in lists.
 	mailing["required"] = without(mailing["required"].([]string), "recipient_ids")
 	return map[string]schema{

@@ -75,6 +75,7 @@ type Page struct {
 	Status  int
 	Langs   []string
 	Request *http.Request
+	now     time.Time // when the page is made, on the app's clock
 }
 
 // Time formats t in the viewer's time zone.
@@ -148,6 +149,7 @@ func (s *Server) fillPage(w http.ResponseWriter, r *http.Request, p *Page) {
 	p.Langs = s.bundle.Languages()
 	p.Request = r
 	p.Path = r.URL.RequestURI()
+	p.now = s.app.Now()
 	if p.Flash == nil {
 		p.Flash = s.takeFlash(w, r)
 	}

@@ -1,0 +1,70 @@
+package web_test
+
+import (
+	"context"
+	"net/url"
+	"testing"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/app"
+	"simplesender/internal/store/storetest"
+)
+
+// TestMailingStatusDetail shows, beside the original's three status labels,
+// what the mailing does now, on its page and in the list, so that a
+// scheduled mailing whose last send finished does not just say "Running".
+func TestMailingStatusDetail(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		ctx, ac := context.Background(), s.actor(t, "active")
+		o := s.seed(t, "active", "Vera")
+		page, list := o.path("/mailings/{G}"), "/mailings"
+		short := func(tm time.Time) string { return app.ShortTime(time.UTC, &tm, s.env.App.Now()) }
+
+		// Planned for later: "scheduled for", in both languages.
+		at := s.env.App.Now().Add(3 * time.Hour).Truncate(time.Minute)
+		if err := s.env.App.Schedule(ctx, ac, o.G, at); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{page, list} {
+			check(t, "scheduled "+path, s.do(t, "active", "GET", path, nil), 200,
+				[]string{">Running</span>", "scheduled for " + short(at)}, []string{"finished "})
+			check(t, "scheduled in Russian "+path, s.do(t, "active", "GET", path, nil, "Accept-Language", "ru"), 200,
+				[]string{">Запущена</span>", "запланирована на " + short(at)}, nil)
+		}
+		// Sent now and finished: "finished" and the time.
+		if err := s.env.App.CancelMailing(ctx, ac, o.G); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.env.App.SendNow(ctx, ac, o.G, "now"); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "send now, not started yet", s.do(t, "active", "GET", page, nil), 200,
+			[]string{">Running</span>", ">starting</span>"}, []string{"scheduled for"})
+		now := s.env.App.Now()
+		s.run(t, o.G, now, func(string) outcome { return outcome{status: simplesender.DeliverySent, code: 250} })
+		g, err := s.env.App.GetMailing(ctx, ac, o.G)
+		if err != nil || g.FinishedAt == nil {
+			t.Fatalf("the run did not finish: %v %+v", err, g)
+		}
+		check(t, "finished", s.do(t, "active", "GET", list, nil), 200,
+			[]string{">Finished</span>", "finished " + short(*g.FinishedAt)}, []string{"next at"})
+		// Planned again: the label is the original's "Running", and the
+		// detail says the last send finished and when the next one is.
+		next := s.env.App.Now().Add(2 * time.Hour).Truncate(time.Minute)
+		if err := s.env.App.Schedule(ctx, ac, o.G, next); err != nil {
+			t.Fatal(err)
+		}
+		want := "finished " + short(*g.FinishedAt) + ", next at " + short(next)
+		for _, path := range []string{page, list} {
+			check(t, "finished and planned again "+path, s.do(t, "active", "GET", path, nil), 200,
+				[]string{">Running</span>", want}, []string{"scheduled for"})
+		}
+		check(t, "in Russian", s.do(t, "active", "GET", page, nil, "Accept-Language", "ru"), 200,
+			[]string{"завершена " + short(*g.FinishedAt) + ", следующая в " + short(next)}, nil)
+		// A manager's list shows the same.
+		check(t, "manager's list", s.do(t, "manager", "GET", list+"?"+url.Values{"q": {"active news"}}.Encode(), nil), 200, []string{want}, nil)
+	})
+}

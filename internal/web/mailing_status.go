@@ -1,0 +1,23 @@
+package web
+
+import (
+	"time"
+
+	"simplesender"
+	"simplesender/internal/app"
+)
+
+// loc is the viewer's time zone (UTC when logged out).
+func (p *Page) loc() *time.Location {
+	if p.User != nil {
+		return p.User.Location()
+	}
+	return time.UTC
+}
+
+// MailingDetail is what mailing m is doing now, shown beside its status
+// label: "scheduled for 12:00", "sending 40%", "finished 11:02, next at
+// 12:00"; "" for a mailing never sent.
+func (p *Page) MailingDetail(m *simplesender.Mailing) string {
+	return app.StatusText(p.L, p.loc(), m.Detail(p.now), p.now)
+}
