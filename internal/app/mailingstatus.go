@@ -1,6 +1,9 @@
 package app
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"simplesender"
@@ -40,4 +43,75 @@ func ShortTime(loc *time.Location, t *time.Time, now time.Time) string {
 		return lt.Format("15:04")
 	}
 	return lt.Format("2006-01-02 15:04")
+}
+
+// Waiting is why a mailing's send in progress does not move: how many
+// deliveries wait, when the next is tried, the last error, and the SMTP
+// servers that rest after repeated failures.
+type Waiting struct {
+	Pending     int
+	NextAttempt *time.Time // nil, or now or earlier: nothing to wait for
+	LastError   string     // the server's answer, untrusted text, at most 200 characters
+	LastErrorAt *time.Time
+	Resting     []simplesender.SMTPServerStatus
+}
+
+// maxShownError bounds the server answer shown as the last error.
+const maxShownError = 200
+
+// MailingWaiting returns why the send in progress of m waits, or nil when
+// m is not being sent or nothing waits. m must come from GetMailing (which
+// decided that the actor may see it). The resting servers are this
+// instance's view of them.
+func (a *App) MailingWaiting(ctx context.Context, m *simplesender.Mailing) (*Waiting, error) {
+	now := a.Now()
+	if m.Detail(now).Phase != simplesender.PhaseSending || m.Counts.Pending == 0 {
+		return nil, nil
+	}
+	sw, err := a.DB.Store().MailingWaiting(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	w := &Waiting{Pending: m.Counts.Pending}
+	if sw.NextAttempt != nil && sw.NextAttempt.After(now) {
+		w.NextAttempt = sw.NextAttempt
+	}
+	if f := sw.LastFailure; f != nil {
+		text := strings.TrimSpace(strings.Join(strings.Fields(fmt.Sprintf("%d %s %s", f.Code, f.Enhanced, f.Response)), " "))
+		if f.Code == 0 {
+			text = strings.TrimSpace(f.Enhanced + " " + f.Response)
+		}
+		if r := []rune(text); len(r) > maxShownError {
+			text = string(r[:maxShownError]) + "…"
+		}
+		w.LastError, w.LastErrorAt = text, &f.AttemptedAt
+	}
+	if a.SMTP != nil {
+		for _, sv := range a.SMTP().Servers {
+			if sv.State == simplesender.SMTPServerResting && sv.RestingUntil.After(now) {
+				w.Resting = append(w.Resting, sv)
+			}
+		}
+	}
+	return w, nil
+}
+
+// WaitingText says in l's language why a send waits, as "3 waiting; next
+// attempt at 12:05; last error: 451 4.7.1 try later; server
+// smtp.example.com:587 is resting until 12:10"; "" for nil.
+func WaitingText(l *i18n.Localizer, loc *time.Location, w *Waiting, now time.Time) string {
+	if w == nil {
+		return ""
+	}
+	parts := []string{l.N("mailing.why.waiting", w.Pending)}
+	if w.NextAttempt != nil {
+		parts = append(parts, l.T("mailing.why.next_attempt", "At", ShortTime(loc, w.NextAttempt, now)))
+	}
+	if w.LastError != "" {
+		parts = append(parts, l.T("mailing.why.last_error", "Error", w.LastError))
+	}
+	for _, sv := range w.Resting {
+		parts = append(parts, l.T("mailing.why.resting", "Server", sv.Addr, "Until", ShortTime(loc, &sv.RestingUntil, now)))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -21,3 +21,12 @@ func (p *Page) loc() *time.Location {
 func (p *Page) MailingDetail(m *simplesender.Mailing) string {
 	return app.StatusText(p.L, p.loc(), m.Detail(p.now), p.now)
 }
+
+// pageTime formats t in loc as Page.Time does ("—" for nil), for figures
+// that the page's script replaces.
+func pageTime(loc *time.Location, t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.In(loc).Format(timeLayout)
+}

@@ -78,6 +78,9 @@ type Page struct {
 	now     time.Time // when the page is made, on the app's clock
 }
 
+// timeLayout is how pages show a time.
+const timeLayout = "2006-01-02 15:04 MST"
+
 // Time formats t in the viewer's time zone.
 func (p *Page) Time(t any) string {
 	var tt time.Time
@@ -96,7 +99,7 @@ func (p *Page) Time(t any) string {
 	if p.User != nil {
 		loc = p.User.Location()
 	}
-	return tt.In(loc).Format("2006-01-02 15:04 MST")
+	return tt.In(loc).Format(timeLayout)
 }
 
 // IsStaff reports whether the viewer is a manager or admin.

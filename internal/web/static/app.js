@@ -7,7 +7,8 @@
 //    (errors stay until the user moves on). Hovering or focusing one keeps it.
 //  - #progress[data-progress-url][data-running="true"] (the mailing page while
 //    a send runs, the page of a CSV import while it runs) polls its JSON every second and updates the <progress> bar,
-//    the [data-count] figures and the [data-status-label]; when the send ends
+//    the [data-count] figures, the [data-status-label] and every [data-text]
+//    figure (from the JSON's "text" map) together; when the send ends
 //    it reloads the page once, to show the final state and buttons. Without
 //    this file the page refreshes itself (<noscript><meta refresh>).
 (function () {
@@ -88,6 +89,16 @@
 			var labels = document.querySelectorAll("[data-status-label]");
 			for (var j = 0; j < labels.length; j++) {
 				labels[j].textContent = p.status_label;
+			}
+			// Every other moving figure of the page, in words: the status
+			// detail, the times, why the send waits. An empty one hides.
+			var texts = document.querySelectorAll("[data-text]");
+			for (var k = 0; p.text && k < texts.length; k++) {
+				var t = p.text[texts[k].getAttribute("data-text")];
+				if (typeof t === "string") {
+					texts[k].textContent = t;
+					texts[k].hidden = t === "";
+				}
 			}
 		}
 		function tick() {
