@@ -244,6 +244,7 @@ func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Tim
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		return s.RequestStart(ctx, m.OwnerID, id, at, kind, trigger, a.RepeatWindow)
 	})
+	err = a.conflictAsNow(ctx, id, err)
 	if err == nil {
 		a.FiguresChanged(ctx, []int64{m.OwnerID})
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -114,4 +115,28 @@ func WaitingText(l *i18n.Localizer, loc *time.Location, w *Waiting, now time.Tim
 		parts = append(parts, l.T("mailing.why.resting", "Server", sv.Addr, "Until", ShortTime(loc, &sv.RestingUntil, now)))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// conflictAsNow turns the refusal of a start because one is under way (a
+// double click) into words that match the mailing's state as the page then
+// shows it: being sent, about to start, or, when the send that the first
+// click started has already finished, just sent. Other errors pass as they
+// are.
+func (a *App) conflictAsNow(ctx context.Context, id int64, err error) error {
+	e, ok := errors.AsType[*simplesender.Error](err)
+	if !ok || e.Kind != simplesender.KindConflict || (e.Message != "error.mailing.already_running" && e.Message != "error.mailing.just_started") {
+		return err
+	}
+	m, gerr := a.DB.Store().MailingByID(ctx, 0, id)
+	if gerr != nil {
+		return err
+	}
+	key := "error.mailing.already_running"
+	switch m.Detail(a.Now()).Phase {
+	case simplesender.PhaseStarting:
+		key = "error.mailing.already_queued"
+	case simplesender.PhaseFinished, simplesender.PhaseNew:
+		key = "error.mailing.just_sent"
+	}
+	return &simplesender.Error{Kind: simplesender.KindConflict, Message: key, Cause: err}
 }

@@ -8,6 +8,7 @@ import (
 
 	"simplesender"
 	"simplesender/internal/app"
+	"simplesender/internal/store"
 	"simplesender/internal/store/storetest"
 )
 
@@ -66,5 +67,39 @@ func TestMailingStatusDetail(t *testing.T) {
 			[]string{"завершена " + short(*g.FinishedAt) + ", следующая в " + short(next)}, nil)
 		// A manager's list shows the same.
 		check(t, "manager's list", s.do(t, "manager", "GET", list+"?"+url.Values{"q": {"active news"}}.Encode(), nil), 200, []string{want}, nil)
+	})
+}
+
+// TestDoubleClickMessageMatchesState: a second "Send now" is refused with
+// words that match what the page shows: queued, being sent, or, when the
+// first click's send has already finished, just sent, never "already being
+// sent" next to "Finished".
+func TestDoubleClickMessageMatchesState(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		o := s.seed(t, "active", "Vera")
+		send := o.path("/mailings/{G}/send")
+		s.follow(t, "active", s.do(t, "active", "POST", send, url.Values{}))
+		check(t, "queued", s.do(t, "active", "POST", send, url.Values{}), 409,
+			[]string{"already queued", ">starting</span>"}, []string{"already being sent"})
+		now := s.env.App.Now()
+		run := s.run(t, o.G, now, nil)
+		check(t, "being sent", s.do(t, "active", "POST", send, url.Values{}), 409,
+			[]string{"already being sent", ">sending 0%</span>"}, []string{"just been sent"})
+		claimed, err := s.env.DB.ClaimDeliveries(context.Background(), "test", now, 10)
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("claim: %v %d", err, len(claimed))
+		}
+		if err := s.env.DB.RecordOutcomes(context.Background(), []store.Outcome{{DeliveryID: claimed[0].ID, RunID: run.ID,
+			MailingID: o.G, OwnerID: run.OwnerID, Email: claimed[0].Email, Status: simplesender.DeliverySent, Attempted: true,
+			At: now, Code: 250}}); err != nil {
+			t.Fatal(err)
+		}
+		r := s.do(t, "active", "POST", send, url.Values{})
+		check(t, "finished within the repeat window", r, 409, []string{"has just been sent", ">Finished</span>", ">finished "},
+			[]string{"already being sent", "being sent."})
+		check(t, "in Russian", s.do(t, "active", "POST", send, url.Values{}, "Accept-Language", "ru"), 409,
+			[]string{"Рассылка только что отправлена", ">Завершена</span>"}, []string{"уже отправляется"})
 	})
 }
