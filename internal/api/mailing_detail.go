@@ -28,3 +28,20 @@ func (x *API) statusDetailOf(r *http.Request, u *simplesender.User, m *simplesen
 	return statusDetailJSON{Phase: string(d.Phase), At: optTime(d.At), NextAt: optTime(d.Next), Percent: d.Percent,
 		Text: app.StatusText(x.bundle.For(x.lang(r)), u.Location(), d, now)}
 }
+
+// duplicateMailing makes a copy of a mailing (the same message and
+// recipients, named "Copy of ..." in the caller's language, status created)
+// and answers 201 with it. Errors: NotFound, Forbidden (read-only staff),
+// Conflict (disabled).
+func (x *API) duplicateMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	cp, err := x.app.DuplicateMailing(r.Context(), as(u), id, x.lang(r))
+	if err != nil {
+		return err
+	}
+	created(w, "/mailings/", cp.ID)
+	return x.replyMailing(w, r, u, http.StatusCreated, cp.ID)
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,5 +41,50 @@ func TestMailingStatusDetailField(t *testing.T) {
 			has(t, `"status_detail":{"phase":"finished"`, `"text":"`+text+`"`)
 		f.do(t, req{method: "GET", path: "/mailings", bearer: f.tokens["owner"], header: []string{"Accept-Language", "ru"}}).
 			want(t, 200).has(t, "завершена "+app.ShortTime(time.UTC, g.FinishedAt, now))
+	})
+}
+
+// TestDuplicateMailing copies a sent mailing: same message and recipients,
+// "Copy of"/"Копия" in the caller's language, nothing sent; the original
+// keeps its history. A disabled mailing is not copied.
+func TestDuplicateMailing(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, databaseURL string) {
+		f := newContentFixture(t, databaseURL)
+		owner, tok := f.users["owner"], f.tokens["owner"]
+		o := f.sent(t, owner)
+		path := "/mailings/" + itoa(o.G.ID) + "/duplicate"
+		var cp mailingJSON
+		res := f.do(t, req{method: "POST", path: path, bearer: tok}).want(t, 201)
+		res.decode(t, &cp)
+		if cp.ID == o.G.ID || cp.Name != "Copy of "+o.G.Name || cp.MessageID != o.M.ID || cp.Status != "created" ||
+			cp.StartedAt != nil || cp.Counts != (countsJSON{}) || len(cp.RecipientIDs) != 2 || cp.StatusDetail.Phase != "new" {
+			t.Errorf("copy = %+v", cp)
+		}
+		if loc := res.header.Get("Location"); loc != Prefix+"/mailings/"+itoa(cp.ID) {
+			t.Errorf("Location = %q", loc)
+		}
+		var orig mailingJSON
+		f.do(t, req{method: "GET", path: "/mailings/" + itoa(o.G.ID), bearer: tok}).want(t, 200).decode(t, &orig)
+		if orig.Counts.Sent != 1 || orig.Status != "finished" {
+			t.Errorf("the original changed: %+v", orig)
+		}
+		f.do(t, req{method: "POST", path: path, bearer: tok, header: []string{"Accept-Language", "ru"}}).want(t, 201).
+			has(t, `"name":"Копия `+o.G.Name+`"`)
+		if _, err := f.env.App.SetMailingDisabled(context.Background(), actor(f.users["admin"]), o.G.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		f.do(t, req{method: "POST", path: path, bearer: tok}).want(t, 409)
+		// A long name stays within the limit.
+		long := strings.Repeat("я", 200)
+		if _, err := f.env.App.UpdateMailing(context.Background(), actor(owner), cp.ID, app.MailingInput{Name: long,
+			MessageID: o.M.ID, RecipientIDs: []int64{o.R.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		var cp2 mailingJSON
+		f.do(t, req{method: "POST", path: "/mailings/" + itoa(cp.ID) + "/duplicate", bearer: tok}).want(t, 201).decode(t, &cp2)
+		if n := len([]rune(cp2.Name)); n != 200 || !strings.HasPrefix(cp2.Name, "Copy of яя") || !strings.HasSuffix(cp2.Name, "…") {
+			t.Errorf("copy of a long name: %d characters, %q", n, cp2.Name)
+		}
 	})
 }

@@ -353,6 +353,8 @@ func operations() map[string]operation {
 			body: input(map[string]schema{"kind": enum("failed", "unknown")}, "kind"), okStatus: 202, ok: ref("Mailing"), errs: []int{409}},
 		"POST /mailings/{id}/disable": {tag: "mailings", who: whoStaff, summary: "Disable a mailing (managers, admins); cancels what is scheduled or running", ok: ref("Mailing")},
 		"POST /mailings/{id}/enable":  {tag: "mailings", who: whoStaff, summary: "Enable a disabled mailing (managers, admins)", ok: ref("Mailing")},
+		"POST /mailings/{id}/duplicate": {tag: "mailings", who: whoOwner, summary: "Copy a mailing: the same message and recipients, a new name (\"Copy of ...\" in the caller's language), nothing sent or planned",
+			okStatus: 201, ok: ref("Mailing"), errs: []int{409}},
 		"GET /mailings/{id}/runs": {tag: "deliveries", who: whoUser, summary: "The send runs of a mailing, newest first",
 			params: pageParams, ok: ref("RunList")},
 		"GET /mailings/{id}/deliveries": {tag: "deliveries", who: whoUser, summary: "Per recipient state of a run (default: the last)",

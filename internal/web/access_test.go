@@ -166,6 +166,7 @@ func TestContentActionsByRole(t *testing.T) {
 				status: map[string]int{"active": 409, "other": 404, "manager": 403, "admin": 403}}, // staff may not resend: app refuses before looking at the state
 			{path: "/mailings/{G}/disable", status: map[string]int{"active": 403, "other": 404, "manager": 303, "admin": 303}},
 			{path: "/mailings/{G}/enable", status: map[string]int{"active": 403, "other": 404, "manager": 303, "admin": 303}},
+			{path: "/mailings/{G}/duplicate", status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 403}},
 		}
 		for _, c := range cases {
 			for _, who := range []string{"active", "other", "manager", "admin", "", "blocked"} {

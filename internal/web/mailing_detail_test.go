@@ -103,3 +103,29 @@ func TestDoubleClickMessageMatchesState(t *testing.T) {
 			[]string{"Рассылка только что отправлена", ">Завершена</span>"}, []string{"уже отправляется"})
 	})
 }
+
+// TestDuplicateMailingButton: the owner copies a mailing from its page and
+// lands on the copy, not sent, with the same message and recipients; staff
+// see no button and are refused; another user gets 404.
+func TestDuplicateMailingButton(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		o := s.seed(t, "active", "Vera")
+		g := o.path("/mailings/{G}")
+		check(t, "the owner's page", s.do(t, "active", "GET", g, nil), 200,
+			[]string{`action="` + g + `/duplicate"`, ">Make a copy</button>"}, nil)
+		check(t, "the manager's page", s.do(t, "manager", "GET", g, nil), 200, nil, []string{g + "/duplicate"})
+		r := s.do(t, "active", "POST", g+"/duplicate", url.Values{}, "Accept-Language", "ru")
+		page := s.follow(t, "active", r, "Accept-Language", "ru")
+		check(t, "the copy", page, 200, []string{"Копия создана", "Копия active news", ">Создана</span>", "active-1@example.net",
+			"Hello, {{first_name|friend}}"}, nil)
+		if r.header.Get("Location") == g {
+			t.Error("the copy is the same mailing")
+		}
+		check(t, "manager", s.do(t, "manager", "POST", g+"/duplicate", url.Values{}), 403, nil, nil)
+		check(t, "another user", s.do(t, "other", "POST", g+"/duplicate", url.Values{}), 404, nil, nil)
+		list := s.do(t, "active", "GET", "/mailings", nil)
+		check(t, "both in the list", list, 200, []string{">active news</a>", ">Копия active news</a>"}, nil)
+	})
+}
