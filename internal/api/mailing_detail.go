@@ -45,3 +45,50 @@ func (x *API) duplicateMailing(w http.ResponseWriter, r *http.Request, u *simple
 	created(w, "/mailings/", cp.ID)
 	return x.replyMailing(w, r, u, http.StatusCreated, cp.ID)
 }
+
+// testSendInput is the body of POST /mailings/{id}/test.
+type testSendInput struct {
+	ToMe        *bool    `json:"to_me"` // absent: true
+	To          []string `json:"to"`
+	RecipientID *int64   `json:"recipient_id"`
+}
+
+// testSendJSON is a test that went out.
+type testSendJSON struct {
+	SentTo      []string `json:"sent_to"`
+	RecipientID *int64   `json:"recipient_id"` // null: sample values
+	SentAt      string   `json:"sent_at"`
+}
+
+// testMailing sends a test of a mailing to the caller (unless to_me is
+// false) and to up to 5 addresses, rendered for recipient_id (default: the
+// mailing's first recipient), and answers 200 with where it went. Errors:
+// BadRequest, Invalid (to, recipient_id), NotFound, Forbidden, Conflict
+// (disabled), RateLimited, Unavailable.
+func (x *API) testMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in testSendInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	ti := app.TestSendInput{ToMe: in.ToMe == nil || *in.ToMe, To: in.To}
+	if in.RecipientID != nil {
+		if *in.RecipientID <= 0 {
+			return simplesender.Invalid(map[string]string{"recipient_id": "error.mailing.test_recipient"})
+		}
+		ti.RecipientID = *in.RecipientID
+	}
+	res, err := x.app.SendTest(r.Context(), as(u), id, ti, x.lang(r))
+	if err != nil {
+		return err
+	}
+	out := testSendJSON{SentTo: res.To, SentAt: timeJSON(res.At)}
+	if res.Recipient != nil {
+		out.RecipientID = &res.Recipient.ID
+	}
+	x.reply(w, http.StatusOK, out)
+	return nil
+}

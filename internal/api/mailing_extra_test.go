@@ -88,3 +88,70 @@ func TestDuplicateMailing(t *testing.T) {
 		}
 	})
 }
+
+// TestSendTestOfMailing sends a test of a mailing to the caller and to
+// typed addresses, rendered for a chosen recipient, at once through the
+// mail transport (the outbox here), without a run: the mailing's status,
+// counts and the reports do not move. Bad input names the field; tests are
+// throttled.
+func TestSendTestOfMailing(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, databaseURL string) {
+		f := newContentFixture(t, databaseURL)
+		owner, tok := f.users["owner"], f.tokens["owner"]
+		o := f.seed(t, owner)
+		theirs := f.seed(t, f.users["other"])
+		path := "/mailings/" + itoa(o.G.ID) + "/test"
+		var out testSendJSON
+		f.do(t, req{method: "POST", path: path, bearer: tok,
+			body: `{"to":["Typed@Example.org"," typed@example.org"],"recipient_id":` + itoa(o.R2.ID) + `}`}).want(t, 200).decode(t, &out)
+		if len(out.SentTo) != 2 || out.SentTo[0] != owner.Email || out.SentTo[1] != "Typed@example.org" ||
+			out.RecipientID == nil || *out.RecipientID != o.R2.ID {
+			t.Errorf("answer = %+v", out)
+		}
+		for _, to := range out.SentTo {
+			got := f.env.Emails(t, to)
+			if len(got) != 1 || got[0].Subject != "[Test] Hello Olga" || !strings.Contains(got[0].Body, "Dear Olga,") {
+				t.Errorf("e-mails to %s: %+v", to, got)
+			}
+		}
+		// Not a send: no run, no counts, nothing in the reports.
+		f.do(t, req{method: "GET", path: "/mailings/" + itoa(o.G.ID), bearer: tok}).want(t, 200).
+			has(t, `"status":"created"`, `"started_at":null`, `"counts":{"sent":0,"failed":0,"pending":0,"unknown":0,"cancelled":0}`)
+		f.do(t, req{method: "GET", path: "/mailings/" + itoa(o.G.ID) + "/runs", bearer: tok}).want(t, 200).has(t, `"total":0`)
+		f.do(t, req{method: "GET", path: "/stats", bearer: tok}).want(t, 200).has(t, `"messages_sent":0`, `"attempts_success":0`)
+		// Recorded as a test.
+		ev, err := f.env.App.LastTest(context.Background(), actor(owner), o.G.ID)
+		if err != nil || ev == nil || ev.Detail != owner.Email+", Typed@example.org ("+o.R2.Email+")" || ev.ActorID != owner.ID {
+			t.Errorf("audit: %+v %v", ev, err)
+		}
+		// Default recipient: the first; the subject prefix in the caller's language; only to me.
+		f.do(t, req{method: "POST", path: path, bearer: tok, body: `{}`, header: []string{"Accept-Language", "ru"}}).want(t, 200)
+		if got := f.env.Emails(t, owner.Email); len(got) != 2 || got[1].Subject != "[Тест] Hello Ivan" {
+			t.Errorf("second test: %+v", got)
+		}
+		bad := []struct{ body, field string }{
+			{`{"to":["not an address"]}`, `"to":"Enter e-mail addresses separated by commas`},
+			{`{"to":["a@example.org","b@example.org","c@example.org","d@example.org","e@example.org","f@example.org"]}`, `"to":"At most 5 addresses`},
+			{`{"to_me":false}`, `"to":"Choose at least one address`},
+			{`{"recipient_id":` + itoa(theirs.R.ID) + `}`, `"recipient_id":"Choose one of your recipients."`},
+			{`{"recipient_id":0}`, `"recipient_id":`},
+		}
+		for _, b := range bad {
+			f.do(t, req{method: "POST", path: path, bearer: tok, body: b.body}).want(t, 422).has(t, b.field)
+		}
+		f.do(t, req{method: "POST", path: path, bearer: f.tokens["manager"], body: `{}`}).want(t, 403)
+		f.do(t, req{method: "POST", path: path, bearer: f.tokens["other"], body: `{}`}).want(t, 404)
+		// Throttled: ten an hour, the two above included.
+		for i := 3; i <= 10; i++ {
+			f.do(t, req{method: "POST", path: path, bearer: tok, body: `{}`}).want(t, 200)
+		}
+		res := f.do(t, req{method: "POST", path: path, bearer: tok, body: `{}`}).want(t, 429)
+		if res.header.Get("Retry-After") == "" {
+			t.Error("no Retry-After on 429")
+		}
+		if got := f.env.Emails(t, owner.Email); len(got) != 10 {
+			t.Errorf("%d tests in the outbox, want 10", len(got))
+		}
+	})
+}

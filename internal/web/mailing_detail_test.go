@@ -129,3 +129,34 @@ func TestDuplicateMailingButton(t *testing.T) {
 		check(t, "both in the list", list, 200, []string{">active news</a>", ">Копия active news</a>"}, nil)
 	})
 }
+
+// TestSendTestFromMailingPage: the owner sends a test from the mailing
+// page to themselves and a typed address, rendered for a chosen recipient;
+// the page then says to whom and when; a bad address is named, with what
+// was typed kept; staff see the line but no form.
+func TestSendTestFromMailingPage(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		o := s.seed(t, "active", "Vera")
+		g := o.path("/mailings/{G}")
+		check(t, "the form", s.do(t, "active", "GET", g, nil), 200, []string{`action="` + g + `/test"`, "To me (active@example.com)",
+			`name="to_me" value="1" checked`, `<option value="` + itoa(o.R) + `">active-1@example.net (Petrov Vera)</option>`}, []string{`id="last-test"`})
+		bad := s.do(t, "active", "POST", g+"/test", url.Values{"to_me": {"1"}, "to": {"ann@example.org, <b>nope"}, "recipient_id": {itoa(o.R)}})
+		check(t, "a bad address", bad, 422, []string{"Enter e-mail addresses separated by commas", `value="ann@example.org, &lt;b&gt;nope"`,
+			`aria-invalid="true"`}, []string{"<b>nope"})
+		page := s.follow(t, "active", s.do(t, "active", "POST", g+"/test", url.Values{"to_me": {"1"}, "to": {"ann@example.org; boris@example.org"},
+			"recipient_id": {itoa(o.R)}}))
+		check(t, "sent", page, 200, []string{"Test sent. It is not counted in the reports.",
+			"Test sent to active@example.com, ann@example.org, boris@example.org (active-1@example.net) at 20", ">Created</span>"}, nil)
+		for _, to := range []string{"active@example.com", "ann@example.org", "boris@example.org"} {
+			got := s.env.Emails(t, to)
+			if len(got) != 1 || got[0].Subject != "[Test] Hello, Vera" {
+				t.Errorf("e-mails to %s: %+v", to, got)
+			}
+		}
+		staff := s.do(t, "manager", "GET", g, nil, "Accept-Language", "ru")
+		check(t, "manager", staff, 200, []string{"Тест отправлен на active@example.com, ann@example.org", "отправил(а) тест на"},
+			[]string{g + "/test"})
+	})
+}

@@ -141,6 +141,7 @@ type mailingData struct {
 	Mine       bool
 	Staff      bool
 	Audit      []*simplesender.AuditEvent
+	LastTest   *simplesender.AuditEvent // the newest test sent, if any
 	// LateMinutes (or LateHours, from two hours on) say how late the last
 	// run started after its planned time; under a minute is not worth a word.
 	LateMinutes, LateHours int
@@ -172,6 +173,9 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 	if d.Recipients, err = s.app.MailingRecipients(ctx, ac, m.ID, firstRecipients, 0); err != nil {
 		return nil, err
 	}
+	if d.LastTest, err = s.app.LastTest(ctx, ac, m.ID); err != nil {
+		return nil, err
+	}
 	if d.Staff {
 		if d.Audit, err = s.app.MailingAudit(ctx, ac, m.ID); err != nil {
 			return nil, err
@@ -195,7 +199,7 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 	} else {
 		d.SendAt = now.In(loc).Add(time.Hour).Truncate(time.Hour).Format(dateTimeLocal)
 	}
-	p := &Page{Title: "page.mailing.title", Nav: "mailings", Data: d, Form: map[string]string{"send_at": d.SendAt}}
+	p := &Page{Title: "page.mailing.title", Nav: "mailings", Data: d, Form: map[string]string{"send_at": d.SendAt, "to_me": "1"}}
 	return p, nil
 }
 
@@ -306,6 +310,10 @@ func (s *Server) mailingFail(w http.ResponseWriter, r *http.Request, id int64, e
 	}
 	if v := r.PostFormValue("send_at"); v != "" {
 		p.Form["send_at"] = v
+	}
+	if _, ok := r.PostForm["to"]; ok { // the test form
+		p.Form["to"], p.Form["to_me"] = r.PostFormValue("to"), r.PostFormValue("to_me")
+		p.Form["recipient_id"] = r.PostFormValue("recipient_id")
 	}
 	s.fail(w, r, err, "mailing", p)
 }
