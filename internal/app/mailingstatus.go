@@ -3,7 +3,7 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,14 +78,7 @@ func (a *App) MailingWaiting(ctx context.Context, m *simplesender.Mailing) (*Wai
 		w.NextAttempt = sw.NextAttempt
 	}
 	if f := sw.LastFailure; f != nil {
-		text := strings.TrimSpace(strings.Join(strings.Fields(fmt.Sprintf("%d %s %s", f.Code, f.Enhanced, f.Response)), " "))
-		if f.Code == 0 {
-			text = strings.TrimSpace(f.Enhanced + " " + f.Response)
-		}
-		if r := []rune(text); len(r) > maxShownError {
-			text = string(r[:maxShownError]) + "…"
-		}
-		w.LastError, w.LastErrorAt = text, &f.AttemptedAt
+		w.LastError, w.LastErrorAt = failureText(f), &f.AttemptedAt
 	}
 	if a.SMTP != nil {
 		for _, sv := range a.SMTP().Servers {
@@ -95,6 +88,25 @@ func (a *App) MailingWaiting(ctx context.Context, m *simplesender.Mailing) (*Wai
 		}
 	}
 	return w, nil
+}
+
+// failureText is a failed attempt's answer on one line: the code, the
+// enhanced code (unless the text starts with it, as servers often write
+// it) and the text, at most maxShownError characters.
+func failureText(f *simplesender.Attempt) string {
+	parts := []string{}
+	if f.Code != 0 {
+		parts = append(parts, strconv.Itoa(f.Code))
+	}
+	resp := strings.Join(strings.Fields(f.Response), " ")
+	if f.Enhanced != "" && !strings.HasPrefix(resp, f.Enhanced) {
+		parts = append(parts, f.Enhanced)
+	}
+	text := strings.Join(append(parts, resp), " ")
+	if r := []rune(text); len(r) > maxShownError {
+		text = string(r[:maxShownError]) + "…"
+	}
+	return strings.TrimSpace(text)
 }
 
 // WaitingText says in l's language why a send waits, as "3 waiting; next

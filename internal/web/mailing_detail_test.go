@@ -160,3 +160,16 @@ func TestSendTestFromMailingPage(t *testing.T) {
 			[]string{g + "/test"})
 	})
 }
+
+// TestMailingFormSelectAllCountsOnce: "select all" after ticking some
+// counts each recipient once.
+func TestMailingFormSelectAllCountsOnce(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, storetest.NewURL(t, "sqlite"))
+	a := s.recipient(t, "active", "Alla")
+	s.recipient(t, "active", "Boris")
+	q := url.Values{"state": {"1"}, "recipient_ids": {itoa(a)}, "select": {"all"}}
+	r := s.do(t, "active", "GET", "/mailings/new?"+q.Encode(), nil)
+	check(t, "select all", r, 200, []string{">2 selected</span>", `data-hidden-count="0"`,
+		`data-forms="[[0,&#34;0 selected&#34;],[1,&#34;1 selected&#34;]`}, []string{"3 selected"})
+}

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"encoding/json"
 	"time"
 
 	"simplesender"
 	"simplesender/internal/app"
+	"simplesender/internal/i18n"
 )
 
 // loc is the viewer's time zone (UTC when logged out).
@@ -29,4 +31,17 @@ func pageTime(loc *time.Location, t *time.Time) string {
 		return "—"
 	}
 	return t.In(loc).Format(timeLayout)
+}
+
+// pluralSamples renders the plural message key for counts that between
+// them reach every plural form of English and Russian, as JSON [[count,
+// text], ...]: the page's script picks the sample whose form
+// (Intl.PluralRules) is that of the count it shows, and puts the count in.
+func pluralSamples(l *i18n.Localizer, key string) string {
+	var out [][2]any
+	for _, n := range []int{0, 1, 2, 5, 21} {
+		out = append(out, [2]any{n, l.N(key, n)})
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
 }

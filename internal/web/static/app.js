@@ -1,6 +1,8 @@
 // simpleSENDER: small progressive enhancements. Every page works without this
 // file; load it with <script src="..." defer>. No inline scripts are needed.
 //
+//  - the mailing form's "N selected" ([data-selected-count]) follows the
+//    recipient boxes as they are ticked.
 //  - data-confirm="Question?" on a form, a submit button or a link asks for
 //    confirmation before submitting or following it.
 //  - .flash-success and .flash-info messages fade out after a few seconds
@@ -130,8 +132,46 @@
 		window.setTimeout(tick, POLL_MS);
 	}
 
+	// The "N selected" label of the mailing form follows the boxes as they
+	// are ticked. The server writes samples of the label ([count, text]
+	// pairs) and how many chosen recipients are not listed; the sample of
+	// the same plural form as the count gives the words.
+	function countSelected(label) {
+		var form = label.closest("form");
+		var samples;
+		try {
+			samples = JSON.parse(label.getAttribute("data-forms") || "[]");
+		} catch (e) {
+			return;
+		}
+		if (!form || !samples.length || !window.Intl || !Intl.PluralRules) {
+			return;
+		}
+		var rules = new Intl.PluralRules(document.documentElement.lang || "en");
+		var hidden = parseInt(label.getAttribute("data-hidden-count") || "0", 10) || 0;
+		function update() {
+			var n = hidden + form.querySelectorAll('input[type="checkbox"][name="recipient_ids"]:checked').length;
+			var wanted = rules.select(n);
+			for (var i = 0; i < samples.length; i++) {
+				if (rules.select(samples[i][0]) === wanted) {
+					label.textContent = String(samples[i][1]).replace(String(samples[i][0]), String(n));
+					return;
+				}
+			}
+		}
+		form.addEventListener("change", function (event) {
+			if (event.target && event.target.name === "recipient_ids") {
+				update();
+			}
+		});
+	}
+
 	function start() {
 		scan(document);
+		var selected = document.querySelector("[data-selected-count][data-forms]");
+		if (selected) {
+			countSelected(selected);
+		}
 		var box = document.getElementById("progress");
 		if (box) {
 			pollProgress(box);
