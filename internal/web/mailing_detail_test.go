@@ -44,6 +44,8 @@ func TestMailingStatusDetail(t *testing.T) {
 		}
 		check(t, "send now, not started yet", s.do(t, "active", "GET", page, nil), 200,
 			[]string{">Running</span>", ">starting</span>"}, []string{"scheduled for"})
+		check(t, "send now in the list: no planned time", s.do(t, "active", "GET", list, nil), 200,
+			[]string{">starting</span>", "<td>—</td>\n<td>—</td>"}, nil) // nothing sent, nothing planned
 		now := s.env.App.Now()
 		s.run(t, o.G, now, func(string) outcome { return outcome{status: simplesender.DeliverySent, code: 250} })
 		g, err := s.env.App.GetMailing(ctx, ac, o.G)

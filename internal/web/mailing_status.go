@@ -45,3 +45,12 @@ func pluralSamples(l *i18n.Localizer, key string) string {
 	b, _ := json.Marshal(out)
 	return string(b)
 }
+
+// PlannedAt is the planned start of m when it is still ahead, else nil: a
+// send now, due at once, has no planned time to show.
+func (p *Page) PlannedAt(m *simplesender.Mailing) *time.Time {
+	if m.ScheduledAt != nil && m.ScheduledAt.After(p.now) {
+		return m.ScheduledAt
+	}
+	return nil
+}
