@@ -11,22 +11,24 @@ import (
 
 // Waiting is why the deliveries of a mailing's last run wait.
 type Waiting struct {
-	// NextAttempt is the earliest time a waiting delivery of the run is
-	// due (again); nil when none waits.
+	// NextAttempt is the earliest time a deferred delivery of the run
+	// (one that failed for now) is tried again; nil when none is deferred.
 	NextAttempt *time.Time
 	// LastFailure is the run's last failed attempt; nil when none failed.
 	LastFailure *simplesender.Attempt
 }
 
 // MailingWaiting returns why the deliveries of mailing id's last run wait:
-// when the next one is due and the last failed attempt. Both queries stop
-// at the first row of an index (deliveries_todo, attempts_mailing), so they
-// cost little whatever the size of the run.
+// when the next deferred one is tried again and the last failed attempt.
+// The first reads the run's deferred deliveries (deliveries_run_status),
+// usually few; the second stops at the newest failure (attempts_mailing,
+// read backwards). Deliveries given back because every server rests are
+// pending, not deferred: the resting servers say when they are back.
 func (s *Store) MailingWaiting(ctx context.Context, id int64) (Waiting, error) {
 	var w Waiting
 	var next sql.NullTime
 	err := s.queryRow(ctx, `SELECT d.next_attempt_at FROM deliveries d JOIN mailings m ON m.last_run_id = d.run_id
-		WHERE m.id = ? AND d.status IN ('pending', 'deferred') ORDER BY d.next_attempt_at LIMIT 1`, id).Scan(&next)
+		WHERE m.id = ? AND d.status = 'deferred' ORDER BY d.next_attempt_at LIMIT 1`, id).Scan(&next)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return w, s.wrap(err, "next attempt")
 	}
