@@ -172,6 +172,30 @@ func TestBrowserMailingPages(t *testing.T) {
 	mlClick(b, "make a copy", fmt.Sprintf(`form[action="%s/duplicate"] button`, page))
 	b.expect("the copy's name", b.text("main h1"), "Copy of Spring news for every recipient we have")
 	b.expect("the copy's status", b.text(".page-head .status"), "Created")
+
+	// ---- A page open when the planned start comes shows the send.
+	soon, err := srv.App.CreateMailing(ctx, ac, app.MailingInput{Name: "Soon", MessageID: msg.ID, RecipientIDs: ids[1:2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.App.Schedule(ctx, ac, soon.ID, time.Now().Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	b.open(fmt.Sprintf("/mailings/%d", soon.ID))
+	if s, _ := mlSnapshot(b); s.Label != "Running" || !strings.HasPrefix(s.Detail, "scheduled for ") {
+		t.Errorf("before the planned time: %+v", s)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		var ok bool
+		if s, ok = mlSnapshot(b); ok && s.Label == "Finished" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page did not show the planned send in 30 s: %+v", s)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // mlClick clicks a button that loads a page, and requires a 200 (after

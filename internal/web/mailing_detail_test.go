@@ -175,3 +175,22 @@ func TestMailingFormSelectAllCountsOnce(t *testing.T) {
 	check(t, "select all", r, 200, []string{">2 selected</span>", `data-hidden-count="0"`,
 		`data-forms="[[0,&#34;0 selected&#34;],[1,&#34;1 selected&#34;]`}, []string{"3 selected"})
 }
+
+// TestMailingPageWatchesPlannedStart: a page of a mailing planned within
+// the hour watches for the start (data-watch); further off, or sending, it
+// does not.
+func TestMailingPageWatchesPlannedStart(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, storetest.NewURL(t, "sqlite"))
+	ctx, ac := context.Background(), s.actor(t, "active")
+	o := s.seed(t, "active", "Vera")
+	page := o.path("/mailings/{G}")
+	if err := s.env.App.Schedule(ctx, ac, o.G, s.env.App.Now().Add(30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "in 30 minutes", s.do(t, "active", "GET", page, nil), 200, []string{`data-running="false" data-watch="true"`}, nil)
+	if err := s.env.App.Schedule(ctx, ac, o.G, s.env.App.Now().Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "in 3 hours", s.do(t, "active", "GET", page, nil), 200, []string{`data-running="false"`}, []string{"data-watch"})
+}

@@ -96,6 +96,7 @@ type progress struct {
 	Status      string `json:"status"`
 	StatusLabel string `json:"status_label"`
 	Running     bool   `json:"running"`
+	Phase       string `json:"phase"` // what the mailing does now (simplesender.Phase)
 	Total       int    `json:"total"`
 	Done        int    `json:"done"`
 	simplesender.DeliveryCounts
@@ -116,6 +117,7 @@ func (s *Server) progressOf(r *http.Request, m *simplesender.Mailing) (progress,
 	if err != nil {
 		return p, err
 	}
+	p.Phase = string(m.Detail(now).Phase)
 	p.Text = map[string]string{
 		"detail":       app.StatusText(l, loc, m.Detail(now), now),
 		"scheduled_at": "—",
@@ -140,8 +142,11 @@ type mailingData struct {
 	Progress   progress
 	Mine       bool
 	Staff      bool
-	Audit      []*simplesender.AuditEvent
-	LastTest   *simplesender.AuditEvent // the newest test sent, if any
+	// Watch: the planned start is within the hour, so the page watches for
+	// it and shows the send when it starts.
+	Watch    bool
+	Audit    []*simplesender.AuditEvent
+	LastTest *simplesender.AuditEvent // the newest test sent, if any
 	// LateMinutes (or LateHours, from two hours on) say how late the last
 	// run started after its planned time; under a minute is not worth a word.
 	LateMinutes, LateHours int
@@ -158,6 +163,7 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 	ctx, ac := r.Context(), rc.actor()
 	now := s.app.Now()
 	d := &mailingData{M: m, State: stateOf(m, now), Mine: m.OwnerID == rc.User.ID, Staff: rc.User.Role.IsStaff()}
+	d.Watch = d.State.Scheduled && !m.Disabled() && m.ScheduledAt.Sub(now) <= time.Hour
 	var err error
 	if d.Progress, err = s.progressOf(r, m); err != nil {
 		return nil, err

@@ -13,6 +13,8 @@
 //    figure (from the JSON's "text" map) together; when the send ends
 //    it reloads the page once, to show the final state and buttons. Without
 //    this file the page refreshes itself (<noscript><meta refresh>).
+//    With data-watch="true" instead (a mailing planned to start within the
+//    hour), it asks every 5 s and reloads the page when the send starts.
 (function () {
 	"use strict";
 
@@ -68,10 +70,17 @@
 	}
 
 	var POLL_MS = 1000;
+	// A page that waits for a planned start (data-watch) asks less often,
+	// and for two hours at most.
+	var WATCH_MS = 5000;
+	var WATCH_FOR_MS = 2 * 60 * 60 * 1000;
 
 	function pollProgress(box) {
 		var url = box.getAttribute("data-progress-url");
-		if (!url || box.getAttribute("data-running") !== "true" || !window.fetch) {
+		var running = box.getAttribute("data-running") === "true";
+		var watching = !running && box.getAttribute("data-watch") === "true";
+		var since = Date.now();
+		if (!url || !(running || watching) || !window.fetch) {
 			return;
 		}
 		var bar = box.querySelector("progress");
@@ -114,6 +123,17 @@
 				})
 				.then(function (p) {
 					failures = 0;
+					if (watching) {
+						// The planned start came (the send may even be over
+						// already, so the detail tells): show the page as it is.
+						var detail = document.querySelector('[data-text="detail"]');
+						if (p.running || (p.text && detail && p.text.detail !== detail.textContent)) {
+							window.location.reload();
+						} else if (Date.now() - since < WATCH_FOR_MS) {
+							window.setTimeout(tick, WATCH_MS);
+						}
+						return;
+					}
 					show(p);
 					if (!p.running) {
 						window.location.reload();
@@ -129,7 +149,7 @@
 					}
 				});
 		}
-		window.setTimeout(tick, POLL_MS);
+		window.setTimeout(tick, watching ? WATCH_MS : POLL_MS);
 	}
 
 	// The "N selected" label of the mailing form follows the boxes as they
