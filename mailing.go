@@ -120,7 +120,7 @@ func (c DeliveryCounts) Done() int { return c.Sent + c.Failed + c.Unknown + c.Ca
 // DeliveryStatus is the state of one recipient's delivery in one run.
 type DeliveryStatus string
 
-// The delivery states (DELIVERY.md): pending -> sending -> sent | deferred |
+// The delivery states (docs/lifecycle.md): pending -> sending -> sent | deferred |
 // failed | unknown; and cancelled.
 const (
 	DeliveryPending   DeliveryStatus = "pending"

@@ -71,6 +71,15 @@ func TestDuplicateMailing(t *testing.T) {
 		}
 		f.do(t, req{method: "POST", path: path, bearer: tok, header: []string{"Accept-Language", "ru"}}).want(t, 201).
 			has(t, `"name":"Копия `+o.G.Name+`"`)
+		// An admin's copy of another user's mailing is the owner's, and recorded.
+		var byAdmin mailingJSON
+		f.do(t, req{method: "POST", path: path, bearer: f.tokens["admin"]}).want(t, 201).decode(t, &byAdmin)
+		if byAdmin.OwnerID != owner.ID || len(byAdmin.RecipientIDs) != 2 {
+			t.Errorf("admin's copy: %+v", byAdmin)
+		}
+		if ch, err := f.env.App.AdminChange(context.Background(), actor(owner), "mailing", byAdmin.ID); err != nil || ch == nil {
+			t.Errorf("the owner does not see the admin's copy as the admin's: %+v %v", ch, err)
+		}
 		if _, err := f.env.App.SetMailingDisabled(context.Background(), actor(f.users["admin"]), o.G.ID, true); err != nil {
 			t.Fatal(err)
 		}
@@ -141,8 +150,10 @@ func TestSendTestOfMailing(t *testing.T) {
 			f.do(t, req{method: "POST", path: path, bearer: tok, body: b.body}).want(t, 422).has(t, b.field)
 		}
 		f.do(t, req{method: "POST", path: path, bearer: f.tokens["manager"], body: `{}`}).want(t, 403)
+		f.do(t, req{method: "POST", path: path, bearer: f.tokens["admin"], body: `{}`}).want(t, 200).
+			has(t, `"sent_to":["`+f.users["admin"].Email+`"]`)
 		f.do(t, req{method: "POST", path: path, bearer: f.tokens["other"], body: `{}`}).want(t, 404)
-		// Throttled: ten an hour, the two above included.
+		// Throttled: ten an hour per account, the owner's two above included.
 		for i := 3; i <= 10; i++ {
 			f.do(t, req{method: "POST", path: path, bearer: tok, body: `{}`}).want(t, 200)
 		}

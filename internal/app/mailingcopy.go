@@ -14,8 +14,9 @@ const maxMailingName = 200
 // DuplicateMailing makes a new mailing of the same message to the same
 // recipients as mailing id, named "Copy of <name>" in language lang, with
 // nothing sent or planned (status created). A copy is made by whoever may
-// change the mailing, and belongs to the mailing's owner. Errors: NotFound,
-// Forbidden (read-only staff), Conflict (disabled by a manager).
+// change the mailing (an admin's copy of another user's mailing is recorded
+// as theirs), and belongs to the mailing's owner. Errors: NotFound,
+// Forbidden (managers), Conflict (disabled by a manager).
 func (a *App) DuplicateMailing(ctx context.Context, ac *Actor, id int64, lang string) (*simplesender.Mailing, error) {
 	m, err := a.mailingForChange(ctx, ac, id)
 	if err != nil {
@@ -42,11 +43,7 @@ func (a *App) DuplicateMailing(ctx context.Context, ac *Actor, id int64, lang st
 		if err := s.CreateMailing(ctx, cp, ids); err != nil {
 			return err
 		}
-		if ac.id() != m.OwnerID {
-			return s.AddAudit(ctx, &simplesender.AuditEvent{ActorID: ac.id(), Action: "mailing.duplicate", TargetType: "mailing",
-				TargetID: cp.ID, Detail: m.Name})
-		}
-		return nil
+		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, cp.ID, "duplicate")
 	})
 	if err != nil {
 		return nil, err

@@ -42,12 +42,13 @@ type TestSendResult struct {
 // SMTP servers (or the outbox), at once and outside any send run: it is not
 // counted in the reports, and it is recorded in the audit log as a test
 // ("mailing.test"). The subject starts with "[Test]" in the actor's
-// language lang. Errors: Invalid (to: no address, a bad one, more than
+// language lang. Who may send the mailing may test it (the owner; admins
+// any mailing). Errors: Invalid (to: no address, a bad one, more than
 // MaxTestAddresses; recipient_id: not the owner's), NotFound, Forbidden
-// (read-only staff), Conflict (disabled), RateLimited, Unavailable (the mail
+// (managers), Conflict (disabled), RateLimited, Unavailable (the mail
 // server refused).
 func (a *App) SendTest(ctx context.Context, ac *Actor, id int64, in TestSendInput, lang string) (*TestSendResult, error) {
-	m, err := a.mailingForChange(ctx, ac, id)
+	m, err := a.mailingFor(ctx, ac, id, ActSend)
 	if err != nil {
 		return nil, err
 	}
@@ -123,8 +124,11 @@ func (a *App) SendTest(ctx context.Context, ac *Actor, id int64, in TestSendInpu
 	if res.Recipient != nil {
 		detail += " (" + res.Recipient.Email + ")"
 	}
-	if err := st.AddAudit(ctx, &simplesender.AuditEvent{ActorID: ac.id(), Action: "mailing.test", TargetType: "mailing",
-		TargetID: id, Detail: detail}); err != nil {
+	ev := &simplesender.AuditEvent{ActorID: ac.id(), Action: "mailing.test", TargetType: targetMailing, TargetID: id, Detail: detail}
+	if ac.onBehalf(m.OwnerID) {
+		ev.OwnerID = m.OwnerID
+	}
+	if err := st.AddAudit(ctx, ev); err != nil {
 		return nil, err
 	}
 	if sendErr != nil {

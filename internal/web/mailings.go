@@ -146,7 +146,8 @@ type mailingData struct {
 	// it and shows the send when it starts.
 	Watch    bool
 	Audit    []*simplesender.AuditEvent
-	LastTest *simplesender.AuditEvent // the newest test sent, if any
+	Change   *simplesender.AdminChange // an admin's last change, if any
+	LastTest *simplesender.AuditEvent  // the newest test sent, if any
 	// LateMinutes (or LateHours, from two hours on) say how late the last
 	// run started after its planned time; under a minute is not worth a word.
 	LateMinutes, LateHours int
@@ -187,16 +188,20 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 			return nil, err
 		}
 	}
+	if d.Change, err = s.app.AdminChange(ctx, ac, "mailing", m.ID); err != nil {
+		return nil, err
+	}
 	idle := !d.State.Sending && !d.State.Queued
-	if d.Mine && !m.Disabled() {
-		d.CanSend, d.CanSchedule, d.CanEdit = idle, idle, true
+	if ac.Can(app.ActSend, m.OwnerID) && !m.Disabled() {
+		d.CanSend, d.CanSchedule = idle, idle
 		d.CanResendFailed = idle && m.Counts.Failed > 0
 		d.CanResendUnknown = idle && m.Counts.Unknown > 0
 	}
-	d.CanDelete = d.Mine
-	d.CanCancel = (d.Mine || d.Staff) && m.Status == simplesender.MailingRunning && !m.Disabled()
-	d.CanDisable = d.Staff && !m.Disabled()
-	d.CanEnable = d.Staff && m.Disabled()
+	d.CanEdit = ac.Can(app.ActEdit, m.OwnerID) && !m.Disabled()
+	d.CanDelete = ac.Can(app.ActDelete, m.OwnerID)
+	d.CanCancel = ac.Can(app.ActCancel, m.OwnerID) && m.Status == simplesender.MailingRunning && !m.Disabled()
+	d.CanDisable = ac.Can(app.ActDisable, m.OwnerID) && !m.Disabled()
+	d.CanEnable = ac.Can(app.ActDisable, m.OwnerID) && m.Disabled()
 	loc := rc.User.Location()
 	d.TimeZone = loc.String()
 	d.MinSendAt = now.In(loc).Format(dateTimeLocal)
@@ -398,7 +403,7 @@ func mailingLabel(l *i18n.Localizer, m *simplesender.Mailing) string {
 
 func (s *Server) deleteMailingForm(w http.ResponseWriter, r *http.Request) {
 	m, ok := s.loadMailing(w, r)
-	if !ok || s.readOnly(w, r, m.OwnerID) {
+	if !ok || s.refused(w, r, app.ActDelete, m.OwnerID) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.mailing_delete.title", Nav: "mailings",

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"simplesender"
+	"simplesender/internal/app"
 	"simplesender/internal/i18n"
 )
 
@@ -107,6 +108,20 @@ func (p *Page) IsStaff() bool { return p.User != nil && p.User.Role.IsStaff() }
 
 // IsAdmin reports whether the viewer is an admin.
 func (p *Page) IsAdmin() bool { return p.User != nil && p.User.Role == simplesender.RoleAdmin }
+
+// IsManager reports whether the viewer is a manager (read-only on content).
+func (p *Page) IsManager() bool { return p.User != nil && p.User.Role == simplesender.RoleManager }
+
+// Can reports whether the viewer may do act ("create", "edit", "delete",
+// "send", "cancel", "disable") to content of the user owner, by the rule of
+// package app: templates show only the buttons that work.
+func (p *Page) Can(act string, owner int64) bool {
+	return p.User != nil && (&app.Actor{User: p.User}).Can(app.Action(act), owner)
+}
+
+// CanCreate reports whether the viewer may add recipients, messages and
+// mailings (managers may not).
+func (p *Page) CanCreate() bool { return p.User != nil && p.Can(string(app.ActCreate), p.User.ID) }
 
 // render writes page name with status.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *Page) {
