@@ -67,7 +67,7 @@ var contentScenarios = []contentScenario{
 	{name: "create a mailing of own objects", method: "POST", path: "/mailings",
 		body: `{"message_id":{my_m},"recipient_ids":[{my_r}],"name":"Mine"}`, want: st6(201, 201, 201, 201, 401, 401),
 		okHas: []string{`"status":"created"`, `"recipient_ids":[{my_r}]`, `"recipient_count":1`, `"disabled":false`,
-			`"counts":{"sent":0,"failed":0,"pending":0,"unknown":0,"cancelled":0}`}},
+			`"counts":{"sent":0,"failed":0,"pending":0,"unknown":0,"cancelled":0,"suppressed":0,"bounced":0,"complained":0}`}},
 	{name: "create a mailing of the owner's objects", method: "POST", path: "/mailings",
 		body: `{"message_id":{m},"recipient_ids":[{r}]}`, want: st6(201, 422, 422, 422, 401, 401)},
 	{name: "get a mailing", method: "GET", path: "/mailings/{g}", want: st6(200, 404, 200, 200, 401, 401),
@@ -101,7 +101,7 @@ var contentScenarios = []contentScenario{
 			return nil
 		}, okHas: []string{`"disabled":false`, `"disabled_at":null`}},
 	{name: "list runs", method: "GET", path: "/mailings/{g}/runs", want: st6(200, 404, 200, 200, 401, 401), prepare: sendOnce,
-		okHas: []string{`"number":1`, `"kind":"send"`, `"counts":{"sent":1,"failed":1,"pending":0,"unknown":0,"cancelled":0}`}},
+		okHas: []string{`"number":1`, `"kind":"send"`, `"counts":{"sent":1,"failed":1,"pending":0,"unknown":0,"cancelled":0,"suppressed":0,"bounced":0,"complained":0}`}},
 	{name: "list deliveries", method: "GET", path: "/mailings/{g}/deliveries", want: st6(200, 404, 200, 200, 401, 401), prepare: sendOnce,
 		okHas: []string{`"status":"sent"`, `"status":"failed"`, `"last_code":550`, `"recipient_id":{r2}`, `"total":2`, `"run":{"id":`}},
 	{name: "list attempts", method: "GET", path: "/mailings/{g}/attempts", want: st6(200, 404, 200, 200, 401, 401), prepare: sendOnce,

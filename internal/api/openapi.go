@@ -30,6 +30,26 @@ func arr(items schema) schema { return schema{"type": "array", "items": items} }
 func enum(values ...string) schema {
 	return schema{"type": "string", "enum": values}
 }
+
+// enumOf is enum over the values of one of the domain's lists.
+func enumOf[S ~string](values []S) schema {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return enum(out...)
+}
+
+// counterProperties are the counts of the delivery states, one integer per
+// counter (simplesender.DeliveryCounts).
+func counterProperties() map[string]schema {
+	props := map[string]schema{simplesender.CountPending.String(): integer()}
+	for _, c := range simplesender.FinalCounters {
+		props[c.String()] = integer()
+	}
+	return props
+}
+
 func strMap() schema { return schema{"type": "object", "additionalProperties": str()} }
 
 // nullable returns s that also admits null.
@@ -85,7 +105,7 @@ func listOf(items schema) schema {
 var (
 	recipientFields = map[string]schema{"email": str(), "first_name": str(), "last_name": str(), "middle_name": str(), "comment": str()}
 	messageFields   = map[string]schema{"subject": str(), "body_text": str(), "body_html": str()}
-	countsSchema    = object(map[string]schema{"sent": integer(), "failed": integer(), "pending": integer(), "unknown": integer(), "cancelled": integer()})
+	countsSchema    = object(counterProperties())
 	statsFields     = map[string]schema{"mailings_total": integer(), "mailings_active": integer(), "recipients_unique": integer(),
 		"messages_sent": integer(), "attempts_success": integer(), "attempts_failure": integer()}
 	tokenFields = map[string]schema{"id": integer(), "name": str(), "prefix": str(), "created_at": dateTime(), "last_used_at": nullable(dateTime())}
@@ -129,12 +149,12 @@ func components() map[string]schema {
 		"MailingInput": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer())},
 			"message_id", "recipient_ids"),
 		"MailingPatch": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer())}),
-		"Run": object(map[string]schema{"id": integer(), "number": integer(), "kind": enum("send", "resend_failed", "resend_unknown"),
-			"trigger": str(), "scheduled_at": nullable(dateTime()), "started_at": dateTime(), "finished_at": nullable(dateTime()),
+		"Run": object(map[string]schema{"id": integer(), "number": integer(), "kind": enumOf(simplesender.RunKinds),
+			"trigger": enumOf(simplesender.Triggers), "scheduled_at": nullable(dateTime()), "started_at": dateTime(), "finished_at": nullable(dateTime()),
 			"cancelled": boolean(), "subject": str(), "counts": ref("Counts")}),
 		"Delivery": object(map[string]schema{"id": integer(), "run_id": integer(), "recipient_id": integer(), "email": str(),
 			"first_name": str(), "last_name": str(), "middle_name": str(),
-			"status":   enum("pending", "sending", "sent", "deferred", "failed", "unknown", "cancelled"),
+			"status":   enumOf(simplesender.DeliveryStatuses(nil)),
 			"attempts": integer(), "next_attempt_at": nullable(dateTime()), "last_code": nullable(integer()),
 			"last_enhanced": str(), "last_response": str(), "sent_at": nullable(dateTime()), "updated_at": dateTime()}),
 		"Attempt": object(map[string]schema{"id": integer(), "delivery_id": integer(), "run_id": integer(), "email": str(),
@@ -355,7 +375,7 @@ func operations() map[string]operation {
 			params: pageParams, ok: ref("RunList")},
 		"GET /mailings/{id}/deliveries": {tag: "deliveries", who: whoUser, summary: "Per recipient state of a run (default: the last)",
 			params: append([]param{query("run", "A run id (see /runs).", integer()),
-				query("status", "pending also takes in sending and deferred.", enum("pending", "sending", "sent", "deferred", "failed", "unknown", "cancelled")),
+				query("status", "pending also takes in sending and deferred.", enumOf(simplesender.DeliveryStatuses(nil))),
 				query("q", "Part of the address.", str())}, pageParams...),
 			ok: ref("DeliveryList")},
 		"GET /mailings/{id}/attempts": {tag: "deliveries", who: whoUser, summary: "Every delivery attempt of a mailing, oldest first",

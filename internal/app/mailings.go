@@ -138,8 +138,6 @@ func (a *App) mailingForChange(ctx context.Context, ac *Actor, id int64) (*simpl
 	return m, nil
 }
 
-var errDisabled = simplesender.E(simplesender.KindConflict, "error.mailing.disabled")
-
 // UpdateMailing changes the actor's mailing. A run in progress keeps the
 // audience and message it started with. Errors: Invalid, NotFound,
 // Forbidden, Conflict (disabled).
@@ -148,8 +146,8 @@ func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in Mailing
 	if err != nil {
 		return nil, err
 	}
-	if m.Disabled() {
-		return nil, errDisabled
+	if err := simplesender.CheckEdit(m); err != nil {
+		return nil, err
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := validateMailing(ctx, s, m.OwnerID, &in); err != nil {
@@ -176,14 +174,12 @@ func (a *App) DeleteMailing(ctx context.Context, ac *Actor, id int64) error {
 		return err
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
-		runs, err := s.ListRuns(ctx, id)
+		active, err := s.RunActive(ctx, id)
 		if err != nil {
 			return err
 		}
-		for _, r := range runs {
-			if r.FinishedAt == nil {
-				return simplesender.E(simplesender.KindConflict, "error.mailing.running")
-			}
+		if err := simplesender.CheckDelete(m, active); err != nil {
+			return err
 		}
 		return s.DeleteMailing(ctx, m.OwnerID, id)
 	})
@@ -194,27 +190,22 @@ func (a *App) DeleteMailing(ctx context.Context, ac *Actor, id int64) error {
 }
 
 // SendNow queues a send of the whole audience at once; the engine starts it
-// within moments. trigger is "now" (web, API) or "cli". A second request
-// while one is due or running is a Conflict, so a double click makes one
-// run. Errors: NotFound, Forbidden, Conflict.
-func (a *App) SendNow(ctx context.Context, ac *Actor, id int64, trigger string) error {
-	return a.requestStart(ctx, ac, id, a.Now(), store.KindSend, trigger)
+// within moments. trigger is TriggerNow (web, API) or TriggerCLI. A second
+// request while one is due or running is a Conflict, so a double click makes
+// one run. Errors: NotFound, Forbidden, Conflict (see
+// simplesender.CheckStart).
+func (a *App) SendNow(ctx context.Context, ac *Actor, id int64, trigger simplesender.Trigger) error {
+	return a.requestStart(ctx, ac, id, a.Now(), simplesender.RunSend, trigger)
 }
 
 // Resend queues a new run to the deliveries of the last run that failed
-// (kind resend_failed) or whose outcome is unknown (resend_unknown).
-func (a *App) Resend(ctx context.Context, ac *Actor, id int64, kind string) error {
-	if kind != store.KindResendFailed && kind != store.KindResendUnknown {
+// (kind RunResendFailed) or whose outcome is unknown (RunResendUnknown).
+// Errors: Invalid (another kind), NotFound, Forbidden, Conflict.
+func (a *App) Resend(ctx context.Context, ac *Actor, id int64, kind simplesender.RunKind) error {
+	if _, ok := kind.Resends(); !ok {
 		return simplesender.Invalid(map[string]string{"kind": "error.invalid"})
 	}
-	m, err := a.mailingForChange(ctx, ac, id)
-	if err != nil {
-		return err
-	}
-	if (kind == store.KindResendFailed && m.Counts.Failed == 0) || (kind == store.KindResendUnknown && m.Counts.Unknown == 0) {
-		return simplesender.E(simplesender.KindConflict, "error.mailing.nothing_to_resend")
-	}
-	return a.requestStart(ctx, ac, id, a.Now(), kind, "now")
+	return a.requestStart(ctx, ac, id, a.Now(), kind, simplesender.TriggerNow)
 }
 
 // Schedule sets a one-time send at `at` (a time in the future), replacing
@@ -227,19 +218,15 @@ func (a *App) Schedule(ctx context.Context, ac *Actor, id int64, at time.Time) e
 	if at.After(a.Now().AddDate(5, 0, 0)) {
 		return simplesender.Invalid(map[string]string{"send_at": "error.schedule.far"})
 	}
-	return a.requestStart(ctx, ac, id, at.UTC().Truncate(time.Second), store.KindSend, "schedule")
+	return a.requestStart(ctx, ac, id, at.UTC().Truncate(time.Second), simplesender.RunSend, simplesender.TriggerSchedule)
 }
 
-func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Time, kind, trigger string) error {
+// requestStart asks for a run after the actor's right to change the
+// mailing; the store checks the request on the locked rows.
+func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Time, kind simplesender.RunKind, trigger simplesender.Trigger) error {
 	m, err := a.mailingForChange(ctx, ac, id)
 	if err != nil {
 		return err
-	}
-	if m.Disabled() {
-		return errDisabled
-	}
-	if m.RecipientCount == 0 && kind == store.KindSend {
-		return simplesender.E(simplesender.KindConflict, "error.mailing.no_recipients")
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		return s.RequestStart(ctx, m.OwnerID, id, at, kind, trigger, a.RepeatWindow)
@@ -265,8 +252,8 @@ func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 	if err := writable(ac, m.OwnerID); err != nil && !ac.role().IsStaff() {
 		return err
 	}
-	if m.Status != simplesender.MailingRunning {
-		return simplesender.E(simplesender.KindConflict, "error.mailing.nothing_to_cancel")
+	if err := simplesender.CheckCancel(m); err != nil {
+		return err
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		if _, err := s.CancelRuns(ctx, 0, id); err != nil {

@@ -50,6 +50,9 @@ type Figures struct {
 	Unknown         int `json:"unknown"`
 	Pending         int `json:"pending"`
 	Cancelled       int `json:"cancelled"`
+	Suppressed      int `json:"suppressed"`
+	Bounced         int `json:"bounced"`
+	Complained      int `json:"complained"`
 	AttemptsSuccess int `json:"attempts_success"`
 	AttemptsFailure int `json:"attempts_failure"`
 }

@@ -469,15 +469,16 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 	if ri.err != nil {
 		if simplesender.IsKind(ri.err, simplesender.KindInternal) {
 			// A database hiccup: leave it for the next claim.
-			o.Status, o.At = simplesender.DeliveryPending, e.cfg.Now()
+			o.Status, o.Cause, o.At = simplesender.DeliveryPending, simplesender.CauseRelease, e.cfg.Now()
 			return o
 		}
-		o.Status, o.Attempted, o.At, o.Response = simplesender.DeliveryFailed, true, e.cfg.Now(), "the message cannot be rendered: "+ri.err.Error()
+		o.Status, o.Cause, o.Attempted, o.At = simplesender.DeliveryFailed, simplesender.CausePermanent, true, e.cfg.Now()
+		o.Response = "the message cannot be rendered: " + ri.err.Error()
 		return o
 	}
 	// Checked before each message, so a cancel or disable stops at once.
 	if e.isCancelled(c.RunID) {
-		o.Status, o.At = simplesender.DeliveryCancelled, e.cfg.Now()
+		o.Status, o.Cause, o.At = simplesender.DeliveryCancelled, simplesender.CauseCancel, e.cfg.Now()
 		return o
 	}
 	f := &render.Fields{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, MiddleName: c.MiddleName}
@@ -489,7 +490,7 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 	buf.Reset()
 	msgID, err := mailer.Build(buf, m, e.cfg.Now())
 	if err != nil {
-		o.Status, o.Attempted, o.At = simplesender.DeliveryFailed, true, e.cfg.Now()
+		o.Status, o.Cause, o.Attempted, o.At = simplesender.DeliveryFailed, simplesender.CausePermanent, true, e.cfg.Now()
 		o.Response = "the message cannot be built: " + err.Error()
 		return o
 	}
@@ -501,7 +502,7 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		// due when the first server is back, and claim no more till then
 		// (a large mailing would otherwise burn an attempt per recipient).
 		e.pauseUntil(re.Until)
-		o.Status, o.At, o.NextAt = simplesender.DeliveryPending, e.cfg.Now(), re.Until
+		o.Status, o.Cause, o.At, o.NextAt = simplesender.DeliveryPending, simplesender.CauseRelease, e.cfg.Now(), re.Until
 		return o
 	}
 	o.At, o.Attempted, o.MessageID = e.cfg.Now(), true, msgID
@@ -509,39 +510,44 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 	return o
 }
 
-// classify sets the outcome's state from the server's answer.
+// classify sets the outcome's state from the server's answer, by the
+// domain's rules (simplesender.Classify).
 func (e *Engine) classify(o *store.Outcome, attempts int, reply mailer.Reply, err error) {
+	e.count(err == nil)
 	if err == nil {
-		o.Status, o.Code, o.Enhanced, o.Response = simplesender.DeliverySent, reply.Code, reply.Enhanced, reply.Text
-		e.count(true)
-		return
+		o.Code, o.Enhanced, o.Response = reply.Code, reply.Enhanced, reply.Text
 	}
-	e.count(false)
-	var se *mailer.SMTPError
-	if errors.As(err, &se) {
-		o.Code, o.Enhanced, o.Response = se.Code, se.Enhanced, se.Message
-		if o.Response == "" {
-			o.Response = se.Error()
+	f := sendFailure(err)
+	if f != nil {
+		var se *mailer.SMTPError
+		if errors.As(err, &se) {
+			o.Code, o.Enhanced, o.Response = se.Code, se.Enhanced, se.Message
+			err = se // described by itself when the server said nothing
 		}
-	} else {
-		o.Response = err.Error()
+		if o.Response == "" {
+			o.Response = err.Error()
+		}
 	}
-	permanent := se != nil && !se.Temporary && !se.AfterData &&
-		(se.Stage == mailer.StageRcpt || se.Stage == mailer.StageData || se.Stage == mailer.StageDataEnd)
-	switch {
-	case mailer.IsUnknownOutcome(err):
-		o.Status = simplesender.DeliveryUnknown
-	case permanent:
-		o.Status = simplesender.DeliveryFailed
-	case attempts > len(e.cfg.Retry):
-		o.Status = simplesender.DeliveryFailed
+	v := simplesender.Classify(f, attempts, e.cfg.Retry, o.At)
+	o.Status, o.Cause, o.NextAt = v.Status, v.Cause, v.NextAt
+	if v.GaveUp {
 		o.Response = "gave up after " + strconv.Itoa(attempts) + " attempts: " + o.Response
-	default:
-		// Temporary, or a server or account problem rather than this
-		// recipient's (5xx before RCPT): try again later.
-		o.Status = simplesender.DeliveryDeferred
-		o.NextAt = o.At.Add(e.cfg.Retry[attempts-1])
 	}
+}
+
+// sendFailure describes a failed send for the domain's classification: an
+// SMTP failure as the mailer reports it, anything else as a temporary
+// failure of the connection. nil for no error.
+func sendFailure(err error) *simplesender.SendFailure {
+	if err == nil {
+		return nil
+	}
+	var se *mailer.SMTPError
+	if !errors.As(err, &se) {
+		return &simplesender.SendFailure{Temporary: true}
+	}
+	return &simplesender.SendFailure{Stage: simplesender.SMTPStage(se.Stage), Code: se.Code, Temporary: se.Temporary,
+		AfterData: se.AfterData}
 }
 
 // pauseUntil stops claiming until t (or a later pause's end).

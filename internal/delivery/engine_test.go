@@ -217,7 +217,7 @@ func TestFailuresEndInTheRightState(t *testing.T) {
 		}
 		// Resending the failed ones makes a second run; the first stays.
 		r.smtp.Script = nil
-		if err := r.env.App.Resend(ctx, r.owner, m.ID, store.KindResendFailed); err != nil {
+		if err := r.env.App.Resend(ctx, r.owner, m.ID, simplesender.RunResendFailed); err != nil {
 			t.Fatal(err)
 		}
 		m = r.wait(t, m.ID, "the resend to finish", func(m *simplesender.Mailing) bool { return finished(m) && m.Counts.Total() == 2 })

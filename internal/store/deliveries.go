@@ -99,9 +99,9 @@ func (s *Store) claim(ctx context.Context, instance string, now time.Time, limit
 	if s.db.Engine() == "postgres" {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := s.queryW(ctx, `UPDATE deliveries SET status = 'sending', claimed_by = ?,
+	rows, err := s.queryW(ctx, `UPDATE deliveries SET status = `+sqlSending+`, claimed_by = ?,
 		attempts = attempts + 1, updated_at = ?
-		WHERE id IN (SELECT id FROM deliveries WHERE status IN ('pending', 'deferred') AND next_attempt_at <= ?
+		WHERE id IN (SELECT id FROM deliveries WHERE status IN `+sqlClaimable+` AND next_attempt_at <= ?
 			AND (next_attempt_at, id) > (?, ?)
 			ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
 		RETURNING id, run_id, recipient_id, email, last_name, first_name, middle_name, attempts, next_attempt_at`,
@@ -131,6 +131,7 @@ type Outcome struct {
 	OwnerID    int64
 	Email      string
 	Status     simplesender.DeliveryStatus // sent, deferred, failed, unknown; pending to release unsent; cancelled
+	Cause      simplesender.Cause          // why; empty: any cause that leads from sending to Status
 	Attempted  bool                        // false: nothing was tried (released or cancelled), no attempt row
 	At         time.Time
 	NextAt     time.Time // deferred: the next try; pending: due again then (zero: at once)
@@ -142,18 +143,20 @@ type Outcome struct {
 
 // updateOutcomes sets each delivery's new state from one row of values:
 // pending (released unsent) gives back the attempt it was counted for and
-// keeps the last reply; deferred sets the next attempt's time; sent sets
-// sent_at; every other state keeps the Message-ID of the try.
-const updateOutcomes = `UPDATE deliveries SET status = v.status, claimed_by = NULL,
-	attempts = deliveries.attempts - CASE WHEN v.status = 'pending' THEN 1 ELSE 0 END,
-	next_attempt_at = CASE WHEN v.status IN ('deferred', 'pending') THEN v.next_at ELSE deliveries.next_attempt_at END,
-	last_code = CASE WHEN v.status = 'pending' THEN deliveries.last_code ELSE v.code END,
-	last_enhanced = CASE WHEN v.status = 'pending' THEN deliveries.last_enhanced ELSE v.enhanced END,
-	last_response = CASE WHEN v.status = 'pending' THEN deliveries.last_response ELSE v.response END,
-	message_id = CASE WHEN v.status IN ('pending', 'deferred') THEN deliveries.message_id ELSE v.message_id END,
-	sent_at = CASE WHEN v.status = 'sent' THEN v.at ELSE deliveries.sent_at END,
+// keeps the last reply; a waiting state (deferred, pending) sets the next
+// attempt's time; sent sets sent_at; every other state keeps the
+// Message-ID of the try. Only deliveries in sending change: every outcome
+// is a move from sending (see recordOutcomes).
+var updateOutcomes = `UPDATE deliveries SET status = v.status, claimed_by = NULL,
+	attempts = deliveries.attempts - CASE WHEN v.status = ` + sqlPending + ` THEN 1 ELSE 0 END,
+	next_attempt_at = CASE WHEN v.status IN ` + sqlWaiting + ` THEN v.next_at ELSE deliveries.next_attempt_at END,
+	last_code = CASE WHEN v.status = ` + sqlPending + ` THEN deliveries.last_code ELSE v.code END,
+	last_enhanced = CASE WHEN v.status = ` + sqlPending + ` THEN deliveries.last_enhanced ELSE v.enhanced END,
+	last_response = CASE WHEN v.status = ` + sqlPending + ` THEN deliveries.last_response ELSE v.response END,
+	message_id = CASE WHEN v.status IN ` + sqlWaiting + ` THEN deliveries.message_id ELSE v.message_id END,
+	sent_at = CASE WHEN v.status = ` + sqlSent + ` THEN v.at ELSE deliveries.sent_at END,
 	updated_at = v.at
-	FROM v WHERE deliveries.id = v.id AND deliveries.status = 'sending'
+	FROM v WHERE deliveries.id = v.id AND deliveries.status = ` + sqlSending + `
 	RETURNING deliveries.id`
 
 // insertAttempts writes one attempt row per row of values whose delivery
@@ -180,6 +183,10 @@ func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int
 	args := make([]any, 0, len(outs)*len(outcomeColumns))
 	for i := range outs {
 		o := &outs[i]
+		if !outcomeAllowed(o) {
+			return simplesender.Errorf("record outcome of delivery %d: %s is no move from %s (cause %q)", o.DeliveryID,
+				o.Status, simplesender.DeliverySending, o.Cause)
+		}
 		runs[o.RunID] = struct{}{}
 		byID[o.DeliveryID] = o
 		next := o.NextAt // deferred: the next try; pending (released): when it is due again, or now
@@ -223,6 +230,19 @@ func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int
 		}
 	}
 	return counts.save(ctx, s)
+}
+
+// outcomeAllowed reports whether the domain allows o's move from sending.
+func outcomeAllowed(o *Outcome) bool {
+	if o.Cause != "" {
+		return simplesender.CanTransition(simplesender.DeliverySending, o.Status, o.Cause)
+	}
+	for _, c := range simplesender.Causes {
+		if simplesender.CanTransition(simplesender.DeliverySending, o.Status, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // scanIDs calls fn with each row's single integer column and closes rows.
@@ -317,14 +337,14 @@ func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now ti
 	err := db.InTx(ctx, func(s *Store) error {
 		rows, err := s.w.QueryContext(ctx, db.dialect.rebind(`SELECT d.id, d.run_id, r.mailing_id, r.owner_id, d.email
 			FROM deliveries d JOIN runs r ON r.id = d.run_id
-			WHERE d.run_id IN (SELECT id FROM runs WHERE finished_at IS NULL) AND d.status = 'sending' AND (d.claimed_by IS NULL OR (d.claimed_by <> ? AND NOT EXISTS (
+			WHERE d.run_id IN (SELECT id FROM runs WHERE finished_at IS NULL) AND d.status = `+sqlSending+` AND (d.claimed_by IS NULL OR (d.claimed_by <> ? AND NOT EXISTS (
 				SELECT 1 FROM engine_instances i WHERE i.id = d.claimed_by AND i.heartbeat_at >= ?)))`), self, staleBefore)
 		if err != nil {
 			return s.wrap(err, "find orphans")
 		}
 		var outs []Outcome
 		for rows.Next() {
-			o := Outcome{Status: simplesender.DeliveryUnknown, Attempted: true, At: now, Response: unknownResponse}
+			o := Outcome{Status: simplesender.DeliveryUnknown, Cause: simplesender.CauseUnknown, Attempted: true, At: now, Response: unknownResponse}
 			if err := rows.Scan(&o.DeliveryID, &o.RunID, &o.MailingID, &o.OwnerID, &o.Email); err != nil {
 				rows.Close()
 				return s.wrap(err, "scan orphan")
@@ -336,8 +356,8 @@ func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now ti
 		var counts tally // the report counters move with the rows, in this transaction
 		for _, o := range outs {
 			runs[o.RunID] = struct{}{}
-			res, err := s.exec(ctx, `UPDATE deliveries SET status = 'unknown', claimed_by = NULL, last_response = ?, updated_at = ?
-				WHERE id = ? AND status = 'sending'`, o.Response, now, o.DeliveryID)
+			res, err := s.exec(ctx, `UPDATE deliveries SET status = `+sqlUnknown+`, claimed_by = NULL, last_response = ?, updated_at = ?
+				WHERE id = ? AND status = `+sqlSending, o.Response, now, o.DeliveryID)
 			if err != nil {
 				return s.wrap(err, "mark unknown")
 			}
@@ -411,7 +431,7 @@ func (s *Store) ListDeliveries(ctx context.Context, runID int64, f DeliveryFilte
 	where, args := "WHERE run_id = ?", []any{runID}
 	if f.Status != "" {
 		if f.Status == simplesender.DeliveryPending {
-			where += " AND status IN ('pending', 'sending', 'deferred')"
+			where += " AND status IN " + sqlOpen
 		} else {
 			where += " AND status = ?"
 			args = append(args, string(f.Status))
@@ -516,6 +536,6 @@ func (s *Store) ListAttempts(ctx context.Context, mailingID int64, limit, offset
 // WaitingDeliveries counts deliveries pending or deferred, for metrics.
 func (db *DB) WaitingDeliveries(ctx context.Context) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'deferred')").Scan(&n)
+	err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM deliveries WHERE status IN "+sqlWaiting).Scan(&n)
 	return n, err
 }

@@ -258,18 +258,27 @@ func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]simplesende
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.query(ctx, `SELECT r.id, r.total, COALESCE(c.sent, 0), COALESCE(c.failed, 0), COALESCE(c.unknown, 0),
-		COALESCE(c.cancelled, 0) FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (`+placeholders(len(ids))+`)`, ids...)
+	rows, err := s.query(ctx, `SELECT r.id, r.total, `+finalCountsSQL+`
+		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (`+placeholders(len(ids))+`)`, ids...)
 	if err != nil {
 		return nil, s.wrap(err, "count deliveries")
 	}
 	defer rows.Close()
+	final := make([]int, len(finalColumns))
+	dest := make([]any, 0, 2+len(final))
 	for rows.Next() {
 		var id int64
 		var total int
-		var c simplesender.DeliveryCounts
-		if err := rows.Scan(&id, &total, &c.Sent, &c.Failed, &c.Unknown, &c.Cancelled); err != nil {
+		dest = append(dest[:0], &id, &total)
+		for i := range final {
+			dest = append(dest, &final[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, s.wrap(err, "scan counts")
+		}
+		var c simplesender.DeliveryCounts
+		for i, k := range simplesender.FinalCounters {
+			c.Add(k, final[i])
 		}
 		c.Pending = max(total-c.Done(), 0) // waiting, being sent or to be tried again
 		out[id] = c
@@ -290,7 +299,7 @@ func (s *Store) CountMailings(ctx context.Context, owner int64) (total, active, 
 	if owner != 0 {
 		where, args = " WHERE owner_id = ?", []any{owner}
 	}
-	err = s.queryRow(ctx, `SELECT count(*), COALESCE(sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END), 0)
+	err = s.queryRow(ctx, `SELECT count(*), COALESCE(sum(CASE WHEN status = `+sqlMailingRunning+` THEN 1 ELSE 0 END), 0)
 		FROM mailings`+where, args...).Scan(&total, &active)
 	if err != nil {
 		return 0, 0, 0, s.wrap(err, "count mailings")

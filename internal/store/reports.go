@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"simplesender"
@@ -49,6 +50,9 @@ type FigureCounts struct {
 	Unknown         int // deliveries whose outcome is unknown (the sender stopped mid-send)
 	Pending         int // deliveries pending, being sent, or deferred for a retry
 	Cancelled       int // deliveries cancelled before they were tried
+	Suppressed      int // deliveries not sent: the address is suppressed
+	Bounced         int // deliveries accepted, then reported undeliverable
+	Complained      int // deliveries accepted, then reported as spam
 	AttemptsSuccess int // attempts the server accepted
 	AttemptsFailure int // attempts that failed (temporarily or for good, or with unknown outcome)
 }
@@ -62,8 +66,26 @@ func (c *FigureCounts) Add(o FigureCounts) {
 	c.Unknown += o.Unknown
 	c.Pending += o.Pending
 	c.Cancelled += o.Cancelled
+	c.Suppressed += o.Suppressed
+	c.Bounced += o.Bounced
+	c.Complained += o.Complained
 	c.AttemptsSuccess += o.AttemptsSuccess
 	c.AttemptsFailure += o.AttemptsFailure
+}
+
+// addDeliveries adds n deliveries to the count of counter k (pending and
+// the final ones).
+func (c *FigureCounts) addDeliveries(k simplesender.Counter, n int) {
+	var d simplesender.DeliveryCounts
+	d.Add(k, n)
+	c.Sent += d.Sent
+	c.Failed += d.Failed
+	c.Unknown += d.Unknown
+	c.Pending += d.Pending
+	c.Cancelled += d.Cancelled
+	c.Suppressed += d.Suppressed
+	c.Bounced += d.Bounced
+	c.Complained += d.Complained
 }
 
 // ReadTx runs fn in one read-only transaction on the reader pool, so that
@@ -118,25 +140,34 @@ func slotRange(from, to time.Time) (string, []any) {
 // by key ("mailing_id" or "owner_id").
 func (s *Store) deliveryFigures(ctx context.Context, dst func(id int64) *FigureCounts, key string, owners Owners) error {
 	where, args := inOwners("r.owner_id", owners)
-	rows, err := s.query(ctx, `SELECT r.`+key+`, sum(r.total), sum(COALESCE(c.sent, 0)), sum(COALESCE(c.failed, 0)),
-		sum(COALESCE(c.unknown, 0)) FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id
+	rows, err := s.query(ctx, `SELECT r.`+key+`, sum(r.total), `+sumFinalSQL+`
+		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id
 		WHERE `+where+` GROUP BY r.`+key, args...)
 	if err != nil {
 		return s.wrap(err, "count deliveries")
 	}
 	totals := map[int64]int{}
+	final := make([]int, len(finalColumns))
 	for rows.Next() {
 		var id int64
-		var total, sent, failed, unknown int
-		if err := rows.Scan(&id, &total, &sent, &failed, &unknown); err != nil {
+		var total int
+		dest := []any{&id, &total}
+		for i := range final {
+			dest = append(dest, &final[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return s.wrap(err, "scan delivery counts")
 		}
 		c := dst(id)
-		c.Sent += sent
-		c.Failed += failed
-		c.Unknown += unknown
-		totals[id] += total - sent - failed - unknown
+		rest := total
+		for i, k := range simplesender.FinalCounters {
+			if k != simplesender.CountCancelled {
+				c.addDeliveries(k, final[i])
+				rest -= final[i]
+			}
+		}
+		totals[id] += rest
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -144,7 +175,7 @@ func (s *Store) deliveryFigures(ctx context.Context, dst func(id int64) *FigureC
 	}
 	// Only runs still going have deliveries waiting or being sent.
 	rows, err = s.query(ctx, `SELECT r.`+key+`, count(*) FROM runs r JOIN deliveries d ON d.run_id = r.id
-		WHERE r.finished_at IS NULL AND d.status IN ('pending', 'sending', 'deferred') AND `+where+` GROUP BY r.`+key, args...)
+		WHERE r.finished_at IS NULL AND d.status IN `+sqlOpen+` AND `+where+` GROUP BY r.`+key, args...)
 	if err != nil {
 		return s.wrap(err, "count pending deliveries")
 	}
@@ -261,7 +292,7 @@ func (s *Store) OwnerFigures(ctx context.Context, owners Owners, from, to time.T
 		return c
 	}
 	where, args := inOwners("owner_id", owners)
-	rows, err := s.query(ctx, `SELECT owner_id, count(*), sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END)
+	rows, err := s.query(ctx, `SELECT owner_id, count(*), sum(CASE WHEN status = `+sqlMailingRunning+` THEN 1 ELSE 0 END)
 		FROM mailings WHERE `+where+` GROUP BY owner_id`, args...)
 	if err != nil {
 		return nil, s.wrap(err, "count mailings")
@@ -409,7 +440,7 @@ func (s *Store) EachAttempt(ctx context.Context, mailingID int64, fn func(*simpl
 // tally gathers the counter changes of one transaction's writes, to be
 // saved at its end.
 type tally struct {
-	runs  map[int64]*[4]int // run id -> sent, failed, unknown, cancelled
+	runs  map[int64][]int // run id -> change of each final counter (simplesender.FinalCounters)
 	slots map[[2]int64]*slotTally
 }
 
@@ -418,36 +449,41 @@ type slotTally struct {
 	success, failure int
 }
 
-// delivery counts a delivery that reached status in run.
+// delivery counts a delivery of run that reached status (from sending,
+// whose counter is not kept: it follows from the run's total).
 func (t *tally) delivery(run int64, status simplesender.DeliveryStatus) {
-	i := -1
-	switch status {
-	case simplesender.DeliverySent:
-		i = 0
-	case simplesender.DeliveryFailed:
-		i = 1
-	case simplesender.DeliveryUnknown:
-		i = 2
-	case simplesender.DeliveryCancelled:
-		i = 3
+	if st, ok := status.State(); ok {
+		t.add(run, st.Counter, 1)
 	}
+}
+
+// move counts a delivery of run that went from one final state to another
+// (a later report): its old counter loses it, the new one gains it.
+func (t *tally) move(run int64, from, to simplesender.DeliveryStatus) {
+	f, okf := from.State()
+	s, oks := to.State()
+	if okf && oks && f.Counter != s.Counter {
+		t.add(run, f.Counter, -1)
+		t.add(run, s.Counter, 1)
+	}
+}
+
+// add counts n deliveries of run in counter c; counters of states that are
+// not final are not kept.
+func (t *tally) add(run int64, c simplesender.Counter, n int) {
+	i := finalIndex(c)
 	if i < 0 {
 		return
 	}
-	t.add(run, i, 1)
-}
-
-// add counts n deliveries of run in column i (see tally.runs).
-func (t *tally) add(run int64, i, n int) {
 	if t.runs == nil {
-		t.runs = map[int64]*[4]int{}
+		t.runs = map[int64][]int{}
 	}
-	c := t.runs[run]
-	if c == nil {
-		c = &[4]int{}
-		t.runs[run] = c
+	counts := t.runs[run]
+	if counts == nil {
+		counts = make([]int, len(finalColumns))
+		t.runs[run] = counts
 	}
-	c[i] += n
+	counts[i] += n
 }
 
 // attempt counts an attempt row written for mailing of owner at `at`.
@@ -481,13 +517,13 @@ func (t *tally) save(ctx context.Context, s *Store) error {
 		runs = append(runs, r)
 	}
 	slices.Sort(runs)
+	args := make([]any, 0, 1+len(finalColumns))
 	for _, r := range runs {
-		c := t.runs[r]
-		if _, err := s.exec(ctx, `INSERT INTO run_counts (run_id, sent, failed, unknown, cancelled) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (run_id) DO UPDATE SET sent = run_counts.sent + excluded.sent,
-			failed = run_counts.failed + excluded.failed, unknown = run_counts.unknown + excluded.unknown,
-			cancelled = run_counts.cancelled + excluded.cancelled`,
-			r, c[0], c[1], c[2], c[3]); err != nil {
+		args = append(args[:0], r)
+		for _, n := range t.runs[r] {
+			args = append(args, n)
+		}
+		if _, err := s.exec(ctx, saveRunCountsSQL, args...); err != nil {
 			return s.wrap(err, "count deliveries")
 		}
 	}
@@ -510,6 +546,32 @@ func (t *tally) save(ctx context.Context, s *Store) error {
 	return nil
 }
 
+// saveRunCountsSQL adds a run's changes to each final counter.
+var saveRunCountsSQL = func() string {
+	set := make([]string, len(finalColumns))
+	for i, c := range finalColumns {
+		set[i] = c + " = run_counts." + c + " + excluded." + c
+	}
+	return "INSERT INTO run_counts (run_id, " + strings.Join(finalColumns, ", ") + ") VALUES (?" +
+		strings.Repeat(", ?", len(finalColumns)) + ") ON CONFLICT (run_id) DO UPDATE SET " + strings.Join(set, ", ")
+}()
+
+// rebuildRunCountsSQL counts each run's deliveries by final counter.
+var rebuildRunCountsSQL = func() string {
+	sums := make([]string, len(simplesender.FinalCounters))
+	for i, c := range simplesender.FinalCounters {
+		var in []simplesender.DeliveryStatus
+		for _, st := range simplesender.DeliveryStates {
+			if st.Counter == c {
+				in = append(in, st.Status)
+			}
+		}
+		sums[i] = "sum(CASE WHEN status IN " + inList(in) + " THEN 1 ELSE 0 END)"
+	}
+	return "INSERT INTO run_counts (run_id, " + strings.Join(finalColumns, ", ") + ") SELECT run_id, " +
+		strings.Join(sums, ", ") + " FROM deliveries GROUP BY run_id"
+}()
+
 // affectedOne reports whether a write changed exactly one row.
 func affectedOne(res sql.Result) (bool, error) {
 	n, err := res.RowsAffected()
@@ -528,10 +590,7 @@ func (db *DB) RebuildReportCounters(ctx context.Context) error {
 		for _, q := range []string{
 			"DELETE FROM run_counts",
 			"DELETE FROM attempt_counts",
-			`INSERT INTO run_counts (run_id, sent, failed, unknown, cancelled)
-			SELECT run_id, sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
-			       sum(CASE WHEN status = 'unknown' THEN 1 ELSE 0 END), sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END)
-			FROM deliveries GROUP BY run_id`,
+			rebuildRunCountsSQL,
 			`INSERT INTO attempt_counts (mailing_id, slot, owner_id, success, failure)
 			SELECT mailing_id, ` + slot + `, min(owner_id), sum(CASE WHEN success THEN 1 ELSE 0 END),
 			       sum(CASE WHEN success THEN 0 ELSE 1 END)

@@ -8,22 +8,16 @@ import (
 	"simplesender"
 )
 
-// Start kinds: what a run sends to.
-const (
-	KindSend          = "send"           // the mailing's whole audience
-	KindResendFailed  = "resend_failed"  // the failed deliveries of the last run
-	KindResendUnknown = "resend_unknown" // the unknown deliveries of the last run
-)
-
 // RequestStart marks owner's mailing id to start a run of kind at `at`
-// (now, or a time in the future), replacing any pending start. It refuses
-// (Conflict) when a run is active or a start is already due, when the
-// mailing is disabled, and when its owner is blocked (ErrOwnerBlocked).
-// trigger is "now", "schedule" or "cli". Run it in a transaction: the
-// owner's state is read under a lock that a block waits for.
-// An immediate send of the whole audience within repeatWindow of the last
-// run's start is refused as a repeat (a double click).
-func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time, kind, trigger string, repeatWindow time.Duration) error {
+// (now, or a time in the future) for trigger, replacing any pending start.
+// It checks the request with simplesender.CheckStart on the locked rows:
+// Conflict when a run is active or a start is already due, when the
+// mailing is disabled, when its owner is blocked, when there is no one to
+// send to, and for an immediate send of the whole audience within
+// repeatWindow of the last run's start (a double click). Run it in a
+// transaction: the owner's state is read under a lock that a block waits
+// for.
+func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time, kind simplesender.RunKind, trigger simplesender.Trigger, repeatWindow time.Duration) error {
 	blocked, err := s.lockOwnerOf(ctx, owner, id)
 	if err != nil {
 		return err
@@ -33,28 +27,16 @@ func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time,
 		return err
 	}
 	now := s.Now()
-	switch {
-	case blocked:
-		return ErrOwnerBlocked
-	case m.Disabled():
-		return simplesender.E(simplesender.KindConflict, "error.mailing.disabled")
-	case m.ScheduledAt != nil && !m.ScheduledAt.After(now):
-		return simplesender.E(simplesender.KindConflict, "error.mailing.already_running")
-	}
 	active, err := s.activeRun(ctx, id)
 	if err != nil {
 		return err
 	}
-	if active != 0 {
-		return simplesender.E(simplesender.KindConflict, "error.mailing.already_running")
+	if err := simplesender.CheckStart(m, simplesender.StartRequest{Kind: kind, At: at, Now: now, OwnerBlocked: blocked,
+		RunActive: active != 0, RepeatWindow: repeatWindow}); err != nil {
+		return err
 	}
-	if !at.After(now) && kind == KindSend && m.StartedAt != nil && now.Sub(*m.StartedAt) < repeatWindow {
-		// A double click, or "send now" just as the schedule fired: the
-		// run that just started is the one the user asked for.
-		return simplesender.E(simplesender.KindConflict, "error.mailing.just_started")
-	}
-	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = ?, start_kind = ?, start_trigger = ?, status = 'running',
-		updated_at = ? WHERE id = ?`, at, kind, trigger, now, id)
+	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = ?, start_kind = ?, start_trigger = ?, status = ?,
+		updated_at = ? WHERE id = ?`, at, kind, trigger, simplesender.MailingStatusOf(m.StartedAt != nil, active != 0, true), now, id)
 	return s.wrap(err, "request start")
 }
 
@@ -70,12 +52,9 @@ func (s *Store) CancelStart(ctx context.Context, owner, id int64) error {
 		return simplesender.E(simplesender.KindNotFound, "error.mailing.nothing_to_cancel")
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '',
-		status = CASE WHEN last_run_id IS NULL THEN 'created' ELSE 'finished' END, updated_at = ? WHERE id = ?`, s.Now(), id)
+		status = `+mailingStatusSQL+`, updated_at = ? WHERE id = ?`, s.Now(), id)
 	return s.wrap(err, "cancel start")
 }
-
-// ErrOwnerBlocked refuses to start a mailing whose owner is blocked.
-var ErrOwnerBlocked = simplesender.E(simplesender.KindConflict, "error.mailing.owner_blocked")
 
 // rowLock returns the clause that locks the rows a SELECT reads until this
 // store's transaction ends ("" outside one, and on SQLite, whose single
@@ -110,8 +89,9 @@ func (s *Store) lockOwnerOf(ctx context.Context, owner, id int64) (bool, error) 
 	return blocked.Valid, s.wrap(err, "lock mailing owner")
 }
 
-// lockMailing reads the mailing for an update in this transaction (a row
-// lock on PostgreSQL; SQLite's single writer already serializes).
+// lockMailing reads the mailing, with the counts of its last run, for an
+// update in this transaction (a row lock on PostgreSQL; SQLite's single
+// writer already serializes).
 func (s *Store) lockMailing(ctx context.Context, owner, id int64) (*simplesender.Mailing, error) {
 	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
 	args := []any{id}
@@ -120,8 +100,18 @@ func (s *Store) lockMailing(ctx context.Context, owner, id int64) (*simplesender
 		args = append(args, owner)
 	}
 	q += s.rowLock("UPDATE OF m")
-	m, _, err := scanMailing(s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...))
-	return m, s.wrap(err, "lock mailing")
+	m, lastRun, err := scanMailing(s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...))
+	if err != nil {
+		return nil, s.wrap(err, "lock mailing")
+	}
+	// The last run's counts, which the checks of a resend read.
+	return m, s.fillRunInfo(ctx, map[int64]*simplesender.Mailing{lastRun: m})
+}
+
+// RunActive reports whether a run of mailing id is not finished.
+func (s *Store) RunActive(ctx context.Context, mailingID int64) (bool, error) {
+	id, err := s.activeRun(ctx, mailingID)
+	return id != 0, err
 }
 
 func (s *Store) activeRun(ctx context.Context, mailingID int64) (int64, error) {
@@ -165,7 +155,7 @@ func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simples
 	if simplesender.IsKind(err, simplesender.KindNotFound) {
 		return nil, nil
 	}
-	if err != nil || blocked {
+	if err != nil {
 		return nil, err
 	}
 	m, err := s.lockMailing(ctx, 0, id)
@@ -175,13 +165,12 @@ func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simples
 	if err != nil {
 		return nil, err
 	}
-	if m.ScheduledAt == nil || m.ScheduledAt.After(now) || m.Disabled() {
-		return nil, nil
-	}
-	if active, err := s.activeRun(ctx, id); err != nil || active != 0 {
+	active, err := s.activeRun(ctx, id)
+	if err != nil || !simplesender.CanStartDue(m, blocked, active != 0, now) {
 		return nil, err
 	}
-	var kind, trigger string
+	var kind simplesender.RunKind
+	var trigger simplesender.Trigger
 	var lastRun sql.NullInt64
 	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT start_kind, start_trigger, last_run_id FROM mailings WHERE id = ?"), id).
 		Scan(&kind, &trigger, &lastRun); err != nil {
@@ -193,7 +182,7 @@ func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simples
 	}
 	r := &simplesender.Run{MailingID: id, OwnerID: m.OwnerID, Kind: kind, Trigger: trigger, StartedAt: now,
 		Subject: msg.Subject, BodyText: msg.BodyText, BodyHTML: msg.BodyHTML}
-	if trigger == "schedule" {
+	if trigger == simplesender.TriggerSchedule {
 		r.ScheduledAt = m.ScheduledAt
 	}
 	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT COALESCE(max(number), 0) + 1 FROM runs WHERE mailing_id = ?"), id).Scan(&r.Number); err != nil {
@@ -206,23 +195,18 @@ func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simples
 		return nil, s.wrap(err, "create run")
 	}
 	var res sql.Result
-	switch kind {
-	case KindResendFailed, KindResendUnknown:
-		st := string(simplesender.DeliveryFailed)
-		if kind == KindResendUnknown {
-			st = string(simplesender.DeliveryUnknown)
-		}
+	if st, ok := kind.Resends(); ok {
 		// The recipient's current address and names when they still exist.
 		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
 			status, next_attempt_at, updated_at)
 			SELECT ?, d.recipient_id, COALESCE(r.email, d.email), COALESCE(r.last_name, d.last_name),
-			       COALESCE(r.first_name, d.first_name), COALESCE(r.middle_name, d.middle_name), 'pending', ?, ?
+			       COALESCE(r.first_name, d.first_name), COALESCE(r.middle_name, d.middle_name), `+sqlPending+`, ?, ?
 			FROM deliveries d LEFT JOIN recipients r ON r.id = d.recipient_id
 			WHERE d.run_id = ? AND d.status = ? ORDER BY d.id`, r.ID, now, now, lastRun.Int64, st)
-	default:
+	} else {
 		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
 			status, next_attempt_at, updated_at)
-			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, 'pending', ?, ?
+			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, `+sqlPending+`, ?, ?
 			FROM mailing_recipients mr JOIN recipients r ON r.id = mr.recipient_id
 			WHERE mr.mailing_id = ? ORDER BY mr.recipient_id`, r.ID, now, now, id)
 	}
@@ -232,9 +216,9 @@ func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simples
 	total, _ := res.RowsAffected()
 	r.Counts.Pending = int(total)
 	var finished any
-	status := "running"
+	status := simplesender.MailingStatusOf(true, true, false)
 	if total == 0 {
-		finished, status = now, "finished"
+		finished, status = now, simplesender.MailingStatusOf(true, false, false)
 		r.FinishedAt = &now
 	}
 	if _, err := s.exec(ctx, "UPDATE runs SET total = ?, finished_at = ? WHERE id = ?", total, finished, r.ID); err != nil {
@@ -329,8 +313,8 @@ func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error
 		if _, err := s.exec(ctx, "UPDATE runs SET cancelled_at = ? WHERE id = ?", now, r); err != nil {
 			return nil, s.wrap(err, "cancel run")
 		}
-		res, err := s.exec(ctx, `UPDATE deliveries SET status = 'cancelled', updated_at = ?
-			WHERE run_id = ? AND status IN ('pending', 'deferred')`, now, r)
+		res, err := s.exec(ctx, `UPDATE deliveries SET status = `+sqlCancelled+`, updated_at = ?
+			WHERE run_id = ? AND status IN `+sqlCancellable, now, r)
 		if err != nil {
 			return nil, s.wrap(err, "cancel deliveries")
 		}
@@ -339,7 +323,7 @@ func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error
 			return nil, s.wrap(err, "cancel deliveries")
 		}
 		var counts tally // the counters move with the rows
-		counts.add(r, 3, int(n))
+		counts.add(r, simplesender.CountCancelled, int(n))
 		if err := counts.save(ctx, s); err != nil {
 			return nil, err
 		}
@@ -352,9 +336,7 @@ func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error
 		mwhere, margs = "owner_id = ?", []any{owner}
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '',
-		status = CASE WHEN last_run_id IS NULL THEN 'created'
-			WHEN EXISTS (SELECT 1 FROM runs r WHERE r.mailing_id = mailings.id AND r.finished_at IS NULL) THEN 'running'
-			ELSE 'finished' END, updated_at = ?
+		status = `+mailingStatusSQL+`, updated_at = ?
 		WHERE `+mwhere, append([]any{now}, margs...)...)
 	return ids, s.wrap(err, "cancel pending starts")
 }
@@ -365,7 +347,7 @@ func (s *Store) FinishRunIfDone(ctx context.Context, id int64, now time.Time) er
 	// Done when its counters of final states add up to its total (the
 	// counters move with the rows, in the same transactions).
 	var open bool
-	if err := s.writeRow(ctx, `SELECT r.total > COALESCE(c.sent + c.failed + c.unknown + c.cancelled, 0)
+	if err := s.writeRow(ctx, `SELECT r.total > COALESCE(`+sumColumns("c.", finalColumns)+`, 0)
 		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id = ?`, id).Scan(&open); err != nil {
 		return s.wrap(err, "look for open deliveries")
 	}
@@ -379,7 +361,7 @@ func (s *Store) FinishRunIfDone(ctx context.Context, id int64, now time.Time) er
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	_, err = s.exec(ctx, `UPDATE mailings SET status = CASE WHEN scheduled_at IS NULL THEN 'finished' ELSE status END,
+	_, err = s.exec(ctx, `UPDATE mailings SET status = CASE WHEN scheduled_at IS NULL THEN `+sqlMailingFinished+` ELSE status END,
 		finished_at = ?, updated_at = ? WHERE last_run_id = ?`, now, now, id)
 	return s.wrap(err, "finish mailing")
 }
