@@ -60,12 +60,27 @@ type Config struct {
 	}
 }
 
+// Store is what the engine needs of the database (a *store.DB): the
+// engine depends on these operations only, not on the app around it.
+type Store interface {
+	Now() time.Time
+	Heartbeat(ctx context.Context, id, host string, now time.Time) error
+	RemoveInstance(ctx context.Context, id string) error
+	// Exchange records outcomes and claims deliveries in one transaction.
+	Exchange(ctx context.Context, instance string, now time.Time, outs []store.Outcome, limit int, after store.QueuePlace) ([]store.Claimed, error)
+	SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, []int64, error)
+	CancelledRuns(ctx context.Context) (map[int64]bool, error)
+	DueStarts(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error)
+	RunByID(ctx context.Context, id int64) (*simplesender.Run, error)
+}
+
 // DefaultRetry is the default retry schedule.
 var DefaultRetry = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
 
 // Engine sends mailings.
 type Engine struct {
-	db     *store.DB
+	db     Store
 	sender Sender
 	cfg    Config
 	id     string
@@ -87,7 +102,7 @@ type runInfo struct {
 }
 
 // New returns an engine; Run starts it.
-func New(db *store.DB, sender Sender, cfg Config) *Engine {
+func New(db Store, sender Sender, cfg Config) *Engine {
 	if cfg.Conns <= 0 {
 		cfg.Conns = 10
 	}
@@ -190,174 +205,6 @@ func (e *Engine) beat(ctx context.Context) {
 	}
 }
 
-// recordDelay is the longest an outcome waits to be written with others.
-const recordDelay = 5 * time.Millisecond
-
-// maxExchanges is how many bookkeeping transactions may run at once: while
-// one waits for the disk to confirm its commit, the next can be under way
-// (PostgreSQL; SQLite's single writer takes them in turn).
-const maxExchanges = 2
-
-// exchanged is the end of one bookkeeping transaction.
-type exchanged struct {
-	batch []store.Outcome
-	claim int              // deliveries asked for (reserved in the in-flight count)
-	after store.QueuePlace // where the claim looked from
-	cs    []store.Claimed
-	err   error
-}
-
-// loop is the engine's bookkeeper, the only one that writes deliveries: it
-// starts due runs, and in one transaction per batch records the outcomes
-// the senders report and claims new deliveries for the room they leave
-// (DELIVERY.md, invariant 7). A batch is written when half of InFlight is
-// free, or when its oldest outcome has waited recordDelay. When ctx ends it
-// stops claiming, closes work, records what is still in flight, and
-// returns.
-func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-chan store.Outcome) {
-	bg := context.WithoutCancel(ctx)
-	capacity := e.cfg.InFlight
-	var batch []store.Outcome
-	inflight := 0 // claimed (or being claimed) and not yet recorded, batch included
-	var oldest time.Time
-	add := func(o store.Outcome) {
-		if len(batch) == 0 {
-			oldest = time.Now()
-		}
-		batch = append(batch, o)
-	}
-	var lastSweep, lastStart time.Time
-	var nextPoll time.Time // an idle engine looks for due deliveries again then
-	var retryAt time.Time  // after a failed write
-	woken := true
-	var place store.QueuePlace // claims look for due deliveries after it
-	running := 0
-	done := make(chan exchanged, maxExchanges)
-	finish := func(x exchanged) {
-		running--
-		if x.err != nil {
-			if ctx.Err() == nil || len(x.batch) > 0 {
-				e.log.Error("record outcomes and claim deliveries; retrying", "err", x.err, "outcomes", len(x.batch))
-			}
-			inflight -= x.claim
-			for _, o := range x.batch { // to be written again
-				add(o)
-			}
-			retryAt = time.Now().Add(time.Second)
-			return
-		}
-		inflight -= x.claim - len(x.cs) + len(x.batch)
-		for _, c := range x.cs {
-			work <- c // never blocks: work holds capacity
-		}
-		switch {
-		case x.claim == 0:
-		case len(x.cs) < x.claim:
-			nextPoll = time.Now().Add(e.cfg.Poll) // nothing more due now
-			place = store.QueuePlace{}            // the next claim looks from the start
-		default:
-			nextPoll = time.Time{} // more may be waiting
-			if last := x.cs[len(x.cs)-1]; placeAfter(last, place) {
-				place = store.QueuePlace{Due: last.Due, ID: last.ID}
-			}
-		}
-	}
-	timer := time.NewTimer(e.cfg.Poll)
-	defer timer.Stop()
-	for ctx.Err() == nil {
-		for drained := false; !drained; {
-			select {
-			case o := <-results:
-				add(o)
-			case x := <-done:
-				finish(x)
-			default:
-				drained = true
-			}
-		}
-		now := e.cfg.Now()
-		if now.Sub(lastSweep) >= e.cfg.Heartbeat {
-			e.sweep(ctx, now)
-			lastSweep = now
-		}
-		if woken || now.Sub(lastStart) >= 100*time.Millisecond {
-			e.startDue(ctx, now)
-			e.refreshCancelled(ctx)
-			lastStart = now
-		}
-
-		real := time.Now()
-		free := capacity - inflight + len(batch) // room once the batch is recorded
-		paused := now.UnixNano() < e.paused.Load()
-		claim := 0
-		if free >= capacity/2 && (woken || !real.Before(nextPoll)) && !paused {
-			claim = free
-		}
-		woken = false
-		record := len(batch) > 0 && (claim > 0 || free >= capacity/2 || real.Sub(oldest) >= recordDelay)
-		if (claim > 0 || record) && !real.Before(retryAt) && running < maxExchanges {
-			x := exchanged{batch: batch, claim: claim, after: place}
-			batch = nil
-			inflight += claim
-			running++
-			go func() {
-				x.cs, x.err = e.exchange(ctx, x.batch, now, x.claim, x.after)
-				done <- x
-			}()
-			if claim > 0 {
-				nextPoll = real.Add(e.cfg.Poll) // until this claim tells whether more wait
-			}
-			continue
-		}
-
-		wait := e.cfg.Poll
-		if len(batch) > 0 {
-			wait = min(wait, max(recordDelay-real.Sub(oldest), time.Millisecond))
-		}
-		if d := nextPoll.Sub(real); d > 0 && free >= capacity/2 {
-			wait = min(wait, d)
-		}
-		if d := time.Duration(e.paused.Load() - now.UnixNano()); d > 0 {
-			wait = min(wait, d)
-		}
-		if d := retryAt.Sub(real); d > 0 {
-			wait = max(wait, d)
-		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-		case <-e.wake:
-			woken = true
-		case o := <-results:
-			add(o)
-		case x := <-done:
-			finish(x)
-		case <-timer.C:
-		}
-	}
-	// Stopping: claims under way are sent (what they committed is in
-	// sending), then the senders finish what they hold; every outcome is
-	// recorded.
-	for running > 0 {
-		finish(<-done)
-	}
-	close(work)
-	for inflight > len(batch) {
-		add(<-results)
-	}
-	for len(batch) > 0 {
-		if _, err := e.exchange(bg, batch, e.cfg.Now(), 0, store.QueuePlace{}); err != nil {
-			// The messages went out; their outcome must not be lost. Retry
-			// until the database answers (or the process dies, and the
-			// deliveries become unknown).
-			e.log.Error("record outcomes; retrying", "err", err, "count", len(batch))
-			time.Sleep(time.Second)
-			continue
-		}
-		batch = batch[:0]
-	}
-}
-
 // exchange records batch and claims up to claim deliveries in one
 // transaction, and tells whose figures changed. Outcomes are written even
 // when ctx has ended: the messages went out.
@@ -394,7 +241,7 @@ func (e *Engine) sweep(ctx context.Context, now time.Time) {
 
 // startDue starts the runs whose time has come.
 func (e *Engine) startDue(ctx context.Context, now time.Time) {
-	ids, err := e.db.Store().DueStarts(ctx, now, 20)
+	ids, err := e.db.DueStarts(ctx, now, 20)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("find due mailings", "err", err)
@@ -402,12 +249,7 @@ func (e *Engine) startDue(ctx context.Context, now time.Time) {
 		return
 	}
 	for _, id := range ids {
-		var run *simplesender.Run
-		err := e.db.InTx(ctx, func(s *store.Store) error {
-			var err error
-			run, err = s.StartDue(ctx, id, now)
-			return err
-		})
+		run, err := e.db.StartDue(ctx, id, now)
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
@@ -421,14 +263,19 @@ func (e *Engine) startDue(ctx context.Context, now time.Time) {
 	}
 }
 
-func (e *Engine) refreshCancelled(ctx context.Context) {
+// refreshCancelled reads which runs are cancelled, for deliver to check
+// before each message. On an error the last set stays and the error is
+// returned: the caller logs it and tries again at its next turn, so that a
+// cancel made meanwhile is still seen once the database answers.
+func (e *Engine) refreshCancelled(ctx context.Context) error {
 	c, err := e.db.CancelledRuns(ctx)
 	if err != nil {
-		return
+		return err
 	}
 	e.mu.Lock()
 	e.cancelled = c
 	e.mu.Unlock()
+	return nil
 }
 
 func (e *Engine) isCancelled(run int64) bool {
@@ -446,7 +293,7 @@ func (e *Engine) runFor(ctx context.Context, id int64) *runInfo {
 		return ri
 	}
 	ri = &runInfo{}
-	ri.run, ri.err = e.db.Store().RunByID(ctx, id)
+	ri.run, ri.err = e.db.RunByID(ctx, id)
 	if ri.err == nil {
 		ri.msg, ri.err = render.ParseMessage(ri.run.Subject, ri.run.BodyText, ri.run.BodyHTML)
 	}

@@ -29,6 +29,12 @@ type rig struct {
 
 func newRig(t *testing.T, dbURL string, tune func(*delivery.Config), deps ...func(*app.Deps)) *rig {
 	t.Helper()
+	return newRigOn(t, dbURL, nil, tune, deps...)
+}
+
+// newRigOn is newRig with the engine on wrap(db) (nil: the database).
+func newRigOn(t *testing.T, dbURL string, wrap func(*store.DB) delivery.Store, tune func(*delivery.Config), deps ...func(*app.Deps)) *rig {
+	t.Helper()
 	var o apptest.Options
 	if len(deps) > 0 {
 		o.Deps = deps[0]
@@ -45,7 +51,11 @@ func newRig(t *testing.T, dbURL string, tune func(*delivery.Config), deps ...fun
 	if tune != nil {
 		tune(&cfg)
 	}
-	e := delivery.New(env.DB, delivery.NewPool(smtp, cfg.Conns), cfg)
+	var db delivery.Store = env.DB
+	if wrap != nil {
+		db = wrap(env.DB)
+	}
+	e := delivery.New(db, delivery.NewPool(smtp, cfg.Conns), cfg)
 	env.App.Waker = e
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

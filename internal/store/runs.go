@@ -387,3 +387,24 @@ func (s *Store) SetDisabled(ctx context.Context, id int64, disabled bool) ([]int
 	}
 	return s.CancelRuns(ctx, 0, id)
 }
+
+// DueStarts is Store.DueStarts on the writer, outside a transaction.
+func (db *DB) DueStarts(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	return db.Store().DueStarts(ctx, now, limit)
+}
+
+// StartDue runs Store.StartDue in a transaction of its own.
+func (db *DB) StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error) {
+	var run *simplesender.Run
+	err := db.InTx(ctx, func(s *Store) error {
+		var err error
+		run, err = s.StartDue(ctx, id, now)
+		return err
+	})
+	return run, err
+}
+
+// RunByID is Store.RunByID outside a transaction.
+func (db *DB) RunByID(ctx context.Context, id int64) (*simplesender.Run, error) {
+	return db.Store().RunByID(ctx, id)
+}
