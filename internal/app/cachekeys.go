@@ -11,7 +11,7 @@ import (
 )
 
 // cacheTTL bounds how long an entry lives. It is a backstop only: every
-// write retires what it changes at once (see FiguresChanged).
+// write retires what it changes at once (see dataChanged).
 const cacheTTL = 10 * time.Minute
 
 // keyFormat changes whenever a cached type changes shape, so that instances
@@ -34,12 +34,16 @@ func viewerKey(ac *Actor) string {
 	return "u" + strconv.FormatInt(ac.id(), 10) + ":r-" + string(ac.role())
 }
 
-// FiguresChanged retires every cached figure of owners, and the staff's views
-// of everyone. The delivery engine calls it (delivery.Config.Changed) after
-// each batch of outcomes and each run start; the use cases that write call
-// it after their transaction commits.
-func (a *App) FiguresChanged(ctx context.Context, owners []int64) {
+// dataChanged is the store's change hook (store.DB.OnChange), the one place
+// where cached views are retired: after every committed write, whoever made
+// it (a use case, the sending engine, an import), it retires the cached
+// figures of owners and the staff's views of everyone, and with users the
+// list of users as well.
+func (a *App) dataChanged(ctx context.Context, owners []int64, users bool) {
 	scopes := []string{scopeAll}
+	if users {
+		scopes = append(scopes, scopeUsers)
+	}
 	for _, o := range owners {
 		if o != 0 {
 			scopes = append(scopes, scopeUser(o))
@@ -48,17 +52,10 @@ func (a *App) FiguresChanged(ctx context.Context, owners []int64) {
 	a.Cache.Bump(ctx, scopes...)
 }
 
-// usersChanged retires what shows the list of users (and user id's figures:
-// a blocked user's sends were cancelled).
-func (a *App) usersChanged(ctx context.Context, ids ...int64) {
-	scopes := []string{scopeAll, scopeUsers}
-	for _, id := range ids {
-		if id != 0 {
-			scopes = append(scopes, scopeUser(id))
-		}
-	}
-	a.Cache.Bump(ctx, scopes...)
-}
+// FiguresChanged retires every cached figure of owners, and the staff's
+// views of everyone, for tools that write rows behind the store's back
+// (bulk loads); the store tells of its own writes (see dataChanged).
+func (a *App) FiguresChanged(ctx context.Context, owners []int64) { a.dataChanged(ctx, owners, false) }
 
 // cached returns the value under key (with the stamp of scopes), or loads,
 // stores and returns it. The stamp is read before loading, so a write that

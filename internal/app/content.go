@@ -94,7 +94,6 @@ func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 	if err := conflictEmail(a.DB.Store().CreateRecipient(ctx, r)); err != nil {
 		return err
 	}
-	a.FiguresChanged(ctx, []int64{r.OwnerID})
 	return nil
 }
 
@@ -115,7 +114,6 @@ func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 	if err := conflictEmail(a.DB.Store().UpdateRecipient(ctx, cur.OwnerID, r)); err != nil {
 		return err
 	}
-	a.FiguresChanged(ctx, []int64{cur.OwnerID})
 	return nil
 }
 
@@ -133,7 +131,6 @@ func (a *App) DeleteRecipient(ctx context.Context, ac *Actor, id int64) error {
 	if err := a.DB.Store().DeleteRecipient(ctx, cur.OwnerID, id); err != nil {
 		return err
 	}
-	a.FiguresChanged(ctx, []int64{cur.OwnerID})
 	return nil
 }
 
@@ -201,7 +198,6 @@ func (a *App) CreateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 	if err := a.DB.Store().CreateMessage(ctx, m); err != nil {
 		return err
 	}
-	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return nil
 }
 
@@ -222,7 +218,6 @@ func (a *App) UpdateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 	if err := a.DB.Store().UpdateMessage(ctx, cur.OwnerID, m); err != nil {
 		return err
 	}
-	a.FiguresChanged(ctx, []int64{cur.OwnerID})
 	return nil
 }
 
@@ -247,9 +242,6 @@ func (a *App) DeleteMessage(ctx context.Context, ac *Actor, id int64) error {
 		}
 		return s.DeleteMessage(ctx, cur.OwnerID, id)
 	})
-	if err == nil {
-		a.FiguresChanged(ctx, []int64{cur.OwnerID})
-	}
 	return err
 }
 

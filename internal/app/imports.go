@@ -284,23 +284,13 @@ func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o Imp
 		c.Imported, c.Updated, c.Unchanged, c.Skipped = resume.counts.Imported, resume.counts.Updated, resume.counts.Unchanged, resume.counts.Skipped
 		b.commit = func(s *store.Store, c ImportCounts) error { return resume.commit(s, done, c) }
 	}
-	lastBump := time.Now()
 	flush := func() error {
-		wrote, err := b.flush(ctx, &res.ImportCounts)
-		if wrote && time.Since(lastBump) > time.Second {
-			a.FiguresChanged(ctx, []int64{owner})
-			lastBump = time.Now()
-		}
+		_, err := b.flush(ctx, &res.ImportCounts)
 		if o.Progress != nil {
 			o.Progress(ImportProgress{Phase: ImportWriting, Done: done, Total: res.Rows, ImportCounts: res.ImportCounts})
 		}
 		return err
 	}
-	defer func() {
-		if res.Imported+res.Updated > 0 && !o.DryRun {
-			a.FiguresChanged(context.WithoutCancel(ctx), []int64{owner})
-		}
-	}()
 	for {
 		rec, err := rd.Read()
 		if errors.Is(err, io.EOF) {

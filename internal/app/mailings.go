@@ -122,7 +122,6 @@ func (a *App) CreateMailing(ctx context.Context, ac *Actor, in MailingInput) (*s
 	if err != nil {
 		return nil, err
 	}
-	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return a.GetMailing(ctx, ac, m.ID)
 }
 
@@ -162,7 +161,6 @@ func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in Mailing
 	if err != nil {
 		return nil, err
 	}
-	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return a.GetMailing(ctx, ac, id)
 }
 
@@ -183,9 +181,6 @@ func (a *App) DeleteMailing(ctx context.Context, ac *Actor, id int64) error {
 		}
 		return s.DeleteMailing(ctx, m.OwnerID, id)
 	})
-	if err == nil {
-		a.FiguresChanged(ctx, []int64{m.OwnerID})
-	}
 	return err
 }
 
@@ -231,9 +226,6 @@ func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Tim
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		return s.RequestStart(ctx, m.OwnerID, id, at, kind, trigger, a.RepeatWindow)
 	})
-	if err == nil {
-		a.FiguresChanged(ctx, []int64{m.OwnerID})
-	}
 	if err == nil && a.Waker != nil && !at.After(a.Now()) {
 		a.Waker.Wake()
 	}
@@ -264,9 +256,6 @@ func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 		}
 		return nil
 	})
-	if err == nil {
-		a.FiguresChanged(ctx, []int64{m.OwnerID})
-	}
 	return err
 }
 
@@ -297,7 +286,6 @@ func (a *App) SetMailingDisabled(ctx context.Context, ac *Actor, id int64, disab
 	if err != nil {
 		return nil, err
 	}
-	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return m, nil
 }
 

@@ -282,7 +282,7 @@ func rpEngine(t *testing.T, env *apptest.Env) {
 		t.Fatal(err)
 	}
 	e := delivery.New(env.DB, delivery.NewPool(smtp, 2), delivery.Config{From: mailer.Address{Email: "news@example.com"},
-		Conns: 2, Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Changed: env.App.FiguresChanged})
+		Conns: 2, Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond})
 	env.App.Waker = e
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -50,9 +50,6 @@ type Config struct {
 	SendTimeout time.Duration
 	Now         func() time.Time
 	Logger      *slog.Logger
-	// Changed, when set, is told whose figures changed (after each batch of
-	// outcomes and each run start), for cache invalidation.
-	Changed func(ctx context.Context, owners []int64)
 	// Metrics counts messages; may be nil.
 	Metrics interface {
 		EmailSent(kind string)
@@ -206,35 +203,21 @@ func (e *Engine) beat(ctx context.Context) {
 }
 
 // exchange records batch and claims up to claim deliveries in one
-// transaction, and tells whose figures changed. Outcomes are written even
-// when ctx has ended: the messages went out.
+// transaction. Outcomes are written even when ctx has ended: the messages
+// went out.
 func (e *Engine) exchange(ctx context.Context, batch []store.Outcome, now time.Time, claim int, after store.QueuePlace) ([]store.Claimed, error) {
 	if len(batch) > 0 {
 		ctx = context.WithoutCancel(ctx)
 	}
-	cs, err := e.db.Exchange(ctx, e.id, now, batch, claim, after)
-	if err != nil {
-		return nil, err
-	}
-	owners := map[int64]bool{}
-	for _, o := range batch {
-		owners[o.OwnerID] = true
-	}
-	e.changed(ctx, owners)
-	return cs, nil
+	return e.db.Exchange(ctx, e.id, now, batch, claim, after)
 }
 
 func (e *Engine) sweep(ctx context.Context, now time.Time) {
-	n, owners, err := e.db.SweepOrphans(ctx, e.id, now.Add(-3*e.cfg.Heartbeat), now)
+	n, _, err := e.db.SweepOrphans(ctx, e.id, now.Add(-3*e.cfg.Heartbeat), now)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		e.log.Error("sweep orphaned deliveries", "err", err)
 	case n > 0:
-		ids := map[int64]bool{}
-		for _, o := range owners {
-			ids[o] = true
-		}
-		e.changed(ctx, ids)
 		e.log.Warn("deliveries left by a stopped instance marked unknown", "count", n)
 	}
 }
@@ -256,7 +239,6 @@ func (e *Engine) startDue(ctx context.Context, now time.Time) {
 				e.log.Error("start run", "mailing", id, "err", err)
 			}
 		case run != nil:
-			e.changed(ctx, map[int64]bool{run.OwnerID: true})
 			e.log.Info("run started", "mailing", id, "run", run.ID, "number", run.Number, "deliveries", run.Counts.Pending,
 				"kind", run.Kind, "trigger", run.Trigger)
 		}
@@ -405,19 +387,6 @@ func (e *Engine) pauseUntil(t time.Time) {
 			return
 		}
 	}
-}
-
-func (e *Engine) changed(ctx context.Context, owners map[int64]bool) {
-	if e.cfg.Changed == nil || len(owners) == 0 {
-		return
-	}
-	ids := make([]int64, 0, len(owners))
-	for id := range owners {
-		if id != 0 {
-			ids = append(ids, id)
-		}
-	}
-	e.cfg.Changed(ctx, ids)
 }
 
 func (e *Engine) count(ok bool) {

@@ -195,7 +195,7 @@ func startService(t *testing.T) *service {
 		t.Fatalf("open the service (%s): %v", svc.Engine, err)
 	}
 	t.Cleanup(srv.Close)
-	if err := srv.Queue.Start(ctx); err != nil {
+	if err := srv.StartJobs(ctx); err != nil {
 		ts.Listener.Close()
 		t.Fatalf("start the job queue: %v", err)
 	}

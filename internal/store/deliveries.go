@@ -189,6 +189,7 @@ func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int
 		}
 		runs[o.RunID] = struct{}{}
 		byID[o.DeliveryID] = o
+		s.touch(ctx, nil, o.OwnerID)
 		next := o.NextAt // deferred: the next try; pending (released): when it is due again, or now
 		if next.IsZero() || o.Status != simplesender.DeliveryDeferred && o.Status != simplesender.DeliveryPending {
 			next = o.At
@@ -384,6 +385,7 @@ func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now ti
 				owners = append(owners, o.OwnerID)
 			}
 		}
+		s.touch(ctx, nil, owners...)
 		if _, err := s.exec(ctx, "DELETE FROM engine_instances WHERE heartbeat_at < ? AND id <> ?", staleBefore, self); err != nil {
 			return s.wrap(err, "forget dead instances")
 		}

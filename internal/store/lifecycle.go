@@ -123,9 +123,10 @@ func sumColumns(prefix string, cols []string) string {
 // Errors: NotFound (no such delivery), Conflict (the report does not apply
 // to the delivery's state; nothing changes). Run it in a transaction.
 func (s *Store) ApplyReport(ctx context.Context, id int64, cause simplesender.Cause, at time.Time) (simplesender.DeliveryStatus, error) {
-	var run int64
+	var run, owner int64
 	var from simplesender.DeliveryStatus
-	err := s.writeRow(ctx, "SELECT run_id, status FROM deliveries WHERE id = ?"+s.rowLock("UPDATE"), id).Scan(&run, &from)
+	err := s.writeRow(ctx, `SELECT d.run_id, r.owner_id, d.status FROM deliveries d JOIN runs r ON r.id = d.run_id
+		WHERE d.id = ?`+s.rowLock("UPDATE OF d"), id).Scan(&run, &owner, &from)
 	if err != nil {
 		return "", s.wrap(err, "lock delivery")
 	}
@@ -138,5 +139,5 @@ func (s *Store) ApplyReport(ctx context.Context, id int64, cause simplesender.Ca
 	}
 	var counts tally
 	counts.move(run, from, to)
-	return to, counts.save(ctx, s)
+	return to, s.touch(ctx, counts.save(ctx, s), owner)
 }

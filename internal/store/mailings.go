@@ -36,7 +36,7 @@ func (s *Store) CreateMailing(ctx context.Context, m *simplesender.Mailing, reci
 	if err != nil {
 		return s.wrap(err, "create mailing")
 	}
-	return s.SetMailingRecipients(ctx, m.ID, recipientIDs)
+	return s.touch(ctx, s.SetMailingRecipients(ctx, m.ID, recipientIDs), m.OwnerID)
 }
 
 // UpdateMailing saves the name and message of owner's mailing m.
@@ -44,7 +44,7 @@ func (s *Store) UpdateMailing(ctx context.Context, owner int64, m *simplesender.
 	m.UpdatedAt = s.Now()
 	res, err := s.exec(ctx, "UPDATE mailings SET name = ?, message_id = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
 		m.Name, m.MessageID, m.UpdatedAt, m.ID, owner)
-	return s.affected(res, err, "update mailing")
+	return s.touch(ctx, s.affected(res, err, "update mailing"), owner)
 }
 
 // SetMailingRecipients replaces the audience of mailing id.
@@ -289,7 +289,7 @@ func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]simplesende
 // DeleteMailing removes owner's mailing id with its runs and their history.
 func (s *Store) DeleteMailing(ctx context.Context, owner, id int64) error {
 	res, err := s.exec(ctx, "DELETE FROM mailings WHERE id = ? AND owner_id = ?", id, owner)
-	return s.affected(res, err, "delete mailing")
+	return s.touch(ctx, s.affected(res, err, "delete mailing"), owner)
 }
 
 // CountMailings returns owner's mailings in total and those running, and the
@@ -328,7 +328,7 @@ func (s *Store) BulkRecipients(ctx context.Context, owner int64, n int, gen func
 			return s.wrap(err, "insert recipients")
 		}
 	}
-	return nil
+	return s.touch(ctx, nil, owner)
 }
 
 // AddAllRecipients puts every recipient of owner into mailing id's audience.

@@ -37,7 +37,7 @@ func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time,
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = ?, start_kind = ?, start_trigger = ?, status = ?,
 		updated_at = ? WHERE id = ?`, at, kind, trigger, simplesender.MailingStatusOf(m.StartedAt != nil, active != 0, true), now, id)
-	return s.wrap(err, "request start")
+	return s.touch(ctx, s.wrap(err, "request start"), m.OwnerID)
 }
 
 // CancelStart drops a pending start of mailing id and returns the mailing to
@@ -53,7 +53,7 @@ func (s *Store) CancelStart(ctx context.Context, owner, id int64) error {
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '',
 		status = `+mailingStatusSQL+`, updated_at = ? WHERE id = ?`, s.Now(), id)
-	return s.wrap(err, "cancel start")
+	return s.touch(ctx, s.wrap(err, "cancel start"), m.OwnerID)
 }
 
 // rowLock returns the clause that locks the rows a SELECT reads until this
@@ -226,7 +226,7 @@ func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simples
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '', status = ?,
 		started_at = ?, finished_at = ?, last_run_id = ?, updated_at = ? WHERE id = ?`, status, now, finished, r.ID, now, id)
-	return r, s.wrap(err, "mark mailing running")
+	return r, s.touch(ctx, s.wrap(err, "mark mailing running"), m.OwnerID)
 }
 
 const runColumns = `id, mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at, finished_at, cancelled_at,
@@ -334,11 +334,15 @@ func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error
 	mwhere, margs := "id = ?", []any{id}
 	if id == 0 {
 		mwhere, margs = "owner_id = ?", []any{owner}
+	} else if owner == 0 {
+		if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT owner_id FROM mailings WHERE id = ?"), id).Scan(&owner); err != nil {
+			return nil, s.wrap(err, "find mailing owner")
+		}
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '',
 		status = `+mailingStatusSQL+`, updated_at = ?
 		WHERE `+mwhere, append([]any{now}, margs...)...)
-	return ids, s.wrap(err, "cancel pending starts")
+	return ids, s.touch(ctx, s.wrap(err, "cancel pending starts"), owner)
 }
 
 // FinishRunIfDone ends run id when none of its deliveries waits or is being
@@ -373,13 +377,14 @@ func (s *Store) FinishRunIfDone(ctx context.Context, id int64, now time.Time) er
 func (s *Store) SetDisabled(ctx context.Context, id int64, disabled bool) ([]int64, error) {
 	// Wait for a start holding the mailing to commit before reading the
 	// clock, so a run that started first has started before disabled_at.
-	if _, err := s.lockMailing(ctx, 0, id); err != nil {
+	m, err := s.lockMailing(ctx, 0, id)
+	if err != nil {
 		return nil, err
 	}
 	now := s.Now()
 	if !disabled {
 		res, err := s.exec(ctx, "UPDATE mailings SET disabled_at = NULL, updated_at = ? WHERE id = ?", now, id)
-		return nil, s.affected(res, err, "enable mailing")
+		return nil, s.touch(ctx, s.affected(res, err, "enable mailing"), m.OwnerID)
 	}
 	res, err := s.exec(ctx, "UPDATE mailings SET disabled_at = COALESCE(disabled_at, ?), updated_at = ? WHERE id = ?", now, now, id)
 	if err := s.affected(res, err, "disable mailing"); err != nil {
