@@ -151,47 +151,40 @@ func IsWaiting(st DeliveryState) bool { return st.Waiting }
 // what the owner sees as pending.
 func IsOpen(st DeliveryState) bool { return !st.Final }
 
-// Add adds n to counter c.
-func (c *DeliveryCounts) Add(k Counter, n int) {
+// count returns the field of counter k, or nil for an unknown counter.
+func (c *DeliveryCounts) count(k Counter) *int {
 	switch k {
 	case CountPending:
-		c.Pending += n
+		return &c.Pending
 	case CountSent:
-		c.Sent += n
+		return &c.Sent
 	case CountFailed:
-		c.Failed += n
+		return &c.Failed
 	case CountUnknown:
-		c.Unknown += n
+		return &c.Unknown
 	case CountCancelled:
-		c.Cancelled += n
+		return &c.Cancelled
 	case CountSuppressed:
-		c.Suppressed += n
+		return &c.Suppressed
 	case CountBounced:
-		c.Bounced += n
+		return &c.Bounced
 	case CountComplained:
-		c.Complained += n
+		return &c.Complained
+	}
+	return nil
+}
+
+// Add adds n to counter k.
+func (c *DeliveryCounts) Add(k Counter, n int) {
+	if p := c.count(k); p != nil {
+		*p += n
 	}
 }
 
 // Of returns counter k.
 func (c DeliveryCounts) Of(k Counter) int {
-	switch k {
-	case CountPending:
-		return c.Pending
-	case CountSent:
-		return c.Sent
-	case CountFailed:
-		return c.Failed
-	case CountUnknown:
-		return c.Unknown
-	case CountCancelled:
-		return c.Cancelled
-	case CountSuppressed:
-		return c.Suppressed
-	case CountBounced:
-		return c.Bounced
-	case CountComplained:
-		return c.Complained
+	if p := c.count(k); p != nil {
+		return *p
 	}
 	return 0
 }
