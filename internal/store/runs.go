@@ -151,69 +151,18 @@ func (s *Store) DueStarts(ctx context.Context, now time.Time, limit int) ([]int6
 // blocked). A start with no one to send to finishes at once with an empty
 // run. Run it in a transaction (see RequestStart).
 func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error) {
-	blocked, err := s.lockOwnerOf(ctx, 0, id)
-	if simplesender.IsKind(err, simplesender.KindNotFound) {
-		return nil, nil
+	m, err := s.lockDue(ctx, id, now)
+	if m == nil || err != nil {
+		return nil, err
 	}
+	r, lastRun, err := s.createRun(ctx, m, now)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.lockMailing(ctx, 0, id)
-	if simplesender.IsKind(err, simplesender.KindNotFound) {
-		return nil, nil
-	}
+	total, err := s.createDeliveries(ctx, r, lastRun, now)
 	if err != nil {
 		return nil, err
 	}
-	active, err := s.activeRun(ctx, id)
-	if err != nil || !simplesender.CanStartDue(m, blocked, active != 0, now) {
-		return nil, err
-	}
-	var kind simplesender.RunKind
-	var trigger simplesender.Trigger
-	var lastRun sql.NullInt64
-	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT start_kind, start_trigger, last_run_id FROM mailings WHERE id = ?"), id).
-		Scan(&kind, &trigger, &lastRun); err != nil {
-		return nil, s.wrap(err, "read start")
-	}
-	msg, err := s.MessageByID(ctx, 0, m.MessageID)
-	if err != nil {
-		return nil, err
-	}
-	r := &simplesender.Run{MailingID: id, OwnerID: m.OwnerID, Kind: kind, Trigger: trigger, StartedAt: now,
-		Subject: msg.Subject, BodyText: msg.BodyText, BodyHTML: msg.BodyHTML}
-	if trigger == simplesender.TriggerSchedule {
-		r.ScheduledAt = m.ScheduledAt
-	}
-	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT COALESCE(max(number), 0) + 1 FROM runs WHERE mailing_id = ?"), id).Scan(&r.Number); err != nil {
-		return nil, s.wrap(err, "number run")
-	}
-	err = s.writeRow(ctx, `INSERT INTO runs (mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at,
-		subject, body_text, body_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		id, r.OwnerID, r.Number, kind, trigger, r.ScheduledAt, now, r.Subject, r.BodyText, r.BodyHTML).Scan(&r.ID)
-	if err != nil {
-		return nil, s.wrap(err, "create run")
-	}
-	var res sql.Result
-	if st, ok := kind.Resends(); ok {
-		// The recipient's current address and names when they still exist.
-		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
-			status, next_attempt_at, updated_at)
-			SELECT ?, d.recipient_id, COALESCE(r.email, d.email), COALESCE(r.last_name, d.last_name),
-			       COALESCE(r.first_name, d.first_name), COALESCE(r.middle_name, d.middle_name), `+sqlPending+`, ?, ?
-			FROM deliveries d LEFT JOIN recipients r ON r.id = d.recipient_id
-			WHERE d.run_id = ? AND d.status = ? ORDER BY d.id`, r.ID, now, now, lastRun.Int64, st)
-	} else {
-		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
-			status, next_attempt_at, updated_at)
-			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, `+sqlPending+`, ?, ?
-			FROM mailing_recipients mr JOIN recipients r ON r.id = mr.recipient_id
-			WHERE mr.mailing_id = ? ORDER BY mr.recipient_id`, r.ID, now, now, id)
-	}
-	if err != nil {
-		return nil, s.wrap(err, "create deliveries")
-	}
-	total, _ := res.RowsAffected()
 	r.Counts.Pending = int(total)
 	var finished any
 	status := simplesender.MailingStatusOf(true, true, false)
@@ -227,6 +176,88 @@ func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simples
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '', status = ?,
 		started_at = ?, finished_at = ?, last_run_id = ?, updated_at = ? WHERE id = ?`, status, now, finished, r.ID, now, id)
 	return r, s.touch(ctx, s.wrap(err, "mark mailing running"), m.OwnerID)
+}
+
+// lockDue locks mailing id and its owner, and returns the mailing when its
+// start may begin now (simplesender.CanStartDue), or nil.
+func (s *Store) lockDue(ctx context.Context, id int64, now time.Time) (*simplesender.Mailing, error) {
+	blocked, err := s.lockOwnerOf(ctx, 0, id)
+	if err != nil {
+		return nil, ignoreNotFound(err)
+	}
+	m, err := s.lockMailing(ctx, 0, id)
+	if err != nil {
+		return nil, ignoreNotFound(err)
+	}
+	active, err := s.activeRun(ctx, id)
+	if err != nil || !simplesender.CanStartDue(m, blocked, active != 0, now) {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ignoreNotFound drops a NotFound: a mailing deleted meanwhile has nothing
+// to start.
+func ignoreNotFound(err error) error {
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return nil
+	}
+	return err
+}
+
+// createRun inserts the next run of mailing m, of the kind and trigger of
+// its pending start, with its message as it is now. It returns the run and
+// the mailing's last run before it (0: none).
+func (s *Store) createRun(ctx context.Context, m *simplesender.Mailing, now time.Time) (*simplesender.Run, int64, error) {
+	r := &simplesender.Run{MailingID: m.ID, OwnerID: m.OwnerID, StartedAt: now}
+	var lastRun sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT start_kind, start_trigger, last_run_id FROM mailings WHERE id = ?"), m.ID).
+		Scan(&r.Kind, &r.Trigger, &lastRun); err != nil {
+		return nil, 0, s.wrap(err, "read start")
+	}
+	msg, err := s.MessageByID(ctx, 0, m.MessageID)
+	if err != nil {
+		return nil, 0, err
+	}
+	r.Subject, r.BodyText, r.BodyHTML = msg.Subject, msg.BodyText, msg.BodyHTML
+	if r.Trigger == simplesender.TriggerSchedule {
+		r.ScheduledAt = m.ScheduledAt
+	}
+	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT COALESCE(max(number), 0) + 1 FROM runs WHERE mailing_id = ?"), m.ID).Scan(&r.Number); err != nil {
+		return nil, 0, s.wrap(err, "number run")
+	}
+	err = s.writeRow(ctx, `INSERT INTO runs (mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at,
+		subject, body_text, body_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.ID, r.OwnerID, r.Number, r.Kind, r.Trigger, r.ScheduledAt, now, r.Subject, r.BodyText, r.BodyHTML).Scan(&r.ID)
+	return r, lastRun.Int64, s.wrap(err, "create run")
+}
+
+// createDeliveries adds one pending delivery to run r per recipient: the
+// mailing's audience as it is now, or for a resend the deliveries of the
+// last run in the state it resends. It returns how many.
+func (s *Store) createDeliveries(ctx context.Context, r *simplesender.Run, lastRun int64, now time.Time) (int64, error) {
+	var res sql.Result
+	var err error
+	if st, ok := r.Kind.Resends(); ok {
+		// The recipient's current address and names when they still exist.
+		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
+			status, next_attempt_at, updated_at)
+			SELECT ?, d.recipient_id, COALESCE(r.email, d.email), COALESCE(r.last_name, d.last_name),
+			       COALESCE(r.first_name, d.first_name), COALESCE(r.middle_name, d.middle_name), `+sqlPending+`, ?, ?
+			FROM deliveries d LEFT JOIN recipients r ON r.id = d.recipient_id
+			WHERE d.run_id = ? AND d.status = ? ORDER BY d.id`, r.ID, now, now, lastRun, st)
+	} else {
+		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
+			status, next_attempt_at, updated_at)
+			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, `+sqlPending+`, ?, ?
+			FROM mailing_recipients mr JOIN recipients r ON r.id = mr.recipient_id
+			WHERE mr.mailing_id = ? ORDER BY mr.recipient_id`, r.ID, now, now, r.MailingID)
+	}
+	if err != nil {
+		return 0, s.wrap(err, "create deliveries")
+	}
+	total, _ := res.RowsAffected()
+	return total, nil
 }
 
 const runColumns = `id, mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at, finished_at, cancelled_at,
@@ -303,31 +334,11 @@ func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error
 		return nil, s.wrap(err, "find runs")
 	}
 	var ids []int64
-	for rows.Next() {
-		var r int64
-		rows.Scan(&r)
-		ids = append(ids, r)
+	if err := scanIDs(rows, func(r int64) { ids = append(ids, r) }); err != nil {
+		return nil, s.wrap(err, "find runs")
 	}
-	rows.Close()
 	for _, r := range ids {
-		if _, err := s.exec(ctx, "UPDATE runs SET cancelled_at = ? WHERE id = ?", now, r); err != nil {
-			return nil, s.wrap(err, "cancel run")
-		}
-		res, err := s.exec(ctx, `UPDATE deliveries SET status = `+sqlCancelled+`, updated_at = ?
-			WHERE run_id = ? AND status IN `+sqlCancellable, now, r)
-		if err != nil {
-			return nil, s.wrap(err, "cancel deliveries")
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return nil, s.wrap(err, "cancel deliveries")
-		}
-		var counts tally // the counters move with the rows
-		counts.add(r, simplesender.CountCancelled, int(n))
-		if err := counts.save(ctx, s); err != nil {
-			return nil, err
-		}
-		if err := s.FinishRunIfDone(ctx, r, now); err != nil {
+		if err := s.cancelRun(ctx, r, now); err != nil {
 			return nil, err
 		}
 	}
@@ -343,6 +354,30 @@ func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error
 		status = `+mailingStatusSQL+`, updated_at = ?
 		WHERE `+mwhere, append([]any{now}, margs...)...)
 	return ids, s.touch(ctx, s.wrap(err, "cancel pending starts"), owner)
+}
+
+// cancelRun marks run r cancelled and its waiting deliveries cancelled,
+// with the counters moving with the rows, and ends it when nothing of it is
+// left in the engine's hands.
+func (s *Store) cancelRun(ctx context.Context, r int64, now time.Time) error {
+	if _, err := s.exec(ctx, "UPDATE runs SET cancelled_at = ? WHERE id = ?", now, r); err != nil {
+		return s.wrap(err, "cancel run")
+	}
+	res, err := s.exec(ctx, `UPDATE deliveries SET status = `+sqlCancelled+`, updated_at = ?
+		WHERE run_id = ? AND status IN `+sqlCancellable, now, r)
+	if err != nil {
+		return s.wrap(err, "cancel deliveries")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap(err, "cancel deliveries")
+	}
+	var counts tally
+	counts.add(r, simplesender.CountCancelled, int(n))
+	if err := counts.save(ctx, s); err != nil {
+		return err
+	}
+	return s.FinishRunIfDone(ctx, r, now)
 }
 
 // FinishRunIfDone ends run id when none of its deliveries waits or is being
