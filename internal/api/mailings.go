@@ -285,9 +285,9 @@ func (x *API) resendMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 	default:
 		return simplesender.Invalid(map[string]string{"kind": "error.invalid"})
 	}
-	// app.Resend checks that there is something to resend before it checks
-	// who may resend: ask it only about a mailing the caller may change, so
-	// that staff get 403 (read-only), not 409, on another user's mailing.
+	// Staff may read another user's mailing but not change it: they get the
+	// API's read-only answer (403) before anything is checked about the
+	// mailing's state.
 	m, err := x.app.GetMailing(r.Context(), as(u), id)
 	if err != nil {
 		return err

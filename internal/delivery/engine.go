@@ -72,6 +72,8 @@ type Store interface {
 	RunByID(ctx context.Context, id int64) (*simplesender.Run, error)
 }
 
+var _ Store = (*store.DB)(nil)
+
 // DefaultRetry is the default retry schedule.
 var DefaultRetry = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
 
