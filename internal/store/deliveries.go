@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,6 +182,7 @@ var (
 func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int64]struct{}) error {
 	byID := make(map[int64]*Outcome, len(outs))
 	args := make([]any, 0, len(outs)*len(outcomeColumns))
+	var owners []int64 // whose figures change: told when the transaction commits
 	for i := range outs {
 		o := &outs[i]
 		if !outcomeAllowed(o) {
@@ -189,7 +191,9 @@ func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int
 		}
 		runs[o.RunID] = struct{}{}
 		byID[o.DeliveryID] = o
-		s.touch(ctx, nil, o.OwnerID)
+		if !slices.Contains(owners, o.OwnerID) {
+			owners = append(owners, o.OwnerID)
+		}
 		next := o.NextAt // deferred: the next try; pending (released): when it is due again, or now
 		if next.IsZero() || o.Status != simplesender.DeliveryDeferred && o.Status != simplesender.DeliveryPending {
 			next = o.At
@@ -230,7 +234,7 @@ func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int
 			return s.wrap(err, "record attempts")
 		}
 	}
-	return counts.save(ctx, s)
+	return s.touch(ctx, counts.save(ctx, s), owners...)
 }
 
 // outcomeAllowed reports whether the domain allows o's move from sending.
