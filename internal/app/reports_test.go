@@ -840,18 +840,7 @@ func TestEveryCommittedWriteRetiresTheCache(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, url string) {
 		env := apptest.New(t, url)
 		owner := &app.Actor{User: env.User(t, "cache-owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
-		rc := &simplesender.Recipient{Email: "one@example.com"}
-		if err := env.App.CreateRecipient(ctx, owner, rc); err != nil {
-			t.Fatal(err)
-		}
-		msg := &simplesender.Message{Subject: "S", BodyText: "B"}
-		if err := env.App.CreateMessage(ctx, owner, msg); err != nil {
-			t.Fatal(err)
-		}
-		m, err := env.App.CreateMailing(ctx, owner, app.MailingInput{Name: "M", MessageID: msg.ID, RecipientIDs: []int64{rc.ID}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := env.Mailing(t, owner, "M", "one@example.com")
 		active := func(when string, want int) {
 			t.Helper()
 			h, err := env.App.HomeCounters(ctx, owner)
@@ -870,7 +859,7 @@ func TestEveryCommittedWriteRetiresTheCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		active("scheduled through the store", 1)
-		err = env.DB.InTx(ctx, func(s *store.Store) error {
+		err := env.DB.InTx(ctx, func(s *store.Store) error {
 			if _, err := s.CancelRuns(ctx, 0, m.ID); err != nil {
 				return err
 			}

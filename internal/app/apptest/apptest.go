@@ -223,6 +223,30 @@ func (e *Env) User(t testing.TB, email string, role simplesender.Role, status si
 	return u
 }
 
+// Mailing makes, through the app, a mailing of owner called name to new
+// recipients at the given addresses, with a short plain-text message.
+func (e *Env) Mailing(t testing.TB, owner *app.Actor, name string, emails ...string) *simplesender.Mailing {
+	t.Helper()
+	ctx := context.Background()
+	var ids []int64
+	for _, addr := range emails {
+		r := &simplesender.Recipient{Email: addr}
+		if err := e.App.CreateRecipient(ctx, owner, r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	msg := &simplesender.Message{Subject: name, BodyText: "Hello"}
+	if err := e.App.CreateMessage(ctx, owner, msg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.App.CreateMailing(ctx, owner, app.MailingInput{Name: name, MessageID: msg.ID, RecipientIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // Email is an e-mail found in the outbox.
 type Email struct {
 	To, Subject, Body string
