@@ -197,10 +197,16 @@ func (a *App) importOwner(ctx context.Context, ac *Actor, owner int64) (int64, e
 		}
 		return owner, nil
 	}
-	if owner != 0 {
-		if err := writable(ac, owner); err != nil {
+	// Only the command line imports into another user's list: an import
+	// job is its owner's (see job), so nobody else could follow it.
+	if owner != 0 && owner != ac.id() {
+		if err := authorize(ac, ActView, owner); err != nil {
 			return 0, err
 		}
+		return 0, errForbidden
+	}
+	if err := authorize(ac, ActCreate, ac.id()); err != nil {
+		return 0, err
 	}
 	return ac.id(), nil
 }

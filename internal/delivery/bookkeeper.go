@@ -28,8 +28,8 @@ type exchanged struct {
 	err   error
 }
 
-// bookkeeper is the engine's one writer of deliveries (DELIVERY.md,
-// invariant 7). It starts due runs, and in one transaction per batch
+// bookkeeper is the engine's one writer of deliveries (docs/lifecycle.md,
+// invariant 6). It starts due runs, and in one transaction per batch
 // records the outcomes the senders report and claims new deliveries for
 // the room they leave. A batch is written when half of InFlight is free,
 // or when its oldest outcome has waited recordDelay.

@@ -2,7 +2,7 @@
 // claims due deliveries from the database in small batches, renders and
 // sends each through a Sender over a fixed number of connections, and
 // records every outcome with its attempt row, in batches. The database is
-// the truth (DELIVERY.md): a delivery is marked sending before its message
+// the truth (docs/lifecycle.md): a delivery is marked sending before its message
 // goes out, and one found in sending after a crash becomes unknown, never
 // resent on its own. Memory does not grow with a mailing's size: at most a
 // few deliveries per connection are held at once.
