@@ -6,7 +6,7 @@ import (
 	"simplesender"
 )
 
-// The JSON Schema builders of the OpenAPI document.
+// The JSON Schema builders and the parameters of the OpenAPI document.
 
 // schema is a JSON Schema (2020-12, as OpenAPI 3.1 uses).
 type schema = map[string]any
@@ -92,4 +92,45 @@ func with(props map[string]schema, more map[string]schema) map[string]schema {
 // listOf is the list envelope of items.
 func listOf(items schema) schema {
 	return object(map[string]schema{"items": arr(items), "total": integer(), "page": integer(), "per_page": integer()})
+}
+
+// param is a parameter of an operation.
+type param struct {
+	name, in, desc string
+	schema         schema
+}
+
+func query(name, desc string, s schema) param {
+	return param{name: name, in: "query", desc: desc, schema: s}
+}
+
+var (
+	pageParams = []param{
+		query("page", "Page number, a whole number from 1 (anything else is 400 naming page). A page past the last is an empty list with the total.",
+			schema{"type": "integer", "minimum": 1, "default": 1}),
+		query("per_page", "Items per page, a whole number from 1 (anything else is 400 naming per_page); more than 500 counts as 500.",
+			schema{"type": "integer", "minimum": 1, "default": 50}),
+	}
+	searchParam = query("q", "Case-insensitive search (part of the text).", schema{"type": "string", "maxLength": maxQueryLen})
+	ownerParam  = query("owner_id", "Managers and admins: only this user's objects. A regular user's lists are their own.", integer())
+	bomParam    = query("bom", "1 starts the file with a UTF-8 byte order mark, for Excel.", schema{"type": "boolean", "default": false})
+	periodParam = []param{
+		query("from", "First day, YYYY-MM-DD, in the caller's time zone (default: 29 days before to).", schema{"type": "string", "format": "date"}),
+		query("to", "Last day, YYYY-MM-DD (default: today, or 29 days after from).", schema{"type": "string", "format": "date"}),
+	}
+	separatorParam = query("separator", "Cell separator: , ; | or tab.", enum(",", ";", "|", "tab"))
+)
+
+// sortParam is ?sort= over the allowed fields.
+func sortParam(fields []string) param {
+	values := []string{}
+	for _, f := range fields {
+		values = append(values, f, "-"+f)
+	}
+	return query("sort", "Sort field; a leading - sorts descending. Any other value is 422 with the field sort.", enum(values...))
+}
+
+// listParams are the parameters of a list of owned objects.
+func listParams(sorts []string) []param {
+	return append([]param{searchParam, sortParam(sorts), ownerParam}, pageParams...)
 }
