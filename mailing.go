@@ -115,26 +115,37 @@ type Mailing struct {
 // Disabled reports whether a manager switched the mailing off.
 func (m *Mailing) Disabled() bool { return m.DisabledAt != nil }
 
-// DeliveryCounts counts a run's deliveries by state, as the owner sees them.
+// DeliveryCounts counts a run's deliveries by state, as the owner sees them
+// (see DeliveryStates for the counter each state moves).
 type DeliveryCounts struct {
-	Sent      int `json:"sent"`
-	Failed    int `json:"failed"`
-	Pending   int `json:"pending"` // pending, sending and deferred (will be tried)
-	Unknown   int `json:"unknown"`
-	Cancelled int `json:"cancelled"`
+	Sent       int `json:"sent"`
+	Failed     int `json:"failed"`
+	Pending    int `json:"pending"` // pending, sending and deferred (will be tried)
+	Unknown    int `json:"unknown"`
+	Cancelled  int `json:"cancelled"`
+	Suppressed int `json:"suppressed"`
+	Bounced    int `json:"bounced"`
+	Complained int `json:"complained"`
 }
 
 // Total is the number of deliveries.
-func (c DeliveryCounts) Total() int { return c.Sent + c.Failed + c.Pending + c.Unknown + c.Cancelled }
+func (c DeliveryCounts) Total() int { return c.Pending + c.Done() }
 
 // Done is the number of deliveries in a final state.
-func (c DeliveryCounts) Done() int { return c.Sent + c.Failed + c.Unknown + c.Cancelled }
+func (c DeliveryCounts) Done() int {
+	n := 0
+	for _, k := range FinalCounters {
+		n += c.Of(k)
+	}
+	return n
+}
 
 // DeliveryStatus is the state of one recipient's delivery in one run.
 type DeliveryStatus string
 
-// The delivery states (docs/lifecycle.md): pending -> sending -> sent | deferred |
-// failed | unknown; and cancelled.
+// The delivery states the engine sets (docs/lifecycle.md): pending ->
+// sending -> sent | deferred | failed | unknown; and cancelled. See
+// DeliveryStates and Transitions for all of them and the moves between them.
 const (
 	DeliveryPending   DeliveryStatus = "pending"
 	DeliverySending   DeliveryStatus = "sending"
@@ -151,9 +162,9 @@ type Run struct {
 	ID          int64
 	MailingID   int64
 	OwnerID     int64
-	Number      int    // 1 for the first run of the mailing, 2 for the next, ...
-	Kind        string // "send", "resend_failed", "resend_unknown"
-	Trigger     string // "now", "schedule", "cli"
+	Number      int // 1 for the first run of the mailing, 2 for the next, ...
+	Kind        RunKind
+	Trigger     Trigger
 	ScheduledAt *time.Time
 	StartedAt   time.Time
 	FinishedAt  *time.Time

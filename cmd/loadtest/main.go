@@ -138,7 +138,7 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	pg0 := postgresCPU()
 	start := time.Now()
 	if err := db.InTx(ctx, func(s *store.Store) error {
-		return s.RequestStart(ctx, ownerID, mailingID, db.Now(), store.KindSend, "now", 0)
+		return s.RequestStart(ctx, ownerID, mailingID, db.Now(), simplesender.RunSend, "now", 0)
 	}); err != nil {
 		return err
 	}
@@ -333,7 +333,7 @@ func measureSchedule(ctx context.Context, db *store.DB, bin string, env []string
 	for i, id := range ids {
 		at := t0.Add(time.Duration(i) * 400 * time.Millisecond)
 		if err := db.InTx(ctx, func(s *store.Store) error {
-			return s.RequestStart(ctx, owner, id, at, store.KindSend, "schedule", 0)
+			return s.RequestStart(ctx, owner, id, at, simplesender.RunSend, "schedule", 0)
 		}); err != nil {
 			return err
 		}

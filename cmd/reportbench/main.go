@@ -232,7 +232,7 @@ func (r mixedResult) hitRatio() float64 {
 
 // mixedLoad runs workers callers for d: each call is a write with
 // probability writes (half of them a new recipient of a random user, half
-// an engine batch of outcomes for a random user, as delivery.Config.Changed
+// an engine batch of outcomes for a random user, as the store's change hook
 // reports it), otherwise a read by a random user (their report, stats or
 // home counters; one read in ten is the manager's users report or stats).
 func mixedLoad(ctx context.Context, db *store.DB, c cache.Cache, data *seeded, d time.Duration, workers int, writes float64) (mixedResult, error) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"simplesender"
+	"simplesender/internal/app/apptest"
 )
 
 // FuzzDecode checks that any body either decodes or is refused as a bad
@@ -65,7 +66,7 @@ func TestCleanPath(t *testing.T) {
 // TestPanic checks that a panicking handler is answered with a JSON 500.
 func TestPanic(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
+	logs := &apptest.LogBuffer{}
 	x := &API{logger: newTestLogger(logs), mux: http.NewServeMux(), patterns: map[string]bool{}}
 	x.bundle = testBundle(t)
 	x.mux.HandleFunc("GET /api/v1/boom", func(http.ResponseWriter, *http.Request) { panic("boom secret") })

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"simplesender/internal/app"
-	"slices"
 	"strconv"
 
 	"simplesender"
@@ -11,16 +10,16 @@ import (
 
 // runJSON is one send run of a mailing.
 type runJSON struct {
-	ID          int64      `json:"id"`
-	Number      int        `json:"number"`
-	Kind        string     `json:"kind"`
-	Trigger     string     `json:"trigger"`
-	ScheduledAt *string    `json:"scheduled_at"`
-	StartedAt   string     `json:"started_at"`
-	FinishedAt  *string    `json:"finished_at"`
-	Cancelled   bool       `json:"cancelled"`
-	Subject     string     `json:"subject"`
-	Counts      countsJSON `json:"counts"`
+	ID          int64                `json:"id"`
+	Number      int                  `json:"number"`
+	Kind        simplesender.RunKind `json:"kind"`
+	Trigger     simplesender.Trigger `json:"trigger"`
+	ScheduledAt *string              `json:"scheduled_at"`
+	StartedAt   string               `json:"started_at"`
+	FinishedAt  *string              `json:"finished_at"`
+	Cancelled   bool                 `json:"cancelled"`
+	Subject     string               `json:"subject"`
+	Counts      countsJSON           `json:"counts"`
 }
 
 func runOf(r *simplesender.Run) *runJSON {
@@ -92,11 +91,6 @@ func attemptOf(a *simplesender.Attempt) attemptJSON {
 		Status: st, Code: a.Code, Enhanced: a.Enhanced, Response: a.Response}
 }
 
-// deliveryStatuses are the values of ?status= on the deliveries.
-var deliveryStatuses = []simplesender.DeliveryStatus{simplesender.DeliveryPending, simplesender.DeliverySending,
-	simplesender.DeliverySent, simplesender.DeliveryDeferred, simplesender.DeliveryFailed, simplesender.DeliveryUnknown,
-	simplesender.DeliveryCancelled}
-
 // listRuns answers every send run of a mailing, newest first, as a list.
 // Errors: NotFound.
 func (x *API) listRuns(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
@@ -139,7 +133,7 @@ func (x *API) listDeliveries(w http.ResponseWriter, r *http.Request, u *simplese
 	f := app.DeliveryFilter{Status: simplesender.DeliveryStatus(q.Get("status")), Query: q.Get("q"),
 		Limit: p.PerPage, Offset: p.offset()}
 	bad := simplesender.FieldErrors{}
-	if f.Status != "" && !slices.Contains(deliveryStatuses, f.Status) {
+	if f.Status != "" && !f.Status.Valid() {
 		bad.Add("status", "error.query.invalid")
 	}
 	if len(f.Query) > maxQueryLen {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -29,7 +27,7 @@ var whos = []string{"anonymous", "pending", "active", "blocked", "manager", "adm
 type fixture struct {
 	env    *apptest.Env
 	h      http.Handler
-	log    *lockedBuffer
+	log    *apptest.LogBuffer
 	users  map[string]*simplesender.User
 	tokens map[string]string
 	seq    atomic.Int64
@@ -38,7 +36,7 @@ type fixture struct {
 func newFixture(t *testing.T, databaseURL string, opts ...apptest.Options) *fixture {
 	t.Helper()
 	env := apptest.New(t, databaseURL, opts...)
-	logs := &lockedBuffer{}
+	logs := &apptest.LogBuffer{}
 	f := &fixture{env: env, log: logs, users: map[string]*simplesender.User{}, tokens: map[string]string{},
 		h: New(env.App, env.Bundle, slog.New(slog.NewTextHandler(logs, nil))).Handler()}
 	for _, who := range whos[1:] {
@@ -264,24 +262,6 @@ func (f *fixture) resetToken(t *testing.T, u *simplesender.User) string {
 
 // actor is the app actor of u.
 func actor(u *simplesender.User) *app.Actor { return &app.Actor{User: u} }
-
-// lockedBuffer is a log destination safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 

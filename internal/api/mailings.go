@@ -9,18 +9,11 @@ import (
 	"simplesender/internal/app"
 )
 
-// countsJSON are the deliveries of a mailing's last run by state.
-type countsJSON struct {
-	Sent      int `json:"sent"`
-	Failed    int `json:"failed"`
-	Pending   int `json:"pending"`
-	Unknown   int `json:"unknown"`
-	Cancelled int `json:"cancelled"`
-}
+// countsJSON are the deliveries of a mailing's last run, one count per
+// counter of the domain's delivery states.
+type countsJSON = simplesender.DeliveryCounts
 
-func countsOf(c simplesender.DeliveryCounts) countsJSON {
-	return countsJSON{Sent: c.Sent, Failed: c.Failed, Pending: c.Pending, Unknown: c.Unknown, Cancelled: c.Cancelled}
-}
+func countsOf(c simplesender.DeliveryCounts) countsJSON { return c }
 
 // mailingJSON is a mailing as the API shows it. RecipientIDs is set on the
 // answers about one mailing only, not in lists.
@@ -286,12 +279,12 @@ func (x *API) resendMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	var kind string
+	var kind simplesender.RunKind
 	switch in.Kind {
 	case "failed":
-		kind = app.KindResendFailed
+		kind = simplesender.RunResendFailed
 	case "unknown":
-		kind = app.KindResendUnknown
+		kind = simplesender.RunResendUnknown
 	case "":
 		return simplesender.Invalid(map[string]string{"kind": "error.required"})
 	default:

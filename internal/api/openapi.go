@@ -16,76 +16,10 @@ import (
 // test checks that it describes exactly the routes of routeTable, and that
 // every answer of the test suite fits the schema of its route and status.
 
-// schema is a JSON Schema (2020-12, as OpenAPI 3.1 uses).
-type schema = map[string]any
-
-func str() schema      { return schema{"type": "string"} }
-func integer() schema  { return schema{"type": "integer"} }
-func boolean() schema  { return schema{"type": "boolean"} }
-func dateTime() schema { return schema{"type": "string", "format": "date-time"} }
-func ref(name string) schema {
-	return schema{"$ref": "#/components/schemas/" + name}
-}
-func arr(items schema) schema { return schema{"type": "array", "items": items} }
-func enum(values ...string) schema {
-	return schema{"type": "string", "enum": values}
-}
-func strMap() schema { return schema{"type": "object", "additionalProperties": str()} }
-
-// nullable returns s that also admits null.
-func nullable(s schema) schema {
-	if t, ok := s["type"].(string); ok {
-		out := schema{}
-		for k, v := range s {
-			out[k] = v
-		}
-		out["type"] = []string{t, "null"}
-		return out
-	}
-	return schema{"anyOf": []any{s, schema{"type": "null"}}}
-}
-
-// object is an answer's object: every property is always present.
-func object(props map[string]schema) schema {
-	req := make([]string, 0, len(props))
-	for k := range props {
-		req = append(req, k)
-	}
-	sort.Strings(req)
-	return schema{"type": "object", "properties": props, "required": req, "additionalProperties": false}
-}
-
-// input is a request body: only the named properties are required, and
-// unknown ones are refused (400).
-func input(props map[string]schema, required ...string) schema {
-	s := schema{"type": "object", "properties": props, "additionalProperties": false}
-	if len(required) > 0 {
-		s["required"] = required
-	}
-	return s
-}
-
-// with returns a copy of props with more properties.
-func with(props map[string]schema, more map[string]schema) map[string]schema {
-	out := map[string]schema{}
-	for k, v := range props {
-		out[k] = v
-	}
-	for k, v := range more {
-		out[k] = v
-	}
-	return out
-}
-
-// listOf is the list envelope of items.
-func listOf(items schema) schema {
-	return object(map[string]schema{"items": arr(items), "total": integer(), "page": integer(), "per_page": integer()})
-}
-
 var (
 	recipientFields = map[string]schema{"email": str(), "first_name": str(), "last_name": str(), "middle_name": str(), "comment": str()}
 	messageFields   = map[string]schema{"subject": str(), "body_text": str(), "body_html": str()}
-	countsSchema    = object(map[string]schema{"sent": integer(), "failed": integer(), "pending": integer(), "unknown": integer(), "cancelled": integer()})
+	countsSchema    = object(counterProperties())
 	statsFields     = map[string]schema{"mailings_total": integer(), "mailings_active": integer(), "recipients_unique": integer(),
 		"messages_sent": integer(), "attempts_success": integer(), "attempts_failure": integer()}
 	tokenFields = map[string]schema{"id": integer(), "name": str(), "prefix": str(), "created_at": dateTime(), "last_used_at": nullable(dateTime())}
@@ -132,12 +66,12 @@ func components() map[string]schema {
 		"MailingInput": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer())},
 			"message_id", "recipient_ids"),
 		"MailingPatch": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer())}),
-		"Run": object(map[string]schema{"id": integer(), "number": integer(), "kind": enum("send", "resend_failed", "resend_unknown"),
-			"trigger": str(), "scheduled_at": nullable(dateTime()), "started_at": dateTime(), "finished_at": nullable(dateTime()),
+		"Run": object(map[string]schema{"id": integer(), "number": integer(), "kind": enumOf(simplesender.RunKinds),
+			"trigger": enumOf(simplesender.Triggers), "scheduled_at": nullable(dateTime()), "started_at": dateTime(), "finished_at": nullable(dateTime()),
 			"cancelled": boolean(), "subject": str(), "counts": ref("Counts")}),
 		"Delivery": object(map[string]schema{"id": integer(), "run_id": integer(), "recipient_id": integer(), "email": str(),
 			"first_name": str(), "last_name": str(), "middle_name": str(),
-			"status":   enum("pending", "sending", "sent", "deferred", "failed", "unknown", "cancelled"),
+			"status":   enumOf(simplesender.DeliveryStatuses(nil)),
 			"attempts": integer(), "next_attempt_at": nullable(dateTime()), "last_code": nullable(integer()),
 			"last_enhanced": str(), "last_response": str(), "sent_at": nullable(dateTime()), "updated_at": dateTime()}),
 		"Attempt": object(map[string]schema{"id": integer(), "delivery_id": integer(), "run_id": integer(), "email": str(),
@@ -182,47 +116,6 @@ func without(s []string, v string) []string {
 		}
 	}
 	return out
-}
-
-// param is a parameter of an operation.
-type param struct {
-	name, in, desc string
-	schema         schema
-}
-
-func query(name, desc string, s schema) param {
-	return param{name: name, in: "query", desc: desc, schema: s}
-}
-
-var (
-	pageParams = []param{
-		query("page", "Page number, a whole number from 1 (anything else is 400 naming page). A page past the last is an empty list with the total.",
-			schema{"type": "integer", "minimum": 1, "default": 1}),
-		query("per_page", "Items per page, a whole number from 1 (anything else is 400 naming per_page); more than 500 counts as 500.",
-			schema{"type": "integer", "minimum": 1, "default": 50}),
-	}
-	searchParam = query("q", "Case-insensitive search (part of the text).", schema{"type": "string", "maxLength": maxQueryLen})
-	ownerParam  = query("owner_id", "Managers and admins: only this user's objects. A regular user's lists are their own.", integer())
-	bomParam    = query("bom", "1 starts the file with a UTF-8 byte order mark, for Excel.", schema{"type": "boolean", "default": false})
-	periodParam = []param{
-		query("from", "First day, YYYY-MM-DD, in the caller's time zone (default: 29 days before to).", schema{"type": "string", "format": "date"}),
-		query("to", "Last day, YYYY-MM-DD (default: today, or 29 days after from).", schema{"type": "string", "format": "date"}),
-	}
-	separatorParam = query("separator", "Cell separator: , ; | or tab.", enum(",", ";", "|", "tab"))
-)
-
-// sortParam is ?sort= over the allowed fields.
-func sortParam(fields []string) param {
-	values := []string{}
-	for _, f := range fields {
-		values = append(values, f, "-"+f)
-	}
-	return query("sort", "Sort field; a leading - sorts descending. Any other value is 422 with the field sort.", enum(values...))
-}
-
-// listParams are the parameters of a list of owned objects.
-func listParams(sorts []string) []param {
-	return append([]param{searchParam, sortParam(sorts), ownerParam}, pageParams...)
 }
 
 // who says who may call an operation; it decides the 401 and 403 answers.
@@ -376,7 +269,7 @@ func operations() map[string]operation {
 			params: pageParams, ok: ref("RunList")},
 		"GET /mailings/{id}/deliveries": {tag: "deliveries", who: whoUser, summary: "Per recipient state of a run (default: the last)",
 			params: append([]param{query("run", "A run id (see /runs).", integer()),
-				query("status", "pending also takes in sending and deferred.", enum("pending", "sending", "sent", "deferred", "failed", "unknown", "cancelled")),
+				query("status", "pending also takes in sending and deferred.", enumOf(simplesender.DeliveryStatuses(nil))),
 				query("q", "Part of the address.", str())}, pageParams...),
 			ok: ref("DeliveryList")},
 		"GET /mailings/{id}/attempts": {tag: "deliveries", who: whoUser, summary: "Every delivery attempt of a mailing, oldest first",

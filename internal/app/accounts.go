@@ -100,9 +100,6 @@ func (a *App) Register(ctx context.Context, r Registration, ip string) error {
 	if errors.Is(err, errRegisteredMeanwhile) {
 		return nil
 	}
-	if err == nil {
-		a.usersChanged(ctx) // the staff's list of users has one more
-	}
 	return err
 }
 
@@ -169,9 +166,6 @@ func (a *App) Confirm(ctx context.Context, token, ip string) (*simplesender.User
 		u, err = s.UserByID(ctx, t.UserID)
 		return err
 	})
-	if err == nil {
-		a.usersChanged(ctx, u.ID)
-	}
 	return u, err
 }
 
@@ -423,7 +417,6 @@ func (a *App) UpdateProfile(ctx context.Context, ac *Actor, p simplesender.Profi
 	if err := a.DB.Store().UpdateProfile(ctx, ac.User.ID, p); err != nil {
 		return err
 	}
-	a.usersChanged(ctx, ac.User.ID) // the name shows in the staff's lists
 	return nil
 }
 

@@ -117,8 +117,10 @@ func New(d Deps) *App {
 		d.Secret = []byte(auth.NewToken(""))
 	}
 	d.Imports.fill()
-	return &App{Deps: d, limitKeyMAC: subkey(d.Secret, "ratelimit keys"), deviceMAC: subkey(d.Secret, "device tokens"),
+	a := &App{Deps: d, limitKeyMAC: subkey(d.Secret, "ratelimit keys"), deviceMAC: subkey(d.Secret, "device tokens"),
 		imports: newImportState()}
+	d.DB.OnChange(a.dataChanged)
+	return a
 }
 
 // subkey derives a key for one purpose from the service secret, so that no

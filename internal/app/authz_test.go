@@ -144,7 +144,7 @@ var authzCases = []authzCase{
 	}},
 	{name: "resend to the failed", want: changeOk, target: "mailing", id: mailingID, okConflict: "error.mailing.nothing_to_resend",
 		do: func(env *apptest.Env, c *content) error {
-			return env.App.Resend(ctx, c.Caller, c.G.ID, app.KindResendFailed)
+			return env.App.Resend(ctx, c.Caller, c.G.ID, simplesender.RunResendFailed)
 		}},
 	{name: "cancel a scheduled mailing", want: changeOk, target: "mailing", id: mailingID,
 		prepare: schedule, do: func(env *apptest.Env, c *content) error { return env.App.CancelMailing(ctx, c.Caller, c.G.ID) }},

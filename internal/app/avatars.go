@@ -62,9 +62,6 @@ func (a *App) SetAvatar(ctx context.Context, ac *Actor, r io.Reader) (int64, err
 		v, err = s.SetAvatar(ctx, ac.id(), img.ContentType, img.Data)
 		return err
 	})
-	if err == nil {
-		a.usersChanged(ctx, ac.id())
-	}
 	return v, err
 }
 
@@ -74,11 +71,7 @@ func (a *App) DeleteAvatar(ctx context.Context, ac *Actor) error {
 	if ac.anonymous() {
 		return errUnauthenticated
 	}
-	err := a.DB.InTx(ctx, func(s *store.Store) error { return s.DeleteAvatar(ctx, ac.id()) })
-	if err == nil {
-		a.usersChanged(ctx, ac.id())
-	}
-	return err
+	return a.DB.InTx(ctx, func(s *store.Store) error { return s.DeleteAvatar(ctx, ac.id()) })
 }
 
 // AvatarOf returns the profile picture of user id, for the user and for

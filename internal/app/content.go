@@ -80,7 +80,6 @@ func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 	if err := conflictEmail(a.DB.Store().CreateRecipient(ctx, r)); err != nil {
 		return err
 	}
-	a.FiguresChanged(ctx, []int64{r.OwnerID})
 	return nil
 }
 
@@ -107,7 +106,6 @@ func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 	if err != nil {
 		return err
 	}
-	a.FiguresChanged(ctx, []int64{cur.OwnerID})
 	return nil
 }
 
@@ -131,7 +129,6 @@ func (a *App) DeleteRecipient(ctx context.Context, ac *Actor, id int64) error {
 	if err != nil {
 		return err
 	}
-	a.FiguresChanged(ctx, []int64{cur.OwnerID})
 	return nil
 }
 
@@ -200,7 +197,6 @@ func (a *App) CreateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 	if err := a.DB.Store().CreateMessage(ctx, m); err != nil {
 		return err
 	}
-	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return nil
 }
 
@@ -228,7 +224,6 @@ func (a *App) UpdateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 	if err != nil {
 		return err
 	}
-	a.FiguresChanged(ctx, []int64{cur.OwnerID})
 	return nil
 }
 
@@ -256,9 +251,6 @@ func (a *App) DeleteMessage(ctx context.Context, ac *Actor, id int64) error {
 		}
 		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetMessage, id, "delete")
 	})
-	if err == nil {
-		a.FiguresChanged(ctx, []int64{cur.OwnerID})
-	}
 	return err
 }
 

@@ -23,7 +23,7 @@ func (a *App) DuplicateMailing(ctx context.Context, ac *Actor, id int64, lang st
 		return nil, err
 	}
 	if m.Disabled() {
-		return nil, errDisabled
+		return nil, simplesender.ErrMailingDisabled
 	}
 	l := a.Bundle.For(lang)
 	base := m.Name
@@ -48,6 +48,5 @@ func (a *App) DuplicateMailing(ctx context.Context, ac *Actor, id int64, lang st
 	if err != nil {
 		return nil, err
 	}
-	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return a.GetMailing(ctx, ac, cp.ID)
 }

@@ -123,7 +123,6 @@ func (a *App) CreateMailing(ctx context.Context, ac *Actor, in MailingInput) (*s
 	if err != nil {
 		return nil, err
 	}
-	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return a.GetMailing(ctx, ac, m.ID)
 }
 
@@ -145,8 +144,6 @@ func (a *App) mailingFor(ctx context.Context, ac *Actor, id int64, act Action) (
 	return m, nil
 }
 
-var errDisabled = simplesender.E(simplesender.KindConflict, "error.mailing.disabled")
-
 // UpdateMailing changes a mailing: the actor's, or for admins anyone's
 // (recorded; the message and recipients must be the owner's). A run in
 // progress keeps the audience and message it started with. Errors: Invalid,
@@ -156,8 +153,8 @@ func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in Mailing
 	if err != nil {
 		return nil, err
 	}
-	if m.Disabled() {
-		return nil, errDisabled
+	if err := simplesender.CheckEdit(m); err != nil {
+		return nil, err
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := validateMailing(ctx, s, m.OwnerID, &in); err != nil {
@@ -175,7 +172,6 @@ func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in Mailing
 	if err != nil {
 		return nil, err
 	}
-	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return a.GetMailing(ctx, ac, id)
 }
 
@@ -187,48 +183,38 @@ func (a *App) DeleteMailing(ctx context.Context, ac *Actor, id int64) error {
 		return err
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
-		runs, err := s.ListRuns(ctx, id)
+		active, err := s.RunActive(ctx, id)
 		if err != nil {
 			return err
 		}
-		for _, r := range runs {
-			if r.FinishedAt == nil {
-				return simplesender.E(simplesender.KindConflict, "error.mailing.running")
-			}
+		if err := simplesender.CheckDelete(m, active); err != nil {
+			return err
 		}
 		if err := s.DeleteMailing(ctx, m.OwnerID, id); err != nil {
 			return err
 		}
 		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, "delete")
 	})
-	if err == nil {
-		a.FiguresChanged(ctx, []int64{m.OwnerID})
-	}
 	return err
 }
 
 // SendNow queues a send of the whole audience at once; the engine starts it
-// within moments. trigger is "now" (web, API) or "cli". A second request
-// while one is due or running is a Conflict, so a double click makes one
-// run. Errors: NotFound, Forbidden, Conflict.
-func (a *App) SendNow(ctx context.Context, ac *Actor, id int64, trigger string) error {
-	return a.requestStart(ctx, ac, id, a.Now(), store.KindSend, trigger)
+// within moments. trigger is TriggerNow (web, API) or TriggerCLI. A second
+// request while one is due or running is a Conflict, so a double click makes
+// one run. Errors: NotFound, Forbidden, Conflict (see
+// simplesender.CheckStart).
+func (a *App) SendNow(ctx context.Context, ac *Actor, id int64, trigger simplesender.Trigger) error {
+	return a.requestStart(ctx, ac, id, a.Now(), simplesender.RunSend, trigger)
 }
 
 // Resend queues a new run to the deliveries of the last run that failed
-// (kind resend_failed) or whose outcome is unknown (resend_unknown).
-func (a *App) Resend(ctx context.Context, ac *Actor, id int64, kind string) error {
-	if kind != store.KindResendFailed && kind != store.KindResendUnknown {
+// (kind RunResendFailed) or whose outcome is unknown (RunResendUnknown).
+// Errors: Invalid (another kind), NotFound, Forbidden, Conflict.
+func (a *App) Resend(ctx context.Context, ac *Actor, id int64, kind simplesender.RunKind) error {
+	if _, ok := kind.Resends(); !ok {
 		return simplesender.Invalid(map[string]string{"kind": "error.invalid"})
 	}
-	m, err := a.mailingFor(ctx, ac, id, ActSend)
-	if err != nil {
-		return err
-	}
-	if (kind == store.KindResendFailed && m.Counts.Failed == 0) || (kind == store.KindResendUnknown && m.Counts.Unknown == 0) {
-		return simplesender.E(simplesender.KindConflict, "error.mailing.nothing_to_resend")
-	}
-	return a.requestStart(ctx, ac, id, a.Now(), kind, "now")
+	return a.requestStart(ctx, ac, id, a.Now(), kind, simplesender.TriggerNow)
 }
 
 // Schedule sets a one-time send at `at` (a time in the future), replacing
@@ -241,19 +227,15 @@ func (a *App) Schedule(ctx context.Context, ac *Actor, id int64, at time.Time) e
 	if at.After(a.Now().AddDate(5, 0, 0)) {
 		return simplesender.Invalid(map[string]string{"send_at": "error.schedule.far"})
 	}
-	return a.requestStart(ctx, ac, id, at.UTC().Truncate(time.Second), store.KindSend, "schedule")
+	return a.requestStart(ctx, ac, id, at.UTC().Truncate(time.Second), simplesender.RunSend, simplesender.TriggerSchedule)
 }
 
-func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Time, kind, trigger string) error {
+// requestStart asks for a run after the actor's right to send the
+// mailing; the store checks the request on the locked rows.
+func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Time, kind simplesender.RunKind, trigger simplesender.Trigger) error {
 	m, err := a.mailingFor(ctx, ac, id, ActSend)
 	if err != nil {
 		return err
-	}
-	if m.Disabled() {
-		return errDisabled
-	}
-	if m.RecipientCount == 0 && kind == store.KindSend {
-		return simplesender.E(simplesender.KindConflict, "error.mailing.no_recipients")
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := s.RequestStart(ctx, m.OwnerID, id, at, kind, trigger, a.RepeatWindow); err != nil {
@@ -261,17 +243,14 @@ func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Tim
 		}
 		action := "send"
 		switch {
-		case trigger == "schedule":
+		case trigger == simplesender.TriggerSchedule:
 			action = "schedule"
-		case kind != store.KindSend:
+		case kind != simplesender.RunSend:
 			action = "resend"
 		}
 		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, action)
 	})
 	err = a.conflictAsNow(ctx, id, err)
-	if err == nil {
-		a.FiguresChanged(ctx, []int64{m.OwnerID})
-	}
 	if err == nil && a.Waker != nil && !at.After(a.Now()) {
 		a.Waker.Wake()
 	}
@@ -288,8 +267,8 @@ func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 	if err != nil {
 		return err
 	}
-	if m.Status != simplesender.MailingRunning {
-		return simplesender.E(simplesender.KindConflict, "error.mailing.nothing_to_cancel")
+	if err := simplesender.CheckCancel(m); err != nil {
+		return err
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		if _, err := s.CancelRuns(ctx, 0, id); err != nil {
@@ -297,9 +276,6 @@ func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 		}
 		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, "cancel")
 	})
-	if err == nil {
-		a.FiguresChanged(ctx, []int64{m.OwnerID})
-	}
 	return err
 }
 
@@ -329,7 +305,6 @@ func (a *App) SetMailingDisabled(ctx context.Context, ac *Actor, id int64, disab
 	if err != nil {
 		return nil, err
 	}
-	a.FiguresChanged(ctx, []int64{m.OwnerID})
 	return m, nil
 }
 

@@ -53,7 +53,7 @@ func (a *App) SendTest(ctx context.Context, ac *Actor, id int64, in TestSendInpu
 		return nil, err
 	}
 	if m.Disabled() {
-		return nil, errDisabled
+		return nil, simplesender.ErrMailingDisabled
 	}
 	to, err := testAddresses(ac, in)
 	if err != nil {

@@ -282,7 +282,7 @@ func rpEngine(t *testing.T, env *apptest.Env) {
 		t.Fatal(err)
 	}
 	e := delivery.New(env.DB, delivery.NewPool(smtp, 2), delivery.Config{From: mailer.Address{Email: "news@example.com"},
-		Conns: 2, Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Changed: env.App.FiguresChanged})
+		Conns: 2, Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond})
 	env.App.Waker = e
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -829,4 +829,49 @@ func TestCacheKeysHoldNoAddress(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEveryCommittedWriteRetiresTheCache: the cached home counters and
+// report follow writes that no use case of the app made (a run started and
+// cancelled through the store, as the engine and another instance's app
+// do), and no write that rolls back retires anything it did not change.
+func TestEveryCommittedWriteRetiresTheCache(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, url string) {
+		env := apptest.New(t, url)
+		owner := &app.Actor{User: env.User(t, "cache-owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+		m := env.Mailing(t, owner, "M", "one@example.com")
+		active := func(when string, want int) {
+			t.Helper()
+			h, err := env.App.HomeCounters(ctx, owner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Active != want {
+				t.Errorf("%s: the home page shows %d running; want %d", when, h.Active, want)
+			}
+		}
+		active("before", 0) // cached now
+		now := env.DB.Now()
+		if err := env.DB.InTx(ctx, func(s *store.Store) error {
+			return s.RequestStart(ctx, m.OwnerID, m.ID, now.Add(time.Hour), simplesender.RunSend, simplesender.TriggerSchedule, 0)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		active("scheduled through the store", 1)
+		err := env.DB.InTx(ctx, func(s *store.Store) error {
+			if _, err := s.CancelRuns(ctx, 0, m.ID); err != nil {
+				return err
+			}
+			return simplesender.E(simplesender.KindConflict, "rolled back")
+		})
+		if !simplesender.IsKind(err, simplesender.KindConflict) {
+			t.Fatal(err)
+		}
+		active("a cancel rolled back", 1)
+		if _, err := env.DB.Store().CancelRuns(ctx, 0, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		active("cancelled through the store", 0)
+	})
 }

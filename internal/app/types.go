@@ -17,9 +17,3 @@ type (
 	// APIToken is a stored API token (never the token itself).
 	APIToken = store.APIToken
 )
-
-// Kinds of run that Resend starts.
-const (
-	KindResendFailed  = store.KindResendFailed
-	KindResendUnknown = store.KindResendUnknown
-)

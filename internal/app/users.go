@@ -133,7 +133,6 @@ func (a *App) SetBlocked(ctx context.Context, ac *Actor, id int64, blocked bool)
 	if err != nil {
 		return nil, err
 	}
-	a.usersChanged(ctx, id)
 	if blocked {
 		if err := a.Sessions.DeleteUser(ctx, id); err != nil {
 			// The auth version moved on, so the sessions are refused anyway.
@@ -167,9 +166,6 @@ func (a *App) SetRole(ctx context.Context, ac *Actor, id int64, role simplesende
 		u, err = s.UserByID(ctx, id)
 		return err
 	})
-	if err == nil {
-		a.usersChanged(ctx, id)
-	}
 	return u, err
 }
 
@@ -225,8 +221,5 @@ func (a *App) CreateAdmin(ctx context.Context, ac *Actor, email, password string
 		u, err = s.UserByID(ctx, existing.ID)
 		return err
 	})
-	if err == nil {
-		a.usersChanged(ctx, u.ID)
-	}
 	return u, created, err
 }

@@ -62,18 +62,7 @@ func TestSendMailingRefusesBlockedOwner(t *testing.T) {
 		env := apptest.New(t, dbURL)
 		sink := apptest.NewSMTPServer(t)
 		owner := &app.Actor{User: env.User(t, "blocked@example.com", simplesender.RoleUser, simplesender.StatusActive)}
-		r := &simplesender.Recipient{Email: "reader@example.com"}
-		if err := env.App.CreateRecipient(ctx, owner, r); err != nil {
-			t.Fatal(err)
-		}
-		msg := &simplesender.Message{Subject: "CLI", BodyText: "Hello"}
-		if err := env.App.CreateMessage(ctx, owner, msg); err != nil {
-			t.Fatal(err)
-		}
-		m, err := env.App.CreateMailing(ctx, owner, app.MailingInput{Name: "Blocked", MessageID: msg.ID, RecipientIDs: []int64{r.ID}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := env.Mailing(t, owner, "Blocked", "reader@example.com")
 		if _, err := env.App.SetBlocked(ctx, app.System, owner.User.ID, true); err != nil {
 			t.Fatal(err)
 		}

@@ -50,9 +50,6 @@ type Config struct {
 	SendTimeout time.Duration
 	Now         func() time.Time
 	Logger      *slog.Logger
-	// Changed, when set, is told whose figures changed (after each batch of
-	// outcomes and each run start), for cache invalidation.
-	Changed func(ctx context.Context, owners []int64)
 	// Metrics counts messages; may be nil.
 	Metrics interface {
 		EmailSent(kind string)
@@ -60,12 +57,29 @@ type Config struct {
 	}
 }
 
+// Store is what the engine needs of the database (a *store.DB): the
+// engine depends on these operations only, not on the app around it.
+type Store interface {
+	Now() time.Time
+	Heartbeat(ctx context.Context, id, host string, now time.Time) error
+	RemoveInstance(ctx context.Context, id string) error
+	// Exchange records outcomes and claims deliveries in one transaction.
+	Exchange(ctx context.Context, instance string, now time.Time, outs []store.Outcome, limit int, after store.QueuePlace) ([]store.Claimed, error)
+	SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, []int64, error)
+	CancelledRuns(ctx context.Context) (map[int64]bool, error)
+	DueStarts(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error)
+	RunByID(ctx context.Context, id int64) (*simplesender.Run, error)
+}
+
+var _ Store = (*store.DB)(nil)
+
 // DefaultRetry is the default retry schedule.
 var DefaultRetry = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
 
 // Engine sends mailings.
 type Engine struct {
-	db     *store.DB
+	db     Store
 	sender Sender
 	cfg    Config
 	id     string
@@ -87,7 +101,7 @@ type runInfo struct {
 }
 
 // New returns an engine; Run starts it.
-func New(db *store.DB, sender Sender, cfg Config) *Engine {
+func New(db Store, sender Sender, cfg Config) *Engine {
 	if cfg.Conns <= 0 {
 		cfg.Conns = 10
 	}
@@ -190,211 +204,29 @@ func (e *Engine) beat(ctx context.Context) {
 	}
 }
 
-// recordDelay is the longest an outcome waits to be written with others.
-const recordDelay = 5 * time.Millisecond
-
-// maxExchanges is how many bookkeeping transactions may run at once: while
-// one waits for the disk to confirm its commit, the next can be under way
-// (PostgreSQL; SQLite's single writer takes them in turn).
-const maxExchanges = 2
-
-// exchanged is the end of one bookkeeping transaction.
-type exchanged struct {
-	batch []store.Outcome
-	claim int              // deliveries asked for (reserved in the in-flight count)
-	after store.QueuePlace // where the claim looked from
-	cs    []store.Claimed
-	err   error
-}
-
-// loop is the engine's bookkeeper, the only one that writes deliveries: it
-// starts due runs, and in one transaction per batch records the outcomes
-// the senders report and claims new deliveries for the room they leave
-// (docs/lifecycle.md, invariant 6). A batch is written when half of InFlight is
-// free, or when its oldest outcome has waited recordDelay. When ctx ends it
-// stops claiming, closes work, records what is still in flight, and
-// returns.
-func (e *Engine) loop(ctx context.Context, work chan<- store.Claimed, results <-chan store.Outcome) {
-	bg := context.WithoutCancel(ctx)
-	capacity := e.cfg.InFlight
-	var batch []store.Outcome
-	inflight := 0 // claimed (or being claimed) and not yet recorded, batch included
-	var oldest time.Time
-	add := func(o store.Outcome) {
-		if len(batch) == 0 {
-			oldest = time.Now()
-		}
-		batch = append(batch, o)
-	}
-	var lastSweep, lastStart time.Time
-	var nextPoll time.Time // an idle engine looks for due deliveries again then
-	var retryAt time.Time  // after a failed write
-	woken := true
-	var place store.QueuePlace // claims look for due deliveries after it
-	running := 0
-	done := make(chan exchanged, maxExchanges)
-	finish := func(x exchanged) {
-		running--
-		if x.err != nil {
-			if ctx.Err() == nil || len(x.batch) > 0 {
-				e.log.Error("record outcomes and claim deliveries; retrying", "err", x.err, "outcomes", len(x.batch))
-			}
-			inflight -= x.claim
-			for _, o := range x.batch { // to be written again
-				add(o)
-			}
-			retryAt = time.Now().Add(time.Second)
-			return
-		}
-		inflight -= x.claim - len(x.cs) + len(x.batch)
-		for _, c := range x.cs {
-			work <- c // never blocks: work holds capacity
-		}
-		switch {
-		case x.claim == 0:
-		case len(x.cs) < x.claim:
-			nextPoll = time.Now().Add(e.cfg.Poll) // nothing more due now
-			place = store.QueuePlace{}            // the next claim looks from the start
-		default:
-			nextPoll = time.Time{} // more may be waiting
-			if last := x.cs[len(x.cs)-1]; placeAfter(last, place) {
-				place = store.QueuePlace{Due: last.Due, ID: last.ID}
-			}
-		}
-	}
-	timer := time.NewTimer(e.cfg.Poll)
-	defer timer.Stop()
-	for ctx.Err() == nil {
-		for drained := false; !drained; {
-			select {
-			case o := <-results:
-				add(o)
-			case x := <-done:
-				finish(x)
-			default:
-				drained = true
-			}
-		}
-		now := e.cfg.Now()
-		if now.Sub(lastSweep) >= e.cfg.Heartbeat {
-			e.sweep(ctx, now)
-			lastSweep = now
-		}
-		if woken || now.Sub(lastStart) >= 100*time.Millisecond {
-			e.startDue(ctx, now)
-			e.refreshCancelled(ctx)
-			lastStart = now
-		}
-
-		real := time.Now()
-		free := capacity - inflight + len(batch) // room once the batch is recorded
-		paused := now.UnixNano() < e.paused.Load()
-		claim := 0
-		if free >= capacity/2 && (woken || !real.Before(nextPoll)) && !paused {
-			claim = free
-		}
-		woken = false
-		record := len(batch) > 0 && (claim > 0 || free >= capacity/2 || real.Sub(oldest) >= recordDelay)
-		if (claim > 0 || record) && !real.Before(retryAt) && running < maxExchanges {
-			x := exchanged{batch: batch, claim: claim, after: place}
-			batch = nil
-			inflight += claim
-			running++
-			go func() {
-				x.cs, x.err = e.exchange(ctx, x.batch, now, x.claim, x.after)
-				done <- x
-			}()
-			if claim > 0 {
-				nextPoll = real.Add(e.cfg.Poll) // until this claim tells whether more wait
-			}
-			continue
-		}
-
-		wait := e.cfg.Poll
-		if len(batch) > 0 {
-			wait = min(wait, max(recordDelay-real.Sub(oldest), time.Millisecond))
-		}
-		if d := nextPoll.Sub(real); d > 0 && free >= capacity/2 {
-			wait = min(wait, d)
-		}
-		if d := time.Duration(e.paused.Load() - now.UnixNano()); d > 0 {
-			wait = min(wait, d)
-		}
-		if d := retryAt.Sub(real); d > 0 {
-			wait = max(wait, d)
-		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-		case <-e.wake:
-			woken = true
-		case o := <-results:
-			add(o)
-		case x := <-done:
-			finish(x)
-		case <-timer.C:
-		}
-	}
-	// Stopping: claims under way are sent (what they committed is in
-	// sending), then the senders finish what they hold; every outcome is
-	// recorded.
-	for running > 0 {
-		finish(<-done)
-	}
-	close(work)
-	for inflight > len(batch) {
-		add(<-results)
-	}
-	for len(batch) > 0 {
-		if _, err := e.exchange(bg, batch, e.cfg.Now(), 0, store.QueuePlace{}); err != nil {
-			// The messages went out; their outcome must not be lost. Retry
-			// until the database answers (or the process dies, and the
-			// deliveries become unknown).
-			e.log.Error("record outcomes; retrying", "err", err, "count", len(batch))
-			time.Sleep(time.Second)
-			continue
-		}
-		batch = batch[:0]
-	}
-}
-
 // exchange records batch and claims up to claim deliveries in one
-// transaction, and tells whose figures changed. Outcomes are written even
-// when ctx has ended: the messages went out.
+// transaction. Outcomes are written even when ctx has ended: the messages
+// went out.
 func (e *Engine) exchange(ctx context.Context, batch []store.Outcome, now time.Time, claim int, after store.QueuePlace) ([]store.Claimed, error) {
 	if len(batch) > 0 {
 		ctx = context.WithoutCancel(ctx)
 	}
-	cs, err := e.db.Exchange(ctx, e.id, now, batch, claim, after)
-	if err != nil {
-		return nil, err
-	}
-	owners := map[int64]bool{}
-	for _, o := range batch {
-		owners[o.OwnerID] = true
-	}
-	e.changed(ctx, owners)
-	return cs, nil
+	return e.db.Exchange(ctx, e.id, now, batch, claim, after)
 }
 
 func (e *Engine) sweep(ctx context.Context, now time.Time) {
-	n, owners, err := e.db.SweepOrphans(ctx, e.id, now.Add(-3*e.cfg.Heartbeat), now)
+	n, _, err := e.db.SweepOrphans(ctx, e.id, now.Add(-3*e.cfg.Heartbeat), now)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		e.log.Error("sweep orphaned deliveries", "err", err)
 	case n > 0:
-		ids := map[int64]bool{}
-		for _, o := range owners {
-			ids[o] = true
-		}
-		e.changed(ctx, ids)
 		e.log.Warn("deliveries left by a stopped instance marked unknown", "count", n)
 	}
 }
 
 // startDue starts the runs whose time has come.
 func (e *Engine) startDue(ctx context.Context, now time.Time) {
-	ids, err := e.db.Store().DueStarts(ctx, now, 20)
+	ids, err := e.db.DueStarts(ctx, now, 20)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("find due mailings", "err", err)
@@ -402,33 +234,32 @@ func (e *Engine) startDue(ctx context.Context, now time.Time) {
 		return
 	}
 	for _, id := range ids {
-		var run *simplesender.Run
-		err := e.db.InTx(ctx, func(s *store.Store) error {
-			var err error
-			run, err = s.StartDue(ctx, id, now)
-			return err
-		})
+		run, err := e.db.StartDue(ctx, id, now)
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
 				e.log.Error("start run", "mailing", id, "err", err)
 			}
 		case run != nil:
-			e.changed(ctx, map[int64]bool{run.OwnerID: true})
 			e.log.Info("run started", "mailing", id, "run", run.ID, "number", run.Number, "deliveries", run.Counts.Pending,
 				"kind", run.Kind, "trigger", run.Trigger)
 		}
 	}
 }
 
-func (e *Engine) refreshCancelled(ctx context.Context) {
+// refreshCancelled reads which runs are cancelled, for deliver to check
+// before each message. On an error the last set stays and the error is
+// returned: the caller logs it and tries again at its next turn, so that a
+// cancel made meanwhile is still seen once the database answers.
+func (e *Engine) refreshCancelled(ctx context.Context) error {
 	c, err := e.db.CancelledRuns(ctx)
 	if err != nil {
-		return
+		return err
 	}
 	e.mu.Lock()
 	e.cancelled = c
 	e.mu.Unlock()
+	return nil
 }
 
 func (e *Engine) isCancelled(run int64) bool {
@@ -446,7 +277,7 @@ func (e *Engine) runFor(ctx context.Context, id int64) *runInfo {
 		return ri
 	}
 	ri = &runInfo{}
-	ri.run, ri.err = e.db.Store().RunByID(ctx, id)
+	ri.run, ri.err = e.db.RunByID(ctx, id)
 	if ri.err == nil {
 		ri.msg, ri.err = render.ParseMessage(ri.run.Subject, ri.run.BodyText, ri.run.BodyHTML)
 	}
@@ -469,15 +300,16 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 	if ri.err != nil {
 		if simplesender.IsKind(ri.err, simplesender.KindInternal) {
 			// A database hiccup: leave it for the next claim.
-			o.Status, o.At = simplesender.DeliveryPending, e.cfg.Now()
+			o.Status, o.Cause, o.At = simplesender.DeliveryPending, simplesender.CauseRelease, e.cfg.Now()
 			return o
 		}
-		o.Status, o.Attempted, o.At, o.Response = simplesender.DeliveryFailed, true, e.cfg.Now(), "the message cannot be rendered: "+ri.err.Error()
+		o.Status, o.Cause, o.Attempted, o.At = simplesender.DeliveryFailed, simplesender.CausePermanent, true, e.cfg.Now()
+		o.Response = "the message cannot be rendered: " + ri.err.Error()
 		return o
 	}
 	// Checked before each message, so a cancel or disable stops at once.
 	if e.isCancelled(c.RunID) {
-		o.Status, o.At = simplesender.DeliveryCancelled, e.cfg.Now()
+		o.Status, o.Cause, o.At = simplesender.DeliveryCancelled, simplesender.CauseCancel, e.cfg.Now()
 		return o
 	}
 	f := &render.Fields{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, MiddleName: c.MiddleName}
@@ -489,7 +321,7 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 	buf.Reset()
 	msgID, err := mailer.Build(buf, m, e.cfg.Now())
 	if err != nil {
-		o.Status, o.Attempted, o.At = simplesender.DeliveryFailed, true, e.cfg.Now()
+		o.Status, o.Cause, o.Attempted, o.At = simplesender.DeliveryFailed, simplesender.CausePermanent, true, e.cfg.Now()
 		o.Response = "the message cannot be built: " + err.Error()
 		return o
 	}
@@ -501,7 +333,7 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		// due when the first server is back, and claim no more till then
 		// (a large mailing would otherwise burn an attempt per recipient).
 		e.pauseUntil(re.Until)
-		o.Status, o.At, o.NextAt = simplesender.DeliveryPending, e.cfg.Now(), re.Until
+		o.Status, o.Cause, o.At, o.NextAt = simplesender.DeliveryPending, simplesender.CauseRelease, e.cfg.Now(), re.Until
 		return o
 	}
 	o.At, o.Attempted, o.MessageID = e.cfg.Now(), true, msgID
@@ -509,39 +341,44 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 	return o
 }
 
-// classify sets the outcome's state from the server's answer.
+// classify sets the outcome's state from the server's answer, by the
+// domain's rules (simplesender.Classify).
 func (e *Engine) classify(o *store.Outcome, attempts int, reply mailer.Reply, err error) {
+	e.count(err == nil)
 	if err == nil {
-		o.Status, o.Code, o.Enhanced, o.Response = simplesender.DeliverySent, reply.Code, reply.Enhanced, reply.Text
-		e.count(true)
-		return
+		o.Code, o.Enhanced, o.Response = reply.Code, reply.Enhanced, reply.Text
 	}
-	e.count(false)
-	var se *mailer.SMTPError
-	if errors.As(err, &se) {
-		o.Code, o.Enhanced, o.Response = se.Code, se.Enhanced, se.Message
-		if o.Response == "" {
-			o.Response = se.Error()
+	f := sendFailure(err)
+	if f != nil {
+		var se *mailer.SMTPError
+		if errors.As(err, &se) {
+			o.Code, o.Enhanced, o.Response = se.Code, se.Enhanced, se.Message
+			err = se // described by itself when the server said nothing
 		}
-	} else {
-		o.Response = err.Error()
+		if o.Response == "" {
+			o.Response = err.Error()
+		}
 	}
-	permanent := se != nil && !se.Temporary && !se.AfterData &&
-		(se.Stage == mailer.StageRcpt || se.Stage == mailer.StageData || se.Stage == mailer.StageDataEnd)
-	switch {
-	case mailer.IsUnknownOutcome(err):
-		o.Status = simplesender.DeliveryUnknown
-	case permanent:
-		o.Status = simplesender.DeliveryFailed
-	case attempts > len(e.cfg.Retry):
-		o.Status = simplesender.DeliveryFailed
+	v := simplesender.Classify(f, attempts, e.cfg.Retry, o.At)
+	o.Status, o.Cause, o.NextAt = v.Status, v.Cause, v.NextAt
+	if v.GaveUp {
 		o.Response = "gave up after " + strconv.Itoa(attempts) + " attempts: " + o.Response
-	default:
-		// Temporary, or a server or account problem rather than this
-		// recipient's (5xx before RCPT): try again later.
-		o.Status = simplesender.DeliveryDeferred
-		o.NextAt = o.At.Add(e.cfg.Retry[attempts-1])
 	}
+}
+
+// sendFailure describes a failed send for the domain's classification: an
+// SMTP failure as the mailer reports it, anything else as a temporary
+// failure of the connection. nil for no error.
+func sendFailure(err error) *simplesender.SendFailure {
+	if err == nil {
+		return nil
+	}
+	var se *mailer.SMTPError
+	if !errors.As(err, &se) {
+		return &simplesender.SendFailure{Temporary: true}
+	}
+	return &simplesender.SendFailure{Stage: simplesender.SMTPStage(se.Stage), Code: se.Code, Temporary: se.Temporary,
+		AfterData: se.AfterData}
 }
 
 // pauseUntil stops claiming until t (or a later pause's end).
@@ -552,19 +389,6 @@ func (e *Engine) pauseUntil(t time.Time) {
 			return
 		}
 	}
-}
-
-func (e *Engine) changed(ctx context.Context, owners map[int64]bool) {
-	if e.cfg.Changed == nil || len(owners) == 0 {
-		return
-	}
-	ids := make([]int64, 0, len(owners))
-	for id := range owners {
-		if id != 0 {
-			ids = append(ids, id)
-		}
-	}
-	e.cfg.Changed(ctx, ids)
 }
 
 func (e *Engine) count(ok bool) {

@@ -2,9 +2,12 @@ package delivery_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +32,12 @@ type rig struct {
 
 func newRig(t *testing.T, dbURL string, tune func(*delivery.Config), deps ...func(*app.Deps)) *rig {
 	t.Helper()
+	return newRigOn(t, dbURL, nil, tune, deps...)
+}
+
+// newRigOn is newRig with the engine on wrap(db) (nil: the database).
+func newRigOn(t *testing.T, dbURL string, wrap func(*store.DB) delivery.Store, tune func(*delivery.Config), deps ...func(*app.Deps)) *rig {
+	t.Helper()
 	var o apptest.Options
 	if len(deps) > 0 {
 		o.Deps = deps[0]
@@ -45,7 +54,11 @@ func newRig(t *testing.T, dbURL string, tune func(*delivery.Config), deps ...fun
 	if tune != nil {
 		tune(&cfg)
 	}
-	e := delivery.New(env.DB, delivery.NewPool(smtp, cfg.Conns), cfg)
+	var db delivery.Store = env.DB
+	if wrap != nil {
+		db = wrap(env.DB)
+	}
+	e := delivery.New(db, delivery.NewPool(smtp, cfg.Conns), cfg)
 	env.App.Waker = e
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -54,6 +67,21 @@ func newRig(t *testing.T, dbURL string, tune func(*delivery.Config), deps ...fun
 	t.Cleanup(r.stop)
 	r.owner = &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
 	return r
+}
+
+// sending makes a mailing to n addresses that start with prefix, sends it,
+// and returns once `sent` of them are sent.
+func (r *rig) sending(t *testing.T, prefix string, n, sent int) *simplesender.Mailing {
+	t.Helper()
+	var emails []string
+	for i := range n {
+		emails = append(emails, fmt.Sprintf("%s%03d@example.com", prefix, i))
+	}
+	m := r.mailing(t, "Slow", emails...)
+	if err := r.env.App.SendNow(ctx, r.owner, m.ID, "now"); err != nil {
+		t.Fatal(err)
+	}
+	return r.wait(t, m.ID, "a few sends", func(m *simplesender.Mailing) bool { return m.Counts.Sent >= sent })
 }
 
 // mailing makes a mailing to the given addresses.
@@ -217,7 +245,7 @@ func TestFailuresEndInTheRightState(t *testing.T) {
 		}
 		// Resending the failed ones makes a second run; the first stays.
 		r.smtp.Script = nil
-		if err := r.env.App.Resend(ctx, r.owner, m.ID, store.KindResendFailed); err != nil {
+		if err := r.env.App.Resend(ctx, r.owner, m.ID, simplesender.RunResendFailed); err != nil {
 			t.Fatal(err)
 		}
 		m = r.wait(t, m.ID, "the resend to finish", func(m *simplesender.Mailing) bool { return finished(m) && m.Counts.Total() == 2 })
@@ -235,15 +263,7 @@ func TestCancelAndDisableStopAtOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		r := newRig(t, dbURL, func(c *delivery.Config) { c.Conns = 2 }, func(d *app.Deps) { d.RepeatWindow = -1 })
 		r.smtp.Delay = 30 * time.Millisecond
-		var emails []string
-		for i := range 100 {
-			emails = append(emails, fmt.Sprintf("c%03d@example.com", i))
-		}
-		m := r.mailing(t, "Slow", emails...)
-		if err := r.env.App.SendNow(ctx, r.owner, m.ID, "now"); err != nil {
-			t.Fatal(err)
-		}
-		r.wait(t, m.ID, "a few sends", func(m *simplesender.Mailing) bool { return m.Counts.Sent >= 5 })
+		m := r.sending(t, "c", 100, 5)
 		if err := r.env.App.CancelMailing(ctx, r.owner, m.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -413,4 +433,57 @@ func TestBlockingAUserStopsTheirSends(t *testing.T) {
 	if got2, _ := r.env.App.GetMailing(ctx, app.System, m2.ID); got2.ScheduledAt != nil || got2.Status != simplesender.MailingCreated {
 		t.Fatalf("the blocked user's scheduled send is still pending: %+v", got2)
 	}
+}
+
+// flakyCancels is the real database whose reads of the cancelled runs fail
+// while failing is set: a database that stops answering for a moment.
+type flakyCancels struct {
+	*store.DB
+	failing atomic.Bool
+	failed  atomic.Int32
+}
+
+func (f *flakyCancels) CancelledRuns(ctx context.Context) (map[int64]bool, error) {
+	if f.failing.Load() {
+		f.failed.Add(1)
+		return nil, errors.New("read tcp: connection reset by peer")
+	}
+	return f.DB.CancelledRuns(ctx)
+}
+
+// TestCancelSeenAfterAStoreError: the engine holds every delivery of a
+// run when its owner cancels it, and its reads of the cancelled runs fail
+// for a moment. The failure is logged, and once the database answers again
+// the engine sees the cancel and stops the messages it still holds.
+func TestCancelSeenAfterAStoreError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		var flaky *flakyCancels
+		var logs apptest.LogBuffer
+		r := newRigOn(t, dbURL, func(db *store.DB) delivery.Store { flaky = &flakyCancels{DB: db}; return flaky },
+			func(c *delivery.Config) {
+				c.Conns, c.InFlight = 2, 200 // every delivery claimed at once: only the engine's check stops them
+				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			}, func(d *app.Deps) { d.RepeatWindow = -1 })
+		r.smtp.Delay = 40 * time.Millisecond
+		m := r.sending(t, "f", 100, 3)
+		flaky.failing.Store(true)
+		if err := r.env.App.CancelMailing(ctx, r.owner, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for flaky.failed.Load() < 3 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		flaky.failing.Store(false)
+		m = r.wait(t, m.ID, "the cancelled run to finish", finished)
+		if m.Counts.Cancelled < 30 || m.Counts.Sent+m.Counts.Cancelled != 100 {
+			t.Errorf("after the cancel: %+v; want most cancelled, the rest sent", m.Counts)
+		}
+		if got := r.smtp.Accepted(); got != m.Counts.Sent {
+			t.Errorf("server accepted %d, recorded sent %d", got, m.Counts.Sent)
+		}
+		if !strings.Contains(logs.String(), "read cancelled runs; retrying") {
+			t.Errorf("the failed reads were not logged:\n%s", logs.String())
+		}
+	})
 }

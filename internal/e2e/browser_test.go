@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -182,7 +181,7 @@ func startService(t *testing.T) *service {
 	}
 	svc.Outbox = cfg.OutboxDir()
 
-	logs := &lockedBuffer{}
+	logs := &apptest.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	t.Cleanup(func() {
 		if t.Failed() && logs.Len() > 0 {
@@ -197,7 +196,7 @@ func startService(t *testing.T) *service {
 	}
 	t.Cleanup(srv.Close)
 	svc.srv = srv
-	if err := srv.Queue.Start(ctx); err != nil {
+	if err := srv.StartJobs(ctx); err != nil {
 		ts.Listener.Close()
 		t.Fatalf("start the job queue: %v", err)
 	}
@@ -365,7 +364,7 @@ type browser struct {
 func startBrowser(t *testing.T, exe, base string) *browser {
 	t.Helper()
 	profile := t.TempDir() // removed after the browser has exited (cleanups run last-in first-out)
-	out := &lockedBuffer{}
+	out := &apptest.LogBuffer{}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox, // the tests run as root in CI
@@ -390,14 +389,14 @@ func startBrowser(t *testing.T, exe, base string) *browser {
 		cancelAlloc() // waits for the browser to exit
 		cancelLife()
 		if t.Failed() {
-			t.Logf("chromium output (last 3 KB):\n%s", out.Tail(3<<10))
+			t.Logf("chromium output (last 3 KB):\n%s", tail(out, 3<<10))
 		}
 	})
 	start := time.Now()
 	// The first Do starts the browser; its context must not be a step's
 	// timeout, or the browser would end with the step.
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start %s: %v\n%s", exe, err, out.Tail(3<<10))
+		t.Fatalf("start %s: %v\n%s", exe, err, tail(out, 3<<10))
 	}
 	t.Logf("browser %s started in %s", exe, time.Since(start).Round(time.Millisecond))
 	return &browser{t: t, ctx: ctx, base: base}
@@ -607,34 +606,10 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// lockedBuffer collects output written from other goroutines (the service's
-// log, the browser's stderr) for failure messages.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Len()
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// Tail returns the last n bytes, without Chromium's complaints about the
-// missing D-Bus, which every run on a server prints and which never matter.
-func (l *lockedBuffer) Tail(n int) string {
+// tail returns the last n bytes of l, without Chromium's complaints about
+// the missing D-Bus, which every run on a server prints and which never
+// matter.
+func tail(l *apptest.LogBuffer, n int) string {
 	var keep []string
 	for line := range strings.Lines(l.String()) {
 		if !strings.Contains(line, "dbus/") {

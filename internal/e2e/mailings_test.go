@@ -316,7 +316,7 @@ func startMailingService(t *testing.T, extra map[string]string) (*service, *serv
 		t.Fatalf("load configuration: %v", err)
 	}
 	svc.Outbox = cfg.OutboxDir()
-	logs := &lockedBuffer{}
+	logs := &apptest.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	t.Cleanup(func() {
 		if t.Failed() && logs.Len() > 0 {
@@ -331,7 +331,7 @@ func startMailingService(t *testing.T, extra map[string]string) (*service, *serv
 		t.Fatalf("open the service (%s): %v", svc.Engine, err)
 	}
 	t.Cleanup(srv.Close)
-	if err := srv.Queue.Start(ctx); err != nil {
+	if err := srv.StartJobs(ctx); err != nil {
 		stop()
 		ts.Listener.Close()
 		t.Fatalf("start the job queue: %v", err)

@@ -80,10 +80,15 @@ type Cleaner interface {
 	Cleanup(ctx context.Context) error
 }
 
+// Handlers do the work of the jobs: the app. They are given to Start, so
+// that the queue can be built before the app that enqueues into it.
+type Handlers struct {
+	Mailer  AccountMailer
+	Cleaner Cleaner
+}
+
 // Config holds what the queue needs besides the database.
 type Config struct {
-	Mailer       AccountMailer
-	Cleaner      Cleaner
 	Logger       *slog.Logger
 	PollInterval time.Duration // how often idle queues look for work; default 500ms
 	// Work is false for a client that only inserts jobs (command line tools).
@@ -94,6 +99,9 @@ type Config struct {
 type Queue struct {
 	client   *river.Client[*sql.Tx]
 	listener *pgxpool.Pool
+	work     bool
+	// h is set by Start, before any job is worked.
+	h Handlers
 }
 
 func driverFor(db *store.DB) riverdriver.Driver[*sql.Tx] {
@@ -120,7 +128,7 @@ func Migrate(ctx context.Context, db *store.DB) error {
 // maintenance queues once started; without, it only inserts.
 // databaseURL is used on PostgreSQL for LISTEN/NOTIFY so jobs start at once.
 func New(ctx context.Context, db *store.DB, databaseURL string, cfg Config) (*Queue, error) {
-	q := &Queue{}
+	q := &Queue{work: cfg.Work}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -140,16 +148,13 @@ func New(ctx context.Context, db *store.DB, databaseURL string, cfg Config) (*Qu
 		RescueStuckJobsAfter: 5 * time.Minute,
 	}
 	if cfg.Work {
-		if cfg.Mailer == nil || cfg.Cleaner == nil {
-			return nil, errors.New("jobs: a working queue needs a Mailer and a Cleaner")
-		}
 		poll := cfg.PollInterval
 		if poll <= 0 {
 			poll = 500 * time.Millisecond
 		}
 		workers := river.NewWorkers()
-		river.AddWorker(workers, &accountEmailWorker{m: cfg.Mailer})
-		river.AddWorker(workers, &cleanupWorker{c: cfg.Cleaner})
+		river.AddWorker(workers, &accountEmailWorker{q: q})
+		river.AddWorker(workers, &cleanupWorker{q: q})
 		rc.Workers = workers
 		rc.FetchPollInterval = poll
 		rc.FetchCooldown = min(poll, 100*time.Millisecond)
@@ -174,8 +179,15 @@ func New(ctx context.Context, db *store.DB, databaseURL string, cfg Config) (*Qu
 	return q, nil
 }
 
-// Start begins working jobs; it returns at once.
-func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+// Start begins working jobs with h; it returns at once. A working queue
+// needs both handlers.
+func (q *Queue) Start(ctx context.Context, h Handlers) error {
+	if q.work && (h.Mailer == nil || h.Cleaner == nil) {
+		return errors.New("jobs: a working queue needs a Mailer and a Cleaner")
+	}
+	q.h = h
+	return q.client.Start(ctx)
+}
 
 // Stop stops fetching new jobs and waits until running ones finish or ctx
 // ends, then cancels what still runs.
@@ -228,11 +240,11 @@ func Depth(ctx context.Context, db *store.DB) (map[string]int, error) {
 
 type accountEmailWorker struct {
 	river.WorkerDefaults[AccountEmailArgs]
-	m AccountMailer
+	q *Queue
 }
 
 func (w *accountEmailWorker) Work(ctx context.Context, job *river.Job[AccountEmailArgs]) error {
-	return w.m.SendAccountEmail(ctx, job.Args)
+	return w.q.h.Mailer.SendAccountEmail(ctx, job.Args)
 }
 
 // NextRetry backs off 2 s, 8 s, 32 s, ... up to an hour between attempts
@@ -245,9 +257,9 @@ func (w *accountEmailWorker) NextRetry(job *river.Job[AccountEmailArgs]) time.Ti
 
 type cleanupWorker struct {
 	river.WorkerDefaults[CleanupArgs]
-	c Cleaner
+	q *Queue
 }
 
 func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) error {
-	return w.c.Cleanup(ctx)
+	return w.q.h.Cleaner.Cleanup(ctx)
 }

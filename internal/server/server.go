@@ -112,23 +112,23 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	deps.Cache = s.Cache
 	s.metrics = newMetrics(db)
 	deps.Metrics = s.metrics
-	var a *app.App // set below, before the engine runs
+	// Dependencies go one way: the engine and the job queue know only the
+	// database; the app is built on them (it wakes the engine and enqueues
+	// jobs), and the queue is handed the app when it starts (Run). Cache
+	// invalidation follows every committed write from the store's change
+	// hook, which app.New sets.
 	s.Engine = delivery.New(db, sender, delivery.Config{
 		From:  deps.MailFrom,
 		Conns: smtpStatus().Conns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
-		Changed: func(ctx context.Context, owners []int64) { a.FiguresChanged(ctx, owners) },
 	})
 	deps.Waker = s.Engine
-
-	q, err := jobs.New(ctx, db, cfg.DatabaseURL, jobs.Config{
-		Mailer: accountMailer{&a}, Cleaner: cleaner{&a}, Logger: log, Work: !opt.NoWork, PollInterval: opt.PollInterval,
-	})
+	q, err := jobs.New(ctx, db, cfg.DatabaseURL, jobs.Config{Logger: log, Work: !opt.NoWork, PollInterval: opt.PollInterval})
 	if err != nil {
 		return nil, err
 	}
 	s.Queue = q
 	deps.Queue = q
-	a = app.New(deps)
+	a := app.New(deps)
 	s.App = a
 
 	ui, err := web.New(a, bundle, log, web.Config{SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax, SecretKey: cfg.SecretKey,
@@ -202,15 +202,10 @@ func Migrate(ctx context.Context, db *store.DB) error {
 	})
 }
 
-type accountMailer struct{ a **app.App }
-
-func (m accountMailer) SendAccountEmail(ctx context.Context, args jobs.AccountEmailArgs) error {
-	return (*m.a).SendAccountEmail(ctx, args)
+// StartJobs starts working the job queue with the app (Run does it).
+func (s *Server) StartJobs(ctx context.Context) error {
+	return s.Queue.Start(ctx, jobs.Handlers{Mailer: s.App, Cleaner: s.App})
 }
-
-type cleaner struct{ a **app.App }
-
-func (c cleaner) Cleanup(ctx context.Context) error { return (*c.a).Cleanup(ctx) }
 
 // Handler is the whole HTTP surface but the metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -257,7 +252,7 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	if err := s.Queue.Start(ctx); err != nil {
+	if err := s.StartJobs(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("start job queue: %w", err)
 	}

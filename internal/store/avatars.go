@@ -28,7 +28,7 @@ func (s *Store) SetAvatar(ctx context.Context, userID int64, contentType string,
 	_, err = s.exec(ctx, `INSERT INTO avatars (user_id, content_type, data, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data,
 		updated_at = excluded.updated_at`, userID, contentType, data, now)
-	return v, s.wrap(err, "store avatar")
+	return v, s.touchUsers(ctx, s.wrap(err, "store avatar"), userID)
 }
 
 // DeleteAvatar removes the picture of user id; having none is not an error.
@@ -37,7 +37,7 @@ func (s *Store) DeleteAvatar(ctx context.Context, userID int64) error {
 		return s.wrap(err, "delete avatar")
 	}
 	_, err := s.exec(ctx, "UPDATE users SET avatar_version = 0 WHERE id = ?", userID)
-	return s.wrap(err, "clear avatar version")
+	return s.touchUsers(ctx, s.wrap(err, "clear avatar version"), userID)
 }
 
 // AvatarOf returns the picture of user id, or NotFound.

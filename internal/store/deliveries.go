@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,9 +100,9 @@ func (s *Store) claim(ctx context.Context, instance string, now time.Time, limit
 	if s.db.Engine() == "postgres" {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := s.queryW(ctx, `UPDATE deliveries SET status = 'sending', claimed_by = ?,
+	rows, err := s.queryW(ctx, `UPDATE deliveries SET status = `+sqlSending+`, claimed_by = ?,
 		attempts = attempts + 1, updated_at = ?
-		WHERE id IN (SELECT id FROM deliveries WHERE status IN ('pending', 'deferred') AND next_attempt_at <= ?
+		WHERE id IN (SELECT id FROM deliveries WHERE status IN `+sqlClaimable+` AND next_attempt_at <= ?
 			AND (next_attempt_at, id) > (?, ?)
 			ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
 		RETURNING id, run_id, recipient_id, email, last_name, first_name, middle_name, attempts, next_attempt_at`,
@@ -131,6 +132,7 @@ type Outcome struct {
 	OwnerID    int64
 	Email      string
 	Status     simplesender.DeliveryStatus // sent, deferred, failed, unknown; pending to release unsent; cancelled
+	Cause      simplesender.Cause          // why; empty: any cause that leads from sending to Status
 	Attempted  bool                        // false: nothing was tried (released or cancelled), no attempt row
 	At         time.Time
 	NextAt     time.Time // deferred: the next try; pending: due again then (zero: at once)
@@ -142,18 +144,20 @@ type Outcome struct {
 
 // updateOutcomes sets each delivery's new state from one row of values:
 // pending (released unsent) gives back the attempt it was counted for and
-// keeps the last reply; deferred sets the next attempt's time; sent sets
-// sent_at; every other state keeps the Message-ID of the try.
-const updateOutcomes = `UPDATE deliveries SET status = v.status, claimed_by = NULL,
-	attempts = deliveries.attempts - CASE WHEN v.status = 'pending' THEN 1 ELSE 0 END,
-	next_attempt_at = CASE WHEN v.status IN ('deferred', 'pending') THEN v.next_at ELSE deliveries.next_attempt_at END,
-	last_code = CASE WHEN v.status = 'pending' THEN deliveries.last_code ELSE v.code END,
-	last_enhanced = CASE WHEN v.status = 'pending' THEN deliveries.last_enhanced ELSE v.enhanced END,
-	last_response = CASE WHEN v.status = 'pending' THEN deliveries.last_response ELSE v.response END,
-	message_id = CASE WHEN v.status IN ('pending', 'deferred') THEN deliveries.message_id ELSE v.message_id END,
-	sent_at = CASE WHEN v.status = 'sent' THEN v.at ELSE deliveries.sent_at END,
+// keeps the last reply; a waiting state (deferred, pending) sets the next
+// attempt's time; sent sets sent_at; every other state keeps the
+// Message-ID of the try. Only deliveries in sending change: every outcome
+// is a move from sending (see recordOutcomes).
+var updateOutcomes = `UPDATE deliveries SET status = v.status, claimed_by = NULL,
+	attempts = deliveries.attempts - CASE WHEN v.status = ` + sqlPending + ` THEN 1 ELSE 0 END,
+	next_attempt_at = CASE WHEN v.status IN ` + sqlWaiting + ` THEN v.next_at ELSE deliveries.next_attempt_at END,
+	last_code = CASE WHEN v.status = ` + sqlPending + ` THEN deliveries.last_code ELSE v.code END,
+	last_enhanced = CASE WHEN v.status = ` + sqlPending + ` THEN deliveries.last_enhanced ELSE v.enhanced END,
+	last_response = CASE WHEN v.status = ` + sqlPending + ` THEN deliveries.last_response ELSE v.response END,
+	message_id = CASE WHEN v.status IN ` + sqlWaiting + ` THEN deliveries.message_id ELSE v.message_id END,
+	sent_at = CASE WHEN v.status = ` + sqlSent + ` THEN v.at ELSE deliveries.sent_at END,
 	updated_at = v.at
-	FROM v WHERE deliveries.id = v.id AND deliveries.status = 'sending'
+	FROM v WHERE deliveries.id = v.id AND deliveries.status = ` + sqlSending + `
 	RETURNING deliveries.id`
 
 // insertAttempts writes one attempt row per row of values whose delivery
@@ -178,10 +182,18 @@ var (
 func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int64]struct{}) error {
 	byID := make(map[int64]*Outcome, len(outs))
 	args := make([]any, 0, len(outs)*len(outcomeColumns))
+	var owners []int64 // whose figures change: told when the transaction commits
 	for i := range outs {
 		o := &outs[i]
+		if !outcomeAllowed(o) {
+			return simplesender.Errorf("record outcome of delivery %d: %s is no move from %s (cause %q)", o.DeliveryID,
+				o.Status, simplesender.DeliverySending, o.Cause)
+		}
 		runs[o.RunID] = struct{}{}
 		byID[o.DeliveryID] = o
+		if !slices.Contains(owners, o.OwnerID) {
+			owners = append(owners, o.OwnerID)
+		}
 		next := o.NextAt // deferred: the next try; pending (released): when it is due again, or now
 		if next.IsZero() || o.Status != simplesender.DeliveryDeferred && o.Status != simplesender.DeliveryPending {
 			next = o.At
@@ -222,7 +234,20 @@ func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int
 			return s.wrap(err, "record attempts")
 		}
 	}
-	return counts.save(ctx, s)
+	return s.touch(ctx, counts.save(ctx, s), owners...)
+}
+
+// outcomeAllowed reports whether the domain allows o's move from sending.
+func outcomeAllowed(o *Outcome) bool {
+	if o.Cause != "" {
+		return simplesender.CanTransition(simplesender.DeliverySending, o.Status, o.Cause)
+	}
+	for _, c := range simplesender.Causes {
+		if simplesender.CanTransition(simplesender.DeliverySending, o.Status, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // scanIDs calls fn with each row's single integer column and closes rows.
@@ -286,236 +311,4 @@ func (db *DB) withValues(cols []valueColumn, n int) string {
 type valuesKey struct {
 	cols *valueColumn
 	n    int
-}
-
-// Heartbeat records that engine instance id is alive.
-func (db *DB) Heartbeat(ctx context.Context, id, host string, now time.Time) error {
-	s := db.Store()
-	_, err := s.exec(ctx, `INSERT INTO engine_instances (id, host, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, id, host, now, now)
-	return s.wrap(err, "heartbeat")
-}
-
-// RemoveInstance forgets an instance that stopped cleanly.
-func (db *DB) RemoveInstance(ctx context.Context, id string) error {
-	s := db.Store()
-	_, err := s.exec(ctx, "DELETE FROM engine_instances WHERE id = ?", id)
-	return s.wrap(err, "remove instance")
-}
-
-// unknownResponse is stored for deliveries whose sender died mid-send.
-const unknownResponse = "outcome unknown: the sending process stopped while this message was being sent; it is not resent automatically"
-
-// SweepOrphans turns deliveries left in sending by instances that stopped
-// heart-beating before staleBefore (a crash) into unknown, each with an
-// attempt row (and the report counters with them), and ends their runs when
-// nothing else is open. It returns how many it marked and whose deliveries
-// they were.
-func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, []int64, error) {
-	n := 0
-	var owners []int64
-	err := db.InTx(ctx, func(s *Store) error {
-		rows, err := s.w.QueryContext(ctx, db.dialect.rebind(`SELECT d.id, d.run_id, r.mailing_id, r.owner_id, d.email
-			FROM deliveries d JOIN runs r ON r.id = d.run_id
-			WHERE d.run_id IN (SELECT id FROM runs WHERE finished_at IS NULL) AND d.status = 'sending' AND (d.claimed_by IS NULL OR (d.claimed_by <> ? AND NOT EXISTS (
-				SELECT 1 FROM engine_instances i WHERE i.id = d.claimed_by AND i.heartbeat_at >= ?)))`), self, staleBefore)
-		if err != nil {
-			return s.wrap(err, "find orphans")
-		}
-		var outs []Outcome
-		for rows.Next() {
-			o := Outcome{Status: simplesender.DeliveryUnknown, Attempted: true, At: now, Response: unknownResponse}
-			if err := rows.Scan(&o.DeliveryID, &o.RunID, &o.MailingID, &o.OwnerID, &o.Email); err != nil {
-				rows.Close()
-				return s.wrap(err, "scan orphan")
-			}
-			outs = append(outs, o)
-		}
-		rows.Close()
-		runs := map[int64]struct{}{}
-		var counts tally // the report counters move with the rows, in this transaction
-		for _, o := range outs {
-			runs[o.RunID] = struct{}{}
-			res, err := s.exec(ctx, `UPDATE deliveries SET status = 'unknown', claimed_by = NULL, last_response = ?, updated_at = ?
-				WHERE id = ? AND status = 'sending'`, o.Response, now, o.DeliveryID)
-			if err != nil {
-				return s.wrap(err, "mark unknown")
-			}
-			if changed, err := affectedOne(res); err != nil {
-				return s.wrap(err, "mark unknown")
-			} else if changed {
-				counts.delivery(o.RunID, simplesender.DeliveryUnknown)
-			}
-			if _, err := s.exec(ctx, `INSERT INTO attempts (delivery_id, run_id, mailing_id, owner_id, email, attempted_at,
-				success, code, enhanced, response) VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', ?)`, o.DeliveryID, o.RunID, o.MailingID,
-				o.OwnerID, o.Email, now, false, o.Response); err != nil {
-				return s.wrap(err, "record unknown attempt")
-			}
-			counts.attempt(o.MailingID, o.OwnerID, now, false)
-		}
-		if err := counts.save(ctx, s); err != nil {
-			return err
-		}
-		n = len(outs)
-		seen := map[int64]bool{}
-		for _, o := range outs {
-			if !seen[o.OwnerID] {
-				seen[o.OwnerID] = true
-				owners = append(owners, o.OwnerID)
-			}
-		}
-		if _, err := s.exec(ctx, "DELETE FROM engine_instances WHERE heartbeat_at < ? AND id <> ?", staleBefore, self); err != nil {
-			return s.wrap(err, "forget dead instances")
-		}
-		for r := range runs {
-			if err := s.FinishRunIfDone(ctx, r, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return n, owners, err
-}
-
-// CancelledRuns returns the ids of runs cancelled but not yet finished.
-func (db *DB) CancelledRuns(ctx context.Context) (map[int64]bool, error) {
-	rows, err := db.w.QueryContext(ctx, "SELECT id FROM runs WHERE cancelled_at IS NOT NULL AND finished_at IS NULL")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
-	}
-	return out, rows.Err()
-}
-
-// DeliveryFilter selects deliveries of a run.
-type DeliveryFilter struct {
-	Status simplesender.DeliveryStatus
-	Query  string
-	Limit  int
-	Offset int
-}
-
-const deliveryColumns = `id, run_id, recipient_id, email, last_name, first_name, middle_name, status, attempts,
-	next_attempt_at, last_code, last_enhanced, last_response, message_id, sent_at, updated_at`
-
-// ListDeliveries returns a page of run id's deliveries and the total matching.
-func (s *Store) ListDeliveries(ctx context.Context, runID int64, f DeliveryFilter) ([]*simplesender.Delivery, int, error) {
-	where, args := "WHERE run_id = ?", []any{runID}
-	if f.Status != "" {
-		if f.Status == simplesender.DeliveryPending {
-			where += " AND status IN ('pending', 'sending', 'deferred')"
-		} else {
-			where += " AND status = ?"
-			args = append(args, string(f.Status))
-		}
-	}
-	if f.Query != "" {
-		where += ` AND lower(email) LIKE ? ESCAPE '\'`
-		args = append(args, likePattern(f.Query))
-	}
-	var total int
-	if err := s.queryRow(ctx, "SELECT count(*) FROM deliveries "+where, args...).Scan(&total); err != nil {
-		return nil, 0, s.wrap(err, "count deliveries")
-	}
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 50
-	}
-	rows, err := s.query(ctx, "SELECT "+deliveryColumns+" FROM deliveries "+where+" ORDER BY id LIMIT ? OFFSET ?",
-		append(args, f.Limit, offsetArg(f.Offset))...)
-	if err != nil {
-		return nil, 0, s.wrap(err, "list deliveries")
-	}
-	defer rows.Close()
-	var out []*simplesender.Delivery
-	for rows.Next() {
-		var d simplesender.Delivery
-		var rid sql.NullInt64
-		var next, sent sql.NullTime
-		var st string
-		if err := rows.Scan(&d.ID, &d.RunID, &rid, &d.Email, &d.LastName, &d.FirstName, &d.MiddleName, &st, &d.Attempts,
-			&next, &d.LastCode, &d.LastEnhanced, &d.LastResponse, &d.MessageID, &sent, &d.UpdatedAt); err != nil {
-			return nil, 0, s.wrap(err, "scan delivery")
-		}
-		d.RecipientID, d.Status = rid.Int64, simplesender.DeliveryStatus(st)
-		if d.Status == simplesender.DeliveryDeferred {
-			d.NextAttemptAt = nullTime(next)
-		}
-		d.SentAt = nullTime(sent)
-		out = append(out, &d)
-	}
-	return out, total, s.wrap(rows.Err(), "list deliveries")
-}
-
-// AttemptsOf returns the attempts of the given deliveries, oldest first,
-// grouped by delivery id.
-func (s *Store) AttemptsOf(ctx context.Context, deliveryIDs []int64) (map[int64][]*simplesender.Attempt, error) {
-	out := map[int64][]*simplesender.Attempt{}
-	if len(deliveryIDs) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(deliveryIDs))
-	for i, id := range deliveryIDs {
-		args[i] = id
-	}
-	rows, err := s.query(ctx, `SELECT id, delivery_id, run_id, email, attempted_at, success, code, enhanced, response
-		FROM attempts WHERE delivery_id IN (`+placeholders(len(args))+`) ORDER BY id`, args...)
-	if err != nil {
-		return nil, s.wrap(err, "list attempts")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		a, err := scanAttempt(rows)
-		if err != nil {
-			return nil, err
-		}
-		out[a.DeliveryID] = append(out[a.DeliveryID], a)
-	}
-	return out, s.wrap(rows.Err(), "list attempts")
-}
-
-func scanAttempt(rows *sql.Rows) (*simplesender.Attempt, error) {
-	var a simplesender.Attempt
-	if err := rows.Scan(&a.ID, &a.DeliveryID, &a.RunID, &a.Email, &a.AttemptedAt, &a.Success, &a.Code, &a.Enhanced, &a.Response); err != nil {
-		return nil, err
-	}
-	a.AttemptedAt = a.AttemptedAt.UTC()
-	return &a, nil
-}
-
-// ListAttempts returns a page of every attempt of mailing id, oldest first.
-func (s *Store) ListAttempts(ctx context.Context, mailingID int64, limit, offset int) ([]*simplesender.Attempt, int, error) {
-	var total int
-	if err := s.queryRow(ctx, "SELECT count(*) FROM attempts WHERE mailing_id = ?", mailingID).Scan(&total); err != nil {
-		return nil, 0, s.wrap(err, "count attempts")
-	}
-	rows, err := s.query(ctx, `SELECT id, delivery_id, run_id, email, attempted_at, success, code, enhanced, response
-		FROM attempts WHERE mailing_id = ? ORDER BY id LIMIT ? OFFSET ?`, mailingID, limit, offsetArg(offset))
-	if err != nil {
-		return nil, 0, s.wrap(err, "list attempts")
-	}
-	defer rows.Close()
-	var out []*simplesender.Attempt
-	for rows.Next() {
-		a, err := scanAttempt(rows)
-		if err != nil {
-			return nil, 0, s.wrap(err, "scan attempt")
-		}
-		out = append(out, a)
-	}
-	return out, total, s.wrap(rows.Err(), "list attempts")
-}
-
-// WaitingDeliveries counts deliveries pending or deferred, for metrics.
-func (db *DB) WaitingDeliveries(ctx context.Context) (int, error) {
-	var n int
-	err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'deferred')").Scan(&n)
-	return n, err
 }

@@ -84,7 +84,7 @@ func startAll(b *testing.B, r *reportRig) {
 	}
 	now := r.db.Now()
 	err := r.db.InTx(ctx, func(s *store.Store) error {
-		if err := s.RequestStart(ctx, r.owner.ID, m.ID, now, store.KindSend, "now", 0); err != nil {
+		if err := s.RequestStart(ctx, r.owner.ID, m.ID, now, simplesender.RunSend, "now", 0); err != nil {
 			return err
 		}
 		_, err := s.StartDue(ctx, m.ID, now)

@@ -188,7 +188,7 @@ func (s *Store) UpsertRecipients(ctx context.Context, owner int64, rs []*simples
 			return s.wrap(err, "upsert recipients")
 		}
 	}
-	return nil
+	return s.touch(ctx, nil, owner)
 }
 
 // RecipientsAfter returns up to limit of owner's recipients whose

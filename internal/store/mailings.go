@@ -37,7 +37,7 @@ func (s *Store) CreateMailing(ctx context.Context, m *simplesender.Mailing, reci
 	if err != nil {
 		return s.wrap(err, "create mailing")
 	}
-	return s.SetMailingRecipients(ctx, m.ID, recipientIDs)
+	return s.touch(ctx, s.SetMailingRecipients(ctx, m.ID, recipientIDs), m.OwnerID)
 }
 
 // UpdateMailing saves the name and message of owner's mailing m.
@@ -45,7 +45,7 @@ func (s *Store) UpdateMailing(ctx context.Context, owner int64, m *simplesender.
 	m.UpdatedAt = s.Now()
 	res, err := s.exec(ctx, "UPDATE mailings SET name = ?, message_id = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
 		m.Name, m.MessageID, m.UpdatedAt, m.ID, owner)
-	return s.affected(res, err, "update mailing")
+	return s.touch(ctx, s.affected(res, err, "update mailing"), owner)
 }
 
 // SetMailingRecipients replaces the audience of mailing id.
@@ -259,18 +259,27 @@ func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]simplesende
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.query(ctx, `SELECT r.id, r.total, COALESCE(c.sent, 0), COALESCE(c.failed, 0), COALESCE(c.unknown, 0),
-		COALESCE(c.cancelled, 0) FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (`+placeholders(len(ids))+`)`, ids...)
+	rows, err := s.query(ctx, `SELECT r.id, r.total, `+finalCountsSQL+`
+		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (`+placeholders(len(ids))+`)`, ids...)
 	if err != nil {
 		return nil, s.wrap(err, "count deliveries")
 	}
 	defer rows.Close()
+	final := make([]int, len(finalColumns))
+	dest := make([]any, 0, 2+len(final))
 	for rows.Next() {
 		var id int64
 		var total int
-		var c simplesender.DeliveryCounts
-		if err := rows.Scan(&id, &total, &c.Sent, &c.Failed, &c.Unknown, &c.Cancelled); err != nil {
+		dest = append(dest[:0], &id, &total)
+		for i := range final {
+			dest = append(dest, &final[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, s.wrap(err, "scan counts")
+		}
+		var c simplesender.DeliveryCounts
+		for i, k := range simplesender.FinalCounters {
+			c.Add(k, final[i])
 		}
 		c.Pending = max(total-c.Done(), 0) // waiting, being sent or to be tried again
 		out[id] = c
@@ -281,7 +290,7 @@ func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]simplesende
 // DeleteMailing removes owner's mailing id with its runs and their history.
 func (s *Store) DeleteMailing(ctx context.Context, owner, id int64) error {
 	res, err := s.exec(ctx, "DELETE FROM mailings WHERE id = ? AND owner_id = ?", id, owner)
-	return s.affected(res, err, "delete mailing")
+	return s.touch(ctx, s.affected(res, err, "delete mailing"), owner)
 }
 
 // CountMailings returns owner's mailings in total and those running, and the
@@ -291,7 +300,7 @@ func (s *Store) CountMailings(ctx context.Context, owner int64) (total, active, 
 	if owner != 0 {
 		where, args = " WHERE owner_id = ?", []any{owner}
 	}
-	err = s.queryRow(ctx, `SELECT count(*), COALESCE(sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END), 0)
+	err = s.queryRow(ctx, `SELECT count(*), COALESCE(sum(CASE WHEN status = `+sqlMailingRunning+` THEN 1 ELSE 0 END), 0)
 		FROM mailings`+where, args...).Scan(&total, &active)
 	if err != nil {
 		return 0, 0, 0, s.wrap(err, "count mailings")
@@ -320,7 +329,7 @@ func (s *Store) BulkRecipients(ctx context.Context, owner int64, n int, gen func
 			return s.wrap(err, "insert recipients")
 		}
 	}
-	return nil
+	return s.touch(ctx, nil, owner)
 }
 
 // AddAllRecipients puts every recipient of owner into mailing id's audience.

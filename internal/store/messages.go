@@ -21,7 +21,7 @@ func (s *Store) CreateMessage(ctx context.Context, m *simplesender.Message) erro
 	m.CreatedAt, m.UpdatedAt = now, now
 	err := s.writeRow(ctx, `INSERT INTO messages (owner_id, subject, body_text, body_html, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, m.OwnerID, m.Subject, m.BodyText, m.BodyHTML, now, now).Scan(&m.ID)
-	return s.wrap(err, "create message")
+	return s.touch(ctx, s.wrap(err, "create message"), m.OwnerID)
 }
 
 // UpdateMessage saves m, which must belong to owner.
@@ -29,7 +29,7 @@ func (s *Store) UpdateMessage(ctx context.Context, owner int64, m *simplesender.
 	m.UpdatedAt = s.Now()
 	res, err := s.exec(ctx, `UPDATE messages SET subject = ?, body_text = ?, body_html = ?, updated_at = ?
 		WHERE id = ? AND owner_id = ?`, m.Subject, m.BodyText, m.BodyHTML, m.UpdatedAt, m.ID, owner)
-	return s.affected(res, err, "update message")
+	return s.touch(ctx, s.affected(res, err, "update message"), owner)
 }
 
 // MessageByID returns message id of owner (any owner when owner is 0).
@@ -97,5 +97,5 @@ func (s *Store) MessageInUse(ctx context.Context, id int64) (int, error) {
 // first; runs keep their own copy of the text.
 func (s *Store) DeleteMessage(ctx context.Context, owner, id int64) error {
 	res, err := s.exec(ctx, "DELETE FROM messages WHERE id = ? AND owner_id = ?", id, owner)
-	return s.affected(res, err, "delete message")
+	return s.touch(ctx, s.affected(res, err, "delete message"), owner)
 }

@@ -24,7 +24,7 @@ func (s *Store) CreateRecipient(ctx context.Context, r *simplesender.Recipient) 
 	err := s.writeRow(ctx, `INSERT INTO recipients (owner_id, email, email_norm, last_name, first_name, middle_name,
 		comment, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		r.OwnerID, r.Email, strings.ToLower(r.Email), r.LastName, r.FirstName, r.MiddleName, r.Comment, now, now).Scan(&r.ID)
-	return s.wrap(err, "create recipient")
+	return s.touch(ctx, s.wrap(err, "create recipient"), r.OwnerID)
 }
 
 // UpdateRecipient saves r, which must belong to owner. NotFound otherwise;
@@ -34,7 +34,7 @@ func (s *Store) UpdateRecipient(ctx context.Context, owner int64, r *simplesende
 	res, err := s.exec(ctx, `UPDATE recipients SET email = ?, email_norm = ?, last_name = ?, first_name = ?,
 		middle_name = ?, comment = ?, updated_at = ? WHERE id = ? AND owner_id = ?`, r.Email, strings.ToLower(r.Email),
 		r.LastName, r.FirstName, r.MiddleName, r.Comment, r.UpdatedAt, r.ID, owner)
-	return s.affected(res, err, "update recipient")
+	return s.touch(ctx, s.affected(res, err, "update recipient"), owner)
 }
 
 // RecipientByID returns recipient id of owner (any owner when owner is 0).
@@ -115,7 +115,7 @@ func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) (
 // which keeps its own copy of the address and names.
 func (s *Store) DeleteRecipient(ctx context.Context, owner, id int64) error {
 	res, err := s.exec(ctx, "DELETE FROM recipients WHERE id = ? AND owner_id = ?", id, owner)
-	return s.affected(res, err, "delete recipient")
+	return s.touch(ctx, s.affected(res, err, "delete recipient"), owner)
 }
 
 // CountOwnedRecipients returns how many of ids belong to owner.

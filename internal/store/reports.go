@@ -1,11 +1,9 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"time"
 
 	"simplesender"
@@ -49,6 +47,9 @@ type FigureCounts struct {
 	Unknown         int // deliveries whose outcome is unknown (the sender stopped mid-send)
 	Pending         int // deliveries pending, being sent, or deferred for a retry
 	Cancelled       int // deliveries cancelled before they were tried
+	Suppressed      int // deliveries not sent: the address is suppressed
+	Bounced         int // deliveries accepted, then reported undeliverable
+	Complained      int // deliveries accepted, then reported as spam
 	AttemptsSuccess int // attempts the server accepted
 	AttemptsFailure int // attempts that failed (temporarily or for good, or with unknown outcome)
 }
@@ -62,8 +63,26 @@ func (c *FigureCounts) Add(o FigureCounts) {
 	c.Unknown += o.Unknown
 	c.Pending += o.Pending
 	c.Cancelled += o.Cancelled
+	c.Suppressed += o.Suppressed
+	c.Bounced += o.Bounced
+	c.Complained += o.Complained
 	c.AttemptsSuccess += o.AttemptsSuccess
 	c.AttemptsFailure += o.AttemptsFailure
+}
+
+// addDeliveries adds n deliveries to the count of counter k (pending and
+// the final ones).
+func (c *FigureCounts) addDeliveries(k simplesender.Counter, n int) {
+	var d simplesender.DeliveryCounts
+	d.Add(k, n)
+	c.Sent += d.Sent
+	c.Failed += d.Failed
+	c.Unknown += d.Unknown
+	c.Pending += d.Pending
+	c.Cancelled += d.Cancelled
+	c.Suppressed += d.Suppressed
+	c.Bounced += d.Bounced
+	c.Complained += d.Complained
 }
 
 // ReadTx runs fn in one read-only transaction on the reader pool, so that
@@ -118,25 +137,34 @@ func slotRange(from, to time.Time) (string, []any) {
 // by key ("mailing_id" or "owner_id").
 func (s *Store) deliveryFigures(ctx context.Context, dst func(id int64) *FigureCounts, key string, owners Owners) error {
 	where, args := inOwners("r.owner_id", owners)
-	rows, err := s.query(ctx, `SELECT r.`+key+`, sum(r.total), sum(COALESCE(c.sent, 0)), sum(COALESCE(c.failed, 0)),
-		sum(COALESCE(c.unknown, 0)) FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id
+	rows, err := s.query(ctx, `SELECT r.`+key+`, sum(r.total), `+sumFinalSQL+`
+		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id
 		WHERE `+where+` GROUP BY r.`+key, args...)
 	if err != nil {
 		return s.wrap(err, "count deliveries")
 	}
 	totals := map[int64]int{}
+	final := make([]int, len(finalColumns))
 	for rows.Next() {
 		var id int64
-		var total, sent, failed, unknown int
-		if err := rows.Scan(&id, &total, &sent, &failed, &unknown); err != nil {
+		var total int
+		dest := []any{&id, &total}
+		for i := range final {
+			dest = append(dest, &final[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return s.wrap(err, "scan delivery counts")
 		}
 		c := dst(id)
-		c.Sent += sent
-		c.Failed += failed
-		c.Unknown += unknown
-		totals[id] += total - sent - failed - unknown
+		rest := total
+		for i, k := range simplesender.FinalCounters {
+			if k != simplesender.CountCancelled {
+				c.addDeliveries(k, final[i])
+				rest -= final[i]
+			}
+		}
+		totals[id] += rest
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -144,7 +172,7 @@ func (s *Store) deliveryFigures(ctx context.Context, dst func(id int64) *FigureC
 	}
 	// Only runs still going have deliveries waiting or being sent.
 	rows, err = s.query(ctx, `SELECT r.`+key+`, count(*) FROM runs r JOIN deliveries d ON d.run_id = r.id
-		WHERE r.finished_at IS NULL AND d.status IN ('pending', 'sending', 'deferred') AND `+where+` GROUP BY r.`+key, args...)
+		WHERE r.finished_at IS NULL AND d.status IN `+sqlOpen+` AND `+where+` GROUP BY r.`+key, args...)
 	if err != nil {
 		return s.wrap(err, "count pending deliveries")
 	}
@@ -261,7 +289,7 @@ func (s *Store) OwnerFigures(ctx context.Context, owners Owners, from, to time.T
 		return c
 	}
 	where, args := inOwners("owner_id", owners)
-	rows, err := s.query(ctx, `SELECT owner_id, count(*), sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END)
+	rows, err := s.query(ctx, `SELECT owner_id, count(*), sum(CASE WHEN status = `+sqlMailingRunning+` THEN 1 ELSE 0 END)
 		FROM mailings WHERE `+where+` GROUP BY owner_id`, args...)
 	if err != nil {
 		return nil, s.wrap(err, "count mailings")
@@ -404,143 +432,4 @@ func (s *Store) EachAttempt(ctx context.Context, mailingID int64, fn func(*simpl
 		}
 		after = page[len(page)-1].ID
 	}
-}
-
-// tally gathers the counter changes of one transaction's writes, to be
-// saved at its end.
-type tally struct {
-	runs  map[int64]*[4]int // run id -> sent, failed, unknown, cancelled
-	slots map[[2]int64]*slotTally
-}
-
-type slotTally struct {
-	owner            int64
-	success, failure int
-}
-
-// delivery counts a delivery that reached status in run.
-func (t *tally) delivery(run int64, status simplesender.DeliveryStatus) {
-	i := -1
-	switch status {
-	case simplesender.DeliverySent:
-		i = 0
-	case simplesender.DeliveryFailed:
-		i = 1
-	case simplesender.DeliveryUnknown:
-		i = 2
-	case simplesender.DeliveryCancelled:
-		i = 3
-	}
-	if i < 0 {
-		return
-	}
-	t.add(run, i, 1)
-}
-
-// add counts n deliveries of run in column i (see tally.runs).
-func (t *tally) add(run int64, i, n int) {
-	if t.runs == nil {
-		t.runs = map[int64]*[4]int{}
-	}
-	c := t.runs[run]
-	if c == nil {
-		c = &[4]int{}
-		t.runs[run] = c
-	}
-	c[i] += n
-}
-
-// attempt counts an attempt row written for mailing of owner at `at`.
-func (t *tally) attempt(mailing, owner int64, at time.Time, success bool) {
-	if mailing == 0 {
-		return // no mailing to count it against (cannot happen: the attempt's delivery exists)
-	}
-	if t.slots == nil {
-		t.slots = map[[2]int64]*slotTally{}
-	}
-	k := [2]int64{mailing, SlotOf(at)}
-	c := t.slots[k]
-	if c == nil {
-		c = &slotTally{owner: owner}
-		t.slots[k] = c
-	}
-	if success {
-		c.success++
-	} else {
-		c.failure++
-	}
-}
-
-// save adds the tally to the counter tables, one row per statement (a fixed
-// SQL text, prepared once; a batch touches a handful of rows). Rows are
-// written in key order, so that concurrent transactions (several engines
-// on PostgreSQL) lock them in the same order and cannot deadlock on them.
-func (t *tally) save(ctx context.Context, s *Store) error {
-	runs := make([]int64, 0, len(t.runs))
-	for r := range t.runs {
-		runs = append(runs, r)
-	}
-	slices.Sort(runs)
-	for _, r := range runs {
-		c := t.runs[r]
-		if _, err := s.exec(ctx, `INSERT INTO run_counts (run_id, sent, failed, unknown, cancelled) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (run_id) DO UPDATE SET sent = run_counts.sent + excluded.sent,
-			failed = run_counts.failed + excluded.failed, unknown = run_counts.unknown + excluded.unknown,
-			cancelled = run_counts.cancelled + excluded.cancelled`,
-			r, c[0], c[1], c[2], c[3]); err != nil {
-			return s.wrap(err, "count deliveries")
-		}
-	}
-	keys := make([][2]int64, 0, len(t.slots))
-	for k := range t.slots {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b [2]int64) int {
-		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
-	})
-	for _, k := range keys {
-		c := t.slots[k]
-		if _, err := s.exec(ctx, `INSERT INTO attempt_counts (mailing_id, slot, owner_id, success, failure)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (mailing_id, slot) DO UPDATE SET
-			success = attempt_counts.success + excluded.success, failure = attempt_counts.failure + excluded.failure`,
-			k[0], k[1], c.owner, c.success, c.failure); err != nil {
-			return s.wrap(err, "count attempts")
-		}
-	}
-	return nil
-}
-
-// affectedOne reports whether a write changed exactly one row.
-func affectedOne(res sql.Result) (bool, error) {
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-// RebuildReportCounters recomputes the report counters from the delivery
-// and attempt rows, in one transaction: after a bulk import that wrote rows
-// directly, or to check that the kept counters agree with the rows.
-func (db *DB) RebuildReportCounters(ctx context.Context) error {
-	slot := "CAST(strftime('%s', attempted_at) AS INTEGER) / 900 * 900"
-	if db.Engine() == "postgres" {
-		slot = "(floor(extract(epoch FROM attempted_at) / 900) * 900)::bigint"
-	}
-	return db.InTx(ctx, func(s *Store) error {
-		for _, q := range []string{
-			"DELETE FROM run_counts",
-			"DELETE FROM attempt_counts",
-			`INSERT INTO run_counts (run_id, sent, failed, unknown, cancelled)
-			SELECT run_id, sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
-			       sum(CASE WHEN status = 'unknown' THEN 1 ELSE 0 END), sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END)
-			FROM deliveries GROUP BY run_id`,
-			`INSERT INTO attempt_counts (mailing_id, slot, owner_id, success, failure)
-			SELECT mailing_id, ` + slot + `, min(owner_id), sum(CASE WHEN success THEN 1 ELSE 0 END),
-			       sum(CASE WHEN success THEN 0 ELSE 1 END)
-			FROM attempts WHERE mailing_id IN (SELECT id FROM mailings) GROUP BY mailing_id, ` + slot,
-		} {
-			if _, err := s.exec(ctx, q); err != nil {
-				return s.wrap(err, "rebuild report counters")
-			}
-		}
-		return nil
-	})
 }

@@ -8,22 +8,16 @@ import (
 	"simplesender"
 )
 
-// Start kinds: what a run sends to.
-const (
-	KindSend          = "send"           // the mailing's whole audience
-	KindResendFailed  = "resend_failed"  // the failed deliveries of the last run
-	KindResendUnknown = "resend_unknown" // the unknown deliveries of the last run
-)
-
 // RequestStart marks owner's mailing id to start a run of kind at `at`
-// (now, or a time in the future), replacing any pending start. It refuses
-// (Conflict) when a run is active or a start is already due, when the
-// mailing is disabled, and when its owner is blocked (ErrOwnerBlocked).
-// trigger is "now", "schedule" or "cli". Run it in a transaction: the
-// owner's state is read under a lock that a block waits for.
-// An immediate send of the whole audience within repeatWindow of the last
-// run's start is refused as a repeat (a double click).
-func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time, kind, trigger string, repeatWindow time.Duration) error {
+// (now, or a time in the future) for trigger, replacing any pending start.
+// It checks the request with simplesender.CheckStart on the locked rows:
+// Conflict when a run is active or a start is already due, when the
+// mailing is disabled, when its owner is blocked, when there is no one to
+// send to, and for an immediate send of the whole audience within
+// repeatWindow of the last run's start (a double click). Run it in a
+// transaction: the owner's state is read under a lock that a block waits
+// for.
+func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time, kind simplesender.RunKind, trigger simplesender.Trigger, repeatWindow time.Duration) error {
 	blocked, err := s.lockOwnerOf(ctx, owner, id)
 	if err != nil {
 		return err
@@ -33,29 +27,17 @@ func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time,
 		return err
 	}
 	now := s.Now()
-	switch {
-	case blocked:
-		return ErrOwnerBlocked
-	case m.Disabled():
-		return simplesender.E(simplesender.KindConflict, "error.mailing.disabled")
-	case m.ScheduledAt != nil && !m.ScheduledAt.After(now):
-		return simplesender.E(simplesender.KindConflict, "error.mailing.already_running")
-	}
 	active, err := s.activeRun(ctx, id)
 	if err != nil {
 		return err
 	}
-	if active != 0 {
-		return simplesender.E(simplesender.KindConflict, "error.mailing.already_running")
+	if err := simplesender.CheckStart(m, simplesender.StartRequest{Kind: kind, At: at, Now: now, OwnerBlocked: blocked,
+		RunActive: active != 0, RepeatWindow: repeatWindow}); err != nil {
+		return err
 	}
-	if !at.After(now) && kind == KindSend && m.StartedAt != nil && now.Sub(*m.StartedAt) < repeatWindow {
-		// A double click, or "send now" just as the schedule fired: the
-		// run that just started is the one the user asked for.
-		return simplesender.E(simplesender.KindConflict, "error.mailing.just_started")
-	}
-	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = ?, start_kind = ?, start_trigger = ?, status = 'running',
-		updated_at = ? WHERE id = ?`, at, kind, trigger, now, id)
-	return s.wrap(err, "request start")
+	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = ?, start_kind = ?, start_trigger = ?, status = ?,
+		updated_at = ? WHERE id = ?`, at, kind, trigger, simplesender.MailingStatusOf(m.StartedAt != nil, active != 0, true), now, id)
+	return s.touch(ctx, s.wrap(err, "request start"), m.OwnerID)
 }
 
 // CancelStart drops a pending start of mailing id and returns the mailing to
@@ -70,12 +52,9 @@ func (s *Store) CancelStart(ctx context.Context, owner, id int64) error {
 		return simplesender.E(simplesender.KindNotFound, "error.mailing.nothing_to_cancel")
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '',
-		status = CASE WHEN last_run_id IS NULL THEN 'created' ELSE 'finished' END, updated_at = ? WHERE id = ?`, s.Now(), id)
-	return s.wrap(err, "cancel start")
+		status = `+mailingStatusSQL+`, updated_at = ? WHERE id = ?`, s.Now(), id)
+	return s.touch(ctx, s.wrap(err, "cancel start"), m.OwnerID)
 }
-
-// ErrOwnerBlocked refuses to start a mailing whose owner is blocked.
-var ErrOwnerBlocked = simplesender.E(simplesender.KindConflict, "error.mailing.owner_blocked")
 
 // rowLock returns the clause that locks the rows a SELECT reads until this
 // store's transaction ends ("" outside one, and on SQLite, whose single
@@ -110,8 +89,9 @@ func (s *Store) lockOwnerOf(ctx context.Context, owner, id int64) (bool, error) 
 	return blocked.Valid, s.wrap(err, "lock mailing owner")
 }
 
-// lockMailing reads the mailing for an update in this transaction (a row
-// lock on PostgreSQL; SQLite's single writer already serializes).
+// lockMailing reads the mailing, with the counts of its last run, for an
+// update in this transaction (a row lock on PostgreSQL; SQLite's single
+// writer already serializes).
 func (s *Store) lockMailing(ctx context.Context, owner, id int64) (*simplesender.Mailing, error) {
 	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
 	args := []any{id}
@@ -120,8 +100,18 @@ func (s *Store) lockMailing(ctx context.Context, owner, id int64) (*simplesender
 		args = append(args, owner)
 	}
 	q += s.rowLock("UPDATE OF m")
-	m, _, err := scanMailing(s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...))
-	return m, s.wrap(err, "lock mailing")
+	m, lastRun, err := scanMailing(s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...))
+	if err != nil {
+		return nil, s.wrap(err, "lock mailing")
+	}
+	// The last run's counts, which the checks of a resend read.
+	return m, s.fillRunInfo(ctx, map[int64]*simplesender.Mailing{lastRun: m})
+}
+
+// RunActive reports whether a run of mailing id is not finished.
+func (s *Store) RunActive(ctx context.Context, mailingID int64) (bool, error) {
+	id, err := s.activeRun(ctx, mailingID)
+	return id != 0, err
 }
 
 func (s *Store) activeRun(ctx context.Context, mailingID int64) (int64, error) {
@@ -161,80 +151,23 @@ func (s *Store) DueStarts(ctx context.Context, now time.Time, limit int) ([]int6
 // blocked). A start with no one to send to finishes at once with an empty
 // run. Run it in a transaction (see RequestStart).
 func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error) {
-	blocked, err := s.lockOwnerOf(ctx, 0, id)
-	if simplesender.IsKind(err, simplesender.KindNotFound) {
-		return nil, nil
-	}
-	if err != nil || blocked {
+	m, err := s.lockDue(ctx, id, now)
+	if m == nil || err != nil {
 		return nil, err
 	}
-	m, err := s.lockMailing(ctx, 0, id)
-	if simplesender.IsKind(err, simplesender.KindNotFound) {
-		return nil, nil
-	}
+	r, lastRun, err := s.createRun(ctx, m, now)
 	if err != nil {
 		return nil, err
 	}
-	if m.ScheduledAt == nil || m.ScheduledAt.After(now) || m.Disabled() {
-		return nil, nil
-	}
-	if active, err := s.activeRun(ctx, id); err != nil || active != 0 {
-		return nil, err
-	}
-	var kind, trigger string
-	var lastRun sql.NullInt64
-	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT start_kind, start_trigger, last_run_id FROM mailings WHERE id = ?"), id).
-		Scan(&kind, &trigger, &lastRun); err != nil {
-		return nil, s.wrap(err, "read start")
-	}
-	msg, err := s.MessageByID(ctx, 0, m.MessageID)
+	total, err := s.createDeliveries(ctx, r, lastRun, now)
 	if err != nil {
 		return nil, err
 	}
-	r := &simplesender.Run{MailingID: id, OwnerID: m.OwnerID, Kind: kind, Trigger: trigger, StartedAt: now,
-		Subject: msg.Subject, BodyText: msg.BodyText, BodyHTML: msg.BodyHTML}
-	if trigger == "schedule" {
-		r.ScheduledAt = m.ScheduledAt
-	}
-	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT COALESCE(max(number), 0) + 1 FROM runs WHERE mailing_id = ?"), id).Scan(&r.Number); err != nil {
-		return nil, s.wrap(err, "number run")
-	}
-	err = s.writeRow(ctx, `INSERT INTO runs (mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at,
-		subject, body_text, body_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		id, r.OwnerID, r.Number, kind, trigger, r.ScheduledAt, now, r.Subject, r.BodyText, r.BodyHTML).Scan(&r.ID)
-	if err != nil {
-		return nil, s.wrap(err, "create run")
-	}
-	var res sql.Result
-	switch kind {
-	case KindResendFailed, KindResendUnknown:
-		st := string(simplesender.DeliveryFailed)
-		if kind == KindResendUnknown {
-			st = string(simplesender.DeliveryUnknown)
-		}
-		// The recipient's current address and names when they still exist.
-		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
-			status, next_attempt_at, updated_at)
-			SELECT ?, d.recipient_id, COALESCE(r.email, d.email), COALESCE(r.last_name, d.last_name),
-			       COALESCE(r.first_name, d.first_name), COALESCE(r.middle_name, d.middle_name), 'pending', ?, ?
-			FROM deliveries d LEFT JOIN recipients r ON r.id = d.recipient_id
-			WHERE d.run_id = ? AND d.status = ? ORDER BY d.id`, r.ID, now, now, lastRun.Int64, st)
-	default:
-		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
-			status, next_attempt_at, updated_at)
-			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, 'pending', ?, ?
-			FROM mailing_recipients mr JOIN recipients r ON r.id = mr.recipient_id
-			WHERE mr.mailing_id = ? ORDER BY mr.recipient_id`, r.ID, now, now, id)
-	}
-	if err != nil {
-		return nil, s.wrap(err, "create deliveries")
-	}
-	total, _ := res.RowsAffected()
 	r.Counts.Pending = int(total)
 	var finished any
-	status := "running"
+	status := simplesender.MailingStatusOf(true, true, false)
 	if total == 0 {
-		finished, status = now, "finished"
+		finished, status = now, simplesender.MailingStatusOf(true, false, false)
 		r.FinishedAt = &now
 	}
 	if _, err := s.exec(ctx, "UPDATE runs SET total = ?, finished_at = ? WHERE id = ?", total, finished, r.ID); err != nil {
@@ -242,7 +175,89 @@ func (s *Store) StartDue(ctx context.Context, id int64, now time.Time) (*simples
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '', status = ?,
 		started_at = ?, finished_at = ?, last_run_id = ?, updated_at = ? WHERE id = ?`, status, now, finished, r.ID, now, id)
-	return r, s.wrap(err, "mark mailing running")
+	return r, s.touch(ctx, s.wrap(err, "mark mailing running"), m.OwnerID)
+}
+
+// lockDue locks mailing id and its owner, and returns the mailing when its
+// start may begin now (simplesender.CanStartDue), or nil.
+func (s *Store) lockDue(ctx context.Context, id int64, now time.Time) (*simplesender.Mailing, error) {
+	blocked, err := s.lockOwnerOf(ctx, 0, id)
+	if err != nil {
+		return nil, ignoreNotFound(err)
+	}
+	m, err := s.lockMailing(ctx, 0, id)
+	if err != nil {
+		return nil, ignoreNotFound(err)
+	}
+	active, err := s.activeRun(ctx, id)
+	if err != nil || !simplesender.CanStartDue(m, blocked, active != 0, now) {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ignoreNotFound drops a NotFound: a mailing deleted meanwhile has nothing
+// to start.
+func ignoreNotFound(err error) error {
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return nil
+	}
+	return err
+}
+
+// createRun inserts the next run of mailing m, of the kind and trigger of
+// its pending start, with its message as it is now. It returns the run and
+// the mailing's last run before it (0: none).
+func (s *Store) createRun(ctx context.Context, m *simplesender.Mailing, now time.Time) (*simplesender.Run, int64, error) {
+	r := &simplesender.Run{MailingID: m.ID, OwnerID: m.OwnerID, StartedAt: now}
+	var lastRun sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT start_kind, start_trigger, last_run_id FROM mailings WHERE id = ?"), m.ID).
+		Scan(&r.Kind, &r.Trigger, &lastRun); err != nil {
+		return nil, 0, s.wrap(err, "read start")
+	}
+	msg, err := s.MessageByID(ctx, 0, m.MessageID)
+	if err != nil {
+		return nil, 0, err
+	}
+	r.Subject, r.BodyText, r.BodyHTML = msg.Subject, msg.BodyText, msg.BodyHTML
+	if r.Trigger == simplesender.TriggerSchedule {
+		r.ScheduledAt = m.ScheduledAt
+	}
+	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT COALESCE(max(number), 0) + 1 FROM runs WHERE mailing_id = ?"), m.ID).Scan(&r.Number); err != nil {
+		return nil, 0, s.wrap(err, "number run")
+	}
+	err = s.writeRow(ctx, `INSERT INTO runs (mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at,
+		subject, body_text, body_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.ID, r.OwnerID, r.Number, r.Kind, r.Trigger, r.ScheduledAt, now, r.Subject, r.BodyText, r.BodyHTML).Scan(&r.ID)
+	return r, lastRun.Int64, s.wrap(err, "create run")
+}
+
+// createDeliveries adds one pending delivery to run r per recipient: the
+// mailing's audience as it is now, or for a resend the deliveries of the
+// last run in the state it resends. It returns how many.
+func (s *Store) createDeliveries(ctx context.Context, r *simplesender.Run, lastRun int64, now time.Time) (int64, error) {
+	var res sql.Result
+	var err error
+	if st, ok := r.Kind.Resends(); ok {
+		// The recipient's current address and names when they still exist.
+		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
+			status, next_attempt_at, updated_at)
+			SELECT ?, d.recipient_id, COALESCE(r.email, d.email), COALESCE(r.last_name, d.last_name),
+			       COALESCE(r.first_name, d.first_name), COALESCE(r.middle_name, d.middle_name), `+sqlPending+`, ?, ?
+			FROM deliveries d LEFT JOIN recipients r ON r.id = d.recipient_id
+			WHERE d.run_id = ? AND d.status = ? ORDER BY d.id`, r.ID, now, now, lastRun, st)
+	} else {
+		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
+			status, next_attempt_at, updated_at)
+			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, `+sqlPending+`, ?, ?
+			FROM mailing_recipients mr JOIN recipients r ON r.id = mr.recipient_id
+			WHERE mr.mailing_id = ? ORDER BY mr.recipient_id`, r.ID, now, now, r.MailingID)
+	}
+	if err != nil {
+		return 0, s.wrap(err, "create deliveries")
+	}
+	total, _ := res.RowsAffected()
+	return total, nil
 }
 
 const runColumns = `id, mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at, finished_at, cancelled_at,
@@ -319,44 +334,50 @@ func (s *Store) CancelRuns(ctx context.Context, owner, id int64) ([]int64, error
 		return nil, s.wrap(err, "find runs")
 	}
 	var ids []int64
-	for rows.Next() {
-		var r int64
-		rows.Scan(&r)
-		ids = append(ids, r)
+	if err := scanIDs(rows, func(r int64) { ids = append(ids, r) }); err != nil {
+		return nil, s.wrap(err, "find runs")
 	}
-	rows.Close()
 	for _, r := range ids {
-		if _, err := s.exec(ctx, "UPDATE runs SET cancelled_at = ? WHERE id = ?", now, r); err != nil {
-			return nil, s.wrap(err, "cancel run")
-		}
-		res, err := s.exec(ctx, `UPDATE deliveries SET status = 'cancelled', updated_at = ?
-			WHERE run_id = ? AND status IN ('pending', 'deferred')`, now, r)
-		if err != nil {
-			return nil, s.wrap(err, "cancel deliveries")
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return nil, s.wrap(err, "cancel deliveries")
-		}
-		var counts tally // the counters move with the rows
-		counts.add(r, 3, int(n))
-		if err := counts.save(ctx, s); err != nil {
-			return nil, err
-		}
-		if err := s.FinishRunIfDone(ctx, r, now); err != nil {
+		if err := s.cancelRun(ctx, r, now); err != nil {
 			return nil, err
 		}
 	}
 	mwhere, margs := "id = ?", []any{id}
 	if id == 0 {
 		mwhere, margs = "owner_id = ?", []any{owner}
+	} else if owner == 0 {
+		if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT owner_id FROM mailings WHERE id = ?"), id).Scan(&owner); err != nil {
+			return nil, s.wrap(err, "find mailing owner")
+		}
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '',
-		status = CASE WHEN last_run_id IS NULL THEN 'created'
-			WHEN EXISTS (SELECT 1 FROM runs r WHERE r.mailing_id = mailings.id AND r.finished_at IS NULL) THEN 'running'
-			ELSE 'finished' END, updated_at = ?
+		status = `+mailingStatusSQL+`, updated_at = ?
 		WHERE `+mwhere, append([]any{now}, margs...)...)
-	return ids, s.wrap(err, "cancel pending starts")
+	return ids, s.touch(ctx, s.wrap(err, "cancel pending starts"), owner)
+}
+
+// cancelRun marks run r cancelled and its waiting deliveries cancelled,
+// with the counters moving with the rows, and ends it when nothing of it is
+// left in the engine's hands.
+func (s *Store) cancelRun(ctx context.Context, r int64, now time.Time) error {
+	if _, err := s.exec(ctx, "UPDATE runs SET cancelled_at = ? WHERE id = ?", now, r); err != nil {
+		return s.wrap(err, "cancel run")
+	}
+	res, err := s.exec(ctx, `UPDATE deliveries SET status = `+sqlCancelled+`, updated_at = ?
+		WHERE run_id = ? AND status IN `+sqlCancellable, now, r)
+	if err != nil {
+		return s.wrap(err, "cancel deliveries")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap(err, "cancel deliveries")
+	}
+	var counts tally
+	counts.add(r, simplesender.CountCancelled, int(n))
+	if err := counts.save(ctx, s); err != nil {
+		return err
+	}
+	return s.FinishRunIfDone(ctx, r, now)
 }
 
 // FinishRunIfDone ends run id when none of its deliveries waits or is being
@@ -365,7 +386,7 @@ func (s *Store) FinishRunIfDone(ctx context.Context, id int64, now time.Time) er
 	// Done when its counters of final states add up to its total (the
 	// counters move with the rows, in the same transactions).
 	var open bool
-	if err := s.writeRow(ctx, `SELECT r.total > COALESCE(c.sent + c.failed + c.unknown + c.cancelled, 0)
+	if err := s.writeRow(ctx, `SELECT r.total > COALESCE(`+sumColumns("c.", finalColumns)+`, 0)
 		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id = ?`, id).Scan(&open); err != nil {
 		return s.wrap(err, "look for open deliveries")
 	}
@@ -379,7 +400,7 @@ func (s *Store) FinishRunIfDone(ctx context.Context, id int64, now time.Time) er
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	_, err = s.exec(ctx, `UPDATE mailings SET status = CASE WHEN scheduled_at IS NULL THEN 'finished' ELSE status END,
+	_, err = s.exec(ctx, `UPDATE mailings SET status = CASE WHEN scheduled_at IS NULL THEN `+sqlMailingFinished+` ELSE status END,
 		finished_at = ?, updated_at = ? WHERE last_run_id = ?`, now, now, id)
 	return s.wrap(err, "finish mailing")
 }
@@ -391,17 +412,39 @@ func (s *Store) FinishRunIfDone(ctx context.Context, id int64, now time.Time) er
 func (s *Store) SetDisabled(ctx context.Context, id int64, disabled bool) ([]int64, error) {
 	// Wait for a start holding the mailing to commit before reading the
 	// clock, so a run that started first has started before disabled_at.
-	if _, err := s.lockMailing(ctx, 0, id); err != nil {
+	m, err := s.lockMailing(ctx, 0, id)
+	if err != nil {
 		return nil, err
 	}
 	now := s.Now()
 	if !disabled {
 		res, err := s.exec(ctx, "UPDATE mailings SET disabled_at = NULL, updated_at = ? WHERE id = ?", now, id)
-		return nil, s.affected(res, err, "enable mailing")
+		return nil, s.touch(ctx, s.affected(res, err, "enable mailing"), m.OwnerID)
 	}
 	res, err := s.exec(ctx, "UPDATE mailings SET disabled_at = COALESCE(disabled_at, ?), updated_at = ? WHERE id = ?", now, now, id)
 	if err := s.affected(res, err, "disable mailing"); err != nil {
 		return nil, err
 	}
 	return s.CancelRuns(ctx, 0, id)
+}
+
+// DueStarts is Store.DueStarts on the writer, outside a transaction.
+func (db *DB) DueStarts(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	return db.Store().DueStarts(ctx, now, limit)
+}
+
+// StartDue runs Store.StartDue in a transaction of its own.
+func (db *DB) StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error) {
+	var run *simplesender.Run
+	err := db.InTx(ctx, func(s *Store) error {
+		var err error
+		run, err = s.StartDue(ctx, id, now)
+		return err
+	})
+	return run, err
+}
+
+// RunByID is Store.RunByID outside a transaction.
+func (db *DB) RunByID(ctx context.Context, id int64) (*simplesender.Run, error) {
+	return db.Store().RunByID(ctx, id)
 }

@@ -24,7 +24,7 @@ func TestBlockedOwnersMailingsDoNotStart(t *testing.T) {
 		now := db.Now()
 		at := now.Add(time.Hour)
 		if err := db.InTx(ctx, func(s *store.Store) error {
-			return s.RequestStart(ctx, rig.owner.ID, m.ID, at, store.KindSend, "schedule", 0)
+			return s.RequestStart(ctx, rig.owner.ID, m.ID, at, simplesender.RunSend, "schedule", 0)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func TestBlockedOwnersMailingsDoNotStart(t *testing.T) {
 			t.Fatalf("runs: %d, %v", len(runs), err)
 		}
 		err = db.InTx(ctx, func(s *store.Store) error {
-			return s.RequestStart(ctx, rig.owner.ID, m.ID, at.Add(time.Minute), store.KindSend, "now", 0)
+			return s.RequestStart(ctx, rig.owner.ID, m.ID, at.Add(time.Minute), simplesender.RunSend, "now", 0)
 		})
 		if !simplesender.IsKind(err, simplesender.KindConflict) || err.(*simplesender.Error).Message != "error.mailing.owner_blocked" {
 			t.Errorf("request start of a blocked user's mailing: %v", err)

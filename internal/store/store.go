@@ -30,6 +30,8 @@ type DB struct {
 	w, r    *sql.DB
 	dialect dialect
 	now     atomic.Pointer[func() time.Time] // swapped by tests while jobs run
+	// onChange is told whose data each committed write changed (OnChange).
+	onChange atomic.Pointer[ChangeFunc]
 
 	// Statements prepared once and reused, by SQL text and pool: parsing
 	// SQL is a large part of the cost of a small statement on SQLite.
@@ -269,6 +271,9 @@ type Store struct {
 	tx *sql.Tx
 	// txReader: tx runs on the reader pool (a read-only snapshot).
 	txReader bool
+	// changes gathers whose data tx changed, told when it commits (nil
+	// outside a transaction: told at once).
+	changes *changeSet
 }
 
 // Store returns a Store that runs each statement on its own.
@@ -281,7 +286,7 @@ func (db *DB) InTx(ctx context.Context, fn func(s *Store) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	s := &Store{db: db, w: tx, r: tx, tx: tx}
+	s := &Store{db: db, w: tx, r: tx, tx: tx, changes: &changeSet{}}
 	if err := fn(s); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -289,6 +294,7 @@ func (db *DB) InTx(ctx context.Context, fn func(s *Store) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.notify(ctx, s.changes.owners, s.changes.users)
 	return nil
 }
 

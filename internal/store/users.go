@@ -51,7 +51,7 @@ func (s *Store) CreateUser(ctx context.Context, u *simplesender.User) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		u.Email, u.Name, u.Phone, u.Country, u.Lang, u.TimeZone, string(u.Role), u.PasswordHash,
 		u.AuthVersion, now, now, u.ConfirmedAt, u.BlockedAt).Scan(&u.ID)
-	return s.wrap(err, "create user")
+	return s.touchUsers(ctx, s.wrap(err, "create user"), u.ID)
 }
 
 // UserByID returns the user with id, or NotFound.
@@ -137,7 +137,7 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]*simplesender.Us
 func (s *Store) UpdateProfile(ctx context.Context, id int64, p simplesender.Profile) error {
 	res, err := s.exec(ctx, `UPDATE users SET name = ?, phone = ?, country = ?, lang = ?, timezone = ?,
 		updated_at = ? WHERE id = ?`, p.Name, p.Phone, p.Country, p.Lang, p.TimeZone, s.Now(), id)
-	return s.affected(res, err, "update profile")
+	return s.touchUsers(ctx, s.affected(res, err, "update profile"), id)
 }
 
 // SetLang saves the user's interface language.
@@ -161,7 +161,7 @@ func (s *Store) Confirm(ctx context.Context, id int64) error {
 	now := s.Now()
 	res, err := s.exec(ctx, `UPDATE users SET confirmed_at = COALESCE(confirmed_at, ?), updated_at = ?
 		WHERE id = ?`, now, now, id)
-	return s.affected(res, err, "confirm user")
+	return s.touchUsers(ctx, s.affected(res, err, "confirm user"), id)
 }
 
 // SetBlocked blocks (bumping the auth version) or unblocks user id.
@@ -175,13 +175,13 @@ func (s *Store) SetBlocked(ctx context.Context, id int64, blocked bool) error {
 	} else {
 		res, err = s.exec(ctx, "UPDATE users SET blocked_at = NULL, updated_at = ? WHERE id = ?", now, id)
 	}
-	return s.affected(res, err, "set blocked")
+	return s.touchUsers(ctx, s.affected(res, err, "set blocked"), id)
 }
 
 // SetRole changes user id's role.
 func (s *Store) SetRole(ctx context.Context, id int64, role simplesender.Role) error {
 	res, err := s.exec(ctx, "UPDATE users SET role = ?, updated_at = ? WHERE id = ?", string(role), s.Now(), id)
-	return s.affected(res, err, "set role")
+	return s.touchUsers(ctx, s.affected(res, err, "set role"), id)
 }
 
 // CountUsers returns the number of users per status.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -9,9 +10,11 @@ import (
 	"simplesender/internal/app"
 )
 
-// deliveryFilters are the states the attempts page filters by; "pending"
-// takes in sending and deferred as well.
-var deliveryFilters = []string{"sent", "failed", "unknown", "pending", "deferred", "cancelled"}
+// deliveryFilters are the states the attempts page filters by: every one
+// but sending, which "pending" takes in (with deferred).
+var deliveryFilters = simplesender.DeliveryStatuses(func(st simplesender.DeliveryState) bool {
+	return st.Status != simplesender.DeliverySending
+})
 
 type deliveriesData struct {
 	M        *simplesender.Mailing
@@ -20,7 +23,7 @@ type deliveriesData struct {
 	RunID    int64
 	Status   string
 	Query    string
-	Statuses []string
+	Statuses []simplesender.DeliveryStatus
 	Pager    pager
 	// CanResendFailed and CanResendUnknown offer a new run to the last
 	// run's failed or unknown deliveries.
@@ -38,11 +41,7 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	page, status, query := pageParam(r), q.Get("status"), strings.TrimSpace(q.Get("q"))
 	runID, _ := strconv.ParseInt(q.Get("run"), 10, 64)
-	valid := false
-	for _, st := range deliveryFilters {
-		valid = valid || st == status
-	}
-	if !valid {
+	if !slices.Contains(deliveryFilters, simplesender.DeliveryStatus(status)) {
 		status = ""
 	}
 	runs, err := s.app.Runs(r.Context(), rc.actor(), m.ID)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"simplesender"
 	"simplesender/internal/i18n"
 )
 
@@ -16,17 +17,26 @@ import (
 var fileName = regexp.MustCompile(`\.(csv|json|html|txt|eml|go|js|css|sql|db|xlsx)$`)
 
 // dynamicKeys are keys that templates build from a value (printf
-// "mailing.status.%s"), which the scan below cannot see.
+// "mailing.status.%s"), which the scan below cannot see. The lists of the
+// lifecycle come from the domain, so a state added there needs its labels.
 var dynamicKeys = map[string][]string{
 	"mailing.status.%s":    {"created", "running", "finished"},
 	"mailings.filter.%s":   {"created", "running", "finished", "active"},
-	"delivery.status.%s":   {"pending", "sending", "sent", "deferred", "failed", "unknown", "cancelled"},
-	"deliveries.filter.%s": {"sent", "failed", "unknown", "pending", "deferred", "cancelled"},
-	"run.kind.%s":          {"send", "resend_failed", "resend_unknown"},
-	"run.trigger.%s":       {"now", "schedule", "cli"},
+	"delivery.status.%s":   names(simplesender.DeliveryStatuses(nil)),
+	"deliveries.filter.%s": names(simplesender.DeliveryStatuses(func(st simplesender.DeliveryState) bool { return st.Status != simplesender.DeliverySending })),
+	"run.kind.%s":          names(simplesender.RunKinds),
+	"run.trigger.%s":       names(simplesender.Triggers),
 	"import.field.%s":      {"ignore", "email", "last_name", "first_name", "middle_name", "full_name", "comment"},
 	"import.phase.%s":      {"check", "write"},
 	"audit.%s":             {"mailing.disable", "mailing.enable", "mailing.cancel", "mailing.test", "mailing.duplicate", "user.block", "user.unblock", "user.role"},
+}
+
+func names[S ~string](values []S) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
 }
 
 // TestEveryMessageKeyIsTranslated finds every message key used in the

@@ -385,9 +385,9 @@ func (s *Server) cancelMailing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resendMailing(w http.ResponseWriter, r *http.Request) {
-	kind := app.KindResendFailed
+	kind := simplesender.RunResendFailed
 	if r.PostFormValue("kind") == "unknown" {
-		kind = app.KindResendUnknown
+		kind = simplesender.RunResendUnknown
 	}
 	s.mailingAction(w, r, "flash.mailing_resend_queued", func(ac *app.Actor, id int64) error {
 		return s.app.Resend(r.Context(), ac, id, kind)

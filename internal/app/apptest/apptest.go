@@ -105,11 +105,9 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 	if o.Deps != nil {
 		o.Deps(&d)
 	}
-	// The queue needs the app (to send) and the app the queue (to enqueue).
-	var a *app.App
-	q, err := jobs.New(ctx, db, databaseURL, jobs.Config{Mailer: mailerFunc(func(ctx context.Context, args jobs.AccountEmailArgs) error {
-		return a.SendAccountEmail(ctx, args)
-	}), Cleaner: cleanerFunc(func(ctx context.Context) error { return a.Cleanup(ctx) }), Work: true, PollInterval: pollInterval})
+	// The app enqueues into the queue; the queue, when it starts, works
+	// the jobs with the app.
+	q, err := jobs.New(ctx, db, databaseURL, jobs.Config{Work: true, PollInterval: pollInterval})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +117,8 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 	if o.Queue != nil {
 		d.Queue = o.Queue(lq)
 	}
-	a = app.New(d)
+	a := app.New(d)
+	lq.h = jobs.Handlers{Mailer: a, Cleaner: a}
 	e.App = a
 	t.Cleanup(func() {
 		if !lq.wasStarted() {
@@ -153,6 +152,7 @@ const pollInterval = 200 * time.Millisecond
 // account e-mail. From then on, it works as in the service.
 type lazyQueue struct {
 	q       *jobs.Queue
+	h       jobs.Handlers // the app, set once it is built
 	once    sync.Once
 	started chan struct{} // closed when Start has returned
 	err     error         // of Start; read after started is closed
@@ -168,7 +168,7 @@ func (l *lazyQueue) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs
 	l.once.Do(func() {
 		go func() {
 			defer close(l.started)
-			l.err = l.q.Start(context.Background())
+			l.err = l.q.Start(context.Background(), l.h)
 		}()
 	})
 	return nil
@@ -181,16 +181,6 @@ func (l *lazyQueue) wasStarted() bool {
 	l.once.Do(func() { started = false })
 	return started
 }
-
-type mailerFunc func(ctx context.Context, args jobs.AccountEmailArgs) error
-
-func (f mailerFunc) SendAccountEmail(ctx context.Context, args jobs.AccountEmailArgs) error {
-	return f(ctx, args)
-}
-
-type cleanerFunc func(ctx context.Context) error
-
-func (f cleanerFunc) Cleanup(ctx context.Context) error { return f(ctx) }
 
 // Password is the password of users made by User.
 const Password = "correct horse battery"
@@ -231,6 +221,30 @@ func (e *Env) User(t testing.TB, email string, role simplesender.Role, status si
 		t.Fatal(err)
 	}
 	return u
+}
+
+// Mailing makes, through the app, a mailing of owner called name to new
+// recipients at the given addresses, with a short plain-text message.
+func (e *Env) Mailing(t testing.TB, owner *app.Actor, name string, emails ...string) *simplesender.Mailing {
+	t.Helper()
+	ctx := context.Background()
+	var ids []int64
+	for _, addr := range emails {
+		r := &simplesender.Recipient{Email: addr}
+		if err := e.App.CreateRecipient(ctx, owner, r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	msg := &simplesender.Message{Subject: name, BodyText: "Hello"}
+	if err := e.App.CreateMessage(ctx, owner, msg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.App.CreateMailing(ctx, owner, app.MailingInput{Name: name, MessageID: msg.ID, RecipientIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // Email is an e-mail found in the outbox.

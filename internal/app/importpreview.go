@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"simplesender"
+	"simplesender/internal/csvio"
+	"simplesender/internal/store"
+)
+
+// ImportPreview is the start of a file as an import would read it, for the
+// user to check the detected format and mapping before importing.
+type ImportPreview struct {
+	Format csvio.Format
+	Rows   []ImportPreviewRow
+	// More is set when the file has rows beyond those shown.
+	More bool
+}
+
+// ImportPreviewRow is one row of a preview.
+type ImportPreviewRow struct {
+	Line int
+	// Recipient holds the values as they would be saved.
+	Recipient simplesender.Recipient
+	// Exists is set when the owner already has this address.
+	Exists bool
+	// Fields maps a field to a message key for each problem (nil: the row
+	// is valid), as in ImportRowError.
+	Fields map[string]string
+}
+
+// PreviewImport reads the header and the first n rows (20 when n <= 0, at
+// most 1000) of a CSV file with the options o, into the same owner's list
+// ImportRecipients would import into. Errors: as ImportRecipients for a file
+// that cannot be read (Invalid with an error.csv.* key), NotFound,
+// Forbidden, Unauthenticated.
+func (a *App) PreviewImport(ctx context.Context, ac *Actor, owner int64, src io.Reader, o csvio.Options, n int) (*ImportPreview, error) {
+	owner, err := a.importOwner(ctx, ac, owner)
+	if err != nil {
+		return nil, err
+	}
+	return a.previewFile(ctx, owner, src, o, n)
+}
+
+// previewFile is PreviewImport into owner's list.
+func (a *App) previewFile(ctx context.Context, owner int64, src io.Reader, o csvio.Options, n int) (*ImportPreview, error) {
+	if n <= 0 {
+		n = 20
+	}
+	n = min(n, 1000)
+	rd, err := csvio.NewReader(src, o)
+	if err != nil {
+		return nil, fileError(err)
+	}
+	p := &ImportPreview{}
+	var valid []*simplesender.Recipient
+	var at []int
+	seen := map[string]bool{}
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fileError(err)
+		}
+		if len(p.Rows) == n {
+			p.More = true
+			break
+		}
+		r, problems := importRow(rec)
+		p.Rows = append(p.Rows, ImportPreviewRow{Line: rec.Line, Recipient: r, Fields: problems})
+		if norm := lower(r.Email); problems == nil && !seen[norm] {
+			seen[norm] = true
+			valid = append(valid, &r)
+			at = append(at, len(p.Rows)-1)
+		}
+	}
+	p.Format = rd.Format()
+	have, err := a.DB.Store().MatchRecipients(ctx, owner, valid, nil)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range have {
+		p.Rows[at[i]].Exists = m != store.MatchNone
+	}
+	return p, nil
+}
