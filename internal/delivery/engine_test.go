@@ -27,7 +27,6 @@ type rig struct {
 	smtp   *apptest.SMTPServer
 	engine *delivery.Engine
 	owner  *app.Actor
-	stop   func()
 }
 
 func newRig(t *testing.T, dbURL string, tune func(*delivery.Config), deps ...func(*app.Deps)) *rig {
@@ -58,15 +57,27 @@ func newRigOn(t *testing.T, dbURL string, wrap func(*store.DB) delivery.Store, t
 	if wrap != nil {
 		db = wrap(env.DB)
 	}
-	e := delivery.New(db, delivery.NewPool(smtp, cfg.Conns), cfg)
+	e := runEngine(t, env, db, delivery.NewPool(smtp, cfg.Conns), cfg)
+	return &rig{env: env, smtp: srv, engine: e, owner: newOwner(t, env)}
+}
+
+// runEngine runs, until the test ends, a delivery engine on db that sends
+// through s and that env's app wakes when a mailing is sent.
+func runEngine(t *testing.T, env *apptest.Env, db delivery.Store, s delivery.Sender, cfg delivery.Config) *delivery.Engine {
+	t.Helper()
+	e := delivery.New(db, s, cfg)
 	env.App.Waker = e
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { e.Run(rctx); close(done) }()
-	r := &rig{env: env, smtp: srv, engine: e, stop: func() { cancel(); <-done }}
-	t.Cleanup(r.stop)
-	r.owner = &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
-	return r
+	t.Cleanup(func() { cancel(); <-done })
+	return e
+}
+
+// newOwner makes the active user owner@example.com, who owns the mailings.
+func newOwner(t *testing.T, env *apptest.Env) *app.Actor {
+	t.Helper()
+	return &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
 }
 
 // sending makes a mailing to n addresses that start with prefix, sends it,

@@ -543,46 +543,9 @@ func TestAMailingSurvivesAServerThatFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := delivery.New(env.DB, servers, delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: servers.Conns(),
-		Retry: slices.Repeat([]time.Duration{50 * time.Millisecond}, 8), Poll: 20 * time.Millisecond,
-		Heartbeat: 200 * time.Millisecond, SendTimeout: 5 * time.Second})
-	env.App.Waker = e
-	rctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { e.Run(rctx); close(done) }()
-	defer func() { stop(); <-done }()
-
-	owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+	runServers(t, env, servers)
 	to := addrs("r", 1, 30)
-	var ids []int64
-	for _, rcpt := range to {
-		r := &simplesender.Recipient{Email: rcpt}
-		if err := env.App.CreateRecipient(t.Context(), owner, r); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, r.ID)
-	}
-	msg := &simplesender.Message{Subject: "News", BodyText: "Hello"}
-	if err := env.App.CreateMessage(t.Context(), owner, msg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := env.App.CreateMailing(t.Context(), owner, app.MailingInput{MessageID: msg.ID, RecipientIDs: ids})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.App.SendNow(t.Context(), owner, m.ID, "now"); err != nil {
-		t.Fatal(err)
-	}
-	giveUp := time.Now().Add(30 * time.Second)
-	for m.Status != simplesender.MailingFinished {
-		if time.Now().After(giveUp) {
-			t.Fatalf("mailing not finished: %+v", m)
-		}
-		time.Sleep(20 * time.Millisecond)
-		if m, err = env.App.GetMailing(t.Context(), owner, m.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	m, _ := runMailing(t, env, newOwner(t, env), to)
 	if m.Counts.Sent != 30 || m.Counts.Failed != 0 || m.Counts.Unknown != 0 {
 		t.Errorf("counts %+v; want all 30 sent", m.Counts)
 	}
@@ -657,25 +620,8 @@ func TestAccountEmailsPassARestingServerOver(t *testing.T) {
 // attempts.
 func runMailing(t *testing.T, env *apptest.Env, owner *app.Actor, to []string) (*simplesender.Mailing, *app.DeliveryPage) {
 	t.Helper()
-	var ids []int64
-	for _, rcpt := range to {
-		r := &simplesender.Recipient{Email: rcpt}
-		if err := env.App.CreateRecipient(t.Context(), owner, r); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, r.ID)
-	}
-	msg := &simplesender.Message{Subject: "News", BodyText: "Hello"}
-	if err := env.App.CreateMessage(t.Context(), owner, msg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := env.App.CreateMailing(t.Context(), owner, app.MailingInput{MessageID: msg.ID, RecipientIDs: ids})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.App.SendNow(t.Context(), owner, m.ID, "now"); err != nil {
-		t.Fatal(err)
-	}
+	m := sendMailing(t, env, owner, to)
+	var err error
 	giveUp := time.Now().Add(30 * time.Second)
 	for m.Status != simplesender.MailingFinished {
 		if time.Now().After(giveUp) {
@@ -691,6 +637,26 @@ func runMailing(t *testing.T, env *apptest.Env, owner *app.Actor, to []string) (
 		t.Fatal(err)
 	}
 	return m, p
+}
+
+// sendMailing makes a mailing of owner called News to each address and
+// sends it now.
+func sendMailing(t *testing.T, env *apptest.Env, owner *app.Actor, to []string) *simplesender.Mailing {
+	t.Helper()
+	m := env.Mailing(t, owner, "News", to...)
+	if err := env.App.SendNow(t.Context(), owner, m.ID, "now"); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// runServers runs, until the test ends, a delivery engine of env that
+// sends through servers and retries every 50 ms.
+func runServers(t *testing.T, env *apptest.Env, servers *delivery.Servers) {
+	t.Helper()
+	runEngine(t, env, env.DB, servers, delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: servers.Conns(),
+		Retry: slices.Repeat([]time.Duration{50 * time.Millisecond}, 8), Poll: 20 * time.Millisecond,
+		Heartbeat: 200 * time.Millisecond, SendTimeout: 5 * time.Second})
 }
 
 // TestMailingsAfterTheServerDroppedIdleConnections: the server closes
@@ -709,15 +675,8 @@ func TestMailingsAfterTheServerDroppedIdleConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := delivery.New(env.DB, servers, delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: servers.Conns(),
-			Retry: slices.Repeat([]time.Duration{50 * time.Millisecond}, 8), Poll: 20 * time.Millisecond,
-			Heartbeat: 200 * time.Millisecond, SendTimeout: 5 * time.Second})
-		env.App.Waker = e
-		rctx, stop := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { e.Run(rctx); close(done) }()
-		defer func() { stop(); <-done }()
-		owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+		runServers(t, env, servers)
+		owner := newOwner(t, env)
 
 		for i, to := range [][]string{addrs("first", 1, 12), addrs("second", 1, 12)} {
 			conns := srv.Connections()
@@ -837,16 +796,9 @@ func TestOutboxRepliesNameTheFileOnly(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		env := apptest.New(t, dbURL)
 		dir := filepath.Join(t.TempDir(), "srv", "data", "outbox")
-		e := delivery.New(env.DB, delivery.NewOutbox(dir), delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: 2,
+		runEngine(t, env, env.DB, delivery.NewOutbox(dir), delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: 2,
 			Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond})
-		env.App.Waker = e
-		rctx, stop := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { e.Run(rctx); close(done) }()
-		defer func() { stop(); <-done }()
-		owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
-
-		_, p := runMailing(t, env, owner, addrs("r", 1, 3))
+		_, p := runMailing(t, env, newOwner(t, env), addrs("r", 1, 3))
 		for _, d := range p.Deliveries {
 			a := p.Attempts[d.ID]
 			if d.Status != simplesender.DeliverySent || len(a) != 1 {
