@@ -96,6 +96,31 @@ func (p *pauser) wait(t *testing.T) {
 	}
 }
 
+// startPaused uploads listFile(1200) as im through a, starts importing
+// its valid rows, and returns the job once p holds the import.
+func (im *importer) startPaused(a *app.App, p *pauser) *app.ImportJob {
+	t := im.t
+	t.Helper()
+	job, err := a.UploadImport(ctx, im.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.StartImport(ctx, im.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t)
+	return job
+}
+
+// runWorker runs the import worker of a until shutdown; stopped is closed
+// once RunImports has returned.
+func runWorker(a *app.App) (shutdown func(), stopped chan struct{}) {
+	runCtx, shutdown := context.WithCancel(context.Background())
+	stopped = make(chan struct{})
+	go func() { a.RunImports(runCtx); close(stopped) }()
+	return shutdown, stopped
+}
+
 // waitState waits until job id of ac is in state, seen through a.
 func waitState(t *testing.T, a *app.App, ac *app.Actor, id string, state app.ImportState) *app.ImportJob {
 	t.Helper()
@@ -285,14 +310,7 @@ func TestImportResumesAfterItsWorkerDies(t *testing.T) {
 		ann := newImporter(t, env, "ann@example.com")
 		p := newPauser()
 		doomed := instance(t, dbURL, app.ImportConfig{Lease: 300 * time.Millisecond}, p.hook)
-		job, err := env.App.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := env.App.StartImport(ctx, ann.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
-			t.Fatal(err)
-		}
-		p.wait(t)
+		job := ann.startPaused(env.App, p)
 		doomed.DB.Close() // the crash: nothing more reaches the database from it
 		close(p.release)
 		if j, _ := env.App.ImportJob(ctx, ann.ac, job.ID); j.State != app.ImportRunning {
@@ -367,18 +385,8 @@ func TestShutdownWaitsForARunningImport(t *testing.T) {
 		ann := newImporter(t, env, "ann@example.com")
 		p := newPauser()
 		a := instance(t, dbURL, app.ImportConfig{Workers: -1}, p.hook)
-		runCtx, shutdown := context.WithCancel(context.Background())
-		stopped := make(chan struct{})
-		go func() { a.RunImports(runCtx); close(stopped) }()
-
-		job, err := env.App.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := env.App.StartImport(ctx, ann.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
-			t.Fatal(err)
-		}
-		p.wait(t)
+		shutdown, stopped := runWorker(a)
+		job := ann.startPaused(env.App, p)
 		shutdown()
 		select {
 		case <-stopped:
@@ -405,18 +413,8 @@ func TestShutdownHandsBackALongImport(t *testing.T) {
 		p := newPauser()
 		p.untilCancel = true
 		a := instance(t, dbURL, app.ImportConfig{Workers: -1, Grace: 200 * time.Millisecond}, p.hook)
-		runCtx, shutdown := context.WithCancel(context.Background())
-		stopped := make(chan struct{})
-		go func() { a.RunImports(runCtx); close(stopped) }()
-
-		job, err := env.App.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := env.App.StartImport(ctx, ann.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
-			t.Fatal(err)
-		}
-		p.wait(t)
+		shutdown, stopped := runWorker(a)
+		job := ann.startPaused(env.App, p)
 		shutdown()
 		<-stopped
 		j, err := env.App.ImportJob(ctx, ann.ac, job.ID)
@@ -479,17 +477,8 @@ func TestCancelStopsARunningImport(t *testing.T) {
 		ann := newImporter(t, env, "ann@example.com")
 		p := newPauser()
 		a := instance(t, dbURL, app.ImportConfig{Workers: -1}, p.hook)
-		runCtx, shutdown := context.WithCancel(context.Background())
-		stopped := make(chan struct{})
-		go func() { a.RunImports(runCtx); close(stopped) }()
-		job, err := env.App.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := env.App.StartImport(ctx, ann.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
-			t.Fatal(err)
-		}
-		p.wait(t)
+		shutdown, stopped := runWorker(a)
+		job := ann.startPaused(env.App, p)
 		j, err := env.App.CancelImport(ctx, ann.ac, job.ID)
 		if err != nil || j.State != app.ImportCancelled {
 			t.Fatalf("cancel: %+v, %v", j, err)
