@@ -52,17 +52,7 @@ func (s *Server) mailings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loadMailing(w http.ResponseWriter, r *http.Request) (*simplesender.Mailing, bool) {
-	id, ok := pathID(r)
-	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
-		return nil, false
-	}
-	m, err := s.app.GetMailing(r.Context(), reqCtx(r).actor(), id)
-	if err != nil {
-		s.fail(w, r, err, "", nil)
-		return nil, false
-	}
-	return m, true
+	return loadByID(s, w, r, s.app.GetMailing)
 }
 
 // ---- the detail page
