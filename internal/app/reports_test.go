@@ -837,8 +837,7 @@ func TestCacheKeysHoldNoAddress(t *testing.T) {
 // do), and no write that rolls back retires anything it did not change.
 func TestEveryCommittedWriteRetiresTheCache(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		owner := &app.Actor{User: env.User(t, "cache-owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
 		m := env.Mailing(t, owner, "M", "one@example.com")
 		active := func(when string, want int) {

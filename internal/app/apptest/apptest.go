@@ -142,6 +142,22 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 	return e
 }
 
+// Each runs fn as a subtest on every engine (storetest.Each), each with an
+// Env of its own made by New with opts.
+func Each(t *testing.T, fn func(t *testing.T, env *Env), opts ...Options) {
+	t.Helper()
+	storetest.Each(t, func(t *testing.T, databaseURL string) {
+		fn(t, New(t, databaseURL, opts...))
+	})
+}
+
+// NewSQLite is New on a fresh SQLite database, for tests whose subject
+// does not depend on the engine.
+func NewSQLite(t testing.TB, opts ...Options) *Env {
+	t.Helper()
+	return New(t, storetest.NewURL(t, "sqlite"), opts...)
+}
+
 // pollInterval is how often a started job queue looks for e-mails to send.
 // Each look parses River's largest query, which costs milliseconds of CPU
 // under the race detector.
