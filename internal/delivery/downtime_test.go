@@ -7,10 +7,10 @@ import (
 
 	"simplesender"
 	"simplesender/internal/app/apptest"
+	"simplesender/internal/clocktest"
 	"simplesender/internal/delivery"
 	"simplesender/internal/mailer"
 	"simplesender/internal/store"
-	"simplesender/internal/store/storetest"
 )
 
 // TestServerDownForAWhile takes the only SMTP server down during a send,
@@ -21,9 +21,8 @@ import (
 // server is back every recipient gets exactly one message.
 func TestServerDownForAWhile(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
-		clock := newServersClock()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		clock := clocktest.New()
 		t0 := clock.Now()
 		env.DB.SetClock(clock.Now)
 		backend := apptest.NewSMTPServer(t)

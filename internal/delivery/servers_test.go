@@ -20,52 +20,11 @@ import (
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
+	"simplesender/internal/clocktest"
 	"simplesender/internal/delivery"
 	"simplesender/internal/mailer"
 	"simplesender/internal/store"
-	"simplesender/internal/store/storetest"
 )
-
-// serversClock is a clock that moves only when told. Its Sleep moves it by
-// the wait and records the wait, so that rate limits need no real waiting.
-type serversClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	slept []time.Duration
-}
-
-func newServersClock() *serversClock {
-	return &serversClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *serversClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *serversClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *serversClock) Sleep(_ context.Context, d time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.slept = append(c.slept, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-// Slept returns the waits since the last call.
-func (c *serversClock) Slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.slept
-	c.slept = nil
-	return s
-}
 
 // smtpGate stands in front of a test SMTP server. While down, it drops
 // every connection before the greeting, as a failing server does. It
@@ -188,7 +147,7 @@ func testSMTP(t *testing.T, url string) *mailer.SMTP {
 	return s
 }
 
-func newServers(t *testing.T, clock *serversClock, opt delivery.ServersOptions, list ...delivery.ServerConfig) *delivery.Servers {
+func newServers(t *testing.T, clock *clocktest.Clock, opt delivery.ServersOptions, list ...delivery.ServerConfig) *delivery.Servers {
 	t.Helper()
 	opt.Now, opt.Sleep = clock.Now, clock.Sleep
 	s, err := delivery.NewServers(list, opt)
@@ -247,7 +206,7 @@ func failed(errs []error) int {
 func TestServersTakeTurns(t *testing.T) {
 	t.Parallel()
 	a, b := apptest.NewSMTPServer(t), apptest.NewSMTPServer(t)
-	s := newServers(t, newServersClock(), delivery.ServersOptions{},
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{},
 		delivery.ServerConfig{SMTP: testSMTP(t, a.URL()), Conns: 2}, delivery.ServerConfig{SMTP: testSMTP(t, b.URL()), Conns: 3})
 	if s.Conns() != 5 {
 		t.Errorf("Conns() = %d, want 2+3", s.Conns())
@@ -275,7 +234,7 @@ func TestServersTakeTurns(t *testing.T) {
 func TestUnreachableServerRestsAndTheOtherGetsTheMail(t *testing.T) {
 	t.Parallel()
 	good := apptest.NewSMTPServer(t)
-	clock := newServersClock()
+	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{},
 		delivery.ServerConfig{SMTP: testSMTP(t, refusedURL(t)), Conns: 2}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 2})
 
@@ -318,7 +277,7 @@ func TestRestsDoubleUpToTenMinutesAndASuccessEndsThem(t *testing.T) {
 	backend := apptest.NewSMTPServer(t)
 	gate := newSMTPGate(t, backend.Addr)
 	gate.setDown(true)
-	clock := newServersClock()
+	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, gate.URL()), Conns: 1})
 
 	errs := sendTo(t, s, addrs("r", 1, 6)...)
@@ -374,7 +333,7 @@ func TestRecipientRefusalsDoNotRestAServer(t *testing.T) {
 		}
 		return apptest.Perm
 	}
-	s := newServers(t, newServersClock(), delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 1})
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 1})
 	errs := sendTo(t, s, append(addrs("perm", 1, 8), addrs("temp", 1, 4)...)...)
 	var se *mailer.SMTPError
 	if !errors.As(errs[0], &se) || se.Code != 550 || !errors.As(errs[11], &se) || se.Code != 451 {
@@ -392,7 +351,7 @@ func TestRecipientRefusalsDoNotRestAServer(t *testing.T) {
 func TestRateLimitSpacesMessages(t *testing.T) {
 	t.Parallel()
 	srv := apptest.NewSMTPServer(t)
-	clock := newServersClock()
+	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{},
 		delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 2, Rate: 2},
 		delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 2, Rate: 0.5})
@@ -429,7 +388,7 @@ func TestRateLimitSpacesMessages(t *testing.T) {
 func TestRateLimitAllowsABurstThenOneMessagePerInterval(t *testing.T) {
 	t.Parallel()
 	srv := apptest.NewSMTPServer(t)
-	clock := newServersClock()
+	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 5, Rate: 4})
 	errs := sendTo(t, s, addrs("r", 1, 8)...)
 	if failed(errs) != 0 {
@@ -445,7 +404,7 @@ func TestRateLimitAllowsABurstThenOneMessagePerInterval(t *testing.T) {
 func TestRateLimitLongerThanTheSendTimeoutFailsAtOnce(t *testing.T) {
 	t.Parallel()
 	srv := apptest.NewSMTPServer(t)
-	clock := newServersClock()
+	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 1, Rate: 0.1})
 	sendTo(t, s, "first@example.com")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -471,7 +430,7 @@ func TestStatusShowsTheUserButNeverThePassword(t *testing.T) {
 	t.Parallel()
 	srv := apptest.NewSMTPServer(t) // offers no AUTH: the send fails at AUTH
 	u := strings.Replace(srv.URL(), "smtp://", "smtp://ann:s3cret-pw@", 1)
-	s := newServers(t, newServersClock(), delivery.ServersOptions{},
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{},
 		delivery.ServerConfig{SMTP: testSMTP(t, u), Conns: 3, Rate: 1.5},
 		delivery.ServerConfig{SMTP: testSMTP(t, strings.Replace(u, "smtp://", "smtps://", 1)), Conns: 1})
 	if errs := sendTo(t, s, "r@example.com"); errs[0] == nil {
@@ -504,7 +463,7 @@ func TestStatusCountsConnectionsInUseAndOurCancelIsNoFailure(t *testing.T) {
 			defer c.Close() // silent, and open until the test ends
 		}
 	}()
-	s := newServers(t, newServersClock(), delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, "smtp://"+ln.Addr().String()), Conns: 3})
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, "smtp://"+ln.Addr().String()), Conns: 3})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() {
@@ -536,7 +495,7 @@ func TestStatusCountsConnectionsInUseAndOurCancelIsNoFailure(t *testing.T) {
 // other, with no delivery left failed or unknown.
 func TestAMailingSurvivesAServerThatFails(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t, storetest.NewURL(t, "sqlite"))
+	env := apptest.NewSQLite(t)
 	good := apptest.NewSMTPServer(t)
 	servers, err := delivery.NewServers([]delivery.ServerConfig{
 		{SMTP: testSMTP(t, good.URL()), Conns: 2}, {SMTP: testSMTP(t, refusedURL(t)), Conns: 2}}, delivery.ServersOptions{})
@@ -567,7 +526,7 @@ func TestAConnectionClosedWhileIdleIsNotAFailure(t *testing.T) {
 	t.Parallel()
 	backend := apptest.NewSMTPServer(t)
 	gate := newSMTPGate(t, backend.Addr)
-	s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
 		delivery.ServerConfig{SMTP: testSMTP(t, gate.URL()), Conns: 1})
 	if errs := sendTo(t, s, "first@example.com"); failed(errs) != 0 {
 		t.Fatalf("send errors: %v", errs)
@@ -592,7 +551,7 @@ func TestAConnectionClosedWhileIdleIsNotAFailure(t *testing.T) {
 func TestAccountEmailsPassARestingServerOver(t *testing.T) {
 	t.Parallel()
 	good := apptest.NewSMTPServer(t)
-	s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
 		delivery.ServerConfig{SMTP: testSMTP(t, refusedURL(t)), Conns: 1}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 1})
 	tr := delivery.ServersTransport{Servers: s}
 	var sent []string
@@ -667,8 +626,7 @@ func runServers(t *testing.T, env *apptest.Env, servers *delivery.Servers) {
 // than the server's timeout now both go out with one successful attempt per
 // recipient, and the server is never charged: one failure would rest it.
 func TestMailingsAfterTheServerDroppedIdleConnections(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		srv := apptest.NewSMTPServer(t, apptest.SMTPServerOptions{IdleTimeout: 300 * time.Millisecond})
 		servers, err := delivery.NewServers([]delivery.ServerConfig{{SMTP: testSMTP(t, srv.URL()), Conns: 4}},
 			delivery.ServersOptions{FailAfter: 1})
@@ -731,7 +689,7 @@ func TestPoolClosesIdleConnectionsItself(t *testing.T) {
 	t.Parallel()
 	backend := apptest.NewSMTPServer(t) // it never drops a connection: only we may close it
 	gate := newSMTPGate(t, backend.Addr)
-	s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
 		delivery.ServerConfig{SMTP: idleSMTP(t, gate.URL(), 200*time.Millisecond), Conns: 2})
 	if errs := sendTo(t, s, "first@example.com"); failed(errs) != 0 {
 		t.Fatalf("send errors: %v", errs)
@@ -759,7 +717,7 @@ func TestPoolChecksAConnectionThatWasIdle(t *testing.T) {
 		t.Parallel()
 		backend := apptest.NewSMTPServer(t)
 		gate := newSMTPGate(t, backend.Addr)
-		s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+		s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
 			delivery.ServerConfig{SMTP: idleSMTP(t, gate.URL(), 3*time.Second), Conns: 1})
 		sendTo(t, s, "first@example.com", "second@example.com") // one after the other: no check
 		time.Sleep(1200 * time.Millisecond)                     // more than a third of 3 s
@@ -776,7 +734,7 @@ func TestPoolChecksAConnectionThatWasIdle(t *testing.T) {
 	t.Run("a connection the server closed is replaced", func(t *testing.T) {
 		t.Parallel()
 		backend := apptest.NewSMTPServer(t, apptest.SMTPServerOptions{IdleTimeout: 300 * time.Millisecond})
-		s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+		s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
 			delivery.ServerConfig{SMTP: idleSMTP(t, backend.URL(), 3*time.Second), Conns: 1})
 		sendTo(t, s, "first@example.com")
 		time.Sleep(1200 * time.Millisecond) // the server has said 421 and closed
@@ -793,8 +751,7 @@ func TestPoolChecksAConnectionThatWasIdle(t *testing.T) {
 // written to the outbox folder; the reply that users see with the delivery
 // names the .eml file, never the server's path to it.
 func TestOutboxRepliesNameTheFileOnly(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		dir := filepath.Join(t.TempDir(), "srv", "data", "outbox")
 		runEngine(t, env, env.DB, delivery.NewOutbox(dir), delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: 2,
 			Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond})

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"simplesender/internal/clocktest"
 )
 
 var (
@@ -44,7 +46,7 @@ type backend struct {
 
 func backends(t *testing.T) []backend {
 	bs := []backend{{name: "memory", new: func(t *testing.T) harness {
-		c := newFakeClock()
+		c := clocktest.New()
 		return harness{l: NewMemory(c.Now), window: time.Minute, wait: c.Advance}
 	}}}
 	if os.Getenv(redisURLEnv) != "" {
@@ -389,28 +391,6 @@ func allowConcurrently(t *testing.T, ls []Limiter, rule Rule, key string, n int)
 		t.Fatal(err)
 	}
 	return int(allowed.Load())
-}
-
-// fakeClock is a clock that moves only when told.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // newRedisClient connects to the test Redis and closes the client at the end.
