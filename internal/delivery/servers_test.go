@@ -23,6 +23,7 @@ import (
 	"simplesender/internal/clocktest"
 	"simplesender/internal/delivery"
 	"simplesender/internal/mailer"
+	"simplesender/internal/nettest"
 	"simplesender/internal/store"
 )
 
@@ -126,18 +127,6 @@ func (g *smtpGate) setDown(down bool) {
 
 func (g *smtpGate) URL() string { return "smtp://" + g.addr }
 
-// refusedURL is the URL of a port where nothing listens.
-func refusedURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "smtp://" + addr
-}
-
 func testSMTP(t *testing.T, url string) *mailer.SMTP {
 	t.Helper()
 	s, err := mailer.NewSMTP(url, mailer.SMTPOptions{HeloName: "localhost", DialTimeout: 3 * time.Second, CommandTimeout: 3 * time.Second})
@@ -236,7 +225,7 @@ func TestUnreachableServerRestsAndTheOtherGetsTheMail(t *testing.T) {
 	good := apptest.NewSMTPServer(t)
 	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{},
-		delivery.ServerConfig{SMTP: testSMTP(t, refusedURL(t)), Conns: 2}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 2})
+		delivery.ServerConfig{SMTP: testSMTP(t, "smtp://"+nettest.FreeAddr(t)), Conns: 2}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 2})
 
 	// In turn: the 1st, 3rd, ... 9th message go to the refusing server and
 	// fail; its 5th failure rests it, and from then on the other one gets
@@ -498,7 +487,7 @@ func TestAMailingSurvivesAServerThatFails(t *testing.T) {
 	env := apptest.NewSQLite(t)
 	good := apptest.NewSMTPServer(t)
 	servers, err := delivery.NewServers([]delivery.ServerConfig{
-		{SMTP: testSMTP(t, good.URL()), Conns: 2}, {SMTP: testSMTP(t, refusedURL(t)), Conns: 2}}, delivery.ServersOptions{})
+		{SMTP: testSMTP(t, good.URL()), Conns: 2}, {SMTP: testSMTP(t, "smtp://"+nettest.FreeAddr(t)), Conns: 2}}, delivery.ServersOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,7 +541,7 @@ func TestAccountEmailsPassARestingServerOver(t *testing.T) {
 	t.Parallel()
 	good := apptest.NewSMTPServer(t)
 	s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
-		delivery.ServerConfig{SMTP: testSMTP(t, refusedURL(t)), Conns: 1}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 1})
+		delivery.ServerConfig{SMTP: testSMTP(t, "smtp://"+nettest.FreeAddr(t)), Conns: 1}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 1})
 	tr := delivery.ServersTransport{Servers: s}
 	var sent []string
 	for _, to := range addrs("acct", 1, 3) {

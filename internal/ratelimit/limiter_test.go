@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"simplesender/internal/clocktest"
+	"simplesender/internal/nettest"
 )
 
 var (
@@ -322,7 +322,7 @@ func TestRedisKeys(t *testing.T) {
 func TestRedisUnreachable(t *testing.T) {
 	t.Parallel()
 	client := redis.NewClient(&redis.Options{
-		Addr:        closedAddr(t),
+		Addr:        nettest.FreeAddr(t),
 		DialTimeout: 500 * time.Millisecond,
 		MaxRetries:  -1,
 		// Fail after one dial, not after go-redis's default five.
@@ -432,18 +432,6 @@ func testPrefix(t *testing.T) string {
 		}
 	})
 	return prefix
-}
-
-// closedAddr returns a local address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func ExampleMemory() {
