@@ -69,21 +69,9 @@ func (s *Store) ListMessages(ctx context.Context, owner int64, f ListFilter) ([]
 			order += " DESC"
 		}
 	}
-	rows, err := s.query(ctx, "SELECT "+messageColumns+" FROM messages "+where+" ORDER BY "+order+" LIMIT ? OFFSET ?",
-		append(args, f.limit(), offsetArg(f.Offset))...)
-	if err != nil {
-		return nil, 0, s.wrap(err, "list messages")
-	}
-	defer rows.Close()
-	var out []*simplesender.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, 0, s.wrap(err, "scan message")
-		}
-		out = append(out, m)
-	}
-	return out, total, s.wrap(rows.Err(), "list messages")
+	out, err := queryList(ctx, s, "list messages", scanMessage,
+		"SELECT "+messageColumns+" FROM messages "+where+" ORDER BY "+order+" LIMIT ? OFFSET ?", append(args, f.limit(), offsetArg(f.Offset))...)
+	return out, total, err
 }
 
 // MessageInUse reports how many mailings use message id.

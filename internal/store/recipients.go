@@ -93,21 +93,9 @@ func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) (
 	if f.Desc {
 		order += " DESC"
 	}
-	rows, err := s.query(ctx, "SELECT "+recipientColumns+" FROM recipients "+where+" ORDER BY "+order+", id LIMIT ? OFFSET ?",
-		append(args, f.limit(), offsetArg(f.Offset))...)
-	if err != nil {
-		return nil, 0, s.wrap(err, "list recipients")
-	}
-	defer rows.Close()
-	var out []*simplesender.Recipient
-	for rows.Next() {
-		r, err := scanRecipient(rows)
-		if err != nil {
-			return nil, 0, s.wrap(err, "scan recipient")
-		}
-		out = append(out, r)
-	}
-	return out, total, s.wrap(rows.Err(), "list recipients")
+	out, err := queryList(ctx, s, "list recipients", scanRecipient,
+		"SELECT "+recipientColumns+" FROM recipients "+where+" ORDER BY "+order+", id LIMIT ? OFFSET ?", append(args, f.limit(), offsetArg(f.Offset))...)
+	return out, total, err
 }
 
 // DeleteRecipient removes owner's recipient id. It leaves every mailing's
