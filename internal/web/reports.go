@@ -41,14 +41,19 @@ func periodOf(r *http.Request) app.Period {
 	return app.Period{From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to"))}
 }
 
-// reportOwner reads ?user=: 0 for none, false for a value that is no id.
-func reportOwner(r *http.Request) (int64, bool) {
+// reportOwner reads ?user=: 0 for none; a value that is no id is answered
+// 404, and reportOwner returns false.
+func (s *Server) reportOwner(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	v := r.URL.Query().Get("user")
 	if v == "" {
 		return 0, true
 	}
 	id, err := strconv.ParseInt(v, 10, 64)
-	return id, err == nil && id > 0
+	if err != nil || id <= 0 {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return 0, false
+	}
+	return id, true
 }
 
 // reports shows the viewer's report, another user's to staff (?user=ID), or
@@ -56,9 +61,8 @@ func reportOwner(r *http.Request) (int64, bool) {
 func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	per := periodOf(r)
-	owner, ok := reportOwner(r)
+	owner, ok := s.reportOwner(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	p := &Page{Title: "page.reports.title", Nav: "reports", Form: map[string]string{"from": per.From, "to": per.To, "user": r.URL.Query().Get("user")}}
@@ -127,9 +131,8 @@ func (p *Page) Rate(f app.Figures) string {
 func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	per := periodOf(r)
-	owner, ok := reportOwner(r)
+	owner, ok := s.reportOwner(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	bom := r.URL.Query().Get("bom") == "1"
