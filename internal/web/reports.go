@@ -41,27 +41,27 @@ func periodOf(r *http.Request) app.Period {
 	return app.Period{From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to"))}
 }
 
-// reportOwner reads ?user=: 0 for none; a value that is no id is answered
-// 404, and reportOwner returns false.
-func (s *Server) reportOwner(w http.ResponseWriter, r *http.Request) (int64, bool) {
+// reportQuery reads the report asked for: the period and ?user= (0 for
+// none). A user that is no id is answered 404, and reportQuery returns false.
+func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request) (per app.Period, owner int64, ok bool) {
+	per = periodOf(r)
 	v := r.URL.Query().Get("user")
 	if v == "" {
-		return 0, true
+		return per, 0, true
 	}
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
 		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
-		return 0, false
+		return per, 0, false
 	}
-	return id, true
+	return per, id, true
 }
 
 // reports shows the viewer's report, another user's to staff (?user=ID), or
 // the report of every user to staff (no ?user=).
 func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	per := periodOf(r)
-	owner, ok := s.reportOwner(w, r)
+	per, owner, ok := s.reportQuery(w, r)
 	if !ok {
 		return
 	}
@@ -130,8 +130,7 @@ func (p *Page) Rate(f app.Figures) string {
 // for staff, ?user='s), or every user's for staff without ?user=.
 func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	per := periodOf(r)
-	owner, ok := s.reportOwner(w, r)
+	per, owner, ok := s.reportQuery(w, r)
 	if !ok {
 		return
 	}
