@@ -87,8 +87,12 @@ func (x *API) listMailings(w http.ResponseWriter, r *http.Request, u *simplesend
 	return nil
 }
 
-// fullMailing is the JSON of mailing m with its audience.
-func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender.Mailing) (mailingJSON, error) {
+// fullMailing is the JSON of mailing id as it is now, with its audience.
+func (x *API) fullMailing(r *http.Request, u *simplesender.User, id int64) (mailingJSON, error) {
+	m, err := x.app.GetMailing(r.Context(), as(u), id)
+	if err != nil {
+		return mailingJSON{}, err
+	}
 	ids, err := x.app.MailingRecipientIDs(r.Context(), as(u), m.ID)
 	if err != nil {
 		return mailingJSON{}, err
@@ -104,11 +108,7 @@ func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender
 
 // replyMailing answers mailing id as it is now, with its audience.
 func (x *API) replyMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, status int, id int64) error {
-	m, err := x.app.GetMailing(r.Context(), as(u), id)
-	if err != nil {
-		return err
-	}
-	out, err := x.fullMailing(r, u, m)
+	out, err := x.fullMailing(r, u, id)
 	if err != nil {
 		return err
 	}
@@ -145,11 +145,7 @@ func (x *API) createMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 // getMailing answers one mailing with its audience and counts, with an
 // ETag. Errors: NotFound.
 func (x *API) getMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
-	m, err := x.app.GetMailing(r.Context(), as(u), id)
-	if err != nil {
-		return err
-	}
-	out, err := x.fullMailing(r, u, m)
+	out, err := x.fullMailing(r, u, id)
 	if err != nil {
 		return err
 	}
