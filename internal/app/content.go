@@ -77,10 +77,7 @@ func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 		return err
 	}
 	r.OwnerID = ac.id()
-	if err := conflictEmail(a.DB.Store().CreateRecipient(ctx, r)); err != nil {
-		return err
-	}
-	return nil
+	return conflictEmail(a.DB.Store().CreateRecipient(ctx, r))
 }
 
 // UpdateRecipient saves recipient r: the actor's, or for admins anyone's
@@ -97,16 +94,12 @@ func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 		return err
 	}
 	r.OwnerID = cur.OwnerID
-	err = a.DB.InTx(ctx, func(s *store.Store) error {
+	return a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := conflictEmail(s.UpdateRecipient(ctx, cur.OwnerID, r)); err != nil {
 			return err
 		}
 		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetRecipient, r.ID, "update")
 	})
-	if err != nil {
-		return err
-	}
-	return nil
 }
 
 // DeleteRecipient removes a recipient, as UpdateRecipient. The recipient leaves the
@@ -120,16 +113,12 @@ func (a *App) DeleteRecipient(ctx context.Context, ac *Actor, id int64) error {
 	if err := authorize(ac, ActDelete, cur.OwnerID); err != nil {
 		return err
 	}
-	err = a.DB.InTx(ctx, func(s *store.Store) error {
+	return a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := s.DeleteRecipient(ctx, cur.OwnerID, id); err != nil {
 			return err
 		}
 		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetRecipient, id, "delete")
 	})
-	if err != nil {
-		return err
-	}
-	return nil
 }
 
 // ---- messages
@@ -194,10 +183,7 @@ func (a *App) CreateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 		return err
 	}
 	m.OwnerID = ac.id()
-	if err := a.DB.Store().CreateMessage(ctx, m); err != nil {
-		return err
-	}
-	return nil
+	return a.DB.Store().CreateMessage(ctx, m)
 }
 
 // UpdateMessage saves message m: the actor's, or for admins anyone's
@@ -215,16 +201,12 @@ func (a *App) UpdateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 		return err
 	}
 	m.OwnerID, m.CreatedAt = cur.OwnerID, cur.CreatedAt
-	err = a.DB.InTx(ctx, func(s *store.Store) error {
+	return a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := s.UpdateMessage(ctx, cur.OwnerID, m); err != nil {
 			return err
 		}
 		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetMessage, m.ID, "update")
 	})
-	if err != nil {
-		return err
-	}
-	return nil
 }
 
 // DeleteMessage removes a message, as UpdateMessage. A message that a mailing uses
