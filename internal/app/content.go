@@ -24,11 +24,10 @@ func readScope(ac *Actor) int64 {
 	return ac.id()
 }
 
-// ---- recipients
-
-// ListRecipients returns a page of recipients: the actor's own, or for
-// managers everyone's (owner narrows it to one user).
-func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Recipient, int, error) {
+// listFor lists, with list, what ac may see of owner's objects: its own,
+// or for staff everyone's (owner narrows it to one user). Errors:
+// Unauthenticated.
+func listFor[T, F any](ctx context.Context, ac *Actor, owner int64, f F, list func(context.Context, int64, F) ([]T, int, error)) ([]T, int, error) {
 	if ac.anonymous() {
 		return nil, 0, errUnauthenticated
 	}
@@ -36,15 +35,30 @@ func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f stor
 	if scope == 0 {
 		scope = owner
 	}
-	return a.DB.Store().ListRecipients(ctx, scope, f)
+	return list(ctx, scope, f)
+}
+
+// getFor reads, with get, object id if ac may see it. Errors:
+// Unauthenticated, NotFound.
+func getFor[T any](ctx context.Context, ac *Actor, id int64, get func(context.Context, int64, int64) (T, error)) (T, error) {
+	if ac.anonymous() {
+		var zero T
+		return zero, errUnauthenticated
+	}
+	return get(ctx, readScope(ac), id)
+}
+
+// ---- recipients
+
+// ListRecipients returns a page of recipients: the actor's own, or for
+// managers everyone's (owner narrows it to one user).
+func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Recipient, int, error) {
+	return listFor(ctx, ac, owner, f, a.DB.Store().ListRecipients)
 }
 
 // GetRecipient returns a recipient the actor may see. Errors: NotFound.
 func (a *App) GetRecipient(ctx context.Context, ac *Actor, id int64) (*simplesender.Recipient, error) {
-	if ac.anonymous() {
-		return nil, errUnauthenticated
-	}
-	return a.DB.Store().RecipientByID(ctx, readScope(ac), id)
+	return getFor(ctx, ac, id, a.DB.Store().RecipientByID)
 }
 
 func validateRecipient(r *simplesender.Recipient) error {
@@ -125,22 +139,12 @@ func (a *App) DeleteRecipient(ctx context.Context, ac *Actor, id int64) error {
 
 // ListMessages returns a page of messages, like ListRecipients.
 func (a *App) ListMessages(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Message, int, error) {
-	if ac.anonymous() {
-		return nil, 0, errUnauthenticated
-	}
-	scope := readScope(ac)
-	if scope == 0 {
-		scope = owner
-	}
-	return a.DB.Store().ListMessages(ctx, scope, f)
+	return listFor(ctx, ac, owner, f, a.DB.Store().ListMessages)
 }
 
 // GetMessage returns a message the actor may see. Errors: NotFound.
 func (a *App) GetMessage(ctx context.Context, ac *Actor, id int64) (*simplesender.Message, error) {
-	if ac.anonymous() {
-		return nil, errUnauthenticated
-	}
-	return a.DB.Store().MessageByID(ctx, readScope(ac), id)
+	return getFor(ctx, ac, id, a.DB.Store().MessageByID)
 }
 
 // ValidateMessage checks a message: a one-line subject, a text body, sizes,
