@@ -52,6 +52,20 @@ type mailingInput struct {
 	RecipientIDs *[]int64 `json:"recipient_ids"`
 }
 
+// over returns mi with the fields present in the input set.
+func (in mailingInput) over(mi app.MailingInput) app.MailingInput {
+	if in.Name != nil {
+		mi.Name = *in.Name
+	}
+	if in.MessageID != nil {
+		mi.MessageID = *in.MessageID
+	}
+	if in.RecipientIDs != nil {
+		mi.RecipientIDs = *in.RecipientIDs
+	}
+	return mi
+}
+
 // mailingSorts are the fields a mailing list may be sorted by.
 var mailingSorts = []string{"id", "name", "created_at", "status", "scheduled_at"}
 
@@ -124,17 +138,7 @@ func (x *API) createMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	mi := app.MailingInput{}
-	if in.Name != nil {
-		mi.Name = *in.Name
-	}
-	if in.MessageID != nil {
-		mi.MessageID = *in.MessageID
-	}
-	if in.RecipientIDs != nil {
-		mi.RecipientIDs = *in.RecipientIDs
-	}
-	m, err := x.app.CreateMailing(r.Context(), as(u), mi)
+	m, err := x.app.CreateMailing(r.Context(), as(u), in.over(app.MailingInput{}))
 	if err != nil {
 		return err
 	}
@@ -166,17 +170,11 @@ func (x *API) patchMailing(w http.ResponseWriter, r *http.Request, u *simplesend
 	if err != nil {
 		return err
 	}
-	mi := app.MailingInput{Name: m.Name, MessageID: m.MessageID}
-	if in.Name != nil {
-		mi.Name = *in.Name
-	}
-	if in.MessageID != nil {
-		mi.MessageID = *in.MessageID
-	}
-	if in.RecipientIDs != nil {
-		mi.RecipientIDs = *in.RecipientIDs
-	} else if mi.RecipientIDs, err = x.app.MailingRecipientIDs(r.Context(), as(u), id); err != nil {
-		return err
+	mi := in.over(app.MailingInput{Name: m.Name, MessageID: m.MessageID})
+	if in.RecipientIDs == nil {
+		if mi.RecipientIDs, err = x.app.MailingRecipientIDs(r.Context(), as(u), id); err != nil {
+			return err
+		}
 	}
 	if _, err := x.app.UpdateMailing(r.Context(), as(u), id, mi); err != nil {
 		return err
