@@ -263,6 +263,22 @@ func (e *Env) Mailing(t testing.TB, owner *app.Actor, name string, emails ...str
 	return m
 }
 
+// StartDue starts the run of mailing id that is due at `at`, as the delivery
+// engine does, and returns it; a mailing with nothing due fails the test.
+func (e *Env) StartDue(t testing.TB, id int64, at time.Time) *simplesender.Run {
+	t.Helper()
+	ctx := context.Background()
+	var run *simplesender.Run
+	if err := e.DB.InTx(ctx, func(st *store.Store) error {
+		var err error
+		run, err = st.StartDue(ctx, id, at)
+		return err
+	}); err != nil || run == nil {
+		t.Fatalf("start run of mailing %d: %v (run %v)", id, err, run)
+	}
+	return run
+}
+
 // Email is an e-mail found in the outbox.
 type Email struct {
 	To, Subject, Body string
