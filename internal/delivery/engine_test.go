@@ -84,11 +84,7 @@ func newOwner(t *testing.T, env *apptest.Env) *app.Actor {
 // and returns once `sent` of them are sent.
 func (r *rig) sending(t *testing.T, prefix string, n, sent int) *simplesender.Mailing {
 	t.Helper()
-	var emails []string
-	for i := range n {
-		emails = append(emails, fmt.Sprintf("%s%03d@example.com", prefix, i))
-	}
-	m := r.mailing(t, "Slow", emails...)
+	m := r.mailing(t, "Slow", addrs(prefix, 1, n)...)
 	if err := r.env.App.SendNow(ctx, r.owner, m.ID, "now"); err != nil {
 		t.Fatal(err)
 	}
@@ -342,10 +338,7 @@ func TestDoubleSendMakesOneRun(t *testing.T) {
 func TestRunKeepsTheMessageItStartedWith(t *testing.T) {
 	r := newRig(t, storetest.NewURL(t, "sqlite"), func(c *delivery.Config) { c.Conns = 1 })
 	r.smtp.Delay = 50 * time.Millisecond
-	var emails []string
-	for i := range 20 {
-		emails = append(emails, fmt.Sprintf("k%02d@example.com", i))
-	}
+	emails := addrs("k", 1, 20)
 	m := r.mailing(t, "Original", emails...)
 	if err := r.env.App.SendNow(ctx, r.owner, m.ID, "now"); err != nil {
 		t.Fatal(err)
@@ -420,10 +413,7 @@ func TestScheduleWithInjectedClock(t *testing.T) {
 func TestBlockingAUserStopsTheirSends(t *testing.T) {
 	r := newRig(t, storetest.NewURL(t, "sqlite"), func(c *delivery.Config) { c.Conns = 1 })
 	r.smtp.Delay = 30 * time.Millisecond
-	var emails []string
-	for i := range 50 {
-		emails = append(emails, fmt.Sprintf("b%02d@example.com", i))
-	}
+	emails := addrs("b", 1, 50)
 	m := r.mailing(t, "Blocked", emails...)
 	m2 := r.mailing(t, "Scheduled", "later@example.com")
 	if err := r.env.App.Schedule(ctx, r.owner, m2.ID, time.Now().Add(time.Hour)); err != nil {
