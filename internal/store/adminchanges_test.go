@@ -17,12 +17,7 @@ func TestAdminChanges(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		s := storetest.Open(t, url).Store()
-		owner, admin := newUser("owner@example.com"), newUser("admin@example.com")
-		for _, u := range []*simplesender.User{owner, admin} {
-			if err := s.CreateUser(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-		}
+		owner, admin := createUser(t, s, "owner@example.com"), createUser(t, s, "admin@example.com")
 		r := &simplesender.Recipient{OwnerID: owner.ID, Email: "r@example.org"}
 		if err := s.CreateRecipient(ctx, r); err != nil {
 			t.Fatal(err)

@@ -22,10 +22,7 @@ type reportRig struct {
 
 func newReportRig(t *testing.T, db *store.DB, email string) *reportRig {
 	t.Helper()
-	u := newUser(email)
-	if err := db.Store().CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
+	u := createUser(t, db.Store(), email)
 	m := &simplesender.Message{OwnerID: u.ID, Subject: "S", BodyText: "B"}
 	if err := db.Store().CreateMessage(ctx, m); err != nil {
 		t.Fatal(err)
