@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"testing"
 
 	"simplesender"
@@ -15,7 +14,6 @@ import (
 func TestAdminChanges(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		s := storetest.Open(t, url).Store()
 		owner, admin := createUser(t, s, "owner@example.com"), createUser(t, s, "admin@example.com")
 		r := &simplesender.Recipient{OwnerID: owner.ID, Email: "r@example.org"}

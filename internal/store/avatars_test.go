@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"bytes"
-	"context"
 	"testing"
 
 	"simplesender"
@@ -15,7 +14,6 @@ import (
 func TestAvatars(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		s := storetest.Open(t, url).Store()
 		u := createUser(t, s, "pic@example.com")
 		if _, err := s.AvatarOf(ctx, u.ID); !simplesender.IsKind(err, simplesender.KindNotFound) {

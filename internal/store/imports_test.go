@@ -16,7 +16,6 @@ import (
 func TestUpsertRecipients(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		db := storetest.Open(t, url)
 		clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		db.SetClock(func() time.Time { return clock })

@@ -32,7 +32,6 @@ func createUser(t testing.TB, s *store.Store, email string) *simplesender.User {
 func TestUsers(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		db := storetest.Open(t, url)
 		s := db.Store()
 		u := createUser(t, s, "ivan@example.com")
@@ -90,7 +89,6 @@ func TestUsers(t *testing.T) {
 func TestOneTimeTokens(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		db := storetest.Open(t, url)
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		db.SetClock(func() time.Time { return now })
@@ -123,7 +121,6 @@ func TestOneTimeTokens(t *testing.T) {
 func TestSessionsAndAPITokens(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		db := storetest.Open(t, url)
 		s := db.Store()
 		u := createUser(t, s, "s@example.com")
@@ -164,7 +161,6 @@ func TestSessionsAndAPITokens(t *testing.T) {
 func TestInTxRollsBack(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		db := storetest.Open(t, url)
 		err := db.InTx(ctx, func(s *store.Store) error {
 			if err := s.CreateUser(ctx, newUser("tx@example.com")); err != nil {
@@ -230,7 +226,6 @@ func TestMigrationsMatch(t *testing.T) {
 // rest of the data folder.
 func TestSQLiteFilesArePrivate(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "data", "simplesender.db")
 	db, err := store.Open(ctx, "sqlite:"+path)
 	if err != nil {
