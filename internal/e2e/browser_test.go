@@ -145,6 +145,7 @@ type service struct {
 	Outbox string       // where the e-mails are written
 	Engine string       // "sqlite" or "postgres"
 	client *http.Client // for the test's own calls, bounded like a browser step
+	srv    *server.Server
 }
 
 // startService starts the service as the command does, from configuration
@@ -195,6 +196,7 @@ func startService(t *testing.T) *service {
 		t.Fatalf("open the service (%s): %v", svc.Engine, err)
 	}
 	t.Cleanup(srv.Close)
+	svc.srv = srv
 	if err := srv.Queue.Start(ctx); err != nil {
 		ts.Listener.Close()
 		t.Fatalf("start the job queue: %v", err)
