@@ -79,7 +79,7 @@ func with(props map[string]schema, more map[string]schema) map[string]schema {
 
 // listOf is the list envelope of items.
 func listOf(items schema) schema {
-	return object(map[string]schema{"items": arr(items), "total": integer(), "page": integer(), "per_page": integer()})
+	return object(map[string]schema{"items": arr(items), "total": integer(), "page": integer(), "per_page": integer(), "pages": integer()})
 }
 
 var (
@@ -165,7 +165,7 @@ func components() map[string]schema {
 		"MailingList":   listOf(ref("Mailing")),
 		"RunList":       listOf(ref("Run")),
 		"DeliveryList": object(map[string]schema{"items": arr(ref("Delivery")), "total": integer(), "page": integer(),
-			"per_page": integer(), "run": nullable(ref("Run"))}),
+			"per_page": integer(), "pages": integer(), "run": nullable(ref("Run"))}),
 		"AttemptList":   listOf(ref("Attempt")),
 		"UserStatsList": listOf(ref("UserStats")),
 	}
@@ -515,7 +515,7 @@ func openAPIDocument() []byte {
 		"info": map[string]any{"title": "simpleSENDER API", "version": "1",
 			"description": "JSON API of simpleSENDER. Authenticate with Authorization: Bearer TOKEN. Errors are " +
 				`{"error": {"code", "message", "fields"}} with messages in the caller's language (Accept-Language, or the account's setting). ` +
-				`Lists are {"items", "total", "page", "per_page"}; per_page at most 500; a page past the last has no items. Times are RFC 3339 in UTC; ids are integers (import jobs: 32 hex digits). ` +
+				`Lists are {"items", "total", "page", "per_page", "pages"}; per_page at most 500 (the UI offers 25, 50, 100 and 500); pages is the number of pages (0 for an empty list); a page past the last has no items. Times are RFC 3339 in UTC; ids are integers (import jobs: 32 hex digits). ` +
 				"Another user's object is 404 for a regular user; managers and admins read everyone's objects and get 403 when they try to change them."},
 		"servers":    []any{map[string]any{"url": Prefix}},
 		"security":   []any{map[string]any{"bearer": []string{}}},

@@ -20,8 +20,9 @@ type recipientsData struct {
 func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	list, total, page, err := listPage(pageParam(r), func(off int) ([]*simplesender.Recipient, int, error) {
-		return s.app.ListRecipients(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: off})
+	per := perPageParam(r)
+	list, total, page, err := listPage(pageParam(r), per, func(off int) ([]*simplesender.Recipient, int, error) {
+		return s.app.ListRecipients(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: per, Offset: off})
 	})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
@@ -32,7 +33,7 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 		owners[i] = x.OwnerID
 	}
 	s.render(w, r, http.StatusOK, "recipients", &Page{Title: "page.recipients.title", Nav: "recipients", Data: recipientsData{
-		Recipients: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q, Pager: newPager(r.URL, page, total)}})
+		Recipients: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q, Pager: newPager(r.URL, page, per, total)}})
 }
 
 type recipientData struct {
