@@ -10,6 +10,7 @@
 //    the [data-count] figures and the [data-status-label]; when the send ends
 //    it reloads the page once, to show the final state and buttons. Without
 //    this file the page refreshes itself (<noscript><meta refresh>).
+//  - input[data-check-all="name"] ticks every box of that name in its form.
 (function () {
 	"use strict";
 
@@ -119,8 +120,38 @@
 		window.setTimeout(tick, POLL_MS);
 	}
 
+	// A "select all on this page" box: [data-check-all="name"] inside a
+	// form ticks the boxes named name of that form (those inside it or tied
+	// to it by form=). It stays hidden without this file.
+	function checkAll(box) {
+		var form = box.form;
+		var name = box.getAttribute("data-check-all");
+		var label = box.closest("[hidden]");
+		if (!form || !name) {
+			return;
+		}
+		if (label) {
+			label.hidden = false;
+		}
+		function boxes() {
+			return Array.prototype.filter.call(form.elements, function (el) {
+				return el.type === "checkbox" && el.name === name;
+			});
+		}
+		box.addEventListener("change", function () {
+			boxes().forEach(function (el) { el.checked = box.checked; });
+		});
+		form.addEventListener("change", function (event) {
+			if (event.target !== box && event.target.name === name) {
+				var all = boxes();
+				box.checked = all.length > 0 && all.every(function (el) { return el.checked; });
+			}
+		});
+	}
+
 	function start() {
 		scan(document);
+		document.querySelectorAll("input[data-check-all]").forEach(checkAll);
 		var box = document.getElementById("progress");
 		if (box) {
 			pollProgress(box);
