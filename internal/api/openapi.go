@@ -111,6 +111,9 @@ func components() map[string]schema {
 			"fields":  strMap(),
 		}),
 		"Accepted": object(map[string]schema{"accepted": boolean()}),
+		"Count":    object(map[string]schema{"count": integer()}),
+		"RecipientSelection": input(map[string]schema{"ids": schema{"type": "array", "items": integer(), "maxItems": 1000},
+			"all": boolean(), "q": schema{"type": "string", "maxLength": maxQueryLen}}),
 		"User": object(map[string]schema{"id": integer(), "email": str(), "name": str(), "phone": str(), "country": str(),
 			"lang": str(), "timezone": str(), "role": enum("user", "manager", "admin"), "status": enum("pending", "active", "blocked"),
 			"created_at": dateTime(), "confirmed_at": nullable(dateTime()), "blocked_at": nullable(dateTime())}),
@@ -293,6 +296,17 @@ func operations() map[string]operation {
 		"GET /recipients.csv": {tag: "recipients", who: whoUser, summary: "Export recipients as CSV",
 			desc:   "Columns email, last_name, first_name, middle_name, comment; ordered by address. Cells starting with = + - @, a tab or a CR (after any apostrophes) get one more leading apostrophe; the import removes it.",
 			params: []param{bomParam, separatorParam, ownerParam}, ok: str(), okType: "text/csv"},
+		"POST /recipients/bulk/count": {tag: "recipients", who: whoUser, summary: "Count a selection of the caller's recipients",
+			desc: "What a bulk delete or export of the same body would cover: the caller's own recipients among ids (at most 1000; others' ids select nothing), " +
+				"or with all=true every one matching q (every one when q is empty). 422 on ids when nothing is selected.",
+			body: ref("RecipientSelection"), ok: ref("Count")},
+		"POST /recipients/bulk/delete": {tag: "recipients", who: whoOwner, summary: "Delete a selection of the caller's recipients",
+			desc: "The body selects as for /recipients/bulk/count; the answer says how many were deleted. They leave the mailings' audiences; the delivery history keeps its copy. " +
+				"422 on ids when none of the ids is the caller's.",
+			body: ref("RecipientSelection"), ok: ref("Count")},
+		"POST /recipients/bulk/export.csv": {tag: "recipients", who: whoUser, summary: "Export a selection of the caller's recipients as CSV",
+			desc:   "The body selects as for /recipients/bulk/count; the file is as GET /recipients.csv.",
+			params: []param{bomParam, separatorParam}, body: ref("RecipientSelection"), ok: str(), okType: "text/csv"},
 		"POST /recipients/import": {tag: "recipients", who: whoUser, summary: "Import recipients from a CSV file",
 			desc: "The body is the file (text/csv), or the part named file of a multipart/form-data body; at most SIMPLESENDER_UPLOAD_MAX bytes (default 50 MiB; 413). " +
 				"UTF-8 (with or without BOM) and Windows-1251, separators , ; and tab are detected; the header names the columns (English or Russian). " +
