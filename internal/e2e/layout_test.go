@@ -79,6 +79,10 @@ func TestBrowserEveryPageFitsTheWindow(t *testing.T) {
 					v.open(p)
 					v.screenshot(fmt.Sprintf("layout-%s-%d-%s.png", shotName(p), width, lang))
 				}
+				// The API page is some 50,000 px tall: a screen of it too,
+				// with the contents beside the operations.
+				v.open("/docs/api#tag-mailings")
+				v.windowShot(fmt.Sprintf("layout-docs-api-top-%d-%s.png", width, lang))
 			}
 		}
 	})
