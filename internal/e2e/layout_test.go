@@ -79,9 +79,11 @@ func TestBrowserEveryPageFitsTheWindow(t *testing.T) {
 					v.open(p)
 					v.screenshot(fmt.Sprintf("layout-%s-%d-%s.png", shotName(p), width, lang))
 				}
-				// The API page is some 50,000 px tall: a screen of it too,
-				// with the contents beside the operations.
-				v.open("/docs/api#tag-mailings")
+				// The API page is some 70,000 px tall, too tall for a
+				// screenshot of the whole page: a screen of it, with the
+				// contents beside the operations.
+				v.open("/docs/api")
+				eval[bool](v, "scroll to the mailings", `(document.getElementById("tag-mailings").scrollIntoView(), true)`)
 				v.windowShot(fmt.Sprintf("layout-docs-api-top-%d-%s.png", width, lang))
 			}
 		}
@@ -179,7 +181,7 @@ func seedLayout(t *testing.T, svc *service) *layoutSeed {
 	imp := "/imports/" + job.ID
 	s.extra = map[string][]string{"user": {imp}}
 	s.shots = []string{"/", "/recipients", "/mailings", fmt.Sprintf("/mailings/%d", sent.ID),
-		fmt.Sprintf("/mailings/%d/deliveries", sent.ID), "/reports", "/users", "/admin/smtp", "/docs/api"}
+		fmt.Sprintf("/mailings/%d/deliveries", sent.ID), "/reports", "/users", "/admin/smtp"}
 	return s
 }
 
