@@ -66,6 +66,20 @@ func TestBrowserEveryPageFitsTheWindow(t *testing.T) {
 				v.checkFits(who.role, p, narrowWidth)
 			}
 			v.checkCompactMenu(who.role)
+			if who.role == "user" {
+				// The import's preview, with its reasons why rows are bad,
+				// is the owner's alone.
+				for _, lang := range []string{"en", "ru"} {
+					v.switchLanguage(lang)
+					for _, width := range []int{wideWidth, narrowWidth} {
+						v.setWidth(width)
+						for _, p := range start {
+							v.open(p)
+							v.screenshot(fmt.Sprintf("layout-import-preview-%d-%s.png", width, lang))
+						}
+					}
+				}
+			}
 		})
 	}
 	t.Run("screenshots", func(t *testing.T) {

@@ -11,6 +11,7 @@
 //    it reloads the page once, to show the final state and buttons. Without
 //    this file the page refreshes itself (<noscript><meta refresh>).
 //  - input[data-check-all="name"] ticks every box of that name in its form.
+//  - the navbar's menu on a phone closes on a click outside it or Escape.
 (function () {
 	"use strict";
 
@@ -148,6 +149,22 @@
 			}
 		});
 	}
+
+	// The navbar's menu on a phone (<details class="nav-menu">) closes on a
+	// click outside it and on Escape, as menus do.
+	document.addEventListener("click", function (event) {
+		var menu = document.querySelector(".nav-menu[open]");
+		if (menu && !menu.contains(event.target)) {
+			menu.open = false;
+		}
+	});
+	document.addEventListener("keydown", function (event) {
+		var menu = document.querySelector(".nav-menu[open]");
+		if (menu && event.key === "Escape") {
+			menu.open = false;
+			menu.querySelector("summary").focus();
+		}
+	});
 
 	function start() {
 		scan(document);
