@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"simplesender"
@@ -67,6 +68,7 @@ func TestBrowserEveryPageFitsTheWindow(t *testing.T) {
 			}
 			v.checkCompactMenu(who.role)
 			if who.role == "user" {
+				v.checkMenuWithoutScripts()
 				// The import's preview, with its reasons why rows are bad,
 				// is the owner's alone.
 				for _, lang := range []string{"en", "ru"} {
@@ -445,5 +447,41 @@ func (b *browser) windowShot(name string) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
 		b.t.Fatalf("screenshot: %v", err)
+	}
+}
+
+// checkMenuWithoutScripts checks that the navbar needs no script: with
+// scripts off, the links show at 1280 px, and at 390 px the menu button
+// opens them.
+func (b *browser) checkMenuWithoutScripts() {
+	b.t.Helper()
+	scripts := func(off bool) {
+		b.t.Helper()
+		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+		defer cancel()
+		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: off}); err != nil {
+			b.t.Fatalf("switch scripts off=%v: %v", off, err)
+		}
+	}
+	scripts(true)
+	defer scripts(false)
+	visible := `(() => { const a = document.querySelector('.site-nav a[href="/mailings"]'); return !!a && a.checkVisibility({contentVisibilityAuto: true, visibilityProperty: true}); })()`
+	b.setWidth(wideWidth)
+	b.open("/recipients")
+	// app.js shows "all on this page": hidden, it proves scripts are off.
+	if !eval[bool](b, "see whether scripts run", `document.querySelector(".check-page").hidden`) {
+		b.t.Fatal("scripts still run: app.js showed the \"all on this page\" box")
+	}
+	if !eval[bool](b, "see the links", visible) {
+		b.t.Errorf("without scripts at %d px the navbar's links do not show", wideWidth)
+	}
+	b.setWidth(narrowWidth)
+	b.open("/recipients")
+	if eval[bool](b, "see the links", visible) {
+		b.t.Errorf("without scripts at %d px the links show with the menu closed", narrowWidth)
+	}
+	b.do("open the menu", chromedp.Click(chromedp.CSS(".nav-menu > summary")))
+	if !eval[bool](b, "see the links", visible) {
+		b.t.Errorf("without scripts at %d px the menu button does not show the links", narrowWidth)
 	}
 }
