@@ -53,6 +53,10 @@ type Error struct {
 	Kind    Kind
 	Message string            // message key or text safe to show; empty means the kind's default
 	Fields  map[string]string // per-field message keys, for KindInvalid
+	// FieldArgs holds, per field, the arguments of its message key (name,
+	// value pairs, as i18n's T takes them), such as the placeholder a
+	// message's text got wrong and where.
+	FieldArgs map[string][]any
 	// RetryAfterSeconds is set for KindRateLimited, and may be for
 	// KindUnavailable.
 	RetryAfterSeconds int

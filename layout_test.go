@@ -7,11 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
 
-// TestImportRules keeps the layout of STYLE.md: the web UI, the JSON API and
+// TestImportRules keeps the layout of docs/architecture.md: the web UI, the JSON API and
 // the command line reach the database only through package app (one
 // authorization path), and the domain package depends on nothing of ours.
 func TestImportRules(t *testing.T) {
@@ -45,6 +46,11 @@ func TestImportRules(t *testing.T) {
 func TestStandsOnItsOwn(t *testing.T) {
 	// Spelled in pieces, so that this file does not match itself.
 	patterns := []string{"../" + "shared", "/work/" + "shared"}
+	// Nor does it name the reference documents that lived there: what
+	// they said that holds for this project is in docs/.
+	for _, name := range []string{"DELIVERY", "STYLE", "ORIGINAL", "STACK", "API"} {
+		patterns = append(patterns, name+".md")
+	}
 	for _, f := range repositoryFiles(t) {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -58,6 +64,34 @@ func TestStandsOnItsOwn(t *testing.T) {
 				if bytes.Contains(line, []byte(p)) {
 					t.Errorf("%s:%d mentions %s", f, n+1, p)
 				}
+			}
+		}
+	}
+}
+
+// TestDocsLinksResolve fails when a relative link of the README or of docs/
+// names a file that the repository does not have.
+func TestDocsLinksResolve(t *testing.T) {
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)\s]*)?\)`)
+	docs, err := filepath.Glob("docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) == 0 {
+		t.Fatal("no docs/*.md")
+	}
+	for _, f := range append(docs, "README.md") {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(f), target)); err != nil {
+				t.Errorf("%s links to %s, which is not in the repository", f, target)
 			}
 		}
 	}

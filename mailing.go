@@ -21,8 +21,20 @@ type Recipient struct {
 }
 
 // FullName joins the names in the usual Russian order: last, first, middle.
+// It is the {{full_name}} of messages and the name in the To header; pages
+// use PersonName, in the order of the page's language.
 func (r *Recipient) FullName() string {
 	return strings.Join(strings.Fields(r.LastName+" "+r.FirstName+" "+r.MiddleName), " ")
+}
+
+// PersonName joins a person's names in the order of language lang: Russian
+// puts the last name first ("Петров Иван Сергеевич"), other languages last
+// ("Ivan Sergeevich Petrov"). Empty names are skipped.
+func PersonName(lang, last, first, middle string) string {
+	if lang == "ru" {
+		return strings.Join(strings.Fields(last+" "+first+" "+middle), " ")
+	}
+	return strings.Join(strings.Fields(first+" "+middle+" "+last), " ")
 }
 
 // Normalize trims the fields.
@@ -84,6 +96,7 @@ type Mailing struct {
 	OwnerEmail  string
 	Name        string
 	MessageID   int64
+	Subject     string // the message's subject, as the lists show it
 	Status      MailingStatus
 	ScheduledAt *time.Time // a pending one-time send
 	StartedAt   *time.Time // start of the last run
@@ -120,7 +133,7 @@ func (c DeliveryCounts) Done() int { return c.Sent + c.Failed + c.Unknown + c.Ca
 // DeliveryStatus is the state of one recipient's delivery in one run.
 type DeliveryStatus string
 
-// The delivery states (DELIVERY.md): pending -> sending -> sent | deferred |
+// The delivery states (docs/lifecycle.md): pending -> sending -> sent | deferred |
 // failed | unknown; and cancelled.
 const (
 	DeliveryPending   DeliveryStatus = "pending"

@@ -20,9 +20,20 @@ type AuditEvent struct {
 	ID         int64
 	ActorID    int64
 	ActorEmail string
-	Action     string // e.g. "user.block", "user.unblock", "user.role"
-	TargetType string // e.g. "user"
+	// OwnerID is whose object it was, when an admin acted on another user's
+	// recipient, message or mailing; 0 otherwise.
+	OwnerID    int64
+	Action     string // e.g. "user.block", "user.unblock", "user.role"; "mailing." and the action for mailings
+	TargetType string // e.g. "user", "mailing"
 	TargetID   int64
 	Detail     string
 	CreatedAt  time.Time
+}
+
+// AdminChange is the last change an admin made to another user's recipient,
+// message or mailing (edit, send, schedule, cancel), shown to its owner.
+type AdminChange struct {
+	AdminID    int64  // 0 when the admin's account is gone
+	AdminEmail string // "" when the admin's account is gone
+	At         time.Time
 }

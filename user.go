@@ -56,6 +56,9 @@ type User struct {
 	UpdatedAt   time.Time
 	ConfirmedAt *time.Time
 	BlockedAt   *time.Time
+	// AvatarVersion is 0 when the user has no profile picture; it changes
+	// with every new one (it is part of the picture's URL).
+	AvatarVersion int64
 }
 
 // Status derives the account state.
@@ -119,12 +122,21 @@ func (p *Profile) Validate(requireName bool) error {
 	if p.Lang != "" && p.Lang != "en" && p.Lang != "ru" {
 		f.Add("lang", "error.lang.invalid")
 	}
-	if p.TimeZone != "" {
-		if _, err := time.LoadLocation(p.TimeZone); err != nil || len(p.TimeZone) > 64 {
-			f.Add("timezone", "error.timezone.invalid")
-		}
+	if p.TimeZone != "" && !ValidTimeZone(p.TimeZone) {
+		f.Add("timezone", "error.timezone.invalid")
 	}
 	return f.Err()
+}
+
+// ValidTimeZone reports whether name is an IANA time zone name that
+// time.LoadLocation knows ("UTC" included). "Local" is not one: it would
+// mean the server's zone.
+func ValidTimeZone(name string) bool {
+	if name == "" || name == "Local" || len(name) > 64 {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
 }
 
 // PlainText reports whether s is valid UTF-8 of at most max characters with no

@@ -24,7 +24,7 @@ import (
 
 // TestCrashDuringSend kills a real serve process with SIGKILL at ten random
 // moments of a send to 10,000 recipients, restarting it each time, and
-// checks the invariants of DELIVERY.md: no recipient skipped, no recipient
+// checks the invariants of docs/lifecycle.md: no recipient skipped, no recipient
 // sent twice, and exactly the deliveries in flight at each kill marked
 // unknown (each time no more than the engine holds in flight).
 // SIMPLESENDER_CRASH_KILLS and SIMPLESENDER_CRASH_RECIPIENTS change the

@@ -33,7 +33,7 @@ func (x *API) register(w http.ResponseWriter, r *http.Request, _ *simplesender.U
 	}
 	name := strings.TrimSpace(req.Name)
 	if name == "" {
-		// API.md makes the name optional but accounts need one: start with
+		// The API contract makes the name optional but accounts need one: start with
 		// the mailbox name, which the user may change later.
 		name = localPart(strings.TrimSpace(req.Email))
 		if name == "" || !simplesender.PlainText(name, 200) {

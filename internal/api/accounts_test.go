@@ -85,7 +85,7 @@ func TestRegisterDoesNotRevealAccounts(t *testing.T) {
 }
 
 // TestRegisterValidation checks that bad input is refused field by field and
-// that the name, optional in API.md, defaults to the mailbox name.
+// that the name, optional in the API contract, defaults to the mailbox name.
 func TestRegisterValidation(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, databaseURL string) {

@@ -4,7 +4,7 @@
 // OpenAPI document that describes it all (GET /api/v1/openapi.json). It is a thin edge over internal/app, which decides every
 // authorization question; this package decodes requests, authenticates the
 // bearer token, and turns results and errors into the JSON format that the
-// interface contract (API.md) fixes.
+// interface contract (docs/api.md) fixes.
 //
 // The API is authenticated by bearer tokens only, never by cookies, so a
 // cross-site page cannot make a browser send an authenticated request on a

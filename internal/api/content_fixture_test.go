@@ -50,6 +50,13 @@ func (o objects) vars() map[string]string {
 func (f *fixture) seed(t *testing.T, u *simplesender.User) objects {
 	t.Helper()
 	ctx, ac := context.Background(), actor(u)
+	if u.Role == simplesender.RoleManager {
+		// Managers create nothing: these are the objects of a user who
+		// became a manager later.
+		before := *u
+		before.Role = simplesender.RoleUser
+		ac = actor(&before)
+	}
 	var o objects
 	o.R = &simplesender.Recipient{Email: strings.Replace(f.email(), "@", ".ok@", 1), FirstName: "Ivan", LastName: "Petrov"}
 	o.R2 = &simplesender.Recipient{Email: strings.Replace(f.email(), "@", ".fail@", 1), FirstName: "Olga"}

@@ -19,7 +19,7 @@ import (
 // is, so that the fields' own checks say what is missing. Errors
 // (KindBadRequest unless said otherwise):
 //   - a Content-Type other than application/json (charset, if given, utf-8):
-//     400 rather than 415, so that every error code is one of API.md's;
+//     400 rather than 415, so that every error code is one of the contract's (docs/api.md);
 //   - a body over maxBodyBytes: KindTooLarge (413);
 //   - malformed JSON, an empty body, more than one value;
 //   - a field dst does not have, or a value of the wrong JSON type; Fields

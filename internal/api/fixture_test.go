@@ -131,7 +131,7 @@ func (f *fixture) do(t *testing.T, q req) resp {
 	return res
 }
 
-// codes is the error code API.md gives each status (405 is a bad request).
+// codes is the error code the API contract (docs/api.md) gives each status (405 is a bad request).
 var codes = map[int]string{400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
 	405: "bad_request", 409: "conflict", 413: "too_large", 422: "invalid", 429: "rate_limited", 500: "internal",
 	503: "unavailable"}

@@ -19,7 +19,7 @@ func TestImportJobs(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		f := newFixture(t, dbURL, apptest.Options{NoImportWorker: true, Deps: func(d *app.Deps) { d.Imports.MaxTotal = 1500 }})
-		tok, other := f.tokens["active"], f.tokens["manager"]
+		tok, other := f.tokens["active"], f.tokens["admin"] // managers import nothing
 		post := func(token, query, body string) resp {
 			t.Helper()
 			return f.do(t, req{method: "POST", path: "/recipients/import" + query, bearer: token, body: body, header: []string{csvHeader, "text/csv"}})

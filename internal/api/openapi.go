@@ -116,7 +116,8 @@ func components() map[string]schema {
 			"all": boolean(), "q": schema{"type": "string", "maxLength": maxQueryLen}}),
 		"User": object(map[string]schema{"id": integer(), "email": str(), "name": str(), "phone": str(), "country": str(),
 			"lang": str(), "timezone": str(), "role": enum("user", "manager", "admin"), "status": enum("pending", "active", "blocked"),
-			"created_at": dateTime(), "confirmed_at": nullable(dateTime()), "blocked_at": nullable(dateTime())}),
+			"created_at": dateTime(), "confirmed_at": nullable(dateTime()), "blocked_at": nullable(dateTime()),
+			"avatar_version": integer()}),
 		"Token":    object(tokenFields),
 		"NewToken": object(with(tokenFields, map[string]schema{"token": str()})),
 		"Recipient": object(with(recipientFields, map[string]schema{"id": integer(), "owner_id": integer(),
@@ -232,7 +233,8 @@ const (
 	whoAnyone   who = iota // no authentication
 	whoOptional            // anonymous, or a valid bearer token
 	whoUser                // any active account; 403 never
-	whoOwner               // the object's owner may act; staff get 403 on others' objects
+	whoAuthor              // any active account adds to its own data; 403 for managers (read-only)
+	whoOwner               // the object's owner and admins may act; 403 for managers
 	whoStaff               // managers and admins; 403 for regular users
 )
 
@@ -247,6 +249,7 @@ type operation struct {
 	okType             string // the success media type; default JSON
 	errs               []int  // error statuses beyond those the rule gives
 	rawBody            bool   // the body is a CSV file (import)
+	imageBody          bool   // the body is an image file (avatar)
 	accepted           schema // a 202 answer beside okStatus (with Location), or nil
 	stringID           bool   // {id} is the 32 hex digits of an import job
 }
@@ -278,6 +281,13 @@ func operations() map[string]operation {
 		"DELETE /tokens/{id}": {tag: "tokens", who: whoUser, summary: "Revoke one of the caller's tokens", okStatus: 204},
 
 		"GET /me": {tag: "users", who: whoUser, summary: "The caller's account", ok: ref("User")},
+		"PUT /me/avatar": {tag: "users", who: whoUser, summary: "Set the caller's profile picture",
+			desc: "The body is the image (PNG, JPEG or WebP), or the part named file of a multipart/form-data body; at most 2 MiB (413) and 4096 × 4096 pixels, 16 megapixels (422). " +
+				"It is cropped to a square, scaled to at most 256 pixels and re-encoded (PNG with transparency, JPEG otherwise), so no metadata is kept. " +
+				"The answer is the account; avatar_version changes with every picture.",
+			imageBody: true, ok: ref("User"), errs: []int{429}},
+		"DELETE /me/avatar": {tag: "users", who: whoUser, summary: "Remove the caller's profile picture",
+			desc: "Having none is not an error. The answer is the account, with avatar_version 0.", ok: ref("User")},
 		"GET /users": {tag: "users", who: whoStaff, summary: "List users",
 			params: append([]param{searchParam, query("status", "", enum("pending", "active", "blocked")),
 				query("role", "", enum("user", "manager", "admin"))}, pageParams...), ok: ref("UserList")},
@@ -290,7 +300,7 @@ func operations() map[string]operation {
 
 		"GET /recipients": {tag: "recipients", who: whoUser, summary: "List recipients (staff: everyone's)",
 			params: listParams(recipientSorts), ok: ref("RecipientList")},
-		"POST /recipients": {tag: "recipients", who: whoUser, summary: "Add a recipient",
+		"POST /recipients": {tag: "recipients", who: whoAuthor, summary: "Add a recipient",
 			desc: "The e-mail is unique per owner, compared case-insensitively (422 on email otherwise).",
 			body: ref("RecipientInput"), okStatus: 201, ok: ref("Recipient")},
 		"GET /recipients.csv": {tag: "recipients", who: whoUser, summary: "Export recipients as CSV",
@@ -300,14 +310,14 @@ func operations() map[string]operation {
 			desc: "What a bulk delete or export of the same body would cover: the caller's own recipients among ids (at most 1000; others' ids select nothing), " +
 				"or with all=true every one matching q (every one when q is empty). 422 on ids when nothing is selected.",
 			body: ref("RecipientSelection"), ok: ref("Count")},
-		"POST /recipients/bulk/delete": {tag: "recipients", who: whoOwner, summary: "Delete a selection of the caller's recipients",
+		"POST /recipients/bulk/delete": {tag: "recipients", who: whoAuthor, summary: "Delete a selection of the caller's recipients",
 			desc: "The body selects as for /recipients/bulk/count; the answer says how many were deleted. They leave the mailings' audiences; the delivery history keeps its copy. " +
 				"422 on ids when none of the ids is the caller's.",
 			body: ref("RecipientSelection"), ok: ref("Count")},
 		"POST /recipients/bulk/export.csv": {tag: "recipients", who: whoUser, summary: "Export a selection of the caller's recipients as CSV",
 			desc:   "The body selects as for /recipients/bulk/count; the file is as GET /recipients.csv.",
 			params: []param{bomParam, separatorParam}, body: ref("RecipientSelection"), ok: str(), okType: "text/csv"},
-		"POST /recipients/import": {tag: "recipients", who: whoUser, summary: "Import recipients from a CSV file",
+		"POST /recipients/import": {tag: "recipients", who: whoAuthor, summary: "Import recipients from a CSV file",
 			desc: "The body is the file (text/csv), or the part named file of a multipart/form-data body; at most SIMPLESENDER_UPLOAD_MAX bytes (default 50 MiB; 413). " +
 				"UTF-8 (with or without BOM) and Windows-1251, separators , ; and tab are detected; the header names the columns (English or Russian). " +
 				"Every row is checked first: a file with invalid rows imports nothing (422 with the summary under import) unless valid_only=true. " +
@@ -336,7 +346,7 @@ func operations() map[string]operation {
 
 		"GET /messages": {tag: "messages", who: whoUser, summary: "List messages (staff: everyone's)",
 			params: listParams(messageSorts), ok: ref("MessageList")},
-		"POST /messages": {tag: "messages", who: whoUser, summary: "Add a message",
+		"POST /messages": {tag: "messages", who: whoAuthor, summary: "Add a message",
 			desc: "Placeholders {{first_name}}, {{last_name}}, {{middle_name}}, {{full_name}}, {{email}}; a broken placeholder is 422.",
 			body: ref("MessageInput"), okStatus: 201, ok: ref("Message")},
 		"GET /messages/{id}":    {tag: "messages", who: whoUser, summary: "One message (ETag, If-None-Match)", ok: ref("Message")},
@@ -346,7 +356,7 @@ func operations() map[string]operation {
 		"GET /mailings": {tag: "mailings", who: whoUser, summary: "List mailings (staff: everyone's)",
 			params: append(listParams(mailingSorts), query("status", "active is the same as running.", enum("created", "running", "finished", "active"))),
 			ok:     ref("MailingList")},
-		"POST /mailings": {tag: "mailings", who: whoUser, summary: "Create a mailing of one of the caller's messages to some of the caller's recipients",
+		"POST /mailings": {tag: "mailings", who: whoAuthor, summary: "Create a mailing of one of the caller's messages to some of the caller's recipients",
 			body: ref("MailingInput"), okStatus: 201, ok: ref("Mailing")},
 		"GET /mailings/{id}": {tag: "mailings", who: whoUser, summary: "One mailing with its audience and counts (ETag, If-None-Match)", ok: ref("Mailing")},
 		"PATCH /mailings/{id}": {tag: "mailings", who: whoOwner, summary: "Change a mailing (absent fields keep their value; recipient_ids replaces the audience)",
@@ -358,7 +368,7 @@ func operations() map[string]operation {
 		"POST /mailings/{id}/schedule": {tag: "mailings", who: whoOwner, summary: "Schedule a one-time send",
 			desc: "send_at is RFC 3339; a time not in the future is 422 (field send_at). Replaces a pending time.",
 			body: input(map[string]schema{"send_at": dateTime()}, "send_at"), ok: ref("Mailing"), errs: []int{409}},
-		"POST /mailings/{id}/cancel": {tag: "mailings", who: whoOwner, summary: "Cancel a scheduled or running send (owner, managers)",
+		"POST /mailings/{id}/cancel": {tag: "mailings", who: whoOwner, summary: "Cancel a scheduled or running send (owner, admins; managers disable instead)",
 			ok: ref("Mailing"), errs: []int{409}},
 		"POST /mailings/{id}/resend": {tag: "mailings", who: whoOwner, summary: "Resend to the failed or unknown deliveries of the last run",
 			desc: "Starts a new run; earlier runs stay visible. 409 when there is nothing to resend.",
@@ -409,13 +419,13 @@ func (o operation) errorStatuses(method, path string) []int {
 	if o.who != whoAnyone {
 		set[401] = o.who != whoOptional || o.body != nil
 	}
-	if o.who == whoOwner || o.who == whoStaff {
+	if o.who == whoOwner || o.who == whoStaff || o.who == whoAuthor {
 		set[403] = true
 	}
 	if strings.Contains(path, "{id}") {
 		set[404] = true
 	}
-	if o.body != nil || o.rawBody {
+	if o.body != nil || o.rawBody || o.imageBody {
 		set[413], set[422] = true, true
 	}
 	for _, p := range o.params {
@@ -483,6 +493,14 @@ func openAPIDocument() []byte {
 				"multipart/form-data": map[string]any{"schema": schema{"type": "object", "required": []string{"file"},
 					"properties": map[string]any{"file": schema{"type": "string", "contentMediaType": "text/csv"}}}},
 			}}
+		case o.imageBody:
+			img := schema{"type": "string", "contentEncoding": "binary"}
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"image/png": map[string]any{"schema": img}, "image/jpeg": map[string]any{"schema": img},
+				"image/webp": map[string]any{"schema": img},
+				"multipart/form-data": map[string]any{"schema": schema{"type": "object", "required": []string{"file"},
+					"properties": map[string]any{"file": schema{"type": "string", "contentMediaType": "image/*"}}}},
+			}}
 		}
 		responses := map[string]any{}
 		okStatus := o.okStatus
@@ -530,7 +548,9 @@ func openAPIDocument() []byte {
 			"description": "JSON API of simpleSENDER. Authenticate with Authorization: Bearer TOKEN. Errors are " +
 				`{"error": {"code", "message", "fields"}} with messages in the caller's language (Accept-Language, or the account's setting). ` +
 				`Lists are {"items", "total", "page", "per_page", "pages"}; per_page at most 500 (the UI offers 25, 50, 100 and 500); pages is the number of pages (0 for an empty list); a page past the last has no items. Times are RFC 3339 in UTC; ids are integers (import jobs: 32 hex digits). ` +
-				"Another user's object is 404 for a regular user; managers and admins read everyone's objects and get 403 when they try to change them."},
+				"Another user's object is 404 for a regular user. Managers read everyone's objects and disable and enable mailings, " +
+				"and get 403 for anything else: creating, changing, deleting, sending, cancelling (their own data included). " +
+				"Admins may do everything to anyone's objects; each such change is recorded in the audit log and shown to the owner."},
 		"servers":    []any{map[string]any{"url": Prefix}},
 		"security":   []any{map[string]any{"bearer": []string{}}},
 		"paths":      paths,

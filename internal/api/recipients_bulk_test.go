@@ -49,6 +49,7 @@ func TestBulkRoutesOfRecipients(t *testing.T) {
 		}
 
 		f.do(t, req{method: "POST", path: "/recipients/bulk/delete", bearer: own, body: fmt.Sprintf(`{"ids":[%d]}`, theirs)}).want(t, 422)
+		f.do(t, req{method: "POST", path: "/recipients/bulk/delete", bearer: f.tokens["manager"], body: `{"all":true}`}).want(t, 403)
 		f.do(t, req{method: "POST", path: "/recipients/bulk/delete", bearer: own,
 			body: fmt.Sprintf(`{"ids":[%d,%d,%d]}`, a1, a2, theirs)}).want(t, 200).has(t, `{"count":2}`)
 		f.do(t, req{method: "GET", path: "/recipients", bearer: own}).want(t, 200).has(t, `"total":2`).hasNot(t, "ann1@")

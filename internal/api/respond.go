@@ -16,7 +16,6 @@ import (
 var (
 	errNotFound        = simplesender.E(simplesender.KindNotFound, "error.not_found")
 	errUnauthenticated = simplesender.E(simplesender.KindUnauthenticated, "error.unauthenticated")
-	errReadOnly        = simplesender.E(simplesender.KindForbidden, "error.readonly")
 	// errInternal is answered for every internal error; fail logs the cause
 	// of any other internal error before replacing it with this one.
 	errInternal = simplesender.E(simplesender.KindInternal, "error.internal")
@@ -32,14 +31,14 @@ type errorJSON struct {
 	Error errorDetail `json:"error"`
 }
 
-// errorDetail is the inside of an error answer; see API.md.
+// errorDetail is the inside of an error answer; see docs/api.md.
 type errorDetail struct {
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields"` // always present, {} when empty
 }
 
-// list is the answer of every list: API.md's {items, total, page,
+// list is the answer of every list: the contract's {items, total, page,
 // per_page, pages}.
 type list[T any] struct {
 	Items   []T `json:"items"` // never null
@@ -93,7 +92,7 @@ func (x *API) errorOf(w http.ResponseWriter, r *http.Request, err error) (int, e
 	}
 	d := errorDetail{Code: e.Kind.String(), Message: x.text(r.Context(), l, e.Message, def, args...), Fields: map[string]string{}}
 	for field, key := range e.Fields {
-		d.Fields[field] = x.text(r.Context(), l, key, def)
+		d.Fields[field] = x.text(r.Context(), l, key, def, e.FieldArgs[field]...)
 	}
 	return status, d
 }

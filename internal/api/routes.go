@@ -51,6 +51,8 @@ func (x *API) routeTable() []route {
 		{"DELETE /tokens/{id}", user, x.revokeToken},
 
 		{"GET /me", user, x.me},
+		{"PUT /me/avatar", user, x.putAvatar},
+		{"DELETE /me/avatar", user, x.deleteAvatar},
 
 		{"GET /users", user, x.listUsers},
 		{"GET /users/{id}", user, x.getUser},

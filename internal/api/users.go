@@ -23,12 +23,14 @@ type userJSON struct {
 	CreatedAt   string  `json:"created_at"`
 	ConfirmedAt *string `json:"confirmed_at"`
 	BlockedAt   *string `json:"blocked_at"`
+	// AvatarVersion is 0 without a profile picture; it changes with each.
+	AvatarVersion int64 `json:"avatar_version"`
 }
 
 func userOf(u *simplesender.User) userJSON {
 	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Phone: u.Phone, Country: u.Country, Lang: u.Lang,
 		TimeZone: u.TimeZone, Role: string(u.Role), Status: string(u.Status()), CreatedAt: timeJSON(u.CreatedAt),
-		ConfirmedAt: optTime(u.ConfirmedAt), BlockedAt: optTime(u.BlockedAt)}
+		ConfirmedAt: optTime(u.ConfirmedAt), BlockedAt: optTime(u.BlockedAt), AvatarVersion: u.AvatarVersion}
 }
 
 // timeJSON formats t as RFC 3339 in UTC, to the second.

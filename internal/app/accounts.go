@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"time"
 
 	"simplesender"
 	"simplesender/internal/auth"
+	"simplesender/internal/avatar"
 	"simplesender/internal/jobs"
 	"simplesender/internal/store"
 )
@@ -23,6 +25,8 @@ type Registration struct {
 	Email    string
 	Password string
 	simplesender.Profile
+	// Avatar, when not nil, is an uploaded profile picture (see SetAvatar).
+	Avatar io.Reader
 }
 
 // Register creates a pending account and queues its confirmation e-mail. When
@@ -50,6 +54,13 @@ func (a *App) Register(ctx context.Context, r Registration, ip string) error {
 	if err := a.throttle(ctx, ruleRegisterIP, ip, ruleRegisterEmail, email); err != nil {
 		return err
 	}
+	// The picture after the throttle: decoding it is the costly part.
+	var pic *avatar.Image
+	if r.Avatar != nil {
+		if pic, err = processAvatar(r.Avatar); err != nil {
+			return err
+		}
+	}
 	// Hash even when the address is taken, so both answers take as long.
 	hash, err := a.Hasher.Hash(ctx, r.Password)
 	if err != nil {
@@ -76,6 +87,13 @@ func (a *App) Register(ctx context.Context, r Registration, ip string) error {
 				return errRegisteredMeanwhile
 			}
 			return err
+		}
+		if pic != nil {
+			// Only on a new account: an upload never changes the picture of
+			// an account that exists already.
+			if _, err := s.SetAvatar(ctx, u.ID, pic.ContentType, pic.Data); err != nil {
+				return err
+			}
 		}
 		return a.Queue.InsertTx(ctx, s.Tx(), jobs.AccountEmailArgs{Type: jobs.AccountEmailConfirm, UserID: u.ID, Lang: r.Lang})
 	})
@@ -155,6 +173,28 @@ func (a *App) Confirm(ctx context.Context, token, ip string) (*simplesender.User
 		a.usersChanged(ctx, u.ID)
 	}
 	return u, err
+}
+
+// CheckLinkToken reports whether the token of a confirmation link (purpose
+// "confirm") or a password reset link ("reset") can still be used, without
+// using it, so that a page can show the error instead of a form that would
+// fail. Checks count toward the same per-address limit as uses. Errors:
+// Invalid (unknown, used or expired token), RateLimited.
+func (a *App) CheckLinkToken(ctx context.Context, purpose, token, ip string) error {
+	if purpose != "confirm" && purpose != "reset" {
+		return errBadToken
+	}
+	if err := a.throttle(ctx, ruleConfirmTokenIP, ip); err != nil {
+		return err
+	}
+	if token == "" || len(token) > 200 {
+		return errBadToken
+	}
+	_, err := a.DB.Store().ValidOneTimeToken(ctx, purpose, auth.HashToken(token))
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return errBadToken
+	}
+	return err
 }
 
 func (a *App) startSession(ctx context.Context, u *simplesender.User, ip, userAgent string) (string, error) {

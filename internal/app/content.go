@@ -11,8 +11,9 @@ import (
 	"simplesender/internal/store"
 )
 
-// readScope is the owner filter for reads: the actor's own data, or
-// everyone's (0) for managers and admins.
+// readScope is the owner filter for reads, the form of authorize(ActView)
+// that a query takes: the actor's own data, or everyone's (0) for managers
+// and admins.
 func readScope(ac *Actor) int64 {
 	switch {
 	case ac.role().IsStaff():
@@ -21,21 +22,6 @@ func readScope(ac *Actor) int64 {
 		return -1 // matches no owner: an anonymous caller reads nothing
 	}
 	return ac.id()
-}
-
-var errReadOnly = simplesender.E(simplesender.KindForbidden, "error.readonly")
-
-// writable returns nil when the actor may change an object of owner: only
-// the owner may. Managers and admins see others' objects but get
-// Forbidden; regular users get NotFound (no existence leak).
-func writable(ac *Actor, owner int64) error {
-	switch {
-	case ac.isSystem() || ac.id() == owner:
-		return nil
-	case ac.role().IsStaff():
-		return errReadOnly
-	}
-	return simplesender.E(simplesender.KindNotFound, "error.not_found")
 }
 
 // ---- recipients
@@ -82,10 +68,10 @@ func conflictEmail(err error) error {
 }
 
 // CreateRecipient adds a recipient for the actor. Errors: Invalid (also for
-// an address the actor already has).
+// an address the actor already has), Forbidden (managers).
 func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Recipient) error {
-	if ac.anonymous() {
-		return errUnauthenticated
+	if err := authorize(ac, ActCreate, ac.id()); err != nil {
+		return err
 	}
 	if err := validateRecipient(r); err != nil {
 		return err
@@ -98,28 +84,34 @@ func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 	return nil
 }
 
-// UpdateRecipient saves the actor's recipient r. Errors: Invalid, NotFound,
-// Forbidden (managers on others' data).
+// UpdateRecipient saves recipient r: the actor's, or for admins anyone's
+// (recorded, see authorize). Errors: Invalid, NotFound, Forbidden (managers).
 func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Recipient) error {
 	cur, err := a.GetRecipient(ctx, ac, r.ID)
 	if err != nil {
 		return err
 	}
-	if err := writable(ac, cur.OwnerID); err != nil {
+	if err := authorize(ac, ActEdit, cur.OwnerID); err != nil {
 		return err
 	}
 	if err := validateRecipient(r); err != nil {
 		return err
 	}
 	r.OwnerID = cur.OwnerID
-	if err := conflictEmail(a.DB.Store().UpdateRecipient(ctx, cur.OwnerID, r)); err != nil {
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
+		if err := conflictEmail(s.UpdateRecipient(ctx, cur.OwnerID, r)); err != nil {
+			return err
+		}
+		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetRecipient, r.ID, "update")
+	})
+	if err != nil {
 		return err
 	}
 	a.FiguresChanged(ctx, []int64{cur.OwnerID})
 	return nil
 }
 
-// DeleteRecipient removes the actor's recipient. The recipient leaves the
+// DeleteRecipient removes a recipient, as UpdateRecipient. The recipient leaves the
 // audience of the owner's mailings; the delivery history keeps its own copy
 // of the address and names, so no history is lost.
 func (a *App) DeleteRecipient(ctx context.Context, ac *Actor, id int64) error {
@@ -127,10 +119,16 @@ func (a *App) DeleteRecipient(ctx context.Context, ac *Actor, id int64) error {
 	if err != nil {
 		return err
 	}
-	if err := writable(ac, cur.OwnerID); err != nil {
+	if err := authorize(ac, ActDelete, cur.OwnerID); err != nil {
 		return err
 	}
-	if err := a.DB.Store().DeleteRecipient(ctx, cur.OwnerID, id); err != nil {
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
+		if err := s.DeleteRecipient(ctx, cur.OwnerID, id); err != nil {
+			return err
+		}
+		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetRecipient, id, "delete")
+	})
+	if err != nil {
 		return err
 	}
 	a.FiguresChanged(ctx, []int64{cur.OwnerID})
@@ -189,10 +187,11 @@ func ValidateMessage(m *simplesender.Message) error {
 	return f.Err()
 }
 
-// CreateMessage adds a message for the actor. Errors: Invalid.
+// CreateMessage adds a message for the actor. Errors: Invalid, Forbidden
+// (managers).
 func (a *App) CreateMessage(ctx context.Context, ac *Actor, m *simplesender.Message) error {
-	if ac.anonymous() {
-		return errUnauthenticated
+	if err := authorize(ac, ActCreate, ac.id()); err != nil {
+		return err
 	}
 	if err := ValidateMessage(m); err != nil {
 		return err
@@ -205,28 +204,35 @@ func (a *App) CreateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 	return nil
 }
 
-// UpdateMessage saves the actor's message m. A run in progress keeps the
+// UpdateMessage saves message m: the actor's, or for admins anyone's
+// (recorded). A run in progress keeps the
 // text it started with. Errors: Invalid, NotFound, Forbidden.
 func (a *App) UpdateMessage(ctx context.Context, ac *Actor, m *simplesender.Message) error {
 	cur, err := a.GetMessage(ctx, ac, m.ID)
 	if err != nil {
 		return err
 	}
-	if err := writable(ac, cur.OwnerID); err != nil {
+	if err := authorize(ac, ActEdit, cur.OwnerID); err != nil {
 		return err
 	}
 	if err := ValidateMessage(m); err != nil {
 		return err
 	}
 	m.OwnerID, m.CreatedAt = cur.OwnerID, cur.CreatedAt
-	if err := a.DB.Store().UpdateMessage(ctx, cur.OwnerID, m); err != nil {
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
+		if err := s.UpdateMessage(ctx, cur.OwnerID, m); err != nil {
+			return err
+		}
+		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetMessage, m.ID, "update")
+	})
+	if err != nil {
 		return err
 	}
 	a.FiguresChanged(ctx, []int64{cur.OwnerID})
 	return nil
 }
 
-// DeleteMessage removes the actor's message. A message that a mailing uses
+// DeleteMessage removes a message, as UpdateMessage. A message that a mailing uses
 // is refused (Conflict): delete or change the mailing first. Past runs keep
 // their own copy of the text either way.
 func (a *App) DeleteMessage(ctx context.Context, ac *Actor, id int64) error {
@@ -234,7 +240,7 @@ func (a *App) DeleteMessage(ctx context.Context, ac *Actor, id int64) error {
 	if err != nil {
 		return err
 	}
-	if err := writable(ac, cur.OwnerID); err != nil {
+	if err := authorize(ac, ActDelete, cur.OwnerID); err != nil {
 		return err
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
@@ -245,7 +251,10 @@ func (a *App) DeleteMessage(ctx context.Context, ac *Actor, id int64) error {
 		if n > 0 {
 			return simplesender.E(simplesender.KindConflict, "error.message.in_use")
 		}
-		return s.DeleteMessage(ctx, cur.OwnerID, id)
+		if err := s.DeleteMessage(ctx, cur.OwnerID, id); err != nil {
+			return err
+		}
+		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetMessage, id, "delete")
 	})
 	if err == nil {
 		a.FiguresChanged(ctx, []int64{cur.OwnerID})

@@ -413,10 +413,14 @@ func (a *App) PreviewImportJob(ctx context.Context, ac *Actor, id string, o csvi
 // ImportJob and WaitImport tell how it goes. The choices are checked on the
 // first rows first. Errors: Invalid for choices that do not fit the file
 // (as PreviewImport), Conflict "error.import.not_waiting" for a job already
-// started or finished, NotFound "import.expired", Unauthenticated.
+// started or finished, NotFound "import.expired", Unauthenticated,
+// Forbidden (a manager's upload from before the promotion).
 func (a *App) StartImport(ctx context.Context, ac *Actor, id string, o ImportOptions) (*ImportJob, error) {
 	j, err := a.job(ctx, ac, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := authorize(ac, ActCreate, j.OwnerID); err != nil {
 		return nil, err
 	}
 	if j.State != store.ImportUploaded {

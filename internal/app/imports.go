@@ -203,10 +203,16 @@ func (a *App) importOwner(ctx context.Context, ac *Actor, owner int64) (int64, e
 		}
 		return owner, nil
 	}
-	if owner != 0 {
-		if err := writable(ac, owner); err != nil {
+	// Only the command line imports into another user's list: an import
+	// job is its owner's (see job), so nobody else could follow it.
+	if owner != 0 && owner != ac.id() {
+		if err := authorize(ac, ActView, owner); err != nil {
 			return 0, err
 		}
+		return 0, errForbidden
+	}
+	if err := authorize(ac, ActCreate, ac.id()); err != nil {
+		return 0, err
 	}
 	return ac.id(), nil
 }
@@ -667,17 +673,19 @@ func (a *App) exportOwner(ctx context.Context, ac *Actor, owner int64) (int64, e
 	if ac.anonymous() && !ac.isSystem() {
 		return 0, errUnauthenticated
 	}
-	if ac.isSystem() || (owner != 0 && owner != ac.id() && ac.role().IsStaff()) {
-		if owner <= 0 {
-			return 0, simplesender.E(simplesender.KindNotFound, "error.not_found")
-		}
+	if owner == 0 && !ac.isSystem() {
+		owner = ac.id()
+	}
+	if owner <= 0 {
+		return 0, simplesender.E(simplesender.KindNotFound, "error.not_found")
+	}
+	if err := authorize(ac, ActView, owner); err != nil {
+		return 0, err
+	}
+	if owner != ac.id() {
 		if _, err := a.DB.Store().UserByID(ctx, owner); err != nil {
 			return 0, err
 		}
-		return owner, nil
 	}
-	if owner != 0 && owner != ac.id() {
-		return 0, simplesender.E(simplesender.KindNotFound, "error.not_found")
-	}
-	return ac.id(), nil
+	return owner, nil
 }

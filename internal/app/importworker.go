@@ -131,6 +131,9 @@ func (a *App) RunImport(ctx context.Context, ac *Actor, id string, o ImportOptio
 	if err != nil {
 		return nil, err
 	}
+	if err := authorize(ac, ActCreate, j.OwnerID); err != nil {
+		return nil, err
+	}
 	if _, err := a.PreviewImportJob(ctx, ac, id, o.CSV, 1); err != nil {
 		return nil, err
 	}

@@ -106,10 +106,11 @@ func dedupe(ids []int64) []int64 {
 	return out
 }
 
-// CreateMailing makes a mailing for the actor. Errors: Invalid.
+// CreateMailing makes a mailing for the actor. Errors: Invalid, Forbidden
+// (managers).
 func (a *App) CreateMailing(ctx context.Context, ac *Actor, in MailingInput) (*simplesender.Mailing, error) {
-	if ac.anonymous() {
-		return nil, errUnauthenticated
+	if err := authorize(ac, ActCreate, ac.id()); err != nil {
+		return nil, err
 	}
 	m := &simplesender.Mailing{OwnerID: ac.id()}
 	err := a.DB.InTx(ctx, func(s *store.Store) error {
@@ -126,13 +127,19 @@ func (a *App) CreateMailing(ctx context.Context, ac *Actor, in MailingInput) (*s
 	return a.GetMailing(ctx, ac, m.ID)
 }
 
-// mailingForChange returns the mailing when the actor may change it.
+// mailingForChange returns the mailing when the actor may change it
+// (ActEdit; the other changing actions have the same rule).
 func (a *App) mailingForChange(ctx context.Context, ac *Actor, id int64) (*simplesender.Mailing, error) {
+	return a.mailingFor(ctx, ac, id, ActEdit)
+}
+
+// mailingFor returns the mailing when the actor may do act to it.
+func (a *App) mailingFor(ctx context.Context, ac *Actor, id int64, act Action) (*simplesender.Mailing, error) {
 	m, err := a.GetMailing(ctx, ac, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := writable(ac, m.OwnerID); err != nil {
+	if err := authorize(ac, act, m.OwnerID); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -140,11 +147,12 @@ func (a *App) mailingForChange(ctx context.Context, ac *Actor, id int64) (*simpl
 
 var errDisabled = simplesender.E(simplesender.KindConflict, "error.mailing.disabled")
 
-// UpdateMailing changes the actor's mailing. A run in progress keeps the
-// audience and message it started with. Errors: Invalid, NotFound,
-// Forbidden, Conflict (disabled).
+// UpdateMailing changes a mailing: the actor's, or for admins anyone's
+// (recorded; the message and recipients must be the owner's). A run in
+// progress keeps the audience and message it started with. Errors: Invalid,
+// NotFound, Forbidden, Conflict (disabled).
 func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in MailingInput) (*simplesender.Mailing, error) {
-	m, err := a.mailingForChange(ctx, ac, id)
+	m, err := a.mailingFor(ctx, ac, id, ActEdit)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +167,10 @@ func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in Mailing
 		if err := s.UpdateMailing(ctx, m.OwnerID, m); err != nil {
 			return err
 		}
-		return s.SetMailingRecipients(ctx, id, in.RecipientIDs)
+		if err := s.SetMailingRecipients(ctx, id, in.RecipientIDs); err != nil {
+			return err
+		}
+		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, "update")
 	})
 	if err != nil {
 		return nil, err
@@ -168,10 +179,10 @@ func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in Mailing
 	return a.GetMailing(ctx, ac, id)
 }
 
-// DeleteMailing removes the actor's mailing and its history. A mailing that
-// is being sent must be cancelled first (Conflict).
+// DeleteMailing removes a mailing and its history, as UpdateMailing. A
+// mailing that is being sent must be cancelled first (Conflict).
 func (a *App) DeleteMailing(ctx context.Context, ac *Actor, id int64) error {
-	m, err := a.mailingForChange(ctx, ac, id)
+	m, err := a.mailingFor(ctx, ac, id, ActDelete)
 	if err != nil {
 		return err
 	}
@@ -185,7 +196,10 @@ func (a *App) DeleteMailing(ctx context.Context, ac *Actor, id int64) error {
 				return simplesender.E(simplesender.KindConflict, "error.mailing.running")
 			}
 		}
-		return s.DeleteMailing(ctx, m.OwnerID, id)
+		if err := s.DeleteMailing(ctx, m.OwnerID, id); err != nil {
+			return err
+		}
+		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, "delete")
 	})
 	if err == nil {
 		a.FiguresChanged(ctx, []int64{m.OwnerID})
@@ -207,7 +221,7 @@ func (a *App) Resend(ctx context.Context, ac *Actor, id int64, kind string) erro
 	if kind != store.KindResendFailed && kind != store.KindResendUnknown {
 		return simplesender.Invalid(map[string]string{"kind": "error.invalid"})
 	}
-	m, err := a.mailingForChange(ctx, ac, id)
+	m, err := a.mailingFor(ctx, ac, id, ActSend)
 	if err != nil {
 		return err
 	}
@@ -231,7 +245,7 @@ func (a *App) Schedule(ctx context.Context, ac *Actor, id int64, at time.Time) e
 }
 
 func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Time, kind, trigger string) error {
-	m, err := a.mailingForChange(ctx, ac, id)
+	m, err := a.mailingFor(ctx, ac, id, ActSend)
 	if err != nil {
 		return err
 	}
@@ -242,7 +256,17 @@ func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Tim
 		return simplesender.E(simplesender.KindConflict, "error.mailing.no_recipients")
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {
-		return s.RequestStart(ctx, m.OwnerID, id, at, kind, trigger, a.RepeatWindow)
+		if err := s.RequestStart(ctx, m.OwnerID, id, at, kind, trigger, a.RepeatWindow); err != nil {
+			return err
+		}
+		action := "send"
+		switch {
+		case trigger == "schedule":
+			action = "schedule"
+		case kind != store.KindSend:
+			action = "resend"
+		}
+		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, action)
 	})
 	if err == nil {
 		a.FiguresChanged(ctx, []int64{m.OwnerID})
@@ -255,14 +279,12 @@ func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Tim
 
 // CancelMailing drops a pending start and stops a running send: waiting
 // deliveries become cancelled, messages already in flight finish. The owner
-// and managers may cancel. Errors: NotFound, Forbidden, Conflict (nothing to
-// cancel).
+// and admins may cancel (an admin's cancel of another user's mailing is
+// recorded); managers disable instead. Errors: NotFound, Forbidden,
+// Conflict (nothing to cancel).
 func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
-	m, err := a.GetMailing(ctx, ac, id)
+	m, err := a.mailingFor(ctx, ac, id, ActCancel)
 	if err != nil {
-		return err
-	}
-	if err := writable(ac, m.OwnerID); err != nil && !ac.role().IsStaff() {
 		return err
 	}
 	if m.Status != simplesender.MailingRunning {
@@ -272,10 +294,7 @@ func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 		if _, err := s.CancelRuns(ctx, 0, id); err != nil {
 			return err
 		}
-		if ac.id() != m.OwnerID {
-			return s.AddAudit(ctx, &simplesender.AuditEvent{ActorID: ac.id(), Action: "mailing.cancel", TargetType: "mailing", TargetID: id})
-		}
-		return nil
+		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, "cancel")
 	})
 	if err == nil {
 		a.FiguresChanged(ctx, []int64{m.OwnerID})
@@ -287,13 +306,11 @@ func (a *App) CancelMailing(ctx context.Context, ac *Actor, id int64) error {
 // running) or on; managers and admins only, recorded. Errors: Forbidden,
 // NotFound.
 func (a *App) SetMailingDisabled(ctx context.Context, ac *Actor, id int64, disabled bool) (*simplesender.Mailing, error) {
-	if !ac.role().IsStaff() {
-		if _, err := a.GetMailing(ctx, ac, id); err != nil {
-			return nil, err
-		}
-		return nil, errForbidden
+	m, err := a.mailingFor(ctx, ac, id, ActDisable)
+	if err != nil {
+		return nil, err
 	}
-	err := a.DB.InTx(ctx, func(s *store.Store) error {
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
 		if _, err := s.SetDisabled(ctx, id, disabled); err != nil {
 			return err
 		}
@@ -301,12 +318,13 @@ func (a *App) SetMailingDisabled(ctx context.Context, ac *Actor, id int64, disab
 		if disabled {
 			action = "mailing.disable"
 		}
-		return s.AddAudit(ctx, &simplesender.AuditEvent{ActorID: ac.id(), Action: action, TargetType: "mailing", TargetID: id})
+		return s.AddAudit(ctx, &simplesender.AuditEvent{ActorID: ac.id(), OwnerID: m.OwnerID, Action: action,
+			TargetType: "mailing", TargetID: id})
 	})
 	if err != nil {
 		return nil, err
 	}
-	m, err := a.GetMailing(ctx, ac, id)
+	m, err = a.GetMailing(ctx, ac, id)
 	if err != nil {
 		return nil, err
 	}

@@ -87,6 +87,11 @@ func TestBulkActionsOnRecipients(t *testing.T) {
 			t.Errorf("export of my Zoes:\n%s", csv.String())
 		}
 
+		// Managers are read-only, their own data included.
+		boss := &app.Actor{User: env.User(t, "boss@example.com", simplesender.RoleManager, simplesender.StatusActive)}
+		if _, err := env.App.DeleteSelectedRecipients(ctx, boss, app.RecipientSelection{All: true}); !simplesender.IsKind(err, simplesender.KindForbidden) {
+			t.Errorf("a manager's bulk delete: %v, want Forbidden", err)
+		}
 		if _, err := env.App.DeleteSelectedRecipients(ctx, ann, app.RecipientSelection{IDs: []int64{theirs.ID}}); !simplesender.IsKind(err, simplesender.KindInvalid) {
 			t.Errorf("deleting only another user's recipient: %v, want Invalid", err)
 		}

@@ -22,3 +22,10 @@ func (a *App) SMTPSettings(ctx context.Context, ac *Actor) (*simplesender.SMTPSe
 	s.Retry = slices.Clone(s.Retry)
 	return &s, nil
 }
+
+// OutboxMode reports whether e-mails are written to the outbox folder because
+// no SMTP server is configured. Anyone may ask: pages for new users say where
+// their e-mail went only when it went to the folder.
+func (a *App) OutboxMode() bool {
+	return a.SMTP != nil && a.SMTP().OutboxDir != ""
+}

@@ -3,7 +3,7 @@ package app
 import "simplesender/internal/store"
 
 // Filter and record types of the use cases. They are the store's own types
-// under app's name, so that web, api and cli depend on app alone (STYLE.md:
+// under app's name, so that web, api and cli depend on app alone (docs/architecture.md:
 // one path to the data, through app's authorization).
 type (
 	// UserFilter selects users.

@@ -59,6 +59,16 @@ func (a *App) UserAudit(ctx context.Context, ac *Actor, id int64) ([]*simplesend
 	return a.DB.Store().AuditFor(ctx, "user", id, 50)
 }
 
+// UserDataAudit returns what others (admins, and managers switching
+// mailings off and on) did to the recipients, messages and mailings of user
+// id, newest first, for staff. Errors: Forbidden.
+func (a *App) UserDataAudit(ctx context.Context, ac *Actor, id int64) ([]*simplesender.AuditEvent, error) {
+	if !ac.role().IsStaff() {
+		return nil, errForbidden
+	}
+	return a.DB.Store().AuditOfOwner(ctx, id, 50)
+}
+
 // canManage reports whether the actor may block or unblock target: admins
 // anyone but themselves, managers regular users only.
 func canManage(ac *Actor, target *simplesender.User) bool {

@@ -107,7 +107,7 @@ func describe(err error) string {
 	if errors.As(err, &de) && de.Kind != simplesender.KindInternal {
 		msg := englishMessage(de.Message)
 		for f, k := range de.Fields {
-			msg += fmt.Sprintf(" %s: %s", f, englishMessage(k))
+			msg += fmt.Sprintf(" %s: %s", f, englishMessage(k, de.FieldArgs[f]...))
 		}
 		return msg
 	}

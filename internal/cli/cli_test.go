@@ -77,3 +77,20 @@ func TestBadConfigurationNamesTheVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRefusesBadCacheMode: a wrong SIMPLESENDER_CACHE stops the start
+// with a message naming the variable and the values it takes.
+func TestServeRefusesBadCacheMode(t *testing.T) {
+	t.Parallel()
+	for value, want := range map[string]string{
+		"bogus": `SIMPLESENDER_CACHE: "bogus" is not off, memory or redis`,
+		"redis": "SIMPLESENDER_CACHE=redis needs SIMPLESENDER_REDIS_URL",
+	} {
+		env := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir(), "SIMPLESENDER_CACHE": value,
+			"SIMPLESENDER_DATABASE_URL": storetest.NewURL(t, "sqlite")}
+		code, _, errOut := run(t, env, "", "serve")
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("serve with SIMPLESENDER_CACHE=%s: exit %d, stderr %q; want 1 and %q", value, code, errOut, want)
+		}
+	}
+}

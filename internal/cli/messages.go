@@ -15,9 +15,9 @@ var english = sync.OnceValue(func() *i18n.Localizer {
 })
 
 // englishMessage translates a message key for the terminal.
-func englishMessage(key string) string {
+func englishMessage(key string, args ...any) string {
 	if l := english(); l != nil && l.Has(key) {
-		return l.T(key, "Seconds", "?")
+		return l.T(key, append([]any{"Seconds", "?"}, args...)...)
 	}
 	return key
 }

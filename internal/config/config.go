@@ -25,6 +25,9 @@ type Config struct {
 	DataDir     string
 	DatabaseURL string // "sqlite:PATH" or "postgres://..."
 	RedisURL    string // empty: no Redis
+	// Cache is where computed figures and staff pages are cached: CacheOff,
+	// CacheMemory or CacheRedis.
+	Cache string
 	// SMTPURL is SIMPLESENDER_SMTP_URL as given, passwords included: never
 	// log or show it. Empty: e-mails are written to OutboxDir.
 	SMTPURL string
@@ -87,6 +90,7 @@ const (
 	EnvDataDir     = "SIMPLESENDER_DATA_DIR"
 	EnvDatabaseURL = "SIMPLESENDER_DATABASE_URL"
 	EnvRedisURL    = "SIMPLESENDER_REDIS_URL"
+	EnvCache       = "SIMPLESENDER_CACHE"
 	EnvSMTPURL     = "SIMPLESENDER_SMTP_URL"
 	EnvMailFrom    = "SIMPLESENDER_MAIL_FROM"
 	EnvBaseURL     = "SIMPLESENDER_BASE_URL"
@@ -102,6 +106,34 @@ const (
 	EnvMetricsAddr = "SIMPLESENDER_METRICS_ADDR"
 	EnvMetricsTok  = "SIMPLESENDER_METRICS_TOKEN"
 )
+
+// The values of SIMPLESENDER_CACHE.
+const (
+	CacheOff    = "off"    // nothing is cached: every page reads the database
+	CacheMemory = "memory" // in this process (each instance its own)
+	CacheRedis  = "redis"  // in Redis, shared by every instance
+)
+
+// cacheMode validates SIMPLESENDER_CACHE: empty picks redis when a Redis URL
+// is given, memory otherwise.
+func cacheMode(v, redisURL string) (string, error) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	switch v {
+	case "":
+		if redisURL != "" {
+			return CacheRedis, nil
+		}
+		return CacheMemory, nil
+	case CacheOff, CacheMemory:
+		return v, nil
+	case CacheRedis:
+		if redisURL == "" {
+			return "", fmt.Errorf("%s=redis needs %s (redis://HOST:PORT[/DB])", EnvCache, EnvRedisURL)
+		}
+		return v, nil
+	}
+	return "", fmt.Errorf("%s: %q is not off, memory or redis", EnvCache, v)
+}
 
 // Load reads the configuration. getenv is consulted first, then the .env file
 // in the working directory (envFile; empty to skip). Secrets that are not
@@ -159,6 +191,9 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			return nil, fmt.Errorf("%s: want redis://HOST:PORT[/DB] or rediss://...", EnvRedisURL)
 		}
+	}
+	if c.Cache, err = cacheMode(get(EnvCache, ""), c.RedisURL); err != nil {
+		return nil, err
 	}
 	from, err := mail.ParseAddress(get(EnvMailFrom, "simpleSENDER <noreply@localhost>"))
 	if err != nil || strings.ContainsAny(from.Address+from.Name, "\r\n") {

@@ -219,3 +219,41 @@ func TestUploadLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestCacheMode(t *testing.T) {
+	const redis = "redis://127.0.0.1:6379/0"
+	cases := []struct {
+		name    string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{name: "memory by default", want: config.CacheMemory},
+		{name: "redis by default with a Redis URL", env: map[string]string{"SIMPLESENDER_REDIS_URL": redis}, want: config.CacheRedis},
+		{name: "off", env: map[string]string{"SIMPLESENDER_CACHE": "off"}, want: config.CacheOff},
+		{name: "off with a Redis URL", env: map[string]string{"SIMPLESENDER_CACHE": "Off", "SIMPLESENDER_REDIS_URL": redis}, want: config.CacheOff},
+		{name: "memory with a Redis URL", env: map[string]string{"SIMPLESENDER_CACHE": "memory", "SIMPLESENDER_REDIS_URL": redis}, want: config.CacheMemory},
+		{name: "redis", env: map[string]string{"SIMPLESENDER_CACHE": "redis", "SIMPLESENDER_REDIS_URL": redis}, want: config.CacheRedis},
+		{name: "redis without a Redis URL is refused", env: map[string]string{"SIMPLESENDER_CACHE": "redis"},
+			wantErr: "SIMPLESENDER_CACHE=redis needs SIMPLESENDER_REDIS_URL"},
+		{name: "an unknown value is refused", env: map[string]string{"SIMPLESENDER_CACHE": "yes"},
+			wantErr: `SIMPLESENDER_CACHE: "yes" is not off, memory or redis`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := load(t, c.env)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("error %v, want one saying %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Cache != c.want {
+				t.Errorf("cache %q, want %q", cfg.Cache, c.want)
+			}
+		})
+	}
+}

@@ -2,7 +2,7 @@
 // claims due deliveries from the database in small batches, renders and
 // sends each through a Sender over a fixed number of connections, and
 // records every outcome with its attempt row, in batches. The database is
-// the truth (DELIVERY.md): a delivery is marked sending before its message
+// the truth (docs/lifecycle.md): a delivery is marked sending before its message
 // goes out, and one found in sending after a crash becomes unknown, never
 // resent on its own. Memory does not grow with a mailing's size: at most a
 // few deliveries per connection are held at once.
@@ -210,7 +210,7 @@ type exchanged struct {
 // loop is the engine's bookkeeper, the only one that writes deliveries: it
 // starts due runs, and in one transaction per batch records the outcomes
 // the senders report and claims new deliveries for the room they leave
-// (DELIVERY.md, invariant 7). A batch is written when half of InFlight is
+// (docs/lifecycle.md, invariant 6). A batch is written when half of InFlight is
 // free, or when its oldest outcome has waited recordDelay. When ctx ends it
 // stops claiming, closes work, records what is still in flight, and
 // returns.

@@ -141,11 +141,11 @@ func TestBrowserSignUpConfirmLogInSwitchLanguageCreateToken(t *testing.T) {
 
 // service is the whole application serving on a loopback port.
 type service struct {
-	URL    string       // base URL, also the configured SIMPLESENDER_BASE_URL
-	Outbox string       // where the e-mails are written
-	Engine string       // "sqlite" or "postgres"
-	client *http.Client // for the test's own calls, bounded like a browser step
-	srv    *server.Server
+	URL    string         // base URL, also the configured SIMPLESENDER_BASE_URL
+	Outbox string         // where the e-mails are written
+	Engine string         // "sqlite" or "postgres"
+	client *http.Client   // for the test's own calls, bounded like a browser step
+	srv    *server.Server // for setting up accounts and data directly
 }
 
 // startService starts the service as the command does, from configuration

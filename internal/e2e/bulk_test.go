@@ -37,7 +37,7 @@ func TestBrowserBulkDeleteOfRecipients(t *testing.T) {
 	}
 	b := startBrowser(t, exe, svc.URL).newVisitor()
 	b.setAcceptLanguage("en")
-	b.logIn(email)
+	b.logInSeeded(email)
 
 	b.open("/recipients?per_page=25")
 	b.expect("the pager's page length", b.text(".per-page strong"), "25")

@@ -52,7 +52,7 @@ func TestBrowserEveryPageFitsTheWindow(t *testing.T) {
 		t.Run(who.role, func(t *testing.T) {
 			v := startBrowser(t, exe, svc.URL)
 			v.setAcceptLanguage(who.lang)
-			v.logIn(who.email)
+			v.logInSeeded(who.email)
 			v.setWidth(wideWidth)
 			if who.role != "user" {
 				v.checkNavbarOneLine(who.role)
@@ -86,7 +86,7 @@ func TestBrowserEveryPageFitsTheWindow(t *testing.T) {
 	}
 	t.Run("screenshots", func(t *testing.T) {
 		v := startBrowser(t, exe, svc.URL)
-		v.logIn(seed.admin)
+		v.logInSeeded(seed.admin)
 		for _, lang := range []string{"ru", "en"} {
 			v.switchLanguage(lang)
 			for _, width := range []int{wideWidth, narrowWidth} {
@@ -210,8 +210,8 @@ func shotName(p string) string {
 	return n
 }
 
-// logIn logs in with the seeded password.
-func (b *browser) logIn(email string) {
+// logInSeeded logs in as a user made by apptest.Env.User (its password).
+func (b *browser) logInSeeded(email string) {
 	b.t.Helper()
 	b.open("/login")
 	b.fill(map[string]string{"#f-email": email, "#f-password": apptest.Password})

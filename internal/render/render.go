@@ -18,6 +18,8 @@ import (
 	"bytes"
 	"html"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"simplesender"
 )
@@ -76,11 +78,24 @@ type Template struct {
 	size  int
 }
 
-// ParseError says what is wrong and where (1-based line).
+// ParseError says what is wrong and where: the placeholder's name (as
+// written, shortened) and the 1-based line and column (in characters) of
+// its opening braces.
 type ParseError struct {
 	Key  string // message key: error.placeholder.*
 	Name string
 	Line int
+	Col  int
+}
+
+// Args returns the error's message arguments: Name, Placeholder (as
+// written: "{{name}}", or "{{name" when unclosed), Line and Col.
+func (e *ParseError) Args() []any {
+	ph := "{{" + e.Name
+	if e.Key != "error.placeholder.unclosed" {
+		ph += "}}"
+	}
+	return []any{"Name", e.Name, "Placeholder", ph, "Line", e.Line, "Col", e.Col}
 }
 
 func (e *ParseError) Error() string { return e.Key + " " + e.Name }
@@ -105,24 +120,26 @@ func Parse(s string) (*Template, error) {
 			t.parts = append(t.parts, part{lit: rest[:i]})
 		}
 		j := strings.Index(rest[i+2:], "}}")
-		line := strings.Count(s[:len(s)-len(rest)+i], "\n") + 1
+		before := s[:len(s)-len(rest)+i]
+		line := strings.Count(before, "\n") + 1
+		col := utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:]) + 1
 		if j < 0 {
-			return nil, &ParseError{Key: "error.placeholder.unclosed", Line: line}
+			return nil, &ParseError{Key: "error.placeholder.unclosed", Name: opening(rest[i+2:]), Line: line, Col: col}
 		}
 		inner := rest[i+2 : i+2+j]
 		name, def, _ := strings.Cut(inner, "|")
 		name = strings.TrimSpace(name)
 		if strings.Contains(inner, "{{") || strings.ContainsAny(inner, "\r\n") {
-			return nil, &ParseError{Key: "error.placeholder.unclosed", Line: line}
+			return nil, &ParseError{Key: "error.placeholder.unclosed", Name: opening(inner), Line: line, Col: col}
 		}
 		if !known(name) {
-			return nil, &ParseError{Key: "error.placeholder.unknown", Name: trim(name), Line: line}
+			return nil, &ParseError{Key: "error.placeholder.unknown", Name: trim(name), Line: line, Col: col}
 		}
 		if len(def) > maxDefaultLen {
-			return nil, &ParseError{Key: "error.placeholder.default", Name: name, Line: line}
+			return nil, &ParseError{Key: "error.placeholder.default", Name: name, Line: line, Col: col}
 		}
 		if n++; n > MaxPlaceholders {
-			return nil, &ParseError{Key: "error.placeholder.too_many", Line: line}
+			return nil, &ParseError{Key: "error.placeholder.too_many", Line: line, Col: col}
 		}
 		t.parts = append(t.parts, part{field: name, def: strings.TrimSpace(def)})
 		rest = rest[i+2+j+2:]
@@ -136,6 +153,17 @@ func known(name string) bool {
 		}
 	}
 	return false
+}
+
+// opening is the name that follows the braces of an unclosed placeholder
+// (spaces before it skipped), as the author would recognise it.
+func opening(s string) string {
+	s = strings.TrimLeft(s, " ")
+	end := strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '.' })
+	if end >= 0 {
+		s = s[:end]
+	}
+	return trim(s)
 }
 
 func trim(s string) string {
@@ -184,19 +212,27 @@ func ParseMessage(subject, text, htmlBody string) (*Message, error) {
 	f := simplesender.FieldErrors{}
 	m := &Message{}
 	var err error
+	args := map[string][]any{}
+	add := func(field string, err error) {
+		pe := err.(*ParseError)
+		f.Add(field, pe.Key)
+		args[field] = pe.Args()
+	}
 	if m.Subject, err = Parse(subject); err != nil {
-		f.Add("subject", err.(*ParseError).Key)
+		add("subject", err)
 	}
 	if m.Text, err = Parse(text); err != nil {
-		f.Add("body_text", err.(*ParseError).Key)
+		add("body_text", err)
 	}
 	if htmlBody != "" {
 		if m.HTML, err = Parse(htmlBody); err != nil {
-			f.Add("body_html", err.(*ParseError).Key)
+			add("body_html", err)
 		}
 	}
 	if err := f.Err(); err != nil {
-		return nil, err
+		e := simplesender.AsError(err)
+		e.FieldArgs = args
+		return nil, e
 	}
 	return m, nil
 }

@@ -55,6 +55,32 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// The error names the placeholder as written and where its braces open
+// (line, and column in characters, so Cyrillic text counts right).
+func TestParseErrorsNameThePlaceholder(t *testing.T) {
+	cases := []struct {
+		in        string
+		key, ph   string
+		line, col int
+	}{
+		{"Привет, {{unknown_field}}!", "error.placeholder.unknown", "{{unknown_field}}", 1, 9},
+		{"Hi\n  Dear {{first_name, welcome", "error.placeholder.unclosed", "{{first_name", 2, 8},
+		{"ok {{email}} then {{first_name\n}}", "error.placeholder.unclosed", "{{first_name", 1, 19},
+		{"{{", "error.placeholder.unclosed", "{{", 1, 1},
+	}
+	for _, c := range cases {
+		_, err := Parse(c.in)
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			t.Fatalf("Parse(%q): %v", c.in, err)
+		}
+		args := pe.Args()
+		if pe.Key != c.key || args[3] != c.ph || pe.Line != c.line || pe.Col != c.col {
+			t.Errorf("Parse(%q) = %s %v, want %s %s at %d:%d", c.in, pe.Key, args, c.key, c.ph, c.line, c.col)
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"Hi {{first_name}}", "{{", "}}{{email|x}}", "{{ full_name | a|b }}"} {
 		f.Add(s)

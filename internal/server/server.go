@@ -40,7 +40,7 @@ type Server struct {
 	Queue   *jobs.Queue
 	Engine  *delivery.Engine
 	Redis   *redis.Client // nil without SIMPLESENDER_REDIS_URL
-	Cache   cache.Cache   // in Redis with SIMPLESENDER_REDIS_URL, in memory otherwise
+	Cache   cache.Cache   // as SIMPLESENDER_CACHE says: none, in memory or in Redis
 	Log     *slog.Logger
 	metrics *metrics
 	handler http.Handler
@@ -100,8 +100,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		cancel()
 		deps.Sessions = auth.NewRedisSessions(s.Redis, "ss:")
 		deps.Limiter = ratelimit.NewRedis(s.Redis, "ss:rl:")
+	}
+	switch cfg.Cache {
+	case config.CacheOff:
+		s.Cache = cache.None{}
+	case config.CacheRedis:
 		s.Cache = cache.NewRedis(s.Redis, "ss:c:", log)
-	} else {
+	default:
 		s.Cache = cache.NewMemory(0)
 	}
 	deps.Cache = s.Cache
@@ -355,7 +360,7 @@ func (s *Server) MetricsAddr() string {
 
 // healthz answers 200 when the database answers; Redis and the cache are
 // reported but do not fail the check (the service works without Redis,
-// uncached). cache is "memory", "redis" or "redis-down".
+// uncached). cache is "off", "memory", "redis" or "redis-down".
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()

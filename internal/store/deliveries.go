@@ -30,7 +30,7 @@ type QueuePlace struct {
 
 // ClaimDeliveries marks up to limit due deliveries (pending, or deferred
 // whose time has come) as sending, owned by instance, and returns them. The
-// claim is committed before any message goes out (DELIVERY.md, invariant 2).
+// claim is committed before any message goes out (docs/lifecycle.md, invariant 2).
 // On PostgreSQL, rows locked by another instance are skipped.
 func (db *DB) ClaimDeliveries(ctx context.Context, instance string, now time.Time, limit int) ([]Claimed, error) {
 	return db.Exchange(ctx, instance, now, nil, limit, QueuePlace{})

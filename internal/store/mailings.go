@@ -10,7 +10,8 @@ import (
 
 const mailingColumns = `m.id, m.owner_id, u.email, m.name, m.message_id, m.status, m.scheduled_at, m.started_at,
 	m.finished_at, m.disabled_at, m.created_at, m.updated_at, m.last_run_id,
-	(SELECT count(*) FROM mailing_recipients mr WHERE mr.mailing_id = m.id)`
+	(SELECT count(*) FROM mailing_recipients mr WHERE mr.mailing_id = m.id),
+	COALESCE((SELECT ms.subject FROM messages ms WHERE ms.id = m.message_id), '')`
 
 const mailingFrom = " FROM mailings m JOIN users u ON u.id = m.owner_id "
 
@@ -20,7 +21,7 @@ func scanMailing(row scanner) (*simplesender.Mailing, int64, error) {
 	var sched, started, finished, disabled sql.NullTime
 	var lastRun sql.NullInt64
 	err := row.Scan(&m.ID, &m.OwnerID, &m.OwnerEmail, &m.Name, &m.MessageID, &st, &sched, &started, &finished, &disabled,
-		&m.CreatedAt, &m.UpdatedAt, &lastRun, &m.RecipientCount)
+		&m.CreatedAt, &m.UpdatedAt, &lastRun, &m.RecipientCount, &m.Subject)
 	m.Status = simplesender.MailingStatus(st)
 	m.ScheduledAt, m.StartedAt, m.FinishedAt, m.DisabledAt = nullTime(sched), nullTime(started), nullTime(finished), nullTime(disabled)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()

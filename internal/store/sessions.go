@@ -73,20 +73,35 @@ func (ss *Sessions) DeleteExpired(ctx context.Context, now, idleCutoff time.Time
 // AddAudit records an event.
 func (s *Store) AddAudit(ctx context.Context, e *simplesender.AuditEvent) error {
 	e.CreatedAt = s.Now()
-	var actor any
+	var actor, owner any
 	if e.ActorID != 0 {
 		actor = e.ActorID
 	}
-	err := s.writeRow(ctx, `INSERT INTO audit_events (actor_id, action, target_type, target_id, detail, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, actor, e.Action, e.TargetType, e.TargetID, e.Detail, e.CreatedAt).Scan(&e.ID)
+	if e.OwnerID != 0 {
+		owner = e.OwnerID
+	}
+	err := s.writeRow(ctx, `INSERT INTO audit_events (actor_id, owner_id, action, target_type, target_id, detail, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, actor, owner, e.Action, e.TargetType, e.TargetID, e.Detail, e.CreatedAt).Scan(&e.ID)
 	return s.wrap(err, "add audit event")
 }
 
 // AuditFor returns the newest events about one object (at most limit).
 func (s *Store) AuditFor(ctx context.Context, targetType string, targetID int64, limit int) ([]*simplesender.AuditEvent, error) {
-	rows, err := s.query(ctx, `SELECT a.id, a.actor_id, COALESCE(u.email, ''), a.action, a.target_type,
+	return s.audit(ctx, `a.target_type = ? AND a.target_id = ?`, targetType, targetID, limit)
+}
+
+// AuditOfOwner returns the newest events about objects of the user owner
+// that someone else acted on (at most limit).
+func (s *Store) AuditOfOwner(ctx context.Context, owner int64, limit int) ([]*simplesender.AuditEvent, error) {
+	return s.audit(ctx, `a.owner_id = ?`, owner, limit)
+}
+
+// audit returns the newest events matching where (with args, then the
+// limit), newest first.
+func (s *Store) audit(ctx context.Context, where string, args ...any) ([]*simplesender.AuditEvent, error) {
+	rows, err := s.query(ctx, `SELECT a.id, a.actor_id, COALESCE(u.email, ''), a.owner_id, a.action, a.target_type,
 		a.target_id, a.detail, a.created_at FROM audit_events a LEFT JOIN users u ON u.id = a.actor_id
-		WHERE a.target_type = ? AND a.target_id = ? ORDER BY a.id DESC LIMIT ?`, targetType, targetID, limit)
+		WHERE `+where+` ORDER BY a.id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, s.wrap(err, "list audit events")
 	}
@@ -94,11 +109,11 @@ func (s *Store) AuditFor(ctx context.Context, targetType string, targetID int64,
 	var out []*simplesender.AuditEvent
 	for rows.Next() {
 		var e simplesender.AuditEvent
-		var actor sql.NullInt64
-		if err := rows.Scan(&e.ID, &actor, &e.ActorEmail, &e.Action, &e.TargetType, &e.TargetID, &e.Detail, &e.CreatedAt); err != nil {
+		var actor, owner sql.NullInt64
+		if err := rows.Scan(&e.ID, &actor, &e.ActorEmail, &owner, &e.Action, &e.TargetType, &e.TargetID, &e.Detail, &e.CreatedAt); err != nil {
 			return nil, s.wrap(err, "scan audit event")
 		}
-		e.ActorID = actor.Int64
+		e.ActorID, e.OwnerID = actor.Int64, owner.Int64
 		e.CreatedAt = e.CreatedAt.UTC()
 		out = append(out, &e)
 	}

@@ -114,7 +114,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		}
 		// synchronous(FULL) by default: a commit is on disk before it
 		// returns, so a delivery's sending state survives even a power loss
-		// before its message goes out (DELIVERY.md, invariant 7). The engine
+		// before its message goes out (docs/lifecycle.md, invariants 2 and 6). The engine
 		// writes in batches, so it waits for the disk once per batch, not
 		// per message.
 		common := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(" + sync + ")&_pragma=foreign_keys(1)&_time_format=sqlite&_timezone=UTC"

@@ -9,7 +9,7 @@ import (
 )
 
 const userColumns = `id, email, name, phone, country, lang, timezone, role, password_hash,
-	auth_version, created_at, updated_at, confirmed_at, blocked_at`
+	auth_version, created_at, updated_at, confirmed_at, blocked_at, avatar_version`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -18,7 +18,7 @@ func scanUser(row scanner) (*simplesender.User, error) {
 	var role string
 	var confirmed, blocked sql.NullTime
 	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Phone, &u.Country, &u.Lang, &u.TimeZone, &role,
-		&u.PasswordHash, &u.AuthVersion, &u.CreatedAt, &u.UpdatedAt, &confirmed, &blocked); err != nil {
+		&u.PasswordHash, &u.AuthVersion, &u.CreatedAt, &u.UpdatedAt, &confirmed, &blocked, &u.AvatarVersion); err != nil {
 		return nil, err
 	}
 	u.Role = simplesender.Role(role)

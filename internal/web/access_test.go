@@ -10,9 +10,11 @@ import (
 )
 
 // TestContentPagesByRole reads every new page as every kind of visitor:
-// the owner sees it with its buttons, another user gets 404, managers and
-// admins read it without the buttons that change it, and visitors without a
-// session are sent to log in.
+// the owner sees it with its buttons, another user gets 404, managers read
+// it without the buttons that change it (and are refused the forms, their
+// own "new" forms included, with the reason), admins see it with the
+// owner's buttons and may open its forms, and visitors without a session
+// are sent to log in.
 func TestContentPagesByRole(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
@@ -27,29 +29,32 @@ func TestContentPagesByRole(t *testing.T) {
 			return paths
 		}
 		type page struct {
-			path          string
-			owner         []string // fragments the owner sees (and readers do not, when in buttons)
-			buttons       []string // links and forms only the owner has
-			staffSee      []string // what managers and admins see besides
-			staffNot      []string
-			staffStatus   int // 0: 200
-			creatorStatus int // 0: 200; pages only the owner may open (edit forms) are 403 for staff
+			path       string
+			owner      []string // fragments the owner sees (and readers do not, when in buttons)
+			buttons    []string // links and forms only the owner has
+			staffSee   []string // what managers and admins see besides
+			staffNot   []string
+			managerSee []string // what managers see besides
+			adminSee   []string // what admins see besides
+			form       bool     // a form that changes the owner's object: managers get 403
 		}
 		pages := []page{
 			{path: "/recipients", owner: []string{"active-1@example.net"}, buttons: ownerOnly("/recipients/{R}/edit", "/recipients/{R}/delete"),
 				staffSee: []string{"active@example.com", "other@example.com", "Owner"}},
 			{path: "/recipients/new", owner: []string{`name="email"`, `name="middle_name"`, `name="comment"`}},
 			{path: o.path("/recipients/{R}"), owner: []string{"active-1@example.net", "Anna"}, buttons: ownerOnly("/recipients/{R}/edit", "/recipients/{R}/delete"),
-				staffSee: []string{"active@example.com", "read-only"}},
-			{path: o.path("/recipients/{R}/edit"), owner: []string{`value="active-1@example.net"`}, staffStatus: 403},
-			{path: o.path("/recipients/{R}/delete"), owner: []string{"Delete this recipient?", `action="` + o.path("/recipients/{R}/delete")}, staffStatus: 403},
+				staffSee: []string{"active@example.com"}, managerSee: []string{"As a manager you can view this"},
+				adminSee: []string{"This belongs to active@example.com. As an administrator you may change it"}},
+			{path: o.path("/recipients/{R}/edit"), owner: []string{`value="active-1@example.net"`}, form: true},
+			{path: o.path("/recipients/{R}/delete"), owner: []string{"Delete this recipient?", `action="` + o.path("/recipients/{R}/delete")}, form: true},
 			{path: "/messages", owner: []string{"Hello, {{first_name|friend}}"}, buttons: ownerOnly("/messages/{M}/edit", "/messages/{M}/delete"),
 				staffSee: []string{"active@example.com", "other@example.com", o.path("/messages/{M}/preview")}},
 			{path: "/messages/new", owner: []string{`name="subject"`, `name="body_text"`, `name="body_html"`, "{{first_name|"}},
 			{path: o.path("/messages/{M}"), owner: []string{"Dear {{full_name}}", "&lt;script&gt;parent.alert(1)&lt;/script&gt;"},
-				buttons: ownerOnly("/messages/{M}/edit", "/messages/{M}/delete"), staffSee: []string{"active@example.com"}},
-			{path: o.path("/messages/{M}/edit"), owner: []string{"Dear {{full_name}}"}, staffStatus: 403},
-			{path: o.path("/messages/{M}/delete"), owner: []string{"Delete this message?"}, staffStatus: 403},
+				buttons: ownerOnly("/messages/{M}/edit", "/messages/{M}/delete"), staffSee: []string{"active@example.com"},
+				managerSee: []string{"As a manager you can view this"}, adminSee: []string{"As an administrator you may change it"}},
+			{path: o.path("/messages/{M}/edit"), owner: []string{"Dear {{full_name}}"}, form: true},
+			{path: o.path("/messages/{M}/delete"), owner: []string{"This message cannot be deleted: the mailing below uses it."}, form: true},
 			{path: o.path("/messages/{M}/preview?recipient={R}"), owner: []string{"Hello, Anna", "Dear Petrov Anna", `sandbox=""`,
 				o.path(`src="/messages/{M}/preview.html?recipient={R}"`), "active-1@example.net"}},
 			{path: o.path("/messages/{M}/preview"), owner: []string{"Hello, Иван", "Petrov"}},
@@ -57,10 +62,14 @@ func TestContentPagesByRole(t *testing.T) {
 			{path: "/mailings/new", owner: []string{`name="message_id"`, `name="recipient_ids"`, "active-1@example.net"},
 				staffNot: []string{"active-1@example.net"}},
 			{path: o.path("/mailings/{G}"), owner: []string{"active news", "Hello, {{first_name|friend}}", "active-1@example.net"},
-				buttons:  ownerOnly(`type="datetime-local"`, "/mailings/{G}/send", "/mailings/{G}/edit", "/mailings/{G}/delete", "/mailings/{G}/schedule"),
-				staffSee: []string{"active@example.com", o.path("/mailings/{G}/disable"), "No actions recorded."}},
-			{path: o.path("/mailings/{G}/edit"), owner: []string{`value="active news"`, "checked"}, staffStatus: 403},
-			{path: o.path("/mailings/{G}/delete"), owner: []string{"Delete this mailing"}, staffStatus: 403},
+				buttons:    ownerOnly(`type="datetime-local"`, "/mailings/{G}/send", "/mailings/{G}/edit", "/mailings/{G}/delete", "/mailings/{G}/schedule"),
+				staffSee:   []string{"active@example.com", o.path("/mailings/{G}/disable"), "No actions recorded."},
+				managerSee: []string{"As a manager you can view this"}, adminSee: []string{"As an administrator you may change it"}},
+			// An admin edits with the owner's messages and recipients.
+			{path: o.path("/mailings/{G}/edit"), owner: []string{`value="active news"`, "checked", "active-1@example.net"}, form: true,
+				// New objects would be the admin's own, of no use in the owner's mailing.
+				staffNot: []string{`name="go" value="recipient"`, `name="go" value="message"`}},
+			{path: o.path("/mailings/{G}/delete"), owner: []string{"Delete this mailing"}, form: true},
 			{path: o.path("/mailings/{G}/recipients"), owner: []string{"active-1@example.net", "1 recipient"}},
 			{path: o.path("/mailings/{G}/deliveries"), owner: []string{"has not been sent yet"}},
 			{path: o.path("/mailings/{G}/progress.json"), owner: []string{`"status":"created"`, `"running":false`}},
@@ -77,17 +86,21 @@ func TestContentPagesByRole(t *testing.T) {
 				r = s.do(t, "other", "GET", p.path, nil)
 				check(t, "other GET "+p.path, r, 404, nil, []string{"active-1@example.net", "active news", "Anna"})
 			}
-			// Managers and admins read, without the owner's buttons.
-			for _, who := range []string{"manager", "admin"} {
-				r = s.do(t, who, "GET", p.path, nil)
-				want := p.staffSee
-				status := 200
-				if p.staffStatus != 0 {
-					status, want = p.staffStatus, []string{"cannot change it"}
-				} else if !strings.HasSuffix(p.path, "/new") {
-					want = append(append([]string{}, p.owner...), want...)
-				}
-				check(t, who+" GET "+p.path, r, status, want, append(append([]string{}, p.buttons...), p.staffNot...))
+			// Managers read, without the owner's buttons, and open no form
+			// that changes something, not even a "new" form of their own.
+			isNew := strings.HasSuffix(p.path, "/new")
+			r = s.do(t, "manager", "GET", p.path, nil)
+			if p.form || isNew {
+				check(t, "manager GET "+p.path, r, 403, []string{"Managers only view data"}, p.owner)
+			} else {
+				check(t, "manager GET "+p.path, r, 200, concat(p.owner, p.staffSee, p.managerSee), concat(p.buttons, p.staffNot))
+			}
+			// Admins see and do what the owner does.
+			r = s.do(t, "admin", "GET", p.path, nil)
+			if isNew {
+				check(t, "admin GET "+p.path, r, 200, p.staffSee, p.staffNot)
+			} else {
+				check(t, "admin GET "+p.path, r, 200, concat(p.owner, p.buttons, p.staffSee, p.adminSee), p.staffNot)
 			}
 			// No session: log in first.
 			for _, who := range []string{"", "blocked", "pending"} {
@@ -121,9 +134,9 @@ func TestContentPagesByRole(t *testing.T) {
 }
 
 // TestContentActionsByRole posts every new form as every kind of visitor,
-// each on fresh objects of the "active" user: the owner's change goes
-// through, another user gets 404, managers and admins get 403 (except the
-// manager's own actions: disable, enable, cancel), and no session is 401.
+// each on fresh objects of the "active" user: the owner's and the admin's
+// change goes through, another user gets 404, managers get 403 (except the
+// manager's own actions: disable and enable), and no session is 401.
 func TestContentActionsByRole(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dbURL string) {
@@ -140,30 +153,30 @@ func TestContentActionsByRole(t *testing.T) {
 			status  map[string]int
 		}{
 			{path: "/recipients", form: recipientForm,
-				status: map[string]int{"active": 303, "other": 303, "manager": 303}},
+				status: map[string]int{"active": 303, "other": 303, "manager": 403, "admin": 303}},
 			{path: "/recipients/{R}", form: recipientForm,
-				status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 403}},
-			{path: "/recipients/{R}/delete", status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 403}},
+				status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
+			{path: "/recipients/{R}/delete", status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
 			{path: "/messages", form: func(objs) url.Values { return messageForm },
-				status: map[string]int{"active": 303, "other": 303, "admin": 303}},
+				status: map[string]int{"active": 303, "other": 303, "manager": 403, "admin": 303}},
 			{path: "/messages/{M}", form: func(objs) url.Values { return messageForm },
-				status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 403}},
+				status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
 			// In use by the mailing: refused with the reason, for the owner too.
-			{path: "/messages/{M}/delete", status: map[string]int{"active": 409, "other": 404, "manager": 403, "admin": 403}},
+			{path: "/messages/{M}/delete", status: map[string]int{"active": 409, "other": 404, "manager": 403, "admin": 409}},
 			{path: "/mailings", form: func(o objs) url.Values {
 				return url.Values{"message_id": {itoa(o.M)}, "recipient_ids": {itoa(o.R)}}
-			}, status: map[string]int{"active": 303, "other": 422, "manager": 422}},
+			}, status: map[string]int{"active": 303, "other": 422, "manager": 403, "admin": 422}},
 			{path: "/mailings/{G}", form: func(o objs) url.Values {
 				return url.Values{"name": {"x"}, "message_id": {itoa(o.M)}, "recipient_ids": {itoa(o.R)}}
-			}, status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 403}},
-			{path: "/mailings/{G}/delete", status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 403}},
-			{path: "/mailings/{G}/send", status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 403}},
+			}, status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
+			{path: "/mailings/{G}/delete", status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
+			{path: "/mailings/{G}/send", status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
 			{path: "/mailings/{G}/schedule", form: func(objs) url.Values { return url.Values{"send_at": {tomorrow}} },
-				status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 403}},
-			{path: "/mailings/{G}/cancel", running: true, status: map[string]int{"active": 303, "other": 404, "manager": 303, "admin": 303}},
-			{path: "/mailings/{G}/cancel", status: map[string]int{"active": 409, "other": 404, "manager": 409}},
+				status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
+			{path: "/mailings/{G}/cancel", running: true, status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
+			{path: "/mailings/{G}/cancel", status: map[string]int{"active": 409, "other": 404, "manager": 403, "admin": 409}},
 			{path: "/mailings/{G}/resend", form: func(objs) url.Values { return url.Values{"kind": {"failed"}} },
-				status: map[string]int{"active": 409, "other": 404, "manager": 403, "admin": 403}}, // staff may not resend: app refuses before looking at the state
+				status: map[string]int{"active": 409, "other": 404, "manager": 403, "admin": 409}}, // managers may not resend: app refuses before looking at the state
 			{path: "/mailings/{G}/disable", status: map[string]int{"active": 403, "other": 404, "manager": 303, "admin": 303}},
 			{path: "/mailings/{G}/enable", status: map[string]int{"active": 403, "other": 404, "manager": 303, "admin": 303}},
 		}
@@ -193,4 +206,13 @@ func TestContentActionsByRole(t *testing.T) {
 			}
 		}
 	})
+}
+
+// concat joins lists of fragments into a new one.
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }

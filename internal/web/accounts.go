@@ -29,17 +29,50 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, simplesender.Invalid(map[string]string{"password2": "error.password.mismatch"}), "register", p)
 		return
 	}
+	if !simplesender.ValidTimeZone(form["timezone"]) {
+		// Filled by a script from the browser, not typed: a zone the server
+		// does not know is dropped (UTC), not an error the visitor cannot fix.
+		form["timezone"] = ""
+	}
 	reg := app.Registration{Email: form["email"], Password: pw, Profile: simplesender.Profile{
 		Name: form["name"], Phone: form["phone"], Country: form["country"], Lang: rc.L.Lang(), TimeZone: form["timezone"]}}
+	if f, _, err := r.FormFile("avatar"); err == nil {
+		defer f.Close()
+		reg.Avatar = f
+	}
 	if err := s.app.Register(r.Context(), reg, clientIP(r)); err != nil {
 		s.fail(w, r, err, "register", p)
 		return
 	}
-	s.render(w, r, http.StatusOK, "check_email", &Page{Title: "page.check_email.title", Data: "register"})
+	s.checkEmail(w, r, "register")
 }
 
 func (s *Server) confirmForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "confirm", &Page{Title: "page.confirm.title", Form: map[string]string{"token": r.URL.Query().Get("token")}})
+	token := r.URL.Query().Get("token")
+	p := &Page{Title: "page.confirm.title", Form: map[string]string{"token": token}}
+	if !s.linkUsable(w, r, "confirm", token, p) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirm", p)
+}
+
+// linkUsable checks the token of a link from an e-mail before its form is
+// shown. A used, expired or unknown link gets the error and the way to a
+// new link (the page's template shows it when Data is "bad-link") instead
+// of a form that would only fail on submit; it reports false when it
+// answered.
+func (s *Server) linkUsable(w http.ResponseWriter, r *http.Request, purpose, token string, p *Page) bool {
+	err := s.app.CheckLinkToken(r.Context(), purpose, token, clientIP(r))
+	if err == nil {
+		return true
+	}
+	if simplesender.IsKind(err, simplesender.KindInvalid) {
+		p.Data = "bad-link"
+		s.render(w, r, http.StatusNotFound, purpose, p)
+		return false
+	}
+	s.fail(w, r, err, "", nil)
+	return false
 }
 
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +96,20 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "resend", p)
 		return
 	}
-	s.render(w, r, http.StatusOK, "check_email", &Page{Title: "page.check_email.title", Data: "resend"})
+	s.checkEmail(w, r, "resend")
+}
+
+// checkEmailData is what the "check your e-mail" page shows.
+type checkEmailData struct {
+	Kind   string // register, resend or reset
+	Outbox bool   // no SMTP server: the e-mail is a file in the outbox folder
+}
+
+// checkEmail tells the visitor that an e-mail is on its way; where it went
+// only when it went to the outbox folder (no SMTP server).
+func (s *Server) checkEmail(w http.ResponseWriter, r *http.Request, kind string) {
+	s.render(w, r, http.StatusOK, "check_email", &Page{Title: "page.check_email.title",
+		Data: checkEmailData{Kind: kind, Outbox: s.app.OutboxMode()}})
 }
 
 // ---- log in and out
@@ -112,6 +158,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.clearCookie(w, sessionCookie)
+	// The account's language leaves with it: the next person on this
+	// browser gets the browser's language.
+	s.clearCookie(w, langCookie)
 	s.redirectFlash(w, r, "/", "info", "flash.logged_out")
 }
 
@@ -128,11 +177,16 @@ func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "forgot", p)
 		return
 	}
-	s.render(w, r, http.StatusOK, "check_email", &Page{Title: "page.check_email.title", Data: "reset"})
+	s.checkEmail(w, r, "reset")
 }
 
 func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "reset", &Page{Title: "page.reset.title", Form: map[string]string{"token": r.URL.Query().Get("token")}})
+	token := r.URL.Query().Get("token")
+	p := &Page{Title: "page.reset.title", Form: map[string]string{"token": token}}
+	if !s.linkUsable(w, r, "reset", token, p) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "reset", p)
 }
 
 func (s *Server) reset(w http.ResponseWriter, r *http.Request) {

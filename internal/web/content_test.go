@@ -30,7 +30,7 @@ func TestRecipientsCRUD(t *testing.T) {
 		check(t, "created", page, 200, []string{"Recipient added.", "Ivan@example.org", "&lt;script&gt;x&lt;/script&gt;", "Сергеевич", "line one\nline two"},
 			[]string{"<script>x"})
 		self := r.header.Get("Location")
-		check(t, "list", s.do(t, "active", "GET", "/recipients", nil), 200, []string{"Петров &lt;script&gt;x&lt;/script&gt; Сергеевич", "1 recipient"}, []string{"<script>x"})
+		check(t, "list", s.do(t, "active", "GET", "/recipients", nil), 200, []string{"&lt;script&gt;x&lt;/script&gt; Сергеевич Петров", "1 recipient"}, []string{"<script>x"})
 		// Errors keep the input and are translated.
 		bad := s.do(t, "active", "POST", "/recipients", url.Values{"email": {"a@b.c\r\nBcc: x@y.z"}, "first_name": {"Oleg"}}, "Accept-Language", "ru")
 		check(t, "bad address", bad, 422, []string{"Введите один правильный адрес", `value="Oleg"`}, nil)
@@ -107,7 +107,7 @@ func TestMessagesCRUD(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, "in use", s.do(t, "active", "POST", self+"/delete", url.Values{}, "Accept-Language", "ru"), 409,
-			[]string{"Это сообщение используется в рассылке", "Да, удалить"}, nil)
+			[]string{"Это сообщение нельзя удалить", "Рассылка №"}, []string{"Да, удалить"})
 		check(t, "still there", s.do(t, "active", "GET", self, nil), 200, nil, nil)
 		spare := s.do(t, "active", "POST", "/messages", url.Values{"subject": {"Spare"}, "body_text": {"x"}}).header.Get("Location")
 		page = s.follow(t, "active", s.do(t, "active", "POST", spare+"/delete", url.Values{}))

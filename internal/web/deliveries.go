@@ -68,7 +68,7 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
 		d.RunID = dp.Run.ID
 	}
 	st := stateOf(m, s.app.Now())
-	idle := m.OwnerID == rc.User.ID && !m.Disabled() && !st.Sending && !st.Queued
+	idle := rc.actor().Can(app.ActSend, m.OwnerID) && !m.Disabled() && !st.Sending && !st.Queued
 	d.CanResendFailed = idle && m.Counts.Failed > 0
 	d.CanResendUnknown = idle && m.Counts.Unknown > 0
 	s.render(w, r, http.StatusOK, "deliveries", &Page{Title: "page.deliveries.title", Nav: "mailings", Data: d})

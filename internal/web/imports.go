@@ -48,6 +48,9 @@ func (s *Server) uploadData(r *http.Request) importUploadData {
 
 // importForm is the upload page.
 func (s *Server) importForm(w http.ResponseWriter, r *http.Request) {
+	if s.refused(w, r, app.ActCreate, reqCtx(r).User.ID) {
+		return
+	}
 	s.render(w, r, http.StatusOK, "import", &Page{Title: "page.import.title", Nav: "recipients", Data: s.uploadData(r)})
 }
 
@@ -55,6 +58,11 @@ func (s *Server) importForm(w http.ResponseWriter, r *http.Request) {
 // upload page again with what is wrong with the file.
 func (s *Server) uploadImport(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
+	// Before reading the file: whoever may not import should not wait for
+	// an upload that is refused anyway.
+	if s.refused(w, r, app.ActCreate, rc.User.ID) {
+		return
+	}
 	again := func(status int, msg string) {
 		s.render(w, r, status, "import", &Page{Title: "page.import.title", Nav: "recipients", Error: msg, Data: s.uploadData(r)})
 	}

@@ -88,12 +88,15 @@ type mailingFormData struct {
 }
 
 func (s *Server) newMailingForm(w http.ResponseWriter, r *http.Request) {
+	if s.refused(w, r, app.ActCreate, reqCtx(r).User.ID) {
+		return
+	}
 	s.mailingFormPage(w, r, nil)
 }
 
 func (s *Server) editMailingForm(w http.ResponseWriter, r *http.Request) {
 	m, ok := s.loadMailing(w, r)
-	if !ok || s.readOnly(w, r, m.OwnerID) {
+	if !ok || s.refused(w, r, app.ActEdit, m.OwnerID) {
 		return
 	}
 	if m.Disabled() {
@@ -134,7 +137,7 @@ func (s *Server) mailingFormPage(w http.ResponseWriter, r *http.Request, m *simp
 	}
 	switch q.Get("select") {
 	case "all":
-		ids, err := s.matchingRecipientIDs(r, f.Query)
+		ids, err := s.matchingRecipientIDs(r, formOwner(r, m), f.Query)
 		if err != nil {
 			s.fail(w, r, err, "", nil)
 			return
@@ -151,13 +154,23 @@ func (s *Server) mailingFormPage(w http.ResponseWriter, r *http.Request, m *simp
 	s.render(w, r, http.StatusOK, "mailing_form", p)
 }
 
-// matchingRecipientIDs returns the ids of the viewer's own recipients that
-// match the search.
-func (s *Server) matchingRecipientIDs(r *http.Request, query string) ([]int64, error) {
+// formOwner is whose messages and recipients the form offers: the
+// mailing's owner (an admin may edit anyone's mailing), or the viewer's for
+// a new one.
+func formOwner(r *http.Request, m *simplesender.Mailing) int64 {
+	if m != nil {
+		return m.OwnerID
+	}
+	return reqCtx(r).User.ID
+}
+
+// matchingRecipientIDs returns the ids of owner's recipients that match the
+// search.
+func (s *Server) matchingRecipientIDs(r *http.Request, owner int64, query string) ([]int64, error) {
 	rc := reqCtx(r)
 	var out []int64
 	for off := 0; off < maxSelectAll; off += maxPickList {
-		list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), rc.User.ID, app.ListFilter{Query: query, Limit: maxPickList, Offset: off})
+		list, total, err := s.app.ListRecipients(r.Context(), rc.actor(), owner, app.ListFilter{Query: query, Limit: maxPickList, Offset: off})
 		if err != nil {
 			return nil, err
 		}
@@ -173,8 +186,8 @@ func (s *Server) matchingRecipientIDs(r *http.Request, query string) ([]int64, e
 
 func (s *Server) mailingFormPageData(r *http.Request, m *simplesender.Mailing, f mailingForm, self, title string) (*Page, error) {
 	rc := reqCtx(r)
-	ctx, ac, me := r.Context(), rc.actor(), rc.User.ID
-	// Mine only, also for managers: a mailing goes to its owner's recipients.
+	ctx, ac, me := r.Context(), rc.actor(), formOwner(r, m)
+	// The owner's only: a mailing goes to its owner's recipients.
 	msgs, nmsgs, err := s.app.ListMessages(ctx, ac, me, app.ListFilter{Limit: maxPickList})
 	if err != nil {
 		return nil, err

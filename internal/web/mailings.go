@@ -116,14 +116,21 @@ type mailingData struct {
 	Mine       bool
 	Staff      bool
 	Audit      []*simplesender.AuditEvent
+	Change     *simplesender.AdminChange // an admin's last change, if any
 	// LateMinutes (or LateHours, from two hours on) say how late the last
 	// run started after its planned time; under a minute is not worth a word.
 	LateMinutes, LateHours int
 	// Buttons.
 	CanSend, CanSchedule, CanCancel, CanEdit, CanDelete      bool
 	CanResendFailed, CanResendUnknown, CanDisable, CanEnable bool
+	// NoRecipients: the send and schedule buttons are shown disabled, with
+	// the reason, rather than offered and refused.
+	NoRecipients bool
 	// The schedule form.
 	SendAt, MinSendAt, TimeZone string
+	// FirstSentAt is when the mailing was first sent (nil: never), shown
+	// beside the last run's start and end as the original did.
+	FirstSentAt *time.Time
 }
 
 // mailingPage builds the detail page of the mailing in the path.
@@ -145,21 +152,29 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 	if d.Recipients, err = s.app.MailingRecipients(ctx, ac, m.ID, firstRecipients, 0); err != nil {
 		return nil, err
 	}
+	if d.FirstSentAt, err = s.app.MailingFirstSent(ctx, ac, m.ID); err != nil {
+		return nil, err
+	}
 	if d.Staff {
 		if d.Audit, err = s.app.MailingAudit(ctx, ac, m.ID); err != nil {
 			return nil, err
 		}
 	}
+	if d.Change, err = s.app.AdminChange(ctx, ac, "mailing", m.ID); err != nil {
+		return nil, err
+	}
 	idle := !d.State.Sending && !d.State.Queued
-	if d.Mine && !m.Disabled() {
-		d.CanSend, d.CanSchedule, d.CanEdit = idle, idle, true
+	if ac.Can(app.ActSend, m.OwnerID) && !m.Disabled() {
+		d.CanSend, d.CanSchedule = idle, idle
 		d.CanResendFailed = idle && m.Counts.Failed > 0
 		d.CanResendUnknown = idle && m.Counts.Unknown > 0
 	}
-	d.CanDelete = d.Mine
-	d.CanCancel = (d.Mine || d.Staff) && m.Status == simplesender.MailingRunning && !m.Disabled()
-	d.CanDisable = d.Staff && !m.Disabled()
-	d.CanEnable = d.Staff && m.Disabled()
+	d.NoRecipients = m.RecipientCount == 0
+	d.CanEdit = ac.Can(app.ActEdit, m.OwnerID) && !m.Disabled()
+	d.CanDelete = ac.Can(app.ActDelete, m.OwnerID)
+	d.CanCancel = ac.Can(app.ActCancel, m.OwnerID) && m.Status == simplesender.MailingRunning && !m.Disabled()
+	d.CanDisable = ac.Can(app.ActDisable, m.OwnerID) && !m.Disabled()
+	d.CanEnable = ac.Can(app.ActDisable, m.OwnerID) && m.Disabled()
 	loc := rc.User.Location()
 	d.TimeZone = loc.String()
 	d.MinSendAt = now.In(loc).Format(dateTimeLocal)
@@ -351,7 +366,7 @@ func mailingLabel(l *i18n.Localizer, m *simplesender.Mailing) string {
 
 func (s *Server) deleteMailingForm(w http.ResponseWriter, r *http.Request) {
 	m, ok := s.loadMailing(w, r)
-	if !ok || s.readOnly(w, r, m.OwnerID) {
+	if !ok || s.refused(w, r, app.ActDelete, m.OwnerID) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.mailing_delete.title", Nav: "mailings",

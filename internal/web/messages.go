@@ -36,9 +36,10 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 }
 
 type messageData struct {
-	M     *simplesender.Message
-	Owner string
-	Mine  bool
+	M      *simplesender.Message
+	Owner  string
+	Mine   bool
+	Change *simplesender.AdminChange // an admin's last change, if any
 }
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request) {
@@ -50,6 +51,11 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request) {
 	d := messageData{M: m, Mine: m.OwnerID == rc.User.ID}
 	if !d.Mine {
 		d.Owner = s.ownerEmails(r.Context(), rc.actor(), []int64{m.OwnerID})[m.OwnerID]
+	}
+	var err error
+	if d.Change, err = s.app.AdminChange(r.Context(), rc.actor(), "message", m.ID); err != nil {
+		s.fail(w, r, err, "", nil)
+		return
 	}
 	s.render(w, r, http.StatusOK, "message", &Page{Title: "page.message.title", Nav: "messages", Data: d})
 }
@@ -76,6 +82,9 @@ type messageFormData struct {
 }
 
 func (s *Server) newMessageForm(w http.ResponseWriter, r *http.Request) {
+	if s.refused(w, r, app.ActCreate, reqCtx(r).User.ID) {
+		return
+	}
 	ret := returnTo(r.URL.Query().Get("return"))
 	s.render(w, r, http.StatusOK, "message_form", &Page{Title: "page.message_new.title", Nav: "messages",
 		Form: map[string]string{"return": ret}, Data: messageFormData{Action: "/messages", Cancel: or(ret, "/messages"), New: true}})
@@ -99,7 +108,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) editMessageForm(w http.ResponseWriter, r *http.Request) {
 	m, ok := s.loadMessage(w, r)
-	if !ok || s.readOnly(w, r, m.OwnerID) {
+	if !ok || s.refused(w, r, app.ActEdit, m.OwnerID) {
 		return
 	}
 	self := "/messages/" + strconv.FormatInt(m.ID, 10)
@@ -132,10 +141,30 @@ func messageDeleteData(m *simplesender.Message) confirmData {
 
 func (s *Server) deleteMessageForm(w http.ResponseWriter, r *http.Request) {
 	m, ok := s.loadMessage(w, r)
-	if !ok || s.readOnly(w, r, m.OwnerID) {
+	if !ok || s.refused(w, r, app.ActDelete, m.OwnerID) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.message_delete.title", Nav: "messages", Data: messageDeleteData(m)})
+	d := messageDeleteData(m)
+	if err := s.messageUsage(r, &d); err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.message_delete.title", Nav: "messages", Data: d})
+}
+
+// messageUsage names on d the mailings that use the message: while there
+// are any it cannot be deleted, so the page says so instead of offering a
+// "Yes, delete" that would be refused.
+func (s *Server) messageUsage(r *http.Request, d *confirmData) error {
+	id, _ := pathID(r)
+	ms, err := s.app.MessageUsers(r.Context(), reqCtx(r).actor(), id)
+	if err != nil {
+		return err
+	}
+	if len(ms) > 0 {
+		d.Mailings, d.UsageNote, d.Blocked = ms, "messages.delete_in_use", true
+	}
+	return nil
 }
 
 func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
@@ -149,8 +178,11 @@ func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	if simplesender.IsKind(err, simplesender.KindConflict) {
 		// In use by a mailing: ask again, with the reason.
 		if m, gerr := s.app.GetMessage(r.Context(), rc.actor(), id); gerr == nil {
-			s.fail(w, r, err, "confirm_delete", &Page{Title: "page.message_delete.title", Nav: "messages", Data: messageDeleteData(m)})
-			return
+			d := messageDeleteData(m)
+			if uerr := s.messageUsage(r, &d); uerr == nil {
+				s.render(w, r, http.StatusConflict, "confirm_delete", &Page{Title: "page.message_delete.title", Nav: "messages", Data: d})
+				return
+			}
 		}
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"simplesender"
 	"simplesender/internal/app"
 )
 
@@ -144,14 +145,15 @@ func (s *Server) ownerEmails(ctx context.Context, ac *app.Actor, owners []int64)
 	return out
 }
 
-// readOnly answers 403 when the viewer is not the owner of an object they
-// can see (managers and admins looking at another user's data). Regular
-// users never get here for others' objects: app answers NotFound first.
-func (s *Server) readOnly(w http.ResponseWriter, r *http.Request, owner int64) bool {
-	if reqCtx(r).User.ID == owner {
+// refused answers the app's refusal, and reports true, when the viewer may
+// not do act to content of the user owner: a form is not shown to someone
+// who could not submit it (the use case checks again on submit).
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, act app.Action, owner int64) bool {
+	err := reqCtx(r).actor().Check(act, owner)
+	if err == nil {
 		return false
 	}
-	s.errorPage(w, r, http.StatusForbidden, "error.readonly")
+	s.fail(w, r, err, "", nil)
 	return true
 }
 
@@ -161,4 +163,12 @@ type confirmData struct {
 	What     string // the object, as the user knows it
 	Action   string // POST target
 	Cancel   string // where "no" goes
+	// Mailings are named under the question with the note UsageNote (a
+	// message key): the mailings that use the object, or that it is the
+	// only recipient of.
+	Mailings  []*simplesender.Mailing
+	UsageNote string
+	// Blocked: the object cannot be deleted now (UsageNote says why), so
+	// the page offers no "Yes, delete".
+	Blocked bool
 }

@@ -20,9 +20,13 @@ type profileData struct {
 }
 
 func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
-	u := reqCtx(r).User
+	s.render(w, r, http.StatusOK, "profile", s.profilePage(reqCtx(r).User))
+}
+
+// profilePage is the profile form filled with u's saved values.
+func (s *Server) profilePage(u *simplesender.User) *Page {
 	form := map[string]string{"name": u.Name, "phone": u.Phone, "country": u.Country, "lang": u.Lang, "timezone": u.TimeZone}
-	s.render(w, r, http.StatusOK, "profile", &Page{Title: "page.profile.title", Nav: "profile", Form: form, Data: profileData{TimeZones}})
+	return &Page{Title: "page.profile.title", Nav: "profile", Form: form, Data: profileData{TimeZones}}
 }
 
 func (s *Server) saveProfile(w http.ResponseWriter, r *http.Request) {

@@ -20,7 +20,6 @@ type recipientsData struct {
 	// viewer's own, where staff see everyone's).
 	Mine      bool
 	MineTotal int
-	ReadOnly  bool // managers: no bulk delete
 }
 
 func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
@@ -39,7 +38,7 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 		owners[i] = x.OwnerID
 	}
 	d := recipientsData{Recipients: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q,
-		Pager: newPager(r.URL, page, per, total), MineTotal: total, ReadOnly: rc.User.Role == simplesender.RoleManager}
+		Pager: newPager(r.URL, page, per, total), MineTotal: total}
 	if rc.User.Role.IsStaff() {
 		if d.MineTotal, err = s.app.CountSelectedRecipients(r.Context(), rc.actor(), app.RecipientSelection{All: true, Query: q}); err != nil {
 			s.fail(w, r, err, "", nil)
@@ -51,9 +50,10 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 }
 
 type recipientData struct {
-	R     *simplesender.Recipient
-	Owner string // staff viewing another user's recipient
-	Mine  bool
+	R      *simplesender.Recipient
+	Owner  string // staff viewing another user's recipient
+	Mine   bool
+	Change *simplesender.AdminChange // an admin's last change, if any
 }
 
 func (s *Server) recipient(w http.ResponseWriter, r *http.Request) {
@@ -65,6 +65,11 @@ func (s *Server) recipient(w http.ResponseWriter, r *http.Request) {
 	d := recipientData{R: x, Mine: x.OwnerID == rc.User.ID}
 	if !d.Mine {
 		d.Owner = s.ownerEmails(r.Context(), rc.actor(), []int64{x.OwnerID})[x.OwnerID]
+	}
+	var err error
+	if d.Change, err = s.app.AdminChange(r.Context(), rc.actor(), "recipient", x.ID); err != nil {
+		s.fail(w, r, err, "", nil)
+		return
 	}
 	s.render(w, r, http.StatusOK, "recipient", &Page{Title: "page.recipient.title", Nav: "recipients", Data: d})
 }
@@ -104,6 +109,9 @@ func recipientFromForm(f map[string]string) *simplesender.Recipient {
 }
 
 func (s *Server) newRecipientForm(w http.ResponseWriter, r *http.Request) {
+	if s.refused(w, r, app.ActCreate, reqCtx(r).User.ID) {
+		return
+	}
 	ret := returnTo(r.URL.Query().Get("return"))
 	s.render(w, r, http.StatusOK, "recipient_form", &Page{Title: "page.recipient_new.title", Nav: "recipients",
 		Form: map[string]string{"return": ret}, Data: recipientFormData{Action: "/recipients", Cancel: or(ret, "/recipients"), New: true}})
@@ -128,7 +136,7 @@ func (s *Server) createRecipient(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) editRecipientForm(w http.ResponseWriter, r *http.Request) {
 	x, ok := s.loadRecipient(w, r)
-	if !ok || s.readOnly(w, r, x.OwnerID) {
+	if !ok || s.refused(w, r, app.ActEdit, x.OwnerID) {
 		return
 	}
 	self := "/recipients/" + strconv.FormatInt(x.ID, 10)
@@ -157,17 +165,26 @@ func (s *Server) updateRecipient(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteRecipientForm(w http.ResponseWriter, r *http.Request) {
 	x, ok := s.loadRecipient(w, r)
-	if !ok || s.readOnly(w, r, x.OwnerID) {
+	if !ok || s.refused(w, r, app.ActDelete, x.OwnerID) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.recipient_delete.title", Nav: "recipients",
-		Data: recipientDeleteData(x)})
+	d := recipientDeleteData(x, reqCtx(r).L.Lang())
+	// Deleting keeps the mailings it is the only recipient of: say so.
+	ms, err := s.app.SoleRecipientOf(r.Context(), reqCtx(r).actor(), x.ID)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	if len(ms) > 0 {
+		d.Mailings, d.UsageNote = ms, "recipients.delete_only_recipient"
+	}
+	s.render(w, r, http.StatusOK, "confirm_delete", &Page{Title: "page.recipient_delete.title", Nav: "recipients", Data: d})
 }
 
-func recipientDeleteData(x *simplesender.Recipient) confirmData {
+func recipientDeleteData(x *simplesender.Recipient, lang string) confirmData {
 	self := "/recipients/" + strconv.FormatInt(x.ID, 10)
 	what := x.Email
-	if n := x.FullName(); n != "" {
+	if n := simplesender.PersonName(lang, x.LastName, x.FirstName, x.MiddleName); n != "" {
 		what += " (" + n + ")"
 	}
 	return confirmData{Question: "recipients.delete_confirm", What: what, Action: self + "/delete", Cancel: self}

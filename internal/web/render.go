@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"simplesender"
+	"simplesender/internal/app"
 	"simplesender/internal/i18n"
 )
 
@@ -31,13 +32,12 @@ func parseTemplates(assets *Assets) (templates, error) {
 			}
 			return m
 		},
-		"add":  func(a, b int) int { return a + b },
-		"f1":   f1,
-		"addf": func(a, b float64) float64 { return a + b },
-		"subf": func(a, b float64) float64 { return a - b },
-		"sub":  func(a, b int) int { return a - b },
-		// names joins a person's names, skipping empty ones.
-		"names": func(parts ...string) string { return strings.Join(strings.Fields(strings.Join(parts, " ")), " ") },
+		"add":     func(a, b int) int { return a + b },
+		"excerpt": excerpt,
+		"f1":      f1,
+		"addf":    func(a, b float64) float64 { return a + b },
+		"subf":    func(a, b float64) float64 { return a - b },
+		"sub":     func(a, b int) int { return a - b },
 	}
 	pages, err := fs.Glob(templateFS, "templates/pages/*.html")
 	if err != nil {
@@ -52,6 +52,21 @@ func parseTemplates(assets *Assets) (templates, error) {
 		out[strings.TrimSuffix(path.Base(p), ".html")] = t
 	}
 	return out, nil
+}
+
+// excerpt is the start of s on one line: whitespace runs become one space,
+// and past n characters it is cut at a word and ends with "…".
+func excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,.;:-") + "…"
 }
 
 // flash is a one-time message shown on the next page.
@@ -98,11 +113,55 @@ func (p *Page) Time(t any) string {
 	return tt.In(loc).Format("2006-01-02 15:04 MST")
 }
 
+// Person is a person's name in the order of the page's language.
+func (p *Page) Person(last, first, middle string) string {
+	return simplesender.PersonName(p.L.Lang(), last, first, middle)
+}
+
+// Quote puts s in the quotation marks of the page's language.
+func (p *Page) Quote(s string) string { return p.L.T("quote", "Text", s) }
+
+// AuditDetail is the detail of a recorded action in the page's language: a
+// role change names the role by its label.
+func (p *Page) AuditDetail(e *simplesender.AuditEvent) string {
+	if e.Action != "user.role" {
+		return e.Detail
+	}
+	role, via, _ := strings.Cut(e.Detail, " ")
+	if !simplesender.Role(role).Valid() {
+		return e.Detail
+	}
+	out := p.L.T("role." + role)
+	if via == "(command line)" {
+		out += " (" + p.L.T("audit.via_cli") + ")"
+	} else if via != "" {
+		out += " " + via
+	}
+	return out
+}
+
+// Avatar is the address of u's picture, "" when there is none.
+func (p *Page) Avatar(u *simplesender.User) string { return AvatarURL(u) }
+
 // IsStaff reports whether the viewer is a manager or admin.
 func (p *Page) IsStaff() bool { return p.User != nil && p.User.Role.IsStaff() }
 
 // IsAdmin reports whether the viewer is an admin.
 func (p *Page) IsAdmin() bool { return p.User != nil && p.User.Role == simplesender.RoleAdmin }
+
+// IsManager reports whether the viewer is a manager (read-only on content).
+func (p *Page) IsManager() bool { return p.User != nil && p.User.Role == simplesender.RoleManager }
+
+// Can reports whether the viewer may do act ("create", "edit", "delete",
+// "send", "cancel", "disable") to content of the user owner, by the rule of
+// package app: templates show only the buttons that work.
+func (p *Page) Can(act string, owner int64) bool {
+	return p.User != nil && (&app.Actor{User: p.User}).Can(app.Action(act), owner)
+}
+
+// CanCreate reports whether the viewer may add recipients, messages and
+// mailings (managers may not).
+func (p *Page) CanCreate() bool { return p.User != nil && p.Can(string(app.ActCreate), p.User.ID) }
 
 // render writes page name with status.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *Page) {

@@ -106,6 +106,9 @@ func (s *Server) Handler() http.Handler {
 
 	mux.Handle("GET /profile", s.authed(s.profile))
 	mux.Handle("POST /profile", s.authed(s.saveProfile))
+	mux.Handle("POST /profile/avatar", s.authed(s.uploadAvatar))
+	mux.Handle("POST /profile/avatar/delete", s.authed(s.deleteAvatar))
+	mux.Handle("GET /avatars/{id}/{v}", s.authed(s.avatarImage))
 	mux.Handle("GET /profile/password", s.authed(s.passwordForm))
 	mux.Handle("POST /profile/password", s.authed(s.changePassword))
 	mux.Handle("GET /tokens", s.authed(s.tokens))
@@ -225,8 +228,16 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 			maxFile, _ := s.app.ImportLimits()
 			r.Body = http.MaxBytesReader(w, r.Body, maxFile+maxFormBytes)
 		} else if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-			if err := r.ParseForm(); err != nil {
+			var err error
+			if avatarPaths[r.URL.Path] && isUpload(r) {
+				// A form with a picture: kept in memory, checked by app.
+				r.Body = http.MaxBytesReader(w, r.Body, maxAvatarPost)
+				err = r.ParseMultipartForm(maxAvatarPost)
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+				err = r.ParseForm()
+			}
+			if err != nil {
 				rc.L = s.bundle.For(s.bundle.Match(r.Header.Get("Accept-Language")))
 				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rc))
 				var mbe *http.MaxBytesError
@@ -337,7 +348,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, form st
 	}
 	p.Errors = map[string]string{}
 	for f, k := range e.Fields {
-		p.Errors[f] = l.T(k)
+		p.Errors[f] = l.T(k, e.FieldArgs[f]...)
 	}
 	p.Error = l.T(msg, "Wait", wait)
 	s.render(w, r, e.Kind.HTTPStatus(), form, p)

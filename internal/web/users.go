@@ -91,6 +91,7 @@ type userData struct {
 	Target    *simplesender.User
 	CanManage bool
 	Audit     []*simplesender.AuditEvent
+	DataAudit []*simplesender.AuditEvent // others' actions on the user's recipients, messages, mailings
 	Roles     []string
 }
 
@@ -116,8 +117,13 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "", nil)
 		return
 	}
+	dataAudit, err := s.app.UserDataAudit(r.Context(), rc.actor(), id)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
 	s.render(w, r, http.StatusOK, "user", &Page{Title: "page.user.title", Nav: "users", Data: userData{
-		Target: u, CanManage: app.CanManage(rc.actor(), u), Audit: audit, Roles: []string{"user", "manager", "admin"}}})
+		Target: u, CanManage: app.CanManage(rc.actor(), u), Audit: audit, DataAudit: dataAudit, Roles: []string{"user", "manager", "admin"}}})
 }
 
 func (s *Server) blockUser(w http.ResponseWriter, r *http.Request)   { s.setBlocked(w, r, true) }
