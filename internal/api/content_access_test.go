@@ -100,6 +100,11 @@ var contentScenarios = []contentScenario{
 			}
 			return nil
 		}, okHas: []string{`"disabled":false`, `"disabled_at":null`}},
+	{name: "duplicate a mailing", method: "POST", path: "/mailings/{g}/duplicate", want: st6(201, 404, 403, 201, 401, 401),
+		okHas: []string{`"name":"Copy of News `, `"status":"created"`, `"recipient_ids":[{r},{r2}]`, `"message_id":{m}`,
+			`"scheduled_at":null`, `"owner_id":{owner}`}},
+	{name: "send a test of a mailing", method: "POST", path: "/mailings/{g}/test", body: `{"recipient_id":{r}}`,
+		want: st6(200, 404, 403, 200, 401, 401), okHas: []string{`"sent_to":["`, `"recipient_id":{r}`}},
 	{name: "list runs", method: "GET", path: "/mailings/{g}/runs", want: st6(200, 404, 200, 200, 401, 401), prepare: sendOnce,
 		okHas: []string{`"number":1`, `"kind":"send"`, `"counts":{"sent":1,"failed":1,"pending":0,"unknown":0,"cancelled":0}`}},
 	{name: "list deliveries", method: "GET", path: "/mailings/{g}/deliveries", want: st6(200, 404, 200, 200, 401, 401), prepare: sendOnce,

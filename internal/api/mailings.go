@@ -40,7 +40,9 @@ type mailingJSON struct {
 	UpdatedAt      string     `json:"updated_at"`
 	RecipientCount int        `json:"recipient_count"`
 	Counts         countsJSON `json:"counts"`
-	RecipientIDs   []int64    `json:"recipient_ids,omitempty"`
+	// StatusDetail says what the mailing does now (see statusDetailJSON).
+	StatusDetail statusDetailJSON `json:"status_detail"`
+	RecipientIDs []int64          `json:"recipient_ids,omitempty"`
 }
 
 func mailingOf(m *simplesender.Mailing) mailingJSON {
@@ -84,7 +86,9 @@ func (x *API) listMailings(w http.ResponseWriter, r *http.Request, u *simplesend
 	}
 	out := list[mailingJSON]{Items: make([]mailingJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(total)}
 	for _, it := range items {
-		out.Items = append(out.Items, mailingOf(it))
+		mj := mailingOf(it)
+		mj.StatusDetail = x.statusDetailOf(r, u, it)
+		out.Items = append(out.Items, mj)
 	}
 	x.reply(w, http.StatusOK, out)
 	return nil
@@ -97,6 +101,7 @@ func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender
 		return mailingJSON{}, err
 	}
 	out := mailingOf(m)
+	out.StatusDetail = x.statusDetailOf(r, u, m)
 	out.RecipientIDs = ids
 	if out.RecipientIDs == nil {
 		out.RecipientIDs = []int64{}

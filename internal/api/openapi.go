@@ -99,7 +99,9 @@ func components() map[string]schema {
 		"message_id": integer(), "status": enum("created", "running", "finished"), "disabled": boolean(),
 		"disabled_at": nullable(dateTime()), "scheduled_at": nullable(dateTime()), "started_at": nullable(dateTime()),
 		"finished_at": nullable(dateTime()), "created_at": dateTime(), "updated_at": dateTime(),
-		"recipient_count": integer(), "counts": ref("Counts"), "recipient_ids": arr(integer())})
+		"recipient_count": integer(), "counts": ref("Counts"), "recipient_ids": arr(integer()),
+		"status_detail": object(map[string]schema{"phase": enum("new", "scheduled", "starting", "sending", "finished"),
+			"at": nullable(dateTime()), "next_at": nullable(dateTime()), "percent": integer(), "text": str()})})
 	// The audience is in the answers about one mailing, not in lists.
 	mailing["required"] = without(mailing["required"].([]string), "recipient_ids")
 	return map[string]schema{
@@ -375,6 +377,15 @@ func operations() map[string]operation {
 			body: input(map[string]schema{"kind": enum("failed", "unknown")}, "kind"), okStatus: 202, ok: ref("Mailing"), errs: []int{409}},
 		"POST /mailings/{id}/disable": {tag: "mailings", who: whoStaff, summary: "Disable a mailing (managers, admins); cancels what is scheduled or running", ok: ref("Mailing")},
 		"POST /mailings/{id}/enable":  {tag: "mailings", who: whoStaff, summary: "Enable a disabled mailing (managers, admins)", ok: ref("Mailing")},
+		"POST /mailings/{id}/duplicate": {tag: "mailings", who: whoOwner, summary: "Copy a mailing: the same message and recipients, a new name (\"Copy of ...\" in the caller's language), nothing sent or planned",
+			okStatus: 201, ok: ref("Mailing"), errs: []int{409}},
+		"POST /mailings/{id}/test": {tag: "mailings", who: whoOwner, summary: "Send a test of a mailing to yourself and up to 5 addresses",
+			desc: "Rendered for recipient_id (default: the mailing's first recipient, or sample values), sent at once through the mail server, " +
+				"not counted in the reports, recorded in the audit log. to_me defaults to true. 422 names the field (to, recipient_id); " +
+				"429 after 10 tests an hour; 503 when the mail server refuses.",
+			body: input(map[string]schema{"to_me": boolean(), "to": arr(str()), "recipient_id": integer()}),
+			ok:   object(map[string]schema{"sent_to": arr(str()), "recipient_id": nullable(integer()), "sent_at": dateTime()}),
+			errs: []int{409, 429, 503}},
 		"GET /mailings/{id}/runs": {tag: "deliveries", who: whoUser, summary: "The send runs of a mailing, newest first",
 			params: pageParams, ok: ref("RunList")},
 		"GET /mailings/{id}/deliveries": {tag: "deliveries", who: whoUser, summary: "Per recipient state of a run (default: the last)",

@@ -268,6 +268,7 @@ func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Tim
 		}
 		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, action)
 	})
+	err = a.conflictAsNow(ctx, id, err)
 	if err == nil {
 		a.FiguresChanged(ctx, []int64{m.OwnerID})
 	}

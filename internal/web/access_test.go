@@ -179,6 +179,9 @@ func TestContentActionsByRole(t *testing.T) {
 				status: map[string]int{"active": 409, "other": 404, "manager": 403, "admin": 409}}, // managers may not resend: app refuses before looking at the state
 			{path: "/mailings/{G}/disable", status: map[string]int{"active": 403, "other": 404, "manager": 303, "admin": 303}},
 			{path: "/mailings/{G}/enable", status: map[string]int{"active": 403, "other": 404, "manager": 303, "admin": 303}},
+			{path: "/mailings/{G}/duplicate", status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
+			{path: "/mailings/{G}/test", form: func(objs) url.Values { return url.Values{"to_me": {"1"}, "to": {""}} },
+				status: map[string]int{"active": 303, "other": 404, "manager": 403, "admin": 303}},
 		}
 		for _, c := range cases {
 			for _, who := range []string{"active", "other", "manager", "admin", "", "blocked"} {

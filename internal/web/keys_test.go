@@ -26,7 +26,7 @@ var dynamicKeys = map[string][]string{
 	"run.trigger.%s":       {"now", "schedule", "cli"},
 	"import.field.%s":      {"ignore", "email", "last_name", "first_name", "middle_name", "full_name", "comment"},
 	"import.phase.%s":      {"check", "write"},
-	"audit.%s":             {"mailing.disable", "mailing.enable", "mailing.cancel", "user.block", "user.unblock", "user.role"},
+	"audit.%s":             {"mailing.disable", "mailing.enable", "mailing.cancel", "mailing.test", "mailing.duplicate", "user.block", "user.unblock", "user.role"},
 }
 
 // TestEveryMessageKeyIsTranslated finds every message key used in the

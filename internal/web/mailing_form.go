@@ -41,6 +41,19 @@ func readMailingForm(v url.Values) mailingForm {
 	return f
 }
 
+// uniqueIDs drops repeated ids, keeping the first of each.
+func uniqueIDs(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := ids[:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func joinIDs(ids []int64) string {
 	var sb strings.Builder
 	for i, id := range ids {
@@ -85,6 +98,11 @@ type mailingFormData struct {
 	Hidden     string // chosen ids that are not listed, comma-separated
 	Selected   int
 	Query      string
+	// SelectedForms are samples of the "N selected" label, [count, text]
+	// pairs in JSON, from which the page's script writes the label for any
+	// count as boxes are ticked.
+	SelectedForms string
+	HiddenCount   int // chosen ids that are not listed
 }
 
 func (s *Server) newMailingForm(w http.ResponseWriter, r *http.Request) {
@@ -142,7 +160,7 @@ func (s *Server) mailingFormPage(w http.ResponseWriter, r *http.Request, m *simp
 			s.fail(w, r, err, "", nil)
 			return
 		}
-		f.Selected = append(f.Selected, ids...)
+		f.Selected = uniqueIDs(append(f.Selected, ids...))
 	case "none":
 		f.Selected = nil
 	}
@@ -221,7 +239,8 @@ func (s *Server) mailingFormPageData(r *http.Request, m *simplesender.Mailing, f
 			hidden = append(hidden, id)
 		}
 	}
-	d.Hidden = joinIDs(hidden)
+	d.Hidden, d.HiddenCount = joinIDs(hidden), len(hidden)
+	d.SelectedForms = pluralSamples(rc.L, "mailing.selected")
 	return &Page{Title: title, Nav: "mailings", Data: d, Form: map[string]string{"name": f.Name}}, nil
 }
 

@@ -87,24 +87,57 @@ func stateOf(m *simplesender.Mailing, now time.Time) mailingState {
 	return st
 }
 
-// progress is the figures of the last run, as the page and its JSON show them.
+// progress is the figures of the last run, as the page and its JSON show
+// them. Text holds every other figure of the page that moves during a send,
+// already in words, keyed as the page's [data-text] elements: the status
+// detail, the times and why a send waits; the page's script updates them all
+// together from progress.json.
 type progress struct {
 	Status      string `json:"status"`
 	StatusLabel string `json:"status_label"`
 	Running     bool   `json:"running"`
+	Phase       string `json:"phase"` // what the mailing does now (simplesender.Phase)
 	Total       int    `json:"total"`
 	Done        int    `json:"done"`
 	simplesender.DeliveryCounts
+	Text map[string]string `json:"text"`
 }
 
 // progressOf reports the last run of m. Running is true while a send is in
 // progress or about to start, not while it waits for a later time: the page
 // only needs to move while something happens.
-func progressOf(m *simplesender.Mailing, now time.Time, l *i18n.Localizer) progress {
+func (s *Server) progressOf(r *http.Request, m *simplesender.Mailing) (progress, error) {
+	rc := reqCtx(r)
+	now, l, loc := s.app.Now(), rc.L, rc.User.Location()
 	st := stateOf(m, now)
-	return progress{Status: string(m.Status), StatusLabel: l.T("mailing.status." + string(m.Status)),
+	p := progress{Status: string(m.Status), StatusLabel: l.T("mailing.status." + string(m.Status)),
 		Running: m.Status == simplesender.MailingRunning && (st.Sending || st.Queued) && !m.Disabled(),
 		Total:   m.Counts.Total(), Done: m.Counts.Done(), DeliveryCounts: m.Counts}
+	w, err := s.app.MailingWaiting(r.Context(), m)
+	if err != nil {
+		return p, err
+	}
+	p.Phase = string(m.Detail(now).Phase)
+	p.Text = map[string]string{
+		"detail":       app.StatusText(l, loc, m.Detail(now), now),
+		"scheduled_at": "—",
+		"started_at":   pageTime(loc, m.StartedAt),
+		"finished_at":  "—",
+		"why":          app.WaitingText(l, loc, w, now),
+		// Shown live only while the page says "never sent": then the
+		// last run, once started, is the first one.
+		"first_sent_at": l.T("mailing.never_sent"),
+	}
+	if m.StartedAt != nil {
+		p.Text["first_sent_at"] = pageTime(loc, m.StartedAt)
+	}
+	if st.Scheduled {
+		p.Text["scheduled_at"] = pageTime(loc, m.ScheduledAt)
+	}
+	if !st.Sending {
+		p.Text["finished_at"] = pageTime(loc, m.FinishedAt)
+	}
+	return p, nil
 }
 
 type mailingData struct {
@@ -115,8 +148,12 @@ type mailingData struct {
 	Progress   progress
 	Mine       bool
 	Staff      bool
-	Audit      []*simplesender.AuditEvent
-	Change     *simplesender.AdminChange // an admin's last change, if any
+	// Watch: the planned start is within the hour, so the page watches for
+	// it and shows the send when it starts.
+	Watch    bool
+	Audit    []*simplesender.AuditEvent
+	Change   *simplesender.AdminChange // an admin's last change, if any
+	LastTest *simplesender.AuditEvent  // the newest test sent, if any
 	// LateMinutes (or LateHours, from two hours on) say how late the last
 	// run started after its planned time; under a minute is not worth a word.
 	LateMinutes, LateHours int
@@ -138,14 +175,17 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 	rc := reqCtx(r)
 	ctx, ac := r.Context(), rc.actor()
 	now := s.app.Now()
-	d := &mailingData{M: m, State: stateOf(m, now), Progress: progressOf(m, now, rc.L), Mine: m.OwnerID == rc.User.ID,
-		Staff: rc.User.Role.IsStaff()}
+	d := &mailingData{M: m, State: stateOf(m, now), Mine: m.OwnerID == rc.User.ID, Staff: rc.User.Role.IsStaff()}
+	d.Watch = d.State.Scheduled && !m.Disabled() && m.ScheduledAt.Sub(now) <= time.Hour
+	var err error
+	if d.Progress, err = s.progressOf(r, m); err != nil {
+		return nil, err
+	}
 	if late := int(m.LateBy / time.Minute); late >= 120 {
 		d.LateHours = int(m.LateBy / time.Hour)
 	} else {
 		d.LateMinutes = late
 	}
-	var err error
 	if d.Message, err = s.app.GetMessage(ctx, ac, m.MessageID); err != nil && !simplesender.IsKind(err, simplesender.KindNotFound) {
 		return nil, err
 	}
@@ -153,6 +193,9 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 		return nil, err
 	}
 	if d.FirstSentAt, err = s.app.MailingFirstSent(ctx, ac, m.ID); err != nil {
+		return nil, err
+	}
+	if d.LastTest, err = s.app.LastTest(ctx, ac, m.ID); err != nil {
 		return nil, err
 	}
 	if d.Staff {
@@ -183,7 +226,7 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 	} else {
 		d.SendAt = now.In(loc).Add(time.Hour).Truncate(time.Hour).Format(dateTimeLocal)
 	}
-	p := &Page{Title: "page.mailing.title", Nav: "mailings", Data: d, Form: map[string]string{"send_at": d.SendAt}}
+	p := &Page{Title: "page.mailing.title", Nav: "mailings", Data: d, Form: map[string]string{"send_at": d.SendAt, "to_me": "1"}}
 	return p, nil
 }
 
@@ -224,7 +267,14 @@ func (s *Server) progressJSON(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": e.Kind.String()})
 		return
 	}
-	_ = json.NewEncoder(w).Encode(progressOf(m, s.app.Now(), rc.L))
+	p, err := s.progressOf(r, m)
+	if err != nil {
+		s.log.Error("mailing progress", "err", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": simplesender.KindInternal.String()})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(p)
 }
 
 // mailingRecipients lists the whole audience of a mailing, page by page.
@@ -288,6 +338,10 @@ func (s *Server) mailingFail(w http.ResponseWriter, r *http.Request, id int64, e
 	}
 	if v := r.PostFormValue("send_at"); v != "" {
 		p.Form["send_at"] = v
+	}
+	if _, ok := r.PostForm["to"]; ok { // the test form
+		p.Form["to"], p.Form["to_me"] = r.PostFormValue("to"), r.PostFormValue("to_me")
+		p.Form["recipient_id"] = r.PostFormValue("recipient_id")
 	}
 	s.fail(w, r, err, "mailing", p)
 }

@@ -80,7 +80,7 @@ func TestMailingFlowFromForms(t *testing.T) {
 		}
 		// A second click is refused, with the reason on the page.
 		again := s.do(t, "active", "POST", "/mailings/"+id+"/send", url.Values{})
-		check(t, "double click", again, 409, []string{"already being sent"}, nil)
+		check(t, "double click", again, 409, []string{"already queued"}, nil)
 		// In Russian.
 		ru := s.do(t, "active", "GET", "/mailings/"+id, nil, "Accept-Language", "ru")
 		check(t, "in Russian", ru, 200, []string{"Запущена", "Отменить отправку", "2 получателя"}, nil)

@@ -90,7 +90,11 @@ type Page struct {
 	Status  int
 	Langs   []string
 	Request *http.Request
+	now     time.Time // when the page is made, on the app's clock
 }
+
+// timeLayout is how pages show a time.
+const timeLayout = "2006-01-02 15:04 MST"
 
 // Time formats t in the viewer's time zone.
 func (p *Page) Time(t any) string {
@@ -110,7 +114,7 @@ func (p *Page) Time(t any) string {
 	if p.User != nil {
 		loc = p.User.Location()
 	}
-	return tt.In(loc).Format("2006-01-02 15:04 MST")
+	return tt.In(loc).Format(timeLayout)
 }
 
 // Person is a person's name in the order of the page's language.
@@ -207,6 +211,7 @@ func (s *Server) fillPage(w http.ResponseWriter, r *http.Request, p *Page) {
 	p.Langs = s.bundle.Languages()
 	p.Request = r
 	p.Path = r.URL.RequestURI()
+	p.now = s.app.Now()
 	if p.Flash == nil {
 		p.Flash = s.takeFlash(w, r)
 	}

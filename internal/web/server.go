@@ -176,6 +176,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /mailings/{id}/resend", s.authed(s.resendMailing))
 	mux.Handle("POST /mailings/{id}/disable", s.authed(s.disableMailing))
 	mux.Handle("POST /mailings/{id}/enable", s.authed(s.enableMailing))
+	mux.Handle("POST /mailings/{id}/duplicate", s.authed(s.duplicateMailing))
+	mux.Handle("POST /mailings/{id}/test", s.authed(s.testMailing))
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
