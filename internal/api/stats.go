@@ -53,7 +53,7 @@ func (x *API) statsUsers(w http.ResponseWriter, r *http.Request, u *simplesender
 	if err != nil {
 		return err
 	}
-	out := list[userStatsJSON]{Items: make([]userStatsJSON, 0, len(page.Items)), Total: page.Total, Page: p.Page, PerPage: p.PerPage}
+	out := list[userStatsJSON]{Items: make([]userStatsJSON, 0, len(page.Items)), Total: page.Total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(page.Total)}
 	for _, it := range page.Items {
 		out.Items = append(out.Items, userStatsJSON{UserID: it.UserID, Email: it.Email, statsJSON: statsOf(it.Stats)})
 	}
