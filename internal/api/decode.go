@@ -108,6 +108,14 @@ type paging struct {
 	Page, PerPage int
 }
 
+// pages returns the number of pages of total items: 0 for none.
+func (p paging) pages(total int) int {
+	if total <= 0 {
+		return 0
+	}
+	return app.LastPage(total, p.PerPage)
+}
+
 // offset returns the number of items before the page.
 func (p paging) offset() int { return app.Offset(p.Page, p.PerPage) }
 

@@ -102,7 +102,7 @@ func (x *API) listRuns(w http.ResponseWriter, r *http.Request, u *simplesender.U
 	if err != nil {
 		return err
 	}
-	out := list[runJSON]{Items: []runJSON{}, Total: len(runs), Page: p.Page, PerPage: p.PerPage}
+	out := list[runJSON]{Items: []runJSON{}, Total: len(runs), Page: p.Page, PerPage: p.PerPage, Pages: p.pages(len(runs))}
 	if off := p.offset(); off < len(runs) {
 		for _, run := range runs[off:min(off+p.PerPage, len(runs))] {
 			out.Items = append(out.Items, *runOf(run))
@@ -145,7 +145,7 @@ func (x *API) listDeliveries(w http.ResponseWriter, r *http.Request, u *simplese
 		return err
 	}
 	out := deliveryList{list: list[deliveryJSON]{Items: make([]deliveryJSON, 0, len(page.Deliveries)), Total: page.Total,
-		Page: p.Page, PerPage: p.PerPage}, Run: runOf(page.Run)}
+		Page: p.Page, PerPage: p.PerPage, Pages: p.pages(page.Total)}, Run: runOf(page.Run)}
 	for _, d := range page.Deliveries {
 		out.Items = append(out.Items, deliveryOf(d))
 	}
@@ -164,7 +164,7 @@ func (x *API) listAttempts(w http.ResponseWriter, r *http.Request, u *simplesend
 	if err != nil {
 		return err
 	}
-	out := list[attemptJSON]{Items: make([]attemptJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage}
+	out := list[attemptJSON]{Items: make([]attemptJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(total)}
 	for _, a := range items {
 		out.Items = append(out.Items, attemptOf(a))
 	}

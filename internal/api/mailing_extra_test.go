@@ -126,7 +126,7 @@ func TestSendTestOfMailing(t *testing.T) {
 		}
 		// Not a send: no run, no counts, nothing in the reports.
 		f.do(t, req{method: "GET", path: "/mailings/" + itoa(o.G.ID), bearer: tok}).want(t, 200).
-			has(t, `"status":"created"`, `"started_at":null`, `"counts":{"sent":0,"failed":0,"pending":0,"unknown":0,"cancelled":0}`)
+			has(t, `"status":"created"`, `"started_at":null`, `"counts":{"sent":0,"failed":0,"pending":0,"unknown":0,"cancelled":0,"suppressed":0,"bounced":0,"complained":0}`)
 		f.do(t, req{method: "GET", path: "/mailings/" + itoa(o.G.ID) + "/runs", bearer: tok}).want(t, 200).has(t, `"total":0`)
 		f.do(t, req{method: "GET", path: "/stats", bearer: tok}).want(t, 200).has(t, `"messages_sent":0`, `"attempts_success":0`)
 		// Recorded as a test.

@@ -91,7 +91,7 @@ func (x *API) listMailings(w http.ResponseWriter, r *http.Request, u *simplesend
 	if err != nil {
 		return err
 	}
-	out := list[mailingJSON]{Items: make([]mailingJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage}
+	out := list[mailingJSON]{Items: make([]mailingJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(total)}
 	for _, it := range items {
 		mj := mailingOf(it)
 		mj.StatusDetail = x.statusDetailOf(r, u, it)

@@ -51,7 +51,7 @@ func (x *API) listMessages(w http.ResponseWriter, r *http.Request, u *simplesend
 	if err != nil {
 		return err
 	}
-	out := list[messageJSON]{Items: make([]messageJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage}
+	out := list[messageJSON]{Items: make([]messageJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(total)}
 	for _, it := range items {
 		out.Items = append(out.Items, messageOf(it))
 	}

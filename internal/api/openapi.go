@@ -47,6 +47,9 @@ func components() map[string]schema {
 			"fields":  strMap(),
 		}),
 		"Accepted": object(map[string]schema{"accepted": boolean()}),
+		"Count":    object(map[string]schema{"count": integer()}),
+		"RecipientSelection": input(map[string]schema{"ids": schema{"type": "array", "items": integer(), "maxItems": 1000},
+			"all": boolean(), "q": schema{"type": "string", "maxLength": maxQueryLen}}),
 		"User": object(map[string]schema{"id": integer(), "email": str(), "name": str(), "phone": str(), "country": str(),
 			"lang": str(), "timezone": str(), "role": enum("user", "manager", "admin"), "status": enum("pending", "active", "blocked"),
 			"created_at": dateTime(), "confirmed_at": nullable(dateTime()), "blocked_at": nullable(dateTime()),
@@ -102,7 +105,7 @@ func components() map[string]schema {
 		"MailingList":   listOf(ref("Mailing")),
 		"RunList":       listOf(ref("Run")),
 		"DeliveryList": object(map[string]schema{"items": arr(ref("Delivery")), "total": integer(), "page": integer(),
-			"per_page": integer(), "run": nullable(ref("Run"))}),
+			"per_page": integer(), "pages": integer(), "run": nullable(ref("Run"))}),
 		"AttemptList":   listOf(ref("Attempt")),
 		"UserStatsList": listOf(ref("UserStats")),
 	}
@@ -198,6 +201,17 @@ func operations() map[string]operation {
 		"GET /recipients.csv": {tag: "recipients", who: whoUser, summary: "Export recipients as CSV",
 			desc:   "Columns email, last_name, first_name, middle_name, comment; ordered by address. Cells starting with = + - @, a tab or a CR (after any apostrophes) get one more leading apostrophe; the import removes it.",
 			params: []param{bomParam, separatorParam, ownerParam}, ok: str(), okType: "text/csv"},
+		"POST /recipients/bulk/count": {tag: "recipients", who: whoUser, summary: "Count a selection of the caller's recipients",
+			desc: "What a bulk delete or export of the same body would cover: the caller's own recipients among ids (at most 1000; others' ids select nothing), " +
+				"or with all=true every one matching q (every one when q is empty). 422 on ids when nothing is selected.",
+			body: ref("RecipientSelection"), ok: ref("Count")},
+		"POST /recipients/bulk/delete": {tag: "recipients", who: whoAuthor, summary: "Delete a selection of the caller's recipients",
+			desc: "The body selects as for /recipients/bulk/count; the answer says how many were deleted. They leave the mailings' audiences; the delivery history keeps its copy. " +
+				"422 on ids when none of the ids is the caller's.",
+			body: ref("RecipientSelection"), ok: ref("Count")},
+		"POST /recipients/bulk/export.csv": {tag: "recipients", who: whoUser, summary: "Export a selection of the caller's recipients as CSV",
+			desc:   "The body selects as for /recipients/bulk/count; the file is as GET /recipients.csv.",
+			params: []param{bomParam, separatorParam}, body: ref("RecipientSelection"), ok: str(), okType: "text/csv"},
 		"POST /recipients/import": {tag: "recipients", who: whoAuthor, summary: "Import recipients from a CSV file",
 			desc: "The body is the file (text/csv), or the part named file of a multipart/form-data body; at most SIMPLESENDER_UPLOAD_MAX bytes (default 50 MiB; 413). " +
 				"UTF-8 (with or without BOM) and Windows-1251, separators , ; and tab are detected; the header names the columns (English or Russian). " +
@@ -437,7 +451,7 @@ func openAPIDocument() []byte {
 		"info": map[string]any{"title": "simpleSENDER API", "version": "1",
 			"description": "JSON API of simpleSENDER. Authenticate with Authorization: Bearer TOKEN. Errors are " +
 				`{"error": {"code", "message", "fields"}} with messages in the caller's language (Accept-Language, or the account's setting). ` +
-				`Lists are {"items", "total", "page", "per_page"}; per_page at most 500; a page past the last has no items. Times are RFC 3339 in UTC; ids are integers (import jobs: 32 hex digits). ` +
+				`Lists are {"items", "total", "page", "per_page", "pages"}; per_page at most 500 (the UI offers 25, 50, 100 and 500); pages is the number of pages (0 for an empty list); a page past the last has no items. Times are RFC 3339 in UTC; ids are integers (import jobs: 32 hex digits). ` +
 				"Another user's object is 404 for a regular user. Managers read everyone's objects and disable and enable mailings, " +
 				"and get 403 for anything else: creating, changing, deleting, sending, cancelling (their own data included). " +
 				"Admins may do everything to anyone's objects; each such change is recorded in the audit log and shown to the owner."},

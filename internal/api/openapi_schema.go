@@ -91,7 +91,7 @@ func with(props map[string]schema, more map[string]schema) map[string]schema {
 
 // listOf is the list envelope of items.
 func listOf(items schema) schema {
-	return object(map[string]schema{"items": arr(items), "total": integer(), "page": integer(), "per_page": integer()})
+	return object(map[string]schema{"items": arr(items), "total": integer(), "page": integer(), "per_page": integer(), "pages": integer()})
 }
 
 // param is a parameter of an operation.

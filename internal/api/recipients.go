@@ -64,7 +64,7 @@ func (x *API) listRecipients(w http.ResponseWriter, r *http.Request, u *simplese
 	if err != nil {
 		return err
 	}
-	out := list[recipientJSON]{Items: make([]recipientJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage}
+	out := list[recipientJSON]{Items: make([]recipientJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(total)}
 	for _, it := range items {
 		out.Items = append(out.Items, recipientOf(it))
 	}

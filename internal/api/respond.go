@@ -38,12 +38,14 @@ type errorDetail struct {
 	Fields  map[string]string `json:"fields"` // always present, {} when empty
 }
 
-// list is the answer of every list: the contract's {items, total, page, per_page}.
+// list is the answer of every list: the contract's {items, total, page,
+// per_page, pages}.
 type list[T any] struct {
 	Items   []T `json:"items"` // never null
 	Total   int `json:"total"`
 	Page    int `json:"page"`
 	PerPage int `json:"per_page"`
+	Pages   int `json:"pages"` // of per_page items: 0 for an empty list
 }
 
 // fail answers err in the API's error format, with the message and field

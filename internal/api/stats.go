@@ -32,7 +32,7 @@ func (x *API) statsUsers(w http.ResponseWriter, r *http.Request, u *simplesender
 	}
 	// app.Stats and app.UserStats carry the JSON names of the API.
 	items := append([]app.UserStats{}, page.Items...) // never null
-	x.reply(w, http.StatusOK, list[app.UserStats]{Items: items, Total: page.Total, Page: p.Page, PerPage: p.PerPage})
+	x.reply(w, http.StatusOK, list[app.UserStats]{Items: items, Total: page.Total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(page.Total)})
 	return nil
 }
 

@@ -85,7 +85,7 @@ func (x *API) listTokens(w http.ResponseWriter, r *http.Request, u *simplesender
 		return err
 	}
 	// A user has few tokens: page in memory.
-	out := list[tokenJSON]{Items: []tokenJSON{}, Total: len(all), Page: p.Page, PerPage: p.PerPage}
+	out := list[tokenJSON]{Items: []tokenJSON{}, Total: len(all), Page: p.Page, PerPage: p.PerPage, Pages: p.pages(len(all))}
 	if off := p.offset(); off < len(all) {
 		for _, t := range all[off:min(off+p.PerPage, len(all))] {
 			out.Items = append(out.Items, tokenOf(t.ID, t.Name, t.Prefix, t.CreatedAt, t.LastUsedAt))

@@ -75,7 +75,7 @@ func (x *API) listUsers(w http.ResponseWriter, r *http.Request, u *simplesender.
 	if err != nil {
 		return err
 	}
-	out := list[userJSON]{Items: make([]userJSON, 0, len(page.Users)), Total: page.Total, Page: p.Page, PerPage: p.PerPage}
+	out := list[userJSON]{Items: make([]userJSON, 0, len(page.Users)), Total: page.Total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(page.Total)}
 	for _, u := range page.Users {
 		out.Items = append(out.Items, userOf(u))
 	}

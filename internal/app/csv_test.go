@@ -58,6 +58,10 @@ func TestEveryCSVExportNeutralisesOneWay(t *testing.T) {
 			_, err := env.App.ExportRecipients(ctx, ac, 0, b, app.ExportOptions{})
 			return err
 		}, "''+7 900"},
+		{"selected recipients", func(b *bytes.Buffer) error {
+			_, err := env.App.ExportSelectedRecipients(ctx, ac, app.RecipientSelection{All: true, Query: "ann"}, b, app.ExportOptions{})
+			return err
+		}, "''+7 900"},
 		{"report", func(b *bytes.Buffer) error { return env.App.WriteReportCSV(ctx, ac, b, 0, app.Period{}, false) }, "''=1+1"},
 		{"users report", func(b *bytes.Buffer) error { return env.App.WriteUsersReportCSV(ctx, boss, b, app.Period{}, false) },
 			"''=boss@example.com"},

@@ -68,10 +68,9 @@ func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) (
 	where, args := ownedBy("owner_id", owner)
 	where = "WHERE " + where
 	if f.Query != "" {
-		p := likePattern(f.Query)
-		where += ` AND (email_norm LIKE ? ESCAPE '\' OR lower(last_name) LIKE ? ESCAPE '\' OR lower(first_name) LIKE ? ESCAPE '\'
-			OR lower(middle_name) LIKE ? ESCAPE '\' OR lower(comment) LIKE ? ESCAPE '\')`
-		args = append(args, p, p, p, p, p)
+		cond, more := recipientSearch(f.Query)
+		where += " AND " + cond
+		args = append(args, more...)
 	}
 	var total int
 	if err := s.queryRow(ctx, "SELECT count(*) FROM recipients "+where, args...).Scan(&total); err != nil {

@@ -28,7 +28,7 @@ func (s *Store) MailingWaiting(ctx context.Context, id int64) (Waiting, error) {
 	var w Waiting
 	var next sql.NullTime
 	err := s.queryRow(ctx, `SELECT d.next_attempt_at FROM deliveries d JOIN mailings m ON m.last_run_id = d.run_id
-		WHERE m.id = ? AND d.status = 'deferred' ORDER BY d.next_attempt_at LIMIT 1`, id).Scan(&next)
+		WHERE m.id = ? AND d.status = ? ORDER BY d.next_attempt_at LIMIT 1`, id, simplesender.DeliveryDeferred).Scan(&next)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return w, s.wrap(err, "next attempt")
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"simplesender/internal/i18n"
 )
 
 // The API page renders the JSON API's OpenAPI document (Config.OpenAPI) as
@@ -22,8 +24,9 @@ type apiDoc struct {
 }
 
 type apiGroup struct {
-	Tag string
-	Ops []apiOp
+	Tag  string
+	Name string // the tag in the viewer's language
+	Ops  []apiOp
 }
 
 type apiOp struct {
@@ -293,5 +296,85 @@ func (s *Server) apiDocs(w http.ResponseWriter, r *http.Request) {
 			doc = nil
 		}
 	}
+	if doc != nil {
+		localizeAPIDoc(doc, reqCtx(r).L)
+	}
 	s.render(w, r, http.StatusOK, "apidocs", &Page{Title: "page.apidocs.title", Nav: "api", Data: doc})
+}
+
+// localizeAPIDoc translates the page's own words in the document: group
+// names, operation summaries and the words of type descriptions. The
+// English page keeps the document's summaries as they are; another language
+// takes "apidocs.op.<method>_<path>" where the catalogue has it, and the
+// document's English otherwise (descriptions stay as the document has them).
+func localizeAPIDoc(d *apiDoc, l *i18n.Localizer) {
+	english := l.Lang() == "en"
+	words := map[string]string{}
+	for _, w := range []struct{ text, key string }{
+		{"array of ", "apidocs.type.array_of"}, {"map of ", "apidocs.type.map_of"},
+		{"object", "apidocs.type.object"}, {"any", "apidocs.type.any"},
+	} {
+		words[w.text] = l.T(w.key)
+	}
+	tr := func(parts []typePart) {
+		for i, p := range parts {
+			if p.Ref != "" {
+				continue
+			}
+			if t, ok := words[p.Text]; ok {
+				parts[i].Text = t
+			} else if rest, ok := strings.CutPrefix(p.Text, "object {"); ok {
+				parts[i].Text = words["object"] + " {" + rest
+			}
+		}
+	}
+	for gi := range d.Groups {
+		g := &d.Groups[gi]
+		g.Name = g.Tag
+		if k := "apidocs.tag." + g.Tag; l.Has(k) {
+			g.Name = l.T(k)
+		}
+		for oi := range g.Ops {
+			op := &g.Ops[oi]
+			if k := opKey(op.Method, op.Path); !english && l.Has(k) {
+				op.Summary = l.T(k)
+			}
+			for pi := range op.Params {
+				tr(op.Params[pi].Type)
+			}
+			for bi := range op.Body {
+				tr(op.Body[bi].Type)
+			}
+			for ri := range op.Responses {
+				for ci := range op.Responses[ri].Content {
+					tr(op.Responses[ri].Content[ci].Type)
+				}
+			}
+		}
+	}
+	for si := range d.Schemas {
+		tr(d.Schemas[si].Type)
+		for pi := range d.Schemas[si].Props {
+			tr(d.Schemas[si].Props[pi].Type)
+		}
+	}
+}
+
+// opKey is the message key of an operation's summary: "GET" and
+// "/recipients/{id}" give apidocs.op.get_recipients_id.
+func opKey(method, path string) string {
+	var b strings.Builder
+	gap := false
+	for _, r := range strings.ToLower(path) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if gap && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(r)
+			gap = false
+		} else {
+			gap = true
+		}
+	}
+	return "apidocs.op." + strings.ToLower(method) + "_" + b.String()
 }

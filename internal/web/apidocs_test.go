@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"simplesender/internal/api"
 	"simplesender/internal/store/storetest"
 	"simplesender/internal/web"
 )
@@ -38,10 +39,21 @@ func TestAPIDocsPage(t *testing.T) {
 		check(t, "API page as "+who, s.do(t, who, "GET", "/docs/api", nil), 200, []string{
 			"Authorization: Bearer", `href="/api/v1/openapi.json"`, `<code class="method method-GET">GET</code> <code>/recipients</code>`,
 			"List recipients", "Create a recipient", "Search &lt;b&gt;text&lt;/b&gt;", `href="#schema-Recipient"`, `id="schema-Recipient"`,
-			"<code>422</code> Invalid.", "string (email)", "string: a, b", "no token needed", `aria-current="page"`,
+			"<code>422</code> <span lang=\"en\">Invalid.</span>", "string (email)", "string: a, b", "no token needed", `aria-current="page"`,
 		}, []string{"<b>text</b>", "cdn", "<script>"})
 	}
 	check(t, "API page in Russian", s.do(t, "", "GET", "/docs/api", nil, "Accept-Language", "ru"), 200, []string{"Аутентификация", "Параметры"}, nil)
+
+	// The real document in Russian: the groups, the summaries and the
+	// words of the types are Russian; descriptions say they are English.
+	real := newSiteWith(t, storetest.NewURL(t, storetest.Engines()[0]), web.Config{OpenAPI: api.OpenAPI})
+	check(t, "the API's page in Russian", real.do(t, "", "GET", "/docs/api", nil, "Accept-Language", "ru"), 200, []string{
+		`<a href="#tag-recipients">Получатели</a>`, "<h2>Рассылки</h2>",
+		"<strong>Список получателей (сотрудники — всех пользователей)</strong>", "<strong>Отправить сейчас</strong>",
+		"<strong>Удалить выбранных получателей вызывающего</strong>", "массив из ", "Подробные описания операций",
+	}, []string{"<strong>Send now</strong>", "<strong>Add a recipient</strong>", "array of "})
+	check(t, "the API's page in English", real.do(t, "", "GET", "/docs/api", nil, "Accept-Language", "en"), 200,
+		[]string{"<strong>Send now</strong>", "<h2>Mailings</h2>", "array of "}, []string{"Отправить", "descriptions of operations"})
 	// Without a document: the explanation and the link.
 	ui, err := web.New(s.env.App, s.env.Bundle, slog.New(slog.DiscardHandler), web.Config{})
 	if err != nil {

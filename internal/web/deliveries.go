@@ -39,7 +39,7 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	page, status, query := pageParam(r), q.Get("status"), strings.TrimSpace(q.Get("q"))
+	page, per, status, query := pageParam(r), perPageParam(r), q.Get("status"), strings.TrimSpace(q.Get("q"))
 	runID, _ := strconv.ParseInt(q.Get("run"), 10, 64)
 	if !slices.Contains(deliveryFilters, simplesender.DeliveryStatus(status)) {
 		status = ""
@@ -49,9 +49,9 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "", nil)
 		return
 	}
-	dp, _, page, err := listPage(page, func(off int) (*app.DeliveryPage, int, error) {
+	dp, _, page, err := listPage(page, per, func(off int) (*app.DeliveryPage, int, error) {
 		dp, err := s.app.Deliveries(r.Context(), rc.actor(), m.ID, max(runID, 0), app.DeliveryFilter{
-			Status: simplesender.DeliveryStatus(status), Query: query, Limit: perPage, Offset: off})
+			Status: simplesender.DeliveryStatus(status), Query: query, Limit: per, Offset: off})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -62,7 +62,7 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := deliveriesData{M: m, Runs: runs, Page: dp, Status: status, Query: query, Statuses: deliveryFilters,
-		Pager: newPager(r.URL, page, dp.Total)}
+		Pager: newPager(r.URL, page, per, dp.Total)}
 	if dp.Run != nil {
 		d.RunID = dp.Run.ID
 	}

@@ -28,8 +28,8 @@ type mailingsData struct {
 func (s *Server) mailings(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	q := r.URL.Query()
-	page, status, query := pageParam(r), q.Get("status"), strings.TrimSpace(q.Get("q"))
-	f := app.MailingFilter{ListFilter: app.ListFilter{Query: query, Limit: perPage}}
+	page, per, status, query := pageParam(r), perPageParam(r), q.Get("status"), strings.TrimSpace(q.Get("q"))
+	f := app.MailingFilter{ListFilter: app.ListFilter{Query: query, Limit: per}}
 	switch status {
 	case "created", "running", "finished":
 		f.Status = simplesender.MailingStatus(status)
@@ -38,7 +38,7 @@ func (s *Server) mailings(w http.ResponseWriter, r *http.Request) {
 	default:
 		status = ""
 	}
-	list, total, page, err := listPage(page, func(off int) ([]*simplesender.Mailing, int, error) {
+	list, total, page, err := listPage(page, per, func(off int) ([]*simplesender.Mailing, int, error) {
 		f.Offset = off
 		return s.app.ListMailings(r.Context(), rc.actor(), 0, f)
 	})
@@ -47,7 +47,7 @@ func (s *Server) mailings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "mailings", &Page{Title: "page.mailings.title", Nav: "mailings", Data: mailingsData{
-		Mailings: list, Status: status, Query: query, Statuses: mailingStatuses, Pager: newPager(r.URL, page, total),
+		Mailings: list, Status: status, Query: query, Statuses: mailingStatuses, Pager: newPager(r.URL, page, per, total),
 		ShowOwners: rc.User.Role.IsStaff()}})
 }
 
@@ -274,8 +274,9 @@ func (s *Server) mailingRecipients(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	page := min(pageParam(r), app.LastPage(m.RecipientCount, perPage))
-	list, err := s.app.MailingRecipients(r.Context(), rc.actor(), m.ID, perPage, offset(page))
+	per := perPageParam(r)
+	page := min(pageParam(r), app.LastPage(m.RecipientCount, per))
+	list, err := s.app.MailingRecipients(r.Context(), rc.actor(), m.ID, per, app.Offset(page, per))
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return
@@ -285,7 +286,7 @@ func (s *Server) mailingRecipients(w http.ResponseWriter, r *http.Request) {
 			M          *simplesender.Mailing
 			Recipients []*simplesender.Recipient
 			Pager      pager
-		}{m, list, newPager(r.URL, page, m.RecipientCount)}})
+		}{m, list, newPager(r.URL, page, per, m.RecipientCount)}})
 }
 
 // ---- actions

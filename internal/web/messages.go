@@ -19,8 +19,9 @@ type messagesData struct {
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	list, total, page, err := listPage(pageParam(r), func(off int) ([]*simplesender.Message, int, error) {
-		return s.app.ListMessages(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: off})
+	per := perPageParam(r)
+	list, total, page, err := listPage(pageParam(r), per, func(off int) ([]*simplesender.Message, int, error) {
+		return s.app.ListMessages(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: per, Offset: off})
 	})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
@@ -31,7 +32,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		owners[i] = x.OwnerID
 	}
 	s.render(w, r, http.StatusOK, "messages", &Page{Title: "page.messages.title", Nav: "messages", Data: messagesData{
-		Messages: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q, Pager: newPager(r.URL, page, total)}})
+		Messages: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q, Pager: newPager(r.URL, page, per, total)}})
 }
 
 type messageData struct {

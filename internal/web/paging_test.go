@@ -48,7 +48,7 @@ func TestPageNumbersOfEveryList(t *testing.T) {
 			{"active", "/mailings", []string{"active news"}, []string{"active news"}},
 			{"active", "/mailings?q=news&status=active", []string{"active news"}, []string{"active news"}},
 			{"active", "/messages", []string{a.path(`href="/messages/{M}"`)}, []string{a.path(`href="/messages/{M}"`)}},
-			{"manager", "/users", []string{"Page 1 of 1", "other@example.com"}, []string{"Page 1 of 1", "other@example.com"}},
+			{"manager", "/users", []string{"other@example.com"}, []string{"other@example.com"}},
 			{"manager", "/reports", []string{"active@example.com"}, []string{"active@example.com"}},
 			{"manager", "/recipients", []string{"Page 1 of 2"}, []string{"Page 2 of 2"}},
 		}

@@ -15,13 +15,19 @@ type recipientsData struct {
 	Owners     map[int64]string // staff: owner id -> e-mail
 	Query      string
 	Pager      pager
+	// Mine is true when the viewer has recipients in the list: they get
+	// the bulk actions. MineTotal is how many match the search (the
+	// viewer's own, where staff see everyone's).
+	Mine      bool
+	MineTotal int
 }
 
 func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	list, total, page, err := listPage(pageParam(r), func(off int) ([]*simplesender.Recipient, int, error) {
-		return s.app.ListRecipients(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: perPage, Offset: off})
+	per := perPageParam(r)
+	list, total, page, err := listPage(pageParam(r), per, func(off int) ([]*simplesender.Recipient, int, error) {
+		return s.app.ListRecipients(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: per, Offset: off})
 	})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
@@ -31,8 +37,16 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 	for i, x := range list {
 		owners[i] = x.OwnerID
 	}
-	s.render(w, r, http.StatusOK, "recipients", &Page{Title: "page.recipients.title", Nav: "recipients", Data: recipientsData{
-		Recipients: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q, Pager: newPager(r.URL, page, total)}})
+	d := recipientsData{Recipients: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q,
+		Pager: newPager(r.URL, page, per, total), MineTotal: total}
+	if rc.User.Role.IsStaff() {
+		if d.MineTotal, err = s.app.CountSelectedRecipients(r.Context(), rc.actor(), app.RecipientSelection{All: true, Query: q}); err != nil {
+			s.fail(w, r, err, "", nil)
+			return
+		}
+	}
+	d.Mine = d.MineTotal > 0
+	s.render(w, r, http.StatusOK, "recipients", &Page{Title: "page.recipients.title", Nav: "recipients", Data: d})
 }
 
 type recipientData struct {

@@ -69,8 +69,9 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	d := reportData{}
 	p.Data = d
 	if owner == 0 && rc.User.Role.IsStaff() {
-		ur, _, page, err := listPage(pageParam(r), func(off int) (*app.UsersReport, int, error) {
-			ur, err := s.app.UsersReport(r.Context(), rc.actor(), per, perPage, off)
+		size := perPageParam(r)
+		ur, _, page, err := listPage(pageParam(r), size, func(off int) (*app.UsersReport, int, error) {
+			ur, err := s.app.UsersReport(r.Context(), rc.actor(), per, size, off)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -81,7 +82,7 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		d.Users, d.Totals, d.Zone, d.From, d.To = ur, ur.Totals, ur.TimeZone, ur.From, ur.To
-		d.Pager = newPager(r.URL, page, ur.Total)
+		d.Pager = newPager(r.URL, page, size, ur.Total)
 		d.Chart = newChart(ur.Days)
 	} else {
 		rep, err := s.app.Report(r.Context(), rc.actor(), owner, per)

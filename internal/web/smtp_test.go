@@ -40,6 +40,10 @@ func TestSMTPPageForAdminsOnly(t *testing.T) {
 		"<td>5</td>", "<td>12</td>", "<td>7</td>", "421 &lt;script&gt;alert(1)&lt;/script&gt; closing",
 		"127.0.0.1:2525", "STARTTLS when offered (smtp:// to this machine)", "relay.lan:25", "none: clear text (smtp://...?tls=none)",
 		"Messages of mailings sent at once</dt><dd>6</dd>", "1m, 1h30m", "fails 5 times in a row",
+		// The state beside the address and the last error in a column that
+		// stays in view, however wide the table (a browser test checks it).
+		`<table class="sticky-end">`, "<th>Server</th><th>State</th>",
+		"<td><code>backup.example.net:587</code></td>\n<td><span class=\"status status-blocked\">resting until",
 	}, []string{"s3cret", "<script>alert"})
 	check(t, "admin in Russian", s.do(t, "admin", "GET", "/admin/smtp", nil, "Accept-Language", "ru"), 200,
 		[]string{"Настройки отправки", "эти 4 SMTP-сервера", "закрывается после 15s простоя", "STARTTLS, обязательно", "нет: открытым текстом", "1.5 в секунду, пачками до 2", "отдыхает до 2026-03-01 12:10 UTC"}, nil)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"simplesender"
@@ -12,12 +11,9 @@ import (
 type usersData struct {
 	Users      []*simplesender.User
 	Total      int
-	Page       int
-	Pages      int
+	Pager      pager
 	Query      string
 	Status     string
-	PrevURL    string
-	NextURL    string
 	CanManage  map[int64]bool
 	StatusList []string
 }
@@ -70,9 +66,10 @@ func (s *Server) usersPage(r *http.Request) (usersData, error) {
 	default:
 		status = ""
 	}
-	res, _, page, err := listPage(pageParam(r), func(off int) (*app.UserPage, int, error) {
+	per := perPageParam(r)
+	res, _, page, err := listPage(pageParam(r), per, func(off int) (*app.UserPage, int, error) {
 		res, err := s.app.ListUsers(r.Context(), rc.actor(), app.UserFilter{Query: q.Get("q"),
-			Status: simplesender.Status(status), Limit: perPage, Offset: off})
+			Status: simplesender.Status(status), Limit: per, Offset: off})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -81,27 +78,11 @@ func (s *Server) usersPage(r *http.Request) (usersData, error) {
 	if err != nil {
 		return usersData{}, err
 	}
-	d := usersData{Users: res.Users, Total: res.Total, Page: page, Query: q.Get("q"), Status: status,
-		Pages: app.LastPage(res.Total, perPage), CanManage: map[int64]bool{},
+	d := usersData{Users: res.Users, Total: res.Total, Pager: newPager(r.URL, page, per, res.Total), Query: q.Get("q"), Status: status,
+		CanManage:  map[int64]bool{},
 		StatusList: []string{"pending", "active", "blocked"}}
 	for _, u := range res.Users {
 		d.CanManage[u.ID] = app.CanManage(rc.actor(), u)
-	}
-	link := func(p int) string {
-		v := url.Values{"page": {strconv.Itoa(p)}}
-		if d.Query != "" {
-			v.Set("q", d.Query)
-		}
-		if d.Status != "" {
-			v.Set("status", d.Status)
-		}
-		return "/users?" + v.Encode()
-	}
-	if page > 1 {
-		d.PrevURL = link(page - 1)
-	}
-	if page < d.Pages {
-		d.NextURL = link(page + 1)
 	}
 	return d, nil
 }

@@ -15,6 +15,8 @@
 //    this file the page refreshes itself (<noscript><meta refresh>).
 //    With data-watch="true" instead (a mailing planned to start within the
 //    hour), it asks every 5 s and reloads the page when the send starts.
+//  - input[data-check-all="name"] ticks every box of that name in its form.
+//  - the navbar's menu on a phone closes on a click outside it or Escape.
 (function () {
 	"use strict";
 
@@ -186,8 +188,54 @@
 		});
 	}
 
+	// A "select all on this page" box: [data-check-all="name"] inside a
+	// form ticks the boxes named name of that form (those inside it or tied
+	// to it by form=). It stays hidden without this file.
+	function checkAll(box) {
+		var form = box.form;
+		var name = box.getAttribute("data-check-all");
+		var label = box.closest("[hidden]");
+		if (!form || !name) {
+			return;
+		}
+		if (label) {
+			label.hidden = false;
+		}
+		function boxes() {
+			return Array.prototype.filter.call(form.elements, function (el) {
+				return el.type === "checkbox" && el.name === name;
+			});
+		}
+		box.addEventListener("change", function () {
+			boxes().forEach(function (el) { el.checked = box.checked; });
+		});
+		form.addEventListener("change", function (event) {
+			if (event.target !== box && event.target.name === name) {
+				var all = boxes();
+				box.checked = all.length > 0 && all.every(function (el) { return el.checked; });
+			}
+		});
+	}
+
+	// The navbar's menu on a phone (<details class="nav-menu">) closes on a
+	// click outside it and on Escape, as menus do.
+	document.addEventListener("click", function (event) {
+		var menu = document.querySelector(".nav-menu[open]");
+		if (menu && !menu.contains(event.target)) {
+			menu.open = false;
+		}
+	});
+	document.addEventListener("keydown", function (event) {
+		var menu = document.querySelector(".nav-menu[open]");
+		if (menu && event.key === "Escape") {
+			menu.open = false;
+			menu.querySelector("summary").focus();
+		}
+	});
+
 	function start() {
 		scan(document);
+		document.querySelectorAll("input[data-check-all]").forEach(checkAll);
 		var selected = document.querySelector("[data-selected-count][data-forms]");
 		if (selected) {
 			countSelected(selected);

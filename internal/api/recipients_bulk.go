@@ -1,0 +1,90 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"simplesender"
+	"simplesender/internal/app"
+)
+
+// selectionInput is the body of the bulk routes of recipients: ids of the
+// caller's recipients, or all=true for every one matching q (every one
+// when q is empty).
+type selectionInput struct {
+	IDs   []int64 `json:"ids"`
+	All   bool    `json:"all"`
+	Query string  `json:"q"`
+}
+
+// selection decodes the body into a selection. Errors: BadRequest for a
+// malformed body; Invalid (field q) for a search too long.
+func selection(w http.ResponseWriter, r *http.Request) (app.RecipientSelection, error) {
+	var in selectionInput
+	if err := decode(w, r, &in); err != nil {
+		return app.RecipientSelection{}, err
+	}
+	q := strings.TrimSpace(in.Query)
+	if len(q) > maxQueryLen {
+		return app.RecipientSelection{}, simplesender.Invalid(map[string]string{"q": "error.query.invalid"})
+	}
+	return app.RecipientSelection{IDs: in.IDs, All: in.All, Query: q}, nil
+}
+
+// countJSON answers how many recipients a selection holds, or held.
+type countJSON struct {
+	Count int `json:"count"`
+}
+
+// countSelectedRecipients answers how many of the caller's recipients a
+// selection holds: what a delete or an export of it would cover. Errors:
+// BadRequest; Invalid (ids) for none or more than 1000 ids.
+func (x *API) countSelectedRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	sel, err := selection(w, r)
+	if err != nil {
+		return err
+	}
+	n, err := x.app.CountSelectedRecipients(r.Context(), as(u), sel)
+	if err != nil {
+		return err
+	}
+	x.reply(w, http.StatusOK, countJSON{n})
+	return nil
+}
+
+// deleteSelectedRecipients deletes the caller's recipients a selection
+// holds and answers how many went. Errors: BadRequest; Invalid (ids) for
+// none, more than 1000, or ids none of which is the caller's; Forbidden for
+// a caller who may not change their data.
+func (x *API) deleteSelectedRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	sel, err := selection(w, r)
+	if err != nil {
+		return err
+	}
+	n, err := x.app.DeleteSelectedRecipients(r.Context(), as(u), sel)
+	if err != nil {
+		return err
+	}
+	x.reply(w, http.StatusOK, countJSON{n})
+	return nil
+}
+
+// exportSelectedRecipients answers the caller's recipients a selection
+// holds as CSV, like GET /recipients.csv. Errors: BadRequest; Invalid (ids).
+func (x *API) exportSelectedRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	bom, err := boolParam(r, "bom", false)
+	if err != nil {
+		return err
+	}
+	sep, err := separatorOf(r)
+	if err != nil {
+		return badQuery(simplesender.FieldErrors{"separator": "error.query.invalid"})
+	}
+	sel, err := selection(w, r)
+	if err != nil {
+		return err
+	}
+	cw := &csvWriter{w: w, filename: "recipients.csv"}
+	_, err = x.app.ExportSelectedRecipients(r.Context(), as(u), sel, cw, app.ExportOptions{BOM: bom, Separator: sep})
+	return x.finishCSV(r, cw, err)
+}

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/app"
+)
+
+// Bulk actions on recipients: the list posts the ticked rows (id=…) or
+// scope=all with the search (q=…) and the action; a page names the count
+// and asks; its button posts the same selection to /recipients/bulk/delete
+// or /recipients/bulk/export. Only the viewer's own recipients are ever
+// selected (app.RecipientSelection).
+
+// bulkData is the page that asks before a bulk action.
+type bulkData struct {
+	Action string // "delete" or "export"
+	Count  int
+	All    bool
+	Query  string
+	IDs    []int64
+	Back   string // the list the selection came from
+}
+
+// bulkSelection reads the selection a bulk form posts.
+func bulkSelection(r *http.Request) (app.RecipientSelection, string) {
+	q := strings.TrimSpace(r.PostFormValue("q"))
+	sel := app.RecipientSelection{All: r.PostFormValue("scope") == "all", Query: q}
+	for _, v := range r.PostForm["id"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 && len(sel.IDs) <= 1000 {
+			sel.IDs = append(sel.IDs, id)
+		}
+	}
+	back := "/recipients"
+	if q != "" {
+		back += "?" + url.Values{"q": {q}}.Encode()
+	}
+	return sel, back
+}
+
+// bulkFlash is the flash that says why a selection is refused.
+func bulkFlash(e *simplesender.Error) string {
+	if e.Fields["ids"] == "error.bulk.too_many" {
+		return "flash.bulk_too_many"
+	}
+	return "flash.bulk_none"
+}
+
+// bulkRecipients asks before a bulk action: it names how many recipients
+// the selection holds. Nothing selected goes back to the list with the
+// reason.
+func (s *Server) bulkRecipients(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	sel, back := bulkSelection(r)
+	action := r.PostFormValue("action")
+	if action != "delete" && action != "export" {
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	n, err := s.app.CountSelectedRecipients(r.Context(), rc.actor(), sel)
+	if err == nil && n == 0 {
+		err = simplesender.Invalid(map[string]string{"ids": "error.bulk.none"})
+	}
+	if e := simplesender.AsError(err); err != nil && e.Kind == simplesender.KindInvalid {
+		s.redirectFlash(w, r, back, "error", bulkFlash(e))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	d := bulkData{Action: action, Count: n, All: sel.All, Query: sel.Query, Back: back}
+	if !sel.All {
+		d.IDs = sel.IDs
+	}
+	s.render(w, r, http.StatusOK, "recipients_bulk", &Page{Title: "page.recipients_bulk." + action, Nav: "recipients", Data: d})
+}
+
+// bulkDeleteRecipients deletes the selection once asked.
+func (s *Server) bulkDeleteRecipients(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	sel, back := bulkSelection(r)
+	_, err := s.app.DeleteSelectedRecipients(r.Context(), rc.actor(), sel)
+	if e := simplesender.AsError(err); err != nil && e.Kind == simplesender.KindInvalid {
+		s.redirectFlash(w, r, back, "error", bulkFlash(e))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.redirectFlash(w, r, back, "success", "flash.bulk_deleted")
+}
+
+// bulkExportRecipients downloads the selection as CSV (for Excel with
+// bom=1), like the export of the whole list.
+func (s *Server) bulkExportRecipients(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	sel, _ := bulkSelection(r)
+	name := "recipients-" + s.app.Now().In(rc.User.Location()).Format(time.DateOnly) + ".csv"
+	out := newCSVResponse(w, name)
+	_, err := s.app.ExportSelectedRecipients(r.Context(), rc.actor(), sel, out, app.ExportOptions{BOM: r.PostFormValue("bom") == "1"})
+	s.endCSV(w, r, out, err)
+}
