@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"simplesender"
 	"simplesender/internal/app"
@@ -50,11 +49,9 @@ func (x *API) reportCSV(w http.ResponseWriter, r *http.Request, u *simplesender.
 	if err != nil {
 		return err
 	}
-	var owner int64
-	if s := r.URL.Query().Get("owner_id"); s != "" {
-		if owner, err = strconv.ParseInt(s, 10, 64); err != nil || owner <= 0 {
-			return badQuery(simplesender.FieldErrors{"owner_id": "error.query.invalid"})
-		}
+	owner, ok := ownerIDOf(r)
+	if !ok {
+		return badQuery(simplesender.FieldErrors{"owner_id": "error.query.invalid"})
 	}
 	cw := &csvWriter{w: w, filename: "report.csv"}
 	return x.finishCSV(r, cw, x.app.WriteReportCSV(r.Context(), as(u), cw, owner, periodOf(r), bom))
