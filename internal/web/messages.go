@@ -100,9 +100,8 @@ func (s *Server) editMessageForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateMessage(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	form := formValues(r, messageFields...)
@@ -151,9 +150,8 @@ func (s *Server) messageUsage(r *http.Request, d *confirmData) error {
 
 func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	err := s.app.DeleteMessage(r.Context(), rc.actor(), id)
@@ -251,9 +249,8 @@ func previewFrameCSP(images bool) string {
 
 // previewHTML serves the rendered HTML body for the preview's frame.
 func (s *Server) previewHTML(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	rid, _ := strconv.ParseInt(r.URL.Query().Get("recipient"), 10, 64)

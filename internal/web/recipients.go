@@ -128,9 +128,8 @@ func (s *Server) editRecipientForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) updateRecipient(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	form := formValues(r, recipientFields...)
@@ -174,9 +173,8 @@ func recipientDeleteData(x *simplesender.Recipient, lang string) confirmData {
 
 func (s *Server) deleteRecipient(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	if err := s.app.DeleteRecipient(r.Context(), rc.actor(), id); err != nil {

@@ -158,9 +158,8 @@ func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
 
 // attemptsCSV exports every attempt of a mailing.
 func (s *Server) attemptsCSV(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	out := newCSVResponse(w, "mailing-"+strconv.FormatInt(id, 10)+"-attempts.csv")

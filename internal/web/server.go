@@ -428,14 +428,23 @@ func pathID(r *http.Request) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
+// pathID is the {id} of the path; a value that is no id is answered 404,
+// and pathID returns false.
+func (s *Server) pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+	}
+	return id, ok
+}
+
 // loadByID reads, with get, the object of the path's {id} as the viewer;
 // when there is none the viewer may see, it answers 404 (or get's error
 // page) and returns false.
 func loadByID[T any](s *Server, w http.ResponseWriter, r *http.Request, get func(context.Context, *app.Actor, int64) (T, error)) (T, bool) {
 	var zero T
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return zero, false
 	}
 	v, err := get(r.Context(), reqCtx(r).actor(), id)
