@@ -92,21 +92,8 @@ func (s *Store) MailingRecipientIDs(ctx context.Context, id int64) ([]int64, err
 
 // MailingRecipients returns a page of mailing id's audience.
 func (s *Store) MailingRecipients(ctx context.Context, id int64, limit, offset int) ([]*simplesender.Recipient, error) {
-	rows, err := s.query(ctx, `SELECT `+prefixed("r.", recipientColumns)+` FROM recipients r
+	return s.queryRecipients(ctx, "list mailing recipients", `SELECT `+prefixed("r.", recipientColumns)+` FROM recipients r
 		JOIN mailing_recipients mr ON mr.recipient_id = r.id WHERE mr.mailing_id = ? ORDER BY r.id LIMIT ? OFFSET ?`, id, limit, offsetArg(offset))
-	if err != nil {
-		return nil, s.wrap(err, "list mailing recipients")
-	}
-	defer rows.Close()
-	var out []*simplesender.Recipient
-	for rows.Next() {
-		r, err := scanRecipient(rows)
-		if err != nil {
-			return nil, s.wrap(err, "scan recipient")
-		}
-		out = append(out, r)
-	}
-	return out, s.wrap(rows.Err(), "list mailing recipients")
 }
 
 func prefixed(p, cols string) string {
