@@ -347,18 +347,28 @@ func (x *API) cancelImport(w http.ResponseWriter, r *http.Request, u *simplesend
 	return nil
 }
 
+// exportOptions reads ?bom=1 (for Excel) and ?separator= of a CSV export.
+// Errors: BadRequest.
+func exportOptions(r *http.Request) (app.ExportOptions, error) {
+	bom, err := boolParam(r, "bom", false)
+	if err != nil {
+		return app.ExportOptions{}, err
+	}
+	sep, err := separatorOf(r)
+	if err != nil {
+		return app.ExportOptions{}, badQuery(simplesender.FieldErrors{"separator": "error.query.invalid"})
+	}
+	return app.ExportOptions{BOM: bom, Separator: sep}, nil
+}
+
 // exportRecipients downloads the caller's recipients as CSV (staff:
 // ?owner_id= names another user's list), ordered by address, with
 // ?bom=1 for Excel and ?separator= (default ","). Cells a spreadsheet would
 // run as a formula are neutralised. Errors: NotFound, BadRequest.
 func (x *API) exportRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	bom, err := boolParam(r, "bom", false)
+	opts, err := exportOptions(r)
 	if err != nil {
 		return err
-	}
-	sep, err := separatorOf(r)
-	if err != nil {
-		return badQuery(simplesender.FieldErrors{"separator": "error.query.invalid"})
 	}
 	var owner int64
 	if s := r.URL.Query().Get("owner_id"); s != "" {
@@ -367,6 +377,6 @@ func (x *API) exportRecipients(w http.ResponseWriter, r *http.Request, u *simple
 		}
 	}
 	cw := &csvWriter{w: w, filename: "recipients.csv"}
-	_, err = x.app.ExportRecipients(r.Context(), as(u), owner, cw, app.ExportOptions{BOM: bom, Separator: sep})
+	_, err = x.app.ExportRecipients(r.Context(), as(u), owner, cw, opts)
 	return x.finishCSV(r, cw, err)
 }

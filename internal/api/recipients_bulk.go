@@ -72,19 +72,15 @@ func (x *API) deleteSelectedRecipients(w http.ResponseWriter, r *http.Request, u
 // exportSelectedRecipients answers the caller's recipients a selection
 // holds as CSV, like GET /recipients.csv. Errors: BadRequest; Invalid (ids).
 func (x *API) exportSelectedRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	bom, err := boolParam(r, "bom", false)
+	opts, err := exportOptions(r)
 	if err != nil {
 		return err
-	}
-	sep, err := separatorOf(r)
-	if err != nil {
-		return badQuery(simplesender.FieldErrors{"separator": "error.query.invalid"})
 	}
 	sel, err := selection(w, r)
 	if err != nil {
 		return err
 	}
 	cw := &csvWriter{w: w, filename: "recipients.csv"}
-	_, err = x.app.ExportSelectedRecipients(r.Context(), as(u), sel, cw, app.ExportOptions{BOM: bom, Separator: sep})
+	_, err = x.app.ExportSelectedRecipients(r.Context(), as(u), sel, cw, opts)
 	return x.finishCSV(r, cw, err)
 }
