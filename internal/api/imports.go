@@ -347,9 +347,9 @@ func (x *API) cancelImport(w http.ResponseWriter, r *http.Request, u *simplesend
 	return nil
 }
 
-// exportOptionsOf reads ?bom=1 (for Excel) and ?separator= (default ",")
-// of a CSV export. Errors: BadRequest.
-func exportOptionsOf(r *http.Request) (app.ExportOptions, error) {
+// exportOptions reads ?bom=1 (for Excel) and ?separator= of a CSV export.
+// Errors: BadRequest.
+func exportOptions(r *http.Request) (app.ExportOptions, error) {
 	bom, err := boolParam(r, "bom", false)
 	if err != nil {
 		return app.ExportOptions{}, err
@@ -366,7 +366,7 @@ func exportOptionsOf(r *http.Request) (app.ExportOptions, error) {
 // ?bom=1 for Excel and ?separator= (default ","). Cells a spreadsheet would
 // run as a formula are neutralised. Errors: NotFound, BadRequest.
 func (x *API) exportRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	eo, err := exportOptionsOf(r)
+	opts, err := exportOptions(r)
 	if err != nil {
 		return err
 	}
@@ -375,6 +375,6 @@ func (x *API) exportRecipients(w http.ResponseWriter, r *http.Request, u *simple
 		return badQuery(simplesender.FieldErrors{"owner_id": "error.query.invalid"})
 	}
 	cw := &csvWriter{w: w, filename: "recipients.csv"}
-	_, err = x.app.ExportRecipients(r.Context(), as(u), owner, cw, eo)
+	_, err = x.app.ExportRecipients(r.Context(), as(u), owner, cw, opts)
 	return x.finishCSV(r, cw, err)
 }

@@ -71,7 +71,7 @@ func (x *API) deleteSelectedRecipients(w http.ResponseWriter, r *http.Request, u
 // exportSelectedRecipients answers the caller's recipients a selection
 // holds as CSV, like GET /recipients.csv. Errors: BadRequest; Invalid (ids).
 func (x *API) exportSelectedRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	eo, err := exportOptionsOf(r)
+	opts, err := exportOptions(r)
 	if err != nil {
 		return err
 	}
@@ -80,6 +80,6 @@ func (x *API) exportSelectedRecipients(w http.ResponseWriter, r *http.Request, u
 		return err
 	}
 	cw := &csvWriter{w: w, filename: "recipients.csv"}
-	_, err = x.app.ExportSelectedRecipients(r.Context(), as(u), sel, cw, eo)
+	_, err = x.app.ExportSelectedRecipients(r.Context(), as(u), sel, cw, opts)
 	return x.finishCSV(r, cw, err)
 }

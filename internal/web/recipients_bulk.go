@@ -28,7 +28,7 @@ type bulkData struct {
 }
 
 // bulkSelection reads the selection a bulk form posts, and the list to go
-// back to; a form that does not parse is answered 400 and ok is false.
+// back to; a form that cannot be read gets the bad-request page (ok false).
 func (s *Server) bulkSelection(w http.ResponseWriter, r *http.Request) (sel app.RecipientSelection, back string, ok bool) {
 	if err := r.ParseForm(); err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
@@ -48,22 +48,22 @@ func (s *Server) bulkSelection(w http.ResponseWriter, r *http.Request) (sel app.
 	return sel, back, true
 }
 
-// bulkFail answers the error of a bulk action: a refused selection goes back
-// to the list with the reason, anything else is an error page.
-func (s *Server) bulkFail(w http.ResponseWriter, r *http.Request, back string, err error) {
+// bulkFailed answers err of a bulk action, if any: a refused selection goes
+// back to the list with the reason, anything else to the error page.
+func (s *Server) bulkFailed(w http.ResponseWriter, r *http.Request, back string, err error) bool {
+	if err == nil {
+		return false
+	}
 	if e := simplesender.AsError(err); e.Kind == simplesender.KindInvalid {
-		s.redirectFlash(w, r, back, "error", bulkFlash(e))
-		return
+		flash := "flash.bulk_none"
+		if e.Fields["ids"] == "error.bulk.too_many" {
+			flash = "flash.bulk_too_many"
+		}
+		s.redirectFlash(w, r, back, "error", flash)
+		return true
 	}
 	s.fail(w, r, err, "", nil)
-}
-
-// bulkFlash is the flash that says why a selection is refused.
-func bulkFlash(e *simplesender.Error) string {
-	if e.Fields["ids"] == "error.bulk.too_many" {
-		return "flash.bulk_too_many"
-	}
-	return "flash.bulk_none"
+	return true
 }
 
 // bulkRecipients asks before a bulk action: it names how many recipients
@@ -84,8 +84,7 @@ func (s *Server) bulkRecipients(w http.ResponseWriter, r *http.Request) {
 	if err == nil && n == 0 {
 		err = simplesender.Invalid(map[string]string{"ids": "error.bulk.none"})
 	}
-	if err != nil {
-		s.bulkFail(w, r, back, err)
+	if s.bulkFailed(w, r, back, err) {
 		return
 	}
 	d := bulkData{Action: action, Count: n, All: sel.All, Query: sel.Query, Back: back}
@@ -103,8 +102,7 @@ func (s *Server) bulkDeleteRecipients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err := s.app.DeleteSelectedRecipients(r.Context(), rc.actor(), sel)
-	if err != nil {
-		s.bulkFail(w, r, back, err)
+	if s.bulkFailed(w, r, back, err) {
 		return
 	}
 	s.redirectFlash(w, r, back, "success", "flash.bulk_deleted")
