@@ -243,6 +243,12 @@ func (e *Env) User(t testing.TB, email string, role simplesender.Role, status si
 // recipients at the given addresses, with a short plain-text message.
 func (e *Env) Mailing(t testing.TB, owner *app.Actor, name string, emails ...string) *simplesender.Mailing {
 	t.Helper()
+	return e.MailingOf(t, owner, name, &simplesender.Message{Subject: name, BodyText: "Hello"}, emails...)
+}
+
+// MailingOf is Mailing with the message msg, which it creates.
+func (e *Env) MailingOf(t testing.TB, owner *app.Actor, name string, msg *simplesender.Message, emails ...string) *simplesender.Mailing {
+	t.Helper()
 	ctx := context.Background()
 	var ids []int64
 	for _, addr := range emails {
@@ -252,7 +258,6 @@ func (e *Env) Mailing(t testing.TB, owner *app.Actor, name string, emails ...str
 		}
 		ids = append(ids, r.ID)
 	}
-	msg := &simplesender.Message{Subject: name, BodyText: "Hello"}
 	if err := e.App.CreateMessage(ctx, owner, msg); err != nil {
 		t.Fatal(err)
 	}
