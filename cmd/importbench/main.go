@@ -45,28 +45,21 @@ func main() {
 }
 
 func run(n int, admin, bin, enc string, again, keep bool) error {
-	dir, err := os.MkdirTemp("", "ssimport-")
+	dir, bin, remove, err := benchrig.Workdir("ssimport-", bin, keep)
 	if err != nil {
 		return err
 	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
-	if bin, err = benchrig.Binary(dir, bin); err != nil {
-		return err
-	}
+	defer remove()
 	file := filepath.Join(dir, "recipients.csv")
 	size, err := writeFile(file, n, enc == "windows-1251")
 	if err != nil {
 		return err
 	}
-	dbURL, engine, drop, err := benchrig.Database(admin, "ssimport", dir, "import.db")
+	dbURL, engine, drop, err := benchrig.Database(admin, "ssimport", dir, "import.db", keep)
 	if err != nil {
 		return err
 	}
-	if !keep {
-		defer drop()
-	}
+	defer drop()
 	env := append(os.Environ(), "SIMPLESENDER_DATA_DIR="+filepath.Join(dir, "data"), "SIMPLESENDER_DATABASE_URL="+dbURL,
 		"SIMPLESENDER_LOG_LEVEL=warn")
 	admCmd := exec.Command(bin, "create-admin", "--email", "owner@example.com", "--password-stdin")

@@ -20,7 +20,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,7 +27,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"simplesender"
@@ -61,16 +59,11 @@ func main() {
 
 func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "ssload-")
+	dir, bin, remove, err := benchrig.Workdir("ssload-", bin, keep)
 	if err != nil {
 		return err
 	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
-	if bin, err = benchrig.Binary(dir, bin); err != nil {
-		return err
-	}
+	defer remove()
 	var sink *smtpsink.Sink
 	if smtpAddr == "" {
 		// In this process, not the service's: its CPU is not counted as
@@ -81,13 +74,11 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 		defer sink.Close()
 		smtpAddr = sink.Addr()
 	}
-	dbURL, engine, drop, err := benchrig.Database(admin, "ssload", dir, "load.db")
+	dbURL, engine, drop, err := benchrig.Database(admin, "ssload", dir, "load.db", keep)
 	if err != nil {
 		return err
 	}
-	if !keep {
-		defer drop()
-	}
+	defer drop()
 	env := append(os.Environ(), "SIMPLESENDER_DATA_DIR="+filepath.Join(dir, "data"), "SIMPLESENDER_DATABASE_URL="+dbURL,
 		"SIMPLESENDER_SMTP_URL=smtp://"+smtpAddr, "SIMPLESENDER_SMTP_CONNS="+strconv.Itoa(conns), "SIMPLESENDER_LOG_LEVEL=warn")
 	mig := exec.Command(bin, "migrate")
@@ -111,18 +102,11 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	}
 	fmt.Fprintf(os.Stderr, "seeded in %s\n", time.Since(t0).Round(time.Millisecond))
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, cmd, stop, err := benchrig.Serve(bin, env)
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "serve", "--addr", addr)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	defer stop()
 	pid := cmd.Process.Pid
 	for i := 0; ; i++ {
 		if res, err := http.Get("http://" + addr + "/healthz"); err == nil && res.StatusCode == 200 {
@@ -317,18 +301,11 @@ func measureSchedule(ctx context.Context, db *store.DB, bin string, env []string
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	_, _, stop, err := benchrig.Serve(bin, env)
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "serve", "--addr", addr)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	defer stop()
 	t0 := db.Now().Add(3 * time.Second)
 	for i, id := range ids {
 		at := t0.Add(time.Duration(i) * 400 * time.Millisecond)

@@ -323,7 +323,7 @@ func newDatabase(engine, pgAdmin string) (string, func(), error) {
 	if engine == "sqlite" {
 		pgAdmin = ""
 	}
-	dbURL, _, drop, err := benchrig.Database(pgAdmin, "reportbench", dir, "bench.db")
+	dbURL, _, drop, err := benchrig.Database(pgAdmin, "reportbench", dir, "bench.db", false)
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
+	"simplesender/internal/nettest"
 	"simplesender/internal/store"
 	"simplesender/internal/store/storetest"
 )
@@ -105,7 +105,7 @@ func crashRun(t *testing.T, bin, dbURL string, n, kills int, sig syscall.Signal)
 			appName = fmt.Sprintf("sscrash%d", starts)
 			url = withParam(t, dbURL, "application_name", appName)
 		}
-		cmd := exec.Command(bin, "serve", "--addr", freeAddr(t))
+		cmd := exec.Command(bin, "serve", "--addr", nettest.FreeAddr(t))
 		cmd.Env = append(os.Environ(), "SIMPLESENDER_DATA_DIR="+dataDir, "SIMPLESENDER_DATABASE_URL="+url,
 			"SIMPLESENDER_SMTP_URL="+sink.URL(), "SIMPLESENDER_LOG_LEVEL="+logLevel(), "SIMPLESENDER_SMTP_CONNS="+strconv.Itoa(conns),
 			"SIMPLESENDER_RETRY_SCHEDULE=1s")
@@ -356,14 +356,4 @@ func binary(t *testing.T) string {
 		t.Fatalf("build: %v", err)
 	}
 	return bin
-}
-
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

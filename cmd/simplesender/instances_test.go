@@ -11,6 +11,7 @@ import (
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
+	"simplesender/internal/nettest"
 	"simplesender/internal/store"
 	"simplesender/internal/store/storetest"
 )
@@ -50,7 +51,7 @@ func TestTwoInstancesShareASend(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		cmd := exec.Command(bin, "serve", "--addr", freeAddr(t))
+		cmd := exec.Command(bin, "serve", "--addr", nettest.FreeAddr(t))
 		cmd.Env = append(os.Environ(), "SIMPLESENDER_DATA_DIR="+t.TempDir(), "SIMPLESENDER_DATABASE_URL="+dbURL,
 			"SIMPLESENDER_SMTP_URL="+sink.URL(), "SIMPLESENDER_LOG_LEVEL=warn", "SIMPLESENDER_SMTP_CONNS=5")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

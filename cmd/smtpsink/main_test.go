@@ -8,30 +8,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"simplesender/internal/app/apptest"
 )
-
-// lockedBuffer is a stderr that the test reads while run writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestExpectEndsWithASummary runs the command as a load test would: it
 // listens on a free port, exits after -expect messages, and leaves a JSON
@@ -40,7 +23,7 @@ func TestExpectEndsWithASummary(t *testing.T) {
 	t.Parallel()
 	rcpts := filepath.Join(t.TempDir(), "rcpts.txt")
 	var stdout bytes.Buffer
-	stderr := &lockedBuffer{}
+	stderr := &apptest.LogBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(context.Background(), []string{"-addr", "127.0.0.1:0", "-expect", "3", "-dups", "-rcpt-log", rcpts, "-interval", "0"}, &stdout, stderr)
@@ -92,7 +75,7 @@ func TestStopsOnSignalWithoutMessages(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, &stdout, &lockedBuffer{}) }()
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, &stdout, &apptest.LogBuffer{}) }()
 	time.Sleep(50 * time.Millisecond)
 	cancel()
 	if err := <-done; err != nil {
@@ -106,7 +89,7 @@ func TestStopsOnSignalWithoutMessages(t *testing.T) {
 func TestBadArguments(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"-idle-timeout", "soon"}, {"extra"}} {
-		if err := run(context.Background(), args, &bytes.Buffer{}, &lockedBuffer{}); err == nil {
+		if err := run(context.Background(), args, &bytes.Buffer{}, &apptest.LogBuffer{}); err == nil {
 			t.Errorf("%q accepted", args)
 		}
 	}

@@ -196,16 +196,32 @@ func TestAccess(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, databaseURL string) {
 		f := newFixture(t, databaseURL)
-		for _, sc := range accessScenarios {
-			for _, who := range whos {
-				want := sc.want[who]
-				t.Run(fmt.Sprintf("%s/%s/%d", sc.name, who, want), func(t *testing.T) {
-					t.Parallel()
-					runAccessCell(t, f, sc, who, want)
-				})
-			}
-		}
+		eachCell(t, f, accessScenarios, whos, runAccessCell)
 	})
+}
+
+// scenario is a row of an access table: its name and the status each
+// caller must get.
+type scenario interface {
+	cells() (name string, want map[string]int)
+}
+
+func (sc accessScenario) cells() (string, map[string]int)  { return sc.name, sc.want }
+func (sc contentScenario) cells() (string, map[string]int) { return sc.name, sc.want }
+
+// eachCell runs cell on f as a parallel subtest for every scenario and
+// caller, named scenario/caller/status.
+func eachCell[S scenario](t *testing.T, f *fixture, scenarios []S, whos []string, cell func(t *testing.T, f *fixture, sc S, who string, want int)) {
+	for _, sc := range scenarios {
+		name, wants := sc.cells()
+		for _, who := range whos {
+			want := wants[who]
+			t.Run(fmt.Sprintf("%s/%s/%d", name, who, want), func(t *testing.T) {
+				t.Parallel()
+				cell(t, f, sc, who, want)
+			})
+		}
+	}
 }
 
 func runAccessCell(t *testing.T, f *fixture, sc accessScenario, who string, want int) {
@@ -218,27 +234,38 @@ func runAccessCell(t *testing.T, f *fixture, sc accessScenario, who string, want
 			vars[k] = v
 		}
 	}
+	q := req{method: sc.method, path: sc.path, body: sc.body}
+	if !sc.anonymousCall {
+		q.bearer = f.tokens[who]
+	}
+	checkCell(t, f, who, want, q, vars, sc.okHas, sc.okHasNot)
+}
+
+// checkCell makes the call q of one scenario cell as who, with the
+// {placeholders} of its path and body filled from vars, and checks its
+// status. For a 2xx answer it checks the fragments (filled too) that it must
+// and must not contain, and returns true with the answer and the filler.
+func checkCell(t *testing.T, f *fixture, who string, want int, q req, vars map[string]string, has, hasNot []string) (resp, func(string) string, bool) {
+	t.Helper()
 	fill := func(s string) string {
 		for k, v := range vars {
 			s = strings.ReplaceAll(s, "{"+k+"}", v)
 		}
 		return s
 	}
-	q := req{method: sc.method, path: fill(sc.path), body: fill(sc.body)}
-	if !sc.anonymousCall {
-		q.bearer = f.tokens[who]
-	}
+	q.path, q.body = fill(q.path), fill(q.body)
 	res := f.do(t, q)
 	if res.status != want {
 		t.Fatalf("%s %s as %s: status %d, want %d; body: %s", q.method, q.path, who, res.status, want, res.body)
 	}
 	if want >= 300 {
-		return
+		return res, fill, false
 	}
-	for _, s := range sc.okHas {
+	for _, s := range has {
 		res.has(t, fill(s))
 	}
-	for _, s := range sc.okHasNot {
+	for _, s := range hasNot {
 		res.hasNot(t, fill(s))
 	}
+	return res, fill, true
 }

@@ -90,14 +90,7 @@ func (f *fixture) run(t *testing.T, id int64) *simplesender.Run {
 	runMu.Lock()
 	defer runMu.Unlock()
 	ctx, db, at := context.Background(), f.env.DB, time.Now()
-	var run *simplesender.Run
-	if err := db.InTx(ctx, func(st *store.Store) error {
-		var err error
-		run, err = st.StartDue(ctx, id, at)
-		return err
-	}); err != nil || run == nil {
-		t.Fatalf("start run of mailing %d: %v (run %v)", id, err, run)
-	}
+	run := f.env.StartDue(t, id, at)
 	claimed, err := db.ClaimDeliveries(ctx, "test", at, 1000)
 	if err != nil {
 		t.Fatal(err)

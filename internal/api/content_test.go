@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"simplesender/internal/app"
 	"simplesender/internal/store/storetest"
 )
 
@@ -261,12 +262,12 @@ func TestStats(t *testing.T) {
 		f.do(t, req{method: "PATCH", path: "/recipients/" + itoa(theirs.R.ID), bearer: f.tokens["other"],
 			body: `{"email":"` + strings.ToUpper(f.ownerAddress(t)) + `"}`}).want(t, 200)
 
-		stats := func(who string) statsJSON {
-			var s statsJSON
+		stats := func(who string) app.Stats {
+			var s app.Stats
 			f.do(t, req{method: "GET", path: "/stats", bearer: f.tokens[who]}).want(t, 200).decode(t, &s)
 			return s
 		}
-		want := map[string]statsJSON{
+		want := map[string]app.Stats{
 			"owner":   {MailingsTotal: 1, MailingsActive: 0, RecipientsUnique: 2, MessagesSent: 1, AttemptsSuccess: 1, AttemptsFailure: 1},
 			"other":   {MailingsTotal: 1, MailingsActive: 0, RecipientsUnique: 2},
 			"manager": {MailingsTotal: 2, MailingsActive: 0, RecipientsUnique: 3, MessagesSent: 1, AttemptsSuccess: 1, AttemptsFailure: 1},
@@ -286,9 +287,9 @@ func TestStats(t *testing.T) {
 			t.Errorf("manager after a send: %+v", got)
 		}
 
-		var rows list[userStatsJSON]
+		var rows list[app.UserStats]
 		f.do(t, req{method: "GET", path: "/stats/users?per_page=500", bearer: f.tokens["manager"]}).want(t, 200).decode(t, &rows)
-		byID := map[int64]userStatsJSON{}
+		byID := map[int64]app.UserStats{}
 		for _, r := range rows.Items {
 			byID[r.UserID] = r
 		}

@@ -93,11 +93,7 @@ func attemptOf(a *simplesender.Attempt) attemptJSON {
 
 // listRuns answers every send run of a mailing, newest first, as a list.
 // Errors: NotFound.
-func (x *API) listRuns(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) listRuns(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	p, err := pagingOf(r)
 	if err != nil {
 		return err
@@ -120,11 +116,7 @@ func (x *API) listRuns(w http.ResponseWriter, r *http.Request, u *simplesender.U
 // the last run by default), one per recipient, filtered by ?status= (pending
 // takes in sending and deferred too) and ?q= (part of the address).
 // Errors: NotFound (also an unknown run), BadRequest.
-func (x *API) listDeliveries(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) listDeliveries(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	p, err := pagingOf(r)
 	if err != nil {
 		return err
@@ -163,11 +155,7 @@ func (x *API) listDeliveries(w http.ResponseWriter, r *http.Request, u *simplese
 
 // listAttempts answers a page of every attempt of a mailing, over all its
 // runs, oldest first. Errors: NotFound, BadRequest.
-func (x *API) listAttempts(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) listAttempts(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	p, err := pagingOf(r)
 	if err != nil {
 		return err
@@ -186,11 +174,7 @@ func (x *API) listAttempts(w http.ResponseWriter, r *http.Request, u *simplesend
 
 // attemptsCSV streams every attempt of a mailing as CSV (?bom=1 starts it
 // with a UTF-8 byte order mark for Excel). Errors: NotFound, BadRequest.
-func (x *API) attemptsCSV(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) attemptsCSV(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	bom, err := boolParam(r, "bom", false)
 	if err != nil {
 		return err

@@ -370,11 +370,9 @@ func (x *API) exportRecipients(w http.ResponseWriter, r *http.Request, u *simple
 	if err != nil {
 		return err
 	}
-	var owner int64
-	if s := r.URL.Query().Get("owner_id"); s != "" {
-		if owner, err = strconv.ParseInt(s, 10, 64); err != nil || owner <= 0 {
-			return badQuery(simplesender.FieldErrors{"owner_id": "error.query.invalid"})
-		}
+	owner, ok := ownerIDOf(r)
+	if !ok {
+		return badQuery(simplesender.FieldErrors{"owner_id": "error.query.invalid"})
 	}
 	cw := &csvWriter{w: w, filename: "recipients.csv"}
 	_, err = x.app.ExportRecipients(r.Context(), as(u), owner, cw, opts)

@@ -33,11 +33,7 @@ func (x *API) statusDetailOf(r *http.Request, u *simplesender.User, m *simplesen
 // recipients, named "Copy of ..." in the caller's language, status created)
 // and answers 201 with it. Errors: NotFound, Forbidden (read-only staff),
 // Conflict (disabled).
-func (x *API) duplicateMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) duplicateMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	cp, err := x.app.DuplicateMailing(r.Context(), as(u), id, x.lang(r))
 	if err != nil {
 		return err
@@ -65,11 +61,7 @@ type testSendJSON struct {
 // mailing's first recipient), and answers 200 with where it went. Errors:
 // BadRequest, Invalid (to, recipient_id), NotFound, Forbidden, Conflict
 // (disabled), RateLimited, Unavailable.
-func (x *API) testMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) testMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	var in testSendInput
 	if err := decode(w, r, &in); err != nil {
 		return err

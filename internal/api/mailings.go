@@ -52,6 +52,20 @@ type mailingInput struct {
 	RecipientIDs *[]int64 `json:"recipient_ids"`
 }
 
+// over returns mi with the fields present in the input set.
+func (in mailingInput) over(mi app.MailingInput) app.MailingInput {
+	if in.Name != nil {
+		mi.Name = *in.Name
+	}
+	if in.MessageID != nil {
+		mi.MessageID = *in.MessageID
+	}
+	if in.RecipientIDs != nil {
+		mi.RecipientIDs = *in.RecipientIDs
+	}
+	return mi
+}
+
 // mailingSorts are the fields a mailing list may be sorted by.
 var mailingSorts = []string{"id", "name", "created_at", "status", "scheduled_at"}
 
@@ -87,8 +101,12 @@ func (x *API) listMailings(w http.ResponseWriter, r *http.Request, u *simplesend
 	return nil
 }
 
-// fullMailing is the JSON of mailing m with its audience.
-func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender.Mailing) (mailingJSON, error) {
+// fullMailing is the JSON of mailing id as it is now, with its audience.
+func (x *API) fullMailing(r *http.Request, u *simplesender.User, id int64) (mailingJSON, error) {
+	m, err := x.app.GetMailing(r.Context(), as(u), id)
+	if err != nil {
+		return mailingJSON{}, err
+	}
 	ids, err := x.app.MailingRecipientIDs(r.Context(), as(u), m.ID)
 	if err != nil {
 		return mailingJSON{}, err
@@ -104,11 +122,7 @@ func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender
 
 // replyMailing answers mailing id as it is now, with its audience.
 func (x *API) replyMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, status int, id int64) error {
-	m, err := x.app.GetMailing(r.Context(), as(u), id)
-	if err != nil {
-		return err
-	}
-	out, err := x.fullMailing(r, u, m)
+	out, err := x.fullMailing(r, u, id)
 	if err != nil {
 		return err
 	}
@@ -124,17 +138,7 @@ func (x *API) createMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	mi := app.MailingInput{}
-	if in.Name != nil {
-		mi.Name = *in.Name
-	}
-	if in.MessageID != nil {
-		mi.MessageID = *in.MessageID
-	}
-	if in.RecipientIDs != nil {
-		mi.RecipientIDs = *in.RecipientIDs
-	}
-	m, err := x.app.CreateMailing(r.Context(), as(u), mi)
+	m, err := x.app.CreateMailing(r.Context(), as(u), in.over(app.MailingInput{}))
 	if err != nil {
 		return err
 	}
@@ -144,16 +148,8 @@ func (x *API) createMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 
 // getMailing answers one mailing with its audience and counts, with an
 // ETag. Errors: NotFound.
-func (x *API) getMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	m, err := x.app.GetMailing(r.Context(), as(u), id)
-	if err != nil {
-		return err
-	}
-	out, err := x.fullMailing(r, u, m)
+func (x *API) getMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
+	out, err := x.fullMailing(r, u, id)
 	if err != nil {
 		return err
 	}
@@ -165,11 +161,7 @@ func (x *API) getMailing(w http.ResponseWriter, r *http.Request, u *simplesender
 // present, replaces the whole audience. A run in progress keeps what it
 // started with. Errors: BadRequest, Invalid, NotFound, Forbidden, Conflict
 // (disabled).
-func (x *API) patchMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) patchMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	var in mailingInput
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -178,17 +170,11 @@ func (x *API) patchMailing(w http.ResponseWriter, r *http.Request, u *simplesend
 	if err != nil {
 		return err
 	}
-	mi := app.MailingInput{Name: m.Name, MessageID: m.MessageID}
-	if in.Name != nil {
-		mi.Name = *in.Name
-	}
-	if in.MessageID != nil {
-		mi.MessageID = *in.MessageID
-	}
-	if in.RecipientIDs != nil {
-		mi.RecipientIDs = *in.RecipientIDs
-	} else if mi.RecipientIDs, err = x.app.MailingRecipientIDs(r.Context(), as(u), id); err != nil {
-		return err
+	mi := in.over(app.MailingInput{Name: m.Name, MessageID: m.MessageID})
+	if in.RecipientIDs == nil {
+		if mi.RecipientIDs, err = x.app.MailingRecipientIDs(r.Context(), as(u), id); err != nil {
+			return err
+		}
 	}
 	if _, err := x.app.UpdateMailing(r.Context(), as(u), id, mi); err != nil {
 		return err
@@ -198,11 +184,7 @@ func (x *API) patchMailing(w http.ResponseWriter, r *http.Request, u *simplesend
 
 // deleteMailing removes a mailing and its history and answers 204. Errors:
 // NotFound, Forbidden, Conflict (being sent: cancel first).
-func (x *API) deleteMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) deleteMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	if err := x.app.DeleteMailing(r.Context(), as(u), id); err != nil {
 		return err
 	}
@@ -213,11 +195,7 @@ func (x *API) deleteMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 // sendMailing queues a send of the whole audience and answers 202 with the
 // mailing; the background engine sends it. Errors: NotFound, Forbidden,
 // Conflict (already due or running, disabled, no recipients).
-func (x *API) sendMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) sendMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	if err := x.app.SendNow(r.Context(), as(u), id, "now"); err != nil {
 		return err
 	}
@@ -227,11 +205,7 @@ func (x *API) sendMailing(w http.ResponseWriter, r *http.Request, u *simplesende
 // scheduleMailing sets a one-time send at {send_at} (RFC 3339, in the
 // future), replacing a pending one. Errors: BadRequest, Invalid (send_at),
 // NotFound, Forbidden, Conflict.
-func (x *API) scheduleMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) scheduleMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	var in struct {
 		SendAt *string `json:"send_at"`
 	}
@@ -253,11 +227,7 @@ func (x *API) scheduleMailing(w http.ResponseWriter, r *http.Request, u *simples
 
 // cancelMailing drops a pending start and stops a running send (the owner
 // and staff). Errors: NotFound, Forbidden, Conflict (nothing to cancel).
-func (x *API) cancelMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) cancelMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	if err := x.app.CancelMailing(r.Context(), as(u), id); err != nil {
 		return err
 	}
@@ -268,11 +238,7 @@ func (x *API) cancelMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 // failed ({kind: "failed"}) or whose outcome is unknown ({kind: "unknown"})
 // and answers 202. Errors: BadRequest, Invalid (kind), NotFound, Forbidden,
 // Conflict (nothing to resend, already running, disabled).
-func (x *API) resendMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) resendMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	var in struct {
 		Kind string `json:"kind"`
 	}
@@ -298,20 +264,16 @@ func (x *API) resendMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 
 // disableMailing switches a mailing off (managers and admins), cancelling
 // what is scheduled or running. Errors: Forbidden, NotFound.
-func (x *API) disableMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	return x.setDisabled(w, r, u, true)
+func (x *API) disableMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
+	return x.setDisabled(w, r, u, id, true)
 }
 
 // enableMailing switches a mailing on again, as disableMailing.
-func (x *API) enableMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	return x.setDisabled(w, r, u, false)
+func (x *API) enableMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
+	return x.setDisabled(w, r, u, id, false)
 }
 
-func (x *API) setDisabled(w http.ResponseWriter, r *http.Request, u *simplesender.User, disabled bool) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) setDisabled(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64, disabled bool) error {
 	if _, err := x.app.SetMailingDisabled(r.Context(), as(u), id, disabled); err != nil {
 		return err
 	}

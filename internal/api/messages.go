@@ -77,11 +77,7 @@ func (x *API) createMessage(w http.ResponseWriter, r *http.Request, u *simplesen
 }
 
 // getMessage answers one message, with an ETag. Errors: NotFound.
-func (x *API) getMessage(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) getMessage(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	m, err := x.app.GetMessage(r.Context(), as(u), id)
 	if err != nil {
 		return err
@@ -93,11 +89,7 @@ func (x *API) getMessage(w http.ResponseWriter, r *http.Request, u *simplesender
 // patchMessage changes the fields present in the body. A run in progress
 // keeps the text it started with. Errors: BadRequest, Invalid, NotFound,
 // Forbidden.
-func (x *API) patchMessage(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) patchMessage(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	var in messageInput
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -119,11 +111,7 @@ func (x *API) patchMessage(w http.ResponseWriter, r *http.Request, u *simplesend
 
 // deleteMessage removes a message and answers 204. Errors: NotFound,
 // Forbidden, Conflict (a mailing uses it).
-func (x *API) deleteMessage(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) deleteMessage(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	if err := x.app.DeleteMessage(r.Context(), as(u), id); err != nil {
 		return err
 	}

@@ -33,17 +33,25 @@ func listQuery(r *http.Request, sortable []string) (paging, app.ListFilter, int6
 	if len(f.Query) > maxQueryLen {
 		bad.Add("q", "error.query.invalid")
 	}
-	var owner int64
-	if s := q.Get("owner_id"); s != "" {
-		if owner, err = strconv.ParseInt(s, 10, 64); err != nil || owner <= 0 {
-			bad.Add("owner_id", "error.query.invalid")
-		}
+	owner, ok := ownerIDOf(r)
+	if !ok {
+		bad.Add("owner_id", "error.query.invalid")
 	}
 	if len(bad) > 0 {
 		return p, f, 0, badQuery(bad)
 	}
 	f.Sort, f.Desc, err = sortOf(r, sortable)
 	return p, f, owner, err
+}
+
+// ownerIDOf reads ?owner_id=: 0 when absent, false when it is no id.
+func ownerIDOf(r *http.Request) (int64, bool) {
+	s := r.URL.Query().Get("owner_id")
+	if s == "" {
+		return 0, true
+	}
+	owner, err := strconv.ParseInt(s, 10, 64)
+	return owner, err == nil && owner > 0
 }
 
 // sortOf reads ?sort=field or ?sort=-field. An empty parameter is the

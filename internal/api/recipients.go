@@ -94,11 +94,7 @@ func (x *API) createRecipient(w http.ResponseWriter, r *http.Request, u *simples
 }
 
 // getRecipient answers one recipient, with an ETag. Errors: NotFound.
-func (x *API) getRecipient(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) getRecipient(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	rec, err := x.app.GetRecipient(r.Context(), as(u), id)
 	if err != nil {
 		return err
@@ -110,11 +106,7 @@ func (x *API) getRecipient(w http.ResponseWriter, r *http.Request, u *simplesend
 // patchRecipient changes the fields present in the body and answers the
 // recipient. Errors: BadRequest, Invalid, NotFound, Forbidden (staff on
 // another user's recipient).
-func (x *API) patchRecipient(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) patchRecipient(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	var in recipientInput
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -136,11 +128,7 @@ func (x *API) patchRecipient(w http.ResponseWriter, r *http.Request, u *simplese
 
 // deleteRecipient removes a recipient and answers 204; the delivery history
 // keeps its copy of the address. Errors: NotFound, Forbidden.
-func (x *API) deleteRecipient(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) deleteRecipient(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	if err := x.app.DeleteRecipient(r.Context(), as(u), id); err != nil {
 		return err
 	}

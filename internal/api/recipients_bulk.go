@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -36,15 +37,15 @@ type countJSON struct {
 	Count int `json:"count"`
 }
 
-// countSelectedRecipients answers how many of the caller's recipients a
-// selection holds: what a delete or an export of it would cover. Errors:
-// BadRequest; Invalid (ids) for none or more than 1000 ids.
-func (x *API) countSelectedRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+// replyCount runs do on the selection in the body and answers the count it
+// returns.
+func (x *API) replyCount(w http.ResponseWriter, r *http.Request, u *simplesender.User,
+	do func(context.Context, *app.Actor, app.RecipientSelection) (int, error)) error {
 	sel, err := selection(w, r)
 	if err != nil {
 		return err
 	}
-	n, err := x.app.CountSelectedRecipients(r.Context(), as(u), sel)
+	n, err := do(r.Context(), as(u), sel)
 	if err != nil {
 		return err
 	}
@@ -52,21 +53,19 @@ func (x *API) countSelectedRecipients(w http.ResponseWriter, r *http.Request, u 
 	return nil
 }
 
+// countSelectedRecipients answers how many of the caller's recipients a
+// selection holds: what a delete or an export of it would cover. Errors:
+// BadRequest; Invalid (ids) for none or more than 1000 ids.
+func (x *API) countSelectedRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+	return x.replyCount(w, r, u, x.app.CountSelectedRecipients)
+}
+
 // deleteSelectedRecipients deletes the caller's recipients a selection
 // holds and answers how many went. Errors: BadRequest; Invalid (ids) for
 // none, more than 1000, or ids none of which is the caller's; Forbidden for
 // a caller who may not change their data.
 func (x *API) deleteSelectedRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	sel, err := selection(w, r)
-	if err != nil {
-		return err
-	}
-	n, err := x.app.DeleteSelectedRecipients(r.Context(), as(u), sel)
-	if err != nil {
-		return err
-	}
-	x.reply(w, http.StatusOK, countJSON{n})
-	return nil
+	return x.replyCount(w, r, u, x.app.DeleteSelectedRecipients)
 }
 
 // exportSelectedRecipients answers the caller's recipients a selection

@@ -27,6 +27,21 @@ const (
 // answered by fail; a handler that returns nil has written its answer.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, u *simplesender.User) error
 
+// idHandlerFunc serves a route whose path has an {id}: id is its value.
+type idHandlerFunc func(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error
+
+// byID makes h a handlerFunc that reads the path's {id} first; a value that
+// is not a positive integer is NotFound (pathID) and h does not run.
+func byID(h idHandlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, u, id)
+	}
+}
+
 // route is one entry of the route table: a ServeMux pattern relative to
 // Prefix, who may call it, and its handler.
 type route struct {
@@ -48,17 +63,17 @@ func (x *API) routeTable() []route {
 
 		{"POST /tokens", optionalUser, x.createToken},
 		{"GET /tokens", user, x.listTokens},
-		{"DELETE /tokens/{id}", user, x.revokeToken},
+		{"DELETE /tokens/{id}", user, byID(x.revokeToken)},
 
 		{"GET /me", user, x.me},
 		{"PUT /me/avatar", user, x.putAvatar},
 		{"DELETE /me/avatar", user, x.deleteAvatar},
 
 		{"GET /users", user, x.listUsers},
-		{"GET /users/{id}", user, x.getUser},
-		{"PATCH /users/{id}", user, x.patchUser},
-		{"POST /users/{id}/block", user, x.blockUser},
-		{"POST /users/{id}/unblock", user, x.unblockUser},
+		{"GET /users/{id}", user, byID(x.getUser)},
+		{"PATCH /users/{id}", user, byID(x.patchUser)},
+		{"POST /users/{id}/block", user, byID(x.blockUser)},
+		{"POST /users/{id}/unblock", user, byID(x.unblockUser)},
 
 		{"GET /recipients", user, x.listRecipients},
 		{"POST /recipients", user, x.createRecipient},
@@ -69,33 +84,33 @@ func (x *API) routeTable() []route {
 		{"POST /recipients/import", user, x.importRecipients},
 		{"GET /imports/{id}", user, x.getImport},
 		{"DELETE /imports/{id}", user, x.cancelImport},
-		{"GET /recipients/{id}", user, x.getRecipient},
-		{"PATCH /recipients/{id}", user, x.patchRecipient},
-		{"DELETE /recipients/{id}", user, x.deleteRecipient},
+		{"GET /recipients/{id}", user, byID(x.getRecipient)},
+		{"PATCH /recipients/{id}", user, byID(x.patchRecipient)},
+		{"DELETE /recipients/{id}", user, byID(x.deleteRecipient)},
 
 		{"GET /messages", user, x.listMessages},
 		{"POST /messages", user, x.createMessage},
-		{"GET /messages/{id}", user, x.getMessage},
-		{"PATCH /messages/{id}", user, x.patchMessage},
-		{"DELETE /messages/{id}", user, x.deleteMessage},
+		{"GET /messages/{id}", user, byID(x.getMessage)},
+		{"PATCH /messages/{id}", user, byID(x.patchMessage)},
+		{"DELETE /messages/{id}", user, byID(x.deleteMessage)},
 
 		{"GET /mailings", user, x.listMailings},
 		{"POST /mailings", user, x.createMailing},
-		{"GET /mailings/{id}", user, x.getMailing},
-		{"PATCH /mailings/{id}", user, x.patchMailing},
-		{"DELETE /mailings/{id}", user, x.deleteMailing},
-		{"POST /mailings/{id}/send", user, x.sendMailing},
-		{"POST /mailings/{id}/schedule", user, x.scheduleMailing},
-		{"POST /mailings/{id}/cancel", user, x.cancelMailing},
-		{"POST /mailings/{id}/resend", user, x.resendMailing},
-		{"POST /mailings/{id}/disable", user, x.disableMailing},
-		{"POST /mailings/{id}/enable", user, x.enableMailing},
-		{"POST /mailings/{id}/duplicate", user, x.duplicateMailing},
-		{"POST /mailings/{id}/test", user, x.testMailing},
-		{"GET /mailings/{id}/runs", user, x.listRuns},
-		{"GET /mailings/{id}/deliveries", user, x.listDeliveries},
-		{"GET /mailings/{id}/attempts", user, x.listAttempts},
-		{"GET /mailings/{id}/attempts.csv", user, x.attemptsCSV},
+		{"GET /mailings/{id}", user, byID(x.getMailing)},
+		{"PATCH /mailings/{id}", user, byID(x.patchMailing)},
+		{"DELETE /mailings/{id}", user, byID(x.deleteMailing)},
+		{"POST /mailings/{id}/send", user, byID(x.sendMailing)},
+		{"POST /mailings/{id}/schedule", user, byID(x.scheduleMailing)},
+		{"POST /mailings/{id}/cancel", user, byID(x.cancelMailing)},
+		{"POST /mailings/{id}/resend", user, byID(x.resendMailing)},
+		{"POST /mailings/{id}/disable", user, byID(x.disableMailing)},
+		{"POST /mailings/{id}/enable", user, byID(x.enableMailing)},
+		{"POST /mailings/{id}/duplicate", user, byID(x.duplicateMailing)},
+		{"POST /mailings/{id}/test", user, byID(x.testMailing)},
+		{"GET /mailings/{id}/runs", user, byID(x.listRuns)},
+		{"GET /mailings/{id}/deliveries", user, byID(x.listDeliveries)},
+		{"GET /mailings/{id}/attempts", user, byID(x.listAttempts)},
+		{"GET /mailings/{id}/attempts.csv", user, byID(x.attemptsCSV)},
 
 		{"GET /stats", user, x.stats},
 		{"GET /stats/users", user, x.statsUsers},

@@ -2,34 +2,10 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"simplesender"
 	"simplesender/internal/app"
 )
-
-// statsJSON are the figures of GET /stats (see app.Stats for what each
-// counts).
-type statsJSON struct {
-	MailingsTotal    int `json:"mailings_total"`
-	MailingsActive   int `json:"mailings_active"`
-	RecipientsUnique int `json:"recipients_unique"`
-	MessagesSent     int `json:"messages_sent"`
-	AttemptsSuccess  int `json:"attempts_success"`
-	AttemptsFailure  int `json:"attempts_failure"`
-}
-
-func statsOf(s app.Stats) statsJSON {
-	return statsJSON{MailingsTotal: s.MailingsTotal, MailingsActive: s.MailingsActive, RecipientsUnique: s.RecipientsUnique,
-		MessagesSent: s.MessagesSent, AttemptsSuccess: s.AttemptsSuccess, AttemptsFailure: s.AttemptsFailure}
-}
-
-// userStatsJSON is one row of GET /stats/users.
-type userStatsJSON struct {
-	UserID int64  `json:"user_id"`
-	Email  string `json:"email"`
-	statsJSON
-}
 
 // stats answers the caller's figures over all time; managers and admins get
 // everyone's.
@@ -38,7 +14,7 @@ func (x *API) stats(w http.ResponseWriter, r *http.Request, u *simplesender.User
 	if err != nil {
 		return err
 	}
-	x.reply(w, http.StatusOK, statsOf(*st))
+	x.reply(w, http.StatusOK, st)
 	return nil
 }
 
@@ -53,11 +29,9 @@ func (x *API) statsUsers(w http.ResponseWriter, r *http.Request, u *simplesender
 	if err != nil {
 		return err
 	}
-	out := list[userStatsJSON]{Items: make([]userStatsJSON, 0, len(page.Items)), Total: page.Total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(page.Total)}
-	for _, it := range page.Items {
-		out.Items = append(out.Items, userStatsJSON{UserID: it.UserID, Email: it.Email, statsJSON: statsOf(it.Stats)})
-	}
-	x.reply(w, http.StatusOK, out)
+	// app.Stats and app.UserStats carry the JSON names of the API.
+	items := append([]app.UserStats{}, page.Items...) // never null
+	x.reply(w, http.StatusOK, list[app.UserStats]{Items: items, Total: page.Total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(page.Total)})
 	return nil
 }
 
@@ -75,11 +49,9 @@ func (x *API) reportCSV(w http.ResponseWriter, r *http.Request, u *simplesender.
 	if err != nil {
 		return err
 	}
-	var owner int64
-	if s := r.URL.Query().Get("owner_id"); s != "" {
-		if owner, err = strconv.ParseInt(s, 10, 64); err != nil || owner <= 0 {
-			return badQuery(simplesender.FieldErrors{"owner_id": "error.query.invalid"})
-		}
+	owner, ok := ownerIDOf(r)
+	if !ok {
+		return badQuery(simplesender.FieldErrors{"owner_id": "error.query.invalid"})
 	}
 	cw := &csvWriter{w: w, filename: "report.csv"}
 	return x.finishCSV(r, cw, x.app.WriteReportCSV(r.Context(), as(u), cw, owner, periodOf(r), bom))

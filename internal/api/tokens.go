@@ -97,11 +97,7 @@ func (x *API) listTokens(w http.ResponseWriter, r *http.Request, u *simplesender
 
 // revokeToken deletes one of the caller's tokens and answers 204. Errors:
 // NotFound (also for another user's token).
-func (x *API) revokeToken(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) revokeToken(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	if err := x.app.RevokeAPIToken(r.Context(), as(u), id); err != nil {
 		return err
 	}

@@ -85,11 +85,7 @@ func (x *API) listUsers(w http.ResponseWriter, r *http.Request, u *simplesender.
 
 // getUser answers one user: any for managers and admins, only themself for a
 // regular user. Errors: NotFound (also another user's id for a regular user).
-func (x *API) getUser(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) getUser(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	target, err := x.app.GetUser(r.Context(), as(u), id)
 	if err != nil {
 		return err
@@ -100,11 +96,7 @@ func (x *API) getUser(w http.ResponseWriter, r *http.Request, u *simplesender.Us
 
 // patchUser changes a user's role ({role}); admins only, not their own.
 // Errors: Forbidden, Invalid, NotFound, BadRequest.
-func (x *API) patchUser(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) patchUser(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
 	var req struct {
 		Role *string `json:"role"`
 	}
@@ -125,20 +117,16 @@ func (x *API) patchUser(w http.ResponseWriter, r *http.Request, u *simplesender.
 // blockUser blocks a user and answers 200 with the user; their tokens stop
 // working at once. Managers may block regular users only, admins anyone but
 // themselves. Errors: Forbidden, NotFound.
-func (x *API) blockUser(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	return x.setBlocked(w, r, u, true)
+func (x *API) blockUser(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
+	return x.setBlocked(w, r, u, id, true)
 }
 
 // unblockUser unblocks a user, with the rules of blockUser.
-func (x *API) unblockUser(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
-	return x.setBlocked(w, r, u, false)
+func (x *API) unblockUser(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
+	return x.setBlocked(w, r, u, id, false)
 }
 
-func (x *API) setBlocked(w http.ResponseWriter, r *http.Request, u *simplesender.User, blocked bool) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
+func (x *API) setBlocked(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64, blocked bool) error {
 	target, err := x.app.SetBlocked(r.Context(), as(u), id, blocked)
 	if err != nil {
 		return err

@@ -414,10 +414,7 @@ func (a *App) UpdateProfile(ctx context.Context, ac *Actor, p simplesender.Profi
 	if err := p.Validate(true); err != nil {
 		return err
 	}
-	if err := a.DB.Store().UpdateProfile(ctx, ac.User.ID, p); err != nil {
-		return err
-	}
-	return nil
+	return a.DB.Store().UpdateProfile(ctx, ac.User.ID, p)
 }
 
 // SetLanguage saves the actor's interface language.

@@ -106,8 +106,7 @@ func mustUser(t *testing.T, env *apptest.Env, email string) *simplesender.User {
 
 func TestConfirmationTokenExpiresAfter48Hours(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		if err := env.App.Register(ctx, reg("late@example.com"), "1.1.1.1"); err != nil {
 			t.Fatal(err)
 		}
@@ -131,8 +130,7 @@ func TestConfirmationTokenExpiresAfter48Hours(t *testing.T) {
 
 func TestTokensAreStoredOnlyAsHashes(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		u := env.User(t, "h@example.com", simplesender.RoleUser, simplesender.StatusActive)
 		raw, _, err := env.App.CreateAPIToken(ctx, &app.Actor{User: u}, nil, "x")
 		if err != nil {
@@ -169,8 +167,7 @@ func TestTokensAreStoredOnlyAsHashes(t *testing.T) {
 
 func TestBlockedUserStaysBlocked(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		a := env.App
 		mgr := &app.Actor{User: env.User(t, "m@example.com", simplesender.RoleManager, simplesender.StatusActive)}
 		if err := a.Register(ctx, reg("b@example.com"), "1.1.1.1"); err != nil {
@@ -208,7 +205,7 @@ func TestSessionTimeouts(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	env := apptest.New(t, storetest.NewURL(t, "sqlite"), apptest.Options{Deps: func(d *app.Deps) {
+	env := apptest.NewSQLite(t, apptest.Options{Deps: func(d *app.Deps) {
 		d.SessionIdle = time.Hour
 		d.SessionMax = 3 * time.Hour
 		d.Now = clock
@@ -238,8 +235,7 @@ func TestSessionTimeouts(t *testing.T) {
 
 func TestRoles(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		a := env.App
 		user := &app.Actor{User: env.User(t, "u@example.com", simplesender.RoleUser, simplesender.StatusActive)}
 		mgr := &app.Actor{User: env.User(t, "m@example.com", simplesender.RoleManager, simplesender.StatusActive)}
@@ -271,7 +267,7 @@ func TestRoles(t *testing.T) {
 
 func TestCreateAdminNeedsAGoodPassword(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t, storetest.NewURL(t, "sqlite"))
+	env := apptest.NewSQLite(t)
 	if _, _, err := env.App.CreateAdmin(ctx, app.System, "root@example.com", ""); !simplesender.IsKind(err, simplesender.KindInvalid) {
 		t.Fatalf("admin without a password: %v", err)
 	}
@@ -291,8 +287,7 @@ func TestCreateAdminNeedsAGoodPassword(t *testing.T) {
 
 func TestConcurrentRegistrationsOfOneAddress(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		var wg sync.WaitGroup
 		errs := make(chan error, 3)
 		for i := range 3 {

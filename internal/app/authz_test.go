@@ -10,7 +10,6 @@ import (
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
-	"simplesender/internal/store/storetest"
 )
 
 // content is what one cell of TestAuthorization works on: objects of one
@@ -170,8 +169,7 @@ var authzCases = []authzCase{
 // object for its owner.
 func TestAuthorization(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, databaseURL string) {
-		env := apptest.New(t, databaseURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		var n atomic.Int64
 		for _, tc := range authzCases {
 			for _, who := range authzCallers {
@@ -327,7 +325,7 @@ func TestUnknownActionIsRefused(t *testing.T) {
 // became a manager is not imported afterwards.
 func TestPromotedManagerCannotStartOldImport(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t, storetest.NewURL(t, "sqlite"), apptest.Options{NoImportWorker: true})
+	env := apptest.NewSQLite(t, apptest.Options{NoImportWorker: true})
 	u := env.User(t, "soon-manager@example.com", simplesender.RoleUser, simplesender.StatusActive)
 	job, err := env.App.UploadImport(ctx, &app.Actor{User: u}, 0, "list.csv", strings.NewReader("email\r\na@example.org\r\n"))
 	if err != nil {

@@ -24,11 +24,10 @@ func readScope(ac *Actor) int64 {
 	return ac.id()
 }
 
-// ---- recipients
-
-// ListRecipients returns a page of recipients: the actor's own, or for
-// managers everyone's (owner narrows it to one user).
-func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Recipient, int, error) {
+// listFor lists, with list, what ac may see of owner's objects: its own,
+// or for staff everyone's (owner narrows it to one user). Errors:
+// Unauthenticated.
+func listFor[T, F any](ctx context.Context, ac *Actor, owner int64, f F, list func(context.Context, int64, F) ([]T, int, error)) ([]T, int, error) {
 	if ac.anonymous() {
 		return nil, 0, errUnauthenticated
 	}
@@ -36,15 +35,30 @@ func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f stor
 	if scope == 0 {
 		scope = owner
 	}
-	return a.DB.Store().ListRecipients(ctx, scope, f)
+	return list(ctx, scope, f)
+}
+
+// getFor reads, with get, object id if ac may see it. Errors:
+// Unauthenticated, NotFound.
+func getFor[T any](ctx context.Context, ac *Actor, id int64, get func(context.Context, int64, int64) (T, error)) (T, error) {
+	if ac.anonymous() {
+		var zero T
+		return zero, errUnauthenticated
+	}
+	return get(ctx, readScope(ac), id)
+}
+
+// ---- recipients
+
+// ListRecipients returns a page of recipients: the actor's own, or for
+// managers everyone's (owner narrows it to one user).
+func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Recipient, int, error) {
+	return listFor(ctx, ac, owner, f, a.DB.Store().ListRecipients)
 }
 
 // GetRecipient returns a recipient the actor may see. Errors: NotFound.
 func (a *App) GetRecipient(ctx context.Context, ac *Actor, id int64) (*simplesender.Recipient, error) {
-	if ac.anonymous() {
-		return nil, errUnauthenticated
-	}
-	return a.DB.Store().RecipientByID(ctx, readScope(ac), id)
+	return getFor(ctx, ac, id, a.DB.Store().RecipientByID)
 }
 
 func validateRecipient(r *simplesender.Recipient) error {
@@ -77,10 +91,7 @@ func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 		return err
 	}
 	r.OwnerID = ac.id()
-	if err := conflictEmail(a.DB.Store().CreateRecipient(ctx, r)); err != nil {
-		return err
-	}
-	return nil
+	return conflictEmail(a.DB.Store().CreateRecipient(ctx, r))
 }
 
 // UpdateRecipient saves recipient r: the actor's, or for admins anyone's
@@ -97,16 +108,12 @@ func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 		return err
 	}
 	r.OwnerID = cur.OwnerID
-	err = a.DB.InTx(ctx, func(s *store.Store) error {
+	return a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := conflictEmail(s.UpdateRecipient(ctx, cur.OwnerID, r)); err != nil {
 			return err
 		}
 		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetRecipient, r.ID, "update")
 	})
-	if err != nil {
-		return err
-	}
-	return nil
 }
 
 // DeleteRecipient removes a recipient, as UpdateRecipient. The recipient leaves the
@@ -120,38 +127,24 @@ func (a *App) DeleteRecipient(ctx context.Context, ac *Actor, id int64) error {
 	if err := authorize(ac, ActDelete, cur.OwnerID); err != nil {
 		return err
 	}
-	err = a.DB.InTx(ctx, func(s *store.Store) error {
+	return a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := s.DeleteRecipient(ctx, cur.OwnerID, id); err != nil {
 			return err
 		}
 		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetRecipient, id, "delete")
 	})
-	if err != nil {
-		return err
-	}
-	return nil
 }
 
 // ---- messages
 
 // ListMessages returns a page of messages, like ListRecipients.
 func (a *App) ListMessages(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Message, int, error) {
-	if ac.anonymous() {
-		return nil, 0, errUnauthenticated
-	}
-	scope := readScope(ac)
-	if scope == 0 {
-		scope = owner
-	}
-	return a.DB.Store().ListMessages(ctx, scope, f)
+	return listFor(ctx, ac, owner, f, a.DB.Store().ListMessages)
 }
 
 // GetMessage returns a message the actor may see. Errors: NotFound.
 func (a *App) GetMessage(ctx context.Context, ac *Actor, id int64) (*simplesender.Message, error) {
-	if ac.anonymous() {
-		return nil, errUnauthenticated
-	}
-	return a.DB.Store().MessageByID(ctx, readScope(ac), id)
+	return getFor(ctx, ac, id, a.DB.Store().MessageByID)
 }
 
 // ValidateMessage checks a message: a one-line subject, a text body, sizes,
@@ -194,10 +187,7 @@ func (a *App) CreateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 		return err
 	}
 	m.OwnerID = ac.id()
-	if err := a.DB.Store().CreateMessage(ctx, m); err != nil {
-		return err
-	}
-	return nil
+	return a.DB.Store().CreateMessage(ctx, m)
 }
 
 // UpdateMessage saves message m: the actor's, or for admins anyone's
@@ -215,16 +205,12 @@ func (a *App) UpdateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 		return err
 	}
 	m.OwnerID, m.CreatedAt = cur.OwnerID, cur.CreatedAt
-	err = a.DB.InTx(ctx, func(s *store.Store) error {
+	return a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := s.UpdateMessage(ctx, cur.OwnerID, m); err != nil {
 			return err
 		}
 		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetMessage, m.ID, "update")
 	})
-	if err != nil {
-		return err
-	}
-	return nil
 }
 
 // DeleteMessage removes a message, as UpdateMessage. A message that a mailing uses

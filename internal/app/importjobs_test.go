@@ -96,6 +96,38 @@ func (p *pauser) wait(t *testing.T) {
 	}
 }
 
+// eachWithoutWorker runs fn on every engine with an app whose own import
+// worker is off: the instances that the test starts do the imports.
+func eachWithoutWorker(t *testing.T, fn func(t *testing.T, env *apptest.Env)) {
+	t.Helper()
+	apptest.Each(t, fn, apptest.Options{NoImportWorker: true})
+}
+
+// startPaused uploads listFile(1200) as im through a, starts importing
+// its valid rows, and returns the job once p holds the import.
+func (im *importer) startPaused(a *app.App, p *pauser) *app.ImportJob {
+	t := im.t
+	t.Helper()
+	job, err := a.UploadImport(ctx, im.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.StartImport(ctx, im.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t)
+	return job
+}
+
+// runWorker runs the import worker of a until shutdown; stopped is closed
+// once RunImports has returned.
+func runWorker(a *app.App) (shutdown func(), stopped chan struct{}) {
+	runCtx, shutdown := context.WithCancel(context.Background())
+	stopped = make(chan struct{})
+	go func() { a.RunImports(runCtx); close(stopped) }()
+	return shutdown, stopped
+}
+
 // waitState waits until job id of ac is in state, seen through a.
 func waitState(t *testing.T, a *app.App, ac *app.Actor, id string, state app.ImportState) *app.ImportJob {
 	t.Helper()
@@ -230,12 +262,11 @@ func TestUploadQuota(t *testing.T) {
 // follows it from another on the same database.
 func TestImportSeenFromAnotherInstance(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL, apptest.Options{NoImportWorker: true})
+	eachWithoutWorker(t, func(t *testing.T, env *apptest.Env) {
 		ann := newImporter(t, env, "ann@example.com")
 		p := newPauser()
-		one := instance(t, dbURL, app.ImportConfig{}, p.hook)
-		two := instance(t, dbURL, app.ImportConfig{Workers: -1}, nil)
+		one := instance(t, env.URL, app.ImportConfig{}, p.hook)
+		two := instance(t, env.URL, app.ImportConfig{Workers: -1}, nil)
 
 		job, err := one.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
 		if err != nil {
@@ -280,19 +311,11 @@ func TestImportSeenFromAnotherInstance(t *testing.T) {
 // batch the first one wrote, so nothing is counted twice or lost.
 func TestImportResumesAfterItsWorkerDies(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL, apptest.Options{NoImportWorker: true})
+	eachWithoutWorker(t, func(t *testing.T, env *apptest.Env) {
 		ann := newImporter(t, env, "ann@example.com")
 		p := newPauser()
-		doomed := instance(t, dbURL, app.ImportConfig{Lease: 300 * time.Millisecond}, p.hook)
-		job, err := env.App.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := env.App.StartImport(ctx, ann.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
-			t.Fatal(err)
-		}
-		p.wait(t)
+		doomed := instance(t, env.URL, app.ImportConfig{Lease: 300 * time.Millisecond}, p.hook)
+		job := ann.startPaused(env.App, p)
 		doomed.DB.Close() // the crash: nothing more reaches the database from it
 		close(p.release)
 		if j, _ := env.App.ImportJob(ctx, ann.ac, job.ID); j.State != app.ImportRunning {
@@ -301,7 +324,7 @@ func TestImportResumesAfterItsWorkerDies(t *testing.T) {
 
 		p2 := newPauser()
 		p2.phase = app.ImportChecking
-		second := instance(t, dbURL, app.ImportConfig{Lease: 300 * time.Millisecond}, p2.hook)
+		second := instance(t, env.URL, app.ImportConfig{Lease: 300 * time.Millisecond}, p2.hook)
 		p2.wait(t)
 		if j, _ := env.App.ImportJob(ctx, ann.ac, job.ID); j.Progress.Imported != 500 || j.Attempts != 2 {
 			t.Errorf("while the second worker checks: %d attempts, %+v", j.Attempts, j.Progress)
@@ -309,7 +332,7 @@ func TestImportResumesAfterItsWorkerDies(t *testing.T) {
 		second.DB.Close()
 		close(p2.release)
 
-		instance(t, dbURL, app.ImportConfig{}, nil)
+		instance(t, env.URL, app.ImportConfig{}, nil)
 		j := waitState(t, env.App, ann.ac, job.ID, app.ImportDone)
 		if j.Attempts != 3 {
 			t.Errorf("%d attempts, want 3", j.Attempts)
@@ -328,8 +351,7 @@ func TestImportResumesAfterItsWorkerDies(t *testing.T) {
 // failed with a message, not left running nor taken forever.
 func TestImportFailsAfterRepeatedCrashes(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL, apptest.Options{NoImportWorker: true})
+	eachWithoutWorker(t, func(t *testing.T, env *apptest.Env) {
 		ann := newImporter(t, env, "ann@example.com")
 		job, err := env.App.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(200)))
 		if err != nil {
@@ -344,7 +366,7 @@ func TestImportFailsAfterRepeatedCrashes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		instance(t, dbURL, app.ImportConfig{}, nil)
+		instance(t, env.URL, app.ImportConfig{}, nil)
 		j := waitState(t, env.App, ann.ac, job.ID, app.ImportFailed)
 		if e := simplesender.AsError(j.Err()); j.Error != "error.import.crashed" || e.Message != "error.import.crashed" {
 			t.Errorf("failed job: %q, %v", j.Error, j.Err())
@@ -362,23 +384,12 @@ func TestImportFailsAfterRepeatedCrashes(t *testing.T) {
 // runs: RunImports returns only once the import has ended, done.
 func TestShutdownWaitsForARunningImport(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL, apptest.Options{NoImportWorker: true})
+	eachWithoutWorker(t, func(t *testing.T, env *apptest.Env) {
 		ann := newImporter(t, env, "ann@example.com")
 		p := newPauser()
-		a := instance(t, dbURL, app.ImportConfig{Workers: -1}, p.hook)
-		runCtx, shutdown := context.WithCancel(context.Background())
-		stopped := make(chan struct{})
-		go func() { a.RunImports(runCtx); close(stopped) }()
-
-		job, err := env.App.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := env.App.StartImport(ctx, ann.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
-			t.Fatal(err)
-		}
-		p.wait(t)
+		a := instance(t, env.URL, app.ImportConfig{Workers: -1}, p.hook)
+		shutdown, stopped := runWorker(a)
+		job := ann.startPaused(env.App, p)
 		shutdown()
 		select {
 		case <-stopped:
@@ -399,31 +410,20 @@ func TestShutdownWaitsForARunningImport(t *testing.T) {
 // finishes it from where it was.
 func TestShutdownHandsBackALongImport(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL, apptest.Options{NoImportWorker: true})
+	eachWithoutWorker(t, func(t *testing.T, env *apptest.Env) {
 		ann := newImporter(t, env, "ann@example.com")
 		p := newPauser()
 		p.untilCancel = true
-		a := instance(t, dbURL, app.ImportConfig{Workers: -1, Grace: 200 * time.Millisecond}, p.hook)
-		runCtx, shutdown := context.WithCancel(context.Background())
-		stopped := make(chan struct{})
-		go func() { a.RunImports(runCtx); close(stopped) }()
-
-		job, err := env.App.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := env.App.StartImport(ctx, ann.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
-			t.Fatal(err)
-		}
-		p.wait(t)
+		a := instance(t, env.URL, app.ImportConfig{Workers: -1, Grace: 200 * time.Millisecond}, p.hook)
+		shutdown, stopped := runWorker(a)
+		job := ann.startPaused(env.App, p)
 		shutdown()
 		<-stopped
 		j, err := env.App.ImportJob(ctx, ann.ac, job.ID)
 		if err != nil || j.State != app.ImportQueued || j.Progress.Imported != 500 {
 			t.Fatalf("handed back: %s %+v, %v", j.State, j.Progress, err)
 		}
-		instance(t, dbURL, app.ImportConfig{}, nil)
+		instance(t, env.URL, app.ImportConfig{}, nil)
 		j = waitState(t, env.App, ann.ac, job.ID, app.ImportDone)
 		if r := j.Result; r.Imported != 1198 || r.Unchanged != 0 || j.Attempts != 1 {
 			t.Errorf("finished by the next instance: %s, %d attempts", counts(r), j.Attempts)
@@ -435,8 +435,7 @@ func TestShutdownHandsBackALongImport(t *testing.T) {
 // runs at once, visible as any other, and its progress is reported.
 func TestRunImportInTheCallersGoroutine(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		owner := newImporter(t, env, "ann@example.com")
 		job, err := env.App.UploadImport(ctx, app.System, owner.ac.User.ID, "list.csv", strings.NewReader(listFile(1200)))
 		if err != nil {
@@ -474,22 +473,12 @@ func TestRunImportInTheCallersGoroutine(t *testing.T) {
 // batch, keeps the batches written, and its worker writes nothing more.
 func TestCancelStopsARunningImport(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL, apptest.Options{NoImportWorker: true})
+	eachWithoutWorker(t, func(t *testing.T, env *apptest.Env) {
 		ann := newImporter(t, env, "ann@example.com")
 		p := newPauser()
-		a := instance(t, dbURL, app.ImportConfig{Workers: -1}, p.hook)
-		runCtx, shutdown := context.WithCancel(context.Background())
-		stopped := make(chan struct{})
-		go func() { a.RunImports(runCtx); close(stopped) }()
-		job, err := env.App.UploadImport(ctx, ann.ac, 0, "list.csv", strings.NewReader(listFile(1200)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := env.App.StartImport(ctx, ann.ac, job.ID, app.ImportOptions{ValidOnly: true}); err != nil {
-			t.Fatal(err)
-		}
-		p.wait(t)
+		a := instance(t, env.URL, app.ImportConfig{Workers: -1}, p.hook)
+		shutdown, stopped := runWorker(a)
+		job := ann.startPaused(env.App, p)
 		j, err := env.App.CancelImport(ctx, ann.ac, job.ID)
 		if err != nil || j.State != app.ImportCancelled {
 			t.Fatalf("cancel: %+v, %v", j, err)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	"simplesender"
@@ -58,11 +57,7 @@ func (a *App) previewFile(ctx context.Context, owner int64, src io.Reader, o csv
 	var valid []*simplesender.Recipient
 	var at []int
 	seen := map[string]bool{}
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for rec, err := range rd.All() {
 		if err != nil {
 			return nil, fileError(err)
 		}

@@ -235,11 +235,7 @@ func checkImport(ctx context.Context, src io.Reader, o ImportOptions, res *Impor
 			o.Progress(ImportProgress{Phase: ImportChecking, Done: res.Rows, ImportCounts: ImportCounts{Rows: res.Rows, Invalid: res.Invalid}})
 		}
 	}
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for rec, err := range rd.All() {
 		if err != nil {
 			return nil, fileError(err)
 		}
@@ -297,11 +293,7 @@ func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o Imp
 		}
 		return err
 	}
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for rec, err := range rd.All() {
 		if err != nil {
 			return fileError(err) // the file changed since the check
 		}

@@ -83,8 +83,7 @@ func encode1251(t *testing.T, s string) string {
 
 func TestImportEncodingsAndSeparators(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		rows := [][]string{
 			{"Электронная почта", "Фамилия", "Имя", "Отчество", "Комментарий"},
 			{"ivan@example.com", "Петров", "Иван", "Сергеевич", "Ёлка; дом, 1"},
@@ -134,8 +133,7 @@ func TestImportEncodingsAndSeparators(t *testing.T) {
 
 func TestImportExistingAndRepeatedRows(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		// The clock is read by the app's background jobs too.
 		var clock atomic.Int64
 		clock.Store(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC).UnixMicro())
@@ -203,8 +201,7 @@ func TestImportExistingAndRepeatedRows(t *testing.T) {
 
 func TestImportInvalidRows(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		long := strings.Repeat("Я", 101)
 		file := "email,first name,comment\n" +
 			"good@example.com,Ann,ok\n" + // 2
@@ -252,8 +249,7 @@ func TestImportInvalidRows(t *testing.T) {
 
 func TestImportBadFilesImportNothing(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		many := func(n int) string {
 			var b strings.Builder
 			for i := range n {
@@ -300,8 +296,7 @@ func TestImportBadFilesImportNothing(t *testing.T) {
 
 func TestImportBatchesAndProgress(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		im := newImporter(t, env, "batches@example.com")
 		var b strings.Builder
 		b.WriteString("email,comment\n")
@@ -340,8 +335,7 @@ func TestImportBatchesAndProgress(t *testing.T) {
 
 func TestImportPreview(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		im := newImporter(t, env, "preview@example.com")
 		if err := env.App.CreateRecipient(ctx, im.ac, &simplesender.Recipient{Email: "old@example.com"}); err != nil {
 			t.Fatal(err)
@@ -372,8 +366,7 @@ func TestImportPreview(t *testing.T) {
 
 func TestImportExportAuthorization(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		owner := newImporter(t, env, "owner@example.com")
 		other := newImporter(t, env, "other@example.com")
 		manager := &app.Actor{User: env.User(t, "manager@example.com", simplesender.RoleManager, simplesender.StatusActive)}
@@ -415,8 +408,7 @@ func TestImportExportAuthorization(t *testing.T) {
 
 func TestExportRoundTrip(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		src := newImporter(t, env, "export@example.com")
 		for _, r := range []*simplesender.Recipient{
 			{Email: "ann@example.com", LastName: "=HYPERLINK(\"http://evil.example/\")", FirstName: "+Ann", MiddleName: "-", Comment: "@SUM(1)"},

@@ -25,14 +25,7 @@ type MailingInput struct {
 // everyone's (owner narrows it to one user). status may be created,
 // running, finished, or "" for all ("active" is running).
 func (a *App) ListMailings(ctx context.Context, ac *Actor, owner int64, f store.MailingFilter) ([]*simplesender.Mailing, int, error) {
-	if ac.anonymous() {
-		return nil, 0, errUnauthenticated
-	}
-	scope := readScope(ac)
-	if scope == 0 {
-		scope = owner
-	}
-	return a.DB.Store().ListMailings(ctx, scope, f)
+	return listFor(ctx, ac, owner, f, a.DB.Store().ListMailings)
 }
 
 // GetMailing returns a mailing the actor may see, with the counts of its

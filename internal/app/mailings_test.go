@@ -15,7 +15,6 @@ import (
 	"simplesender/internal/delivery"
 	"simplesender/internal/mailer"
 	"simplesender/internal/store"
-	"simplesender/internal/store/storetest"
 )
 
 // outboxEngine runs a delivery engine for env that writes messages to a
@@ -84,8 +83,7 @@ func runsAfter(t *testing.T, env *apptest.Env, ms []*simplesender.Mailing, t0 ti
 // sent, a scheduled send does not start when its time comes, and a request
 // arriving late is refused.
 func TestBlockStopsStartsInFlight(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		stop := outboxEngine(t, env)
 		owner := rpActor(t, env, "racer@example.com", simplesender.RoleUser)
 		admin := rpActor(t, env, "boss@example.com", simplesender.RoleAdmin)
@@ -180,8 +178,7 @@ func TestBlockStopsStartsInFlight(t *testing.T) {
 // owner sends them. Once a disable has returned, its mailing has no run that
 // started after it and nothing of it waits to be sent.
 func TestDisableStopsStartsInFlight(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		stop := outboxEngine(t, env)
 		owner := rpActor(t, env, "sender@example.com", simplesender.RoleUser)
 		manager := rpActor(t, env, "manager@example.com", simplesender.RoleManager)
@@ -243,8 +240,7 @@ func TestDisableStopsStartsInFlight(t *testing.T) {
 // and a disable of its mailing are asked for. They wait for the start: its
 // run counts as started before them, and it is cancelled with the rest.
 func TestBlockAndDisableWaitForAStartInFlight(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		var clock atomic.Pointer[time.Time]
 		setClock := func(t time.Time) { clock.Store(&t) }
 		setClock(time.Now().UTC().Truncate(time.Second))

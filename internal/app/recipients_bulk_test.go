@@ -9,7 +9,6 @@ import (
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
-	"simplesender/internal/store/storetest"
 )
 
 // TestBulkActionsOnRecipients selects recipients by id or as every one
@@ -17,8 +16,7 @@ import (
 // own, whatever ids are sent; the rest of the list stays.
 func TestBulkActionsOnRecipients(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ann := &app.Actor{User: env.User(t, "ann@example.com", simplesender.RoleUser, simplesender.StatusActive)}
 		bob := &app.Actor{User: env.User(t, "bob@example.com", simplesender.RoleUser, simplesender.StatusActive)}
 		var mine []int64

@@ -84,23 +84,7 @@ func rpActor(t *testing.T, env *apptest.Env, email string, role simplesender.Rol
 // rpMailing makes a mailing named name for ac to the given addresses.
 func rpMailing(t *testing.T, env *apptest.Env, ac *app.Actor, name string, emails ...string) *simplesender.Mailing {
 	t.Helper()
-	var ids []int64
-	for _, e := range emails {
-		r := &simplesender.Recipient{Email: e}
-		if err := env.App.CreateRecipient(ctx, ac, r); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, r.ID)
-	}
-	msg := &simplesender.Message{Subject: "Hello", BodyText: "Hello, {{email}}"}
-	if err := env.App.CreateMessage(ctx, ac, msg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := env.App.CreateMailing(ctx, ac, app.MailingInput{Name: name, MessageID: msg.ID, RecipientIDs: ids})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return env.MailingOf(t, ac, name, &simplesender.Message{Subject: "Hello", BodyText: "Hello, {{email}}"}, emails...)
 }
 
 func rpStats(t *testing.T, env *apptest.Env, ac *app.Actor) app.Stats {
@@ -837,8 +821,7 @@ func TestCacheKeysHoldNoAddress(t *testing.T) {
 // do), and no write that rolls back retires anything it did not change.
 func TestEveryCommittedWriteRetiresTheCache(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		env := apptest.New(t, url)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		owner := &app.Actor{User: env.User(t, "cache-owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
 		m := env.Mailing(t, owner, "M", "one@example.com")
 		active := func(when string, want int) {

@@ -7,14 +7,13 @@ import (
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
-	"simplesender/internal/store/storetest"
 )
 
 func TestOnlyAdminsSeeTheSMTPSettings(t *testing.T) {
 	t.Parallel()
 	want := simplesender.SMTPSettings{Conns: 7, Retry: []time.Duration{time.Minute},
 		Servers: []simplesender.SMTPServerStatus{{Addr: "mail.example.com:587", User: "ann", State: simplesender.SMTPServerOK}}}
-	env := apptest.New(t, storetest.NewURL(t, "sqlite"), apptest.Options{Deps: func(d *app.Deps) {
+	env := apptest.NewSQLite(t, apptest.Options{Deps: func(d *app.Deps) {
 		d.SMTP = func() simplesender.SMTPSettings { return want }
 	}})
 	for _, c := range []struct {

@@ -8,13 +8,52 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver for database/sql
 )
+
+// Workdir makes a temporary folder whose name starts with prefix and
+// returns it with Binary(dir, bin) and a function that removes the folder
+// (one that does nothing when keep is set).
+func Workdir(prefix, bin string, keep bool) (dir, binary string, remove func(), err error) {
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", nil, err
+	}
+	remove = func() {}
+	if !keep {
+		remove = func() { os.RemoveAll(dir) }
+	}
+	if binary, err = Binary(dir, bin); err != nil {
+		remove()
+		return "", "", nil, err
+	}
+	return dir, binary, remove, nil
+}
+
+// Serve starts `bin serve` with the environment env on a free local port
+// and returns its address, the running command, and a function that stops
+// it (SIGTERM) and waits for it to end.
+func Serve(bin string, env []string) (addr string, cmd *exec.Cmd, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	cmd = exec.Command(bin, "serve", "--addr", addr)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, nil, err
+	}
+	return addr, cmd, func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }, nil
+}
 
 // Binary returns bin, or, when it is empty, a simplesender built from
 // ./cmd/simplesender into dir.
@@ -33,8 +72,9 @@ func Binary(dir, bin string) (string, error) {
 // Database returns the URL of a fresh database, its engine's name, and a
 // function that removes it: a new PostgreSQL database named prefix_RANDOM
 // on the server of pgAdmin (an admin URL), or, when pgAdmin is empty, the
-// SQLite file dir/file (dir is the caller's to remove).
-func Database(pgAdmin, prefix, dir, file string) (dbURL, engine string, drop func(), err error) {
+// SQLite file dir/file (dir is the caller's to remove). With keep, drop
+// leaves the PostgreSQL database in place for a look after the run.
+func Database(pgAdmin, prefix, dir, file string, keep bool) (dbURL, engine string, drop func(), err error) {
 	if pgAdmin == "" {
 		return "sqlite:" + filepath.Join(dir, file), "sqlite", func() {}, nil
 	}
@@ -55,7 +95,9 @@ func Database(pgAdmin, prefix, dir, file string) (dbURL, engine string, drop fun
 	}
 	u.Path = "/" + name
 	return u.String(), "postgres", func() {
-		adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") //nolint:errcheck
+		if !keep {
+			adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") //nolint:errcheck
+		}
 		adb.Close()
 	}, nil
 }

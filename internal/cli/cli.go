@@ -160,6 +160,21 @@ func openTool(ctx context.Context, e *Env) (*server.Server, error) {
 	return server.Open(ctx, cfg, log, server.Options{NoWork: true})
 }
 
+// openAs is openTool that also finds the account of email; the caller
+// closes srv. An unknown address is an error that names it.
+func openAs(ctx context.Context, e *Env, email string) (*server.Server, *simplesender.User, error) {
+	srv, err := openTool(ctx, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := srv.App.UserByEmail(ctx, app.System, email)
+	if err != nil {
+		srv.Close()
+		return nil, nil, fmt.Errorf("%s: %s", email, describe(err))
+	}
+	return srv, u, nil
+}
+
 func runServe(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("serve", "serve [--addr HOST:PORT]", e)
 	addr := fs.String("addr", "", "listen address (default $SIMPLESENDER_ADDR or 127.0.0.1:8000)")
@@ -383,15 +398,11 @@ func runToken(ctx context.Context, e *Env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	srv, err := openTool(ctx, e)
+	srv, u, err := openAs(ctx, e, *email)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	u, err := srv.App.UserByEmail(ctx, app.System, *email)
-	if err != nil {
-		return err
-	}
 	if u.Status() != simplesender.StatusActive {
 		return fmt.Errorf("%s is %s; only active accounts can use tokens", u.Email, u.Status())
 	}

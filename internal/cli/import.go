@@ -56,15 +56,11 @@ func runImportRecipients(ctx context.Context, e *Env, args []string) error {
 	}
 	defer f.Close()
 
-	srv, err := openTool(ctx, e)
+	srv, u, err := openAs(ctx, e, *email)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	u, err := srv.App.UserByEmail(ctx, app.System, *email)
-	if err != nil {
-		return fmt.Errorf("%s: %s", *email, describe(err))
-	}
 	if !*quiet {
 		o.Progress = progressPrinter(e.Stderr)
 	}
@@ -261,15 +257,11 @@ func runExportRecipients(ctx context.Context, e *Env, args []string) error {
 	if o.Separator, err = parseSeparator(*sep); err != nil {
 		return err
 	}
-	srv, err := openTool(ctx, e)
+	srv, u, err := openAs(ctx, e, *email)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	u, err := srv.App.UserByEmail(ctx, app.System, *email)
-	if err != nil {
-		return fmt.Errorf("%s: %s", *email, describe(err))
-	}
 	out, name := e.Stdout, "standard output"
 	if p := fs.Arg(0); p != "" && p != "-" {
 		f, err := os.Create(p)

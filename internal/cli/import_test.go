@@ -10,15 +10,13 @@ import (
 
 	"simplesender"
 	"simplesender/internal/app/apptest"
-	"simplesender/internal/store/storetest"
 )
 
 func TestImportExportRecipients(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)
-		vars := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir(), "SIMPLESENDER_DATABASE_URL": dbURL, "SIMPLESENDER_LOG_LEVEL": "warn"}
+		vars := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir(), "SIMPLESENDER_DATABASE_URL": env.URL, "SIMPLESENDER_LOG_LEVEL": "warn"}
 		dir := t.TempDir()
 		file := func(name, content string) string {
 			p := filepath.Join(dir, name)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"iter"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -256,6 +257,19 @@ func (r *Reader) Format() Format {
 
 // Line returns the number of lines read so far.
 func (r *Reader) Line() int { return r.line }
+
+// All yields the rows that Read returns until io.EOF; a problem with the
+// file is yielded as Read returns it, once, and ends the rows.
+func (r *Reader) All() iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		for {
+			rec, err := r.Read()
+			if errors.Is(err, io.EOF) || !yield(rec, err) || err != nil {
+				return
+			}
+		}
+	}
+}
 
 // Read returns the next row that is not blank, and io.EOF after the last.
 // A problem with the file is an *Error (KeyEncoding, KeyLineTooLong,

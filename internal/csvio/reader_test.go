@@ -3,7 +3,6 @@ package csvio
 import (
 	"bytes"
 	"errors"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -28,16 +27,13 @@ func readAll(t testing.TB, src string, o Options) (Format, []Record, error) {
 		return Format{}, nil, err
 	}
 	var out []Record
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return r.Format(), out, nil
-		}
+	for rec, err := range r.All() {
 		if err != nil {
 			return r.Format(), out, err
 		}
 		out = append(out, rec)
 	}
+	return r.Format(), out, nil
 }
 
 func TestReaderFormats(t *testing.T) {
@@ -124,6 +120,14 @@ func TestReaderRows(t *testing.T) {
 	}
 	if _, again := r.Read(); again != err {
 		t.Fatalf("the error is not sticky: %v", again)
+	}
+	// All yields the sticky error once and ends, even for a caller that
+	// goes on after it.
+	errs := 0
+	for _, err := range r.All() {
+		if errs++; err == nil || errs > 1 {
+			t.Fatalf("All after the error: yield %d, %v", errs, err)
+		}
 	}
 }
 

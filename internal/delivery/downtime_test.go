@@ -1,18 +1,16 @@
 package delivery_test
 
 import (
-	"context"
 	"database/sql"
 	"testing"
 	"time"
 
 	"simplesender"
-	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
+	"simplesender/internal/clocktest"
 	"simplesender/internal/delivery"
 	"simplesender/internal/mailer"
 	"simplesender/internal/store"
-	"simplesender/internal/store/storetest"
 )
 
 // TestServerDownForAWhile takes the only SMTP server down during a send,
@@ -23,9 +21,8 @@ import (
 // server is back every recipient gets exactly one message.
 func TestServerDownForAWhile(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
-		clock := newServersClock()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		clock := clocktest.New()
 		t0 := clock.Now()
 		env.DB.SetClock(clock.Now)
 		backend := apptest.NewSMTPServer(t)
@@ -33,35 +30,11 @@ func TestServerDownForAWhile(t *testing.T) {
 		gate.setDown(true)
 		servers := newServers(t, clock, delivery.ServersOptions{FailAfter: 3, Rest: 10 * time.Minute},
 			delivery.ServerConfig{SMTP: testSMTP(t, gate.URL()), Conns: 1})
-		e := delivery.New(env.DB, servers, delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: 1,
+		e := runEngine(t, env, env.DB, servers, delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: 1,
 			Retry: []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute}, Poll: 10 * time.Millisecond,
 			Heartbeat: time.Hour, SendTimeout: 5 * time.Second, Now: clock.Now})
-		env.App.Waker = e
-		rctx, stop := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { e.Run(rctx); close(done) }()
-		defer func() { stop(); <-done }()
-
-		owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
-		var ids []int64
-		for _, addr := range []string{"a@example.com", "b@example.com"} {
-			r := &simplesender.Recipient{Email: addr}
-			if err := env.App.CreateRecipient(ctx, owner, r); err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, r.ID)
-		}
-		msg := &simplesender.Message{Subject: "News", BodyText: "Hello"}
-		if err := env.App.CreateMessage(ctx, owner, msg); err != nil {
-			t.Fatal(err)
-		}
-		m, err := env.App.CreateMailing(ctx, owner, app.MailingInput{MessageID: msg.ID, RecipientIDs: ids})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := env.App.SendNow(ctx, owner, m.ID, "now"); err != nil {
-			t.Fatal(err)
-		}
+		owner := newOwner(t, env)
+		m := sendMailing(t, env, owner, []string{"a@example.com", "b@example.com"})
 
 		type row struct {
 			status   simplesender.DeliveryStatus

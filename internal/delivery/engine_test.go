@@ -27,7 +27,6 @@ type rig struct {
 	smtp   *apptest.SMTPServer
 	engine *delivery.Engine
 	owner  *app.Actor
-	stop   func()
 }
 
 func newRig(t *testing.T, dbURL string, tune func(*delivery.Config), deps ...func(*app.Deps)) *rig {
@@ -58,26 +57,34 @@ func newRigOn(t *testing.T, dbURL string, wrap func(*store.DB) delivery.Store, t
 	if wrap != nil {
 		db = wrap(env.DB)
 	}
-	e := delivery.New(db, delivery.NewPool(smtp, cfg.Conns), cfg)
+	e := runEngine(t, env, db, delivery.NewPool(smtp, cfg.Conns), cfg)
+	return &rig{env: env, smtp: srv, engine: e, owner: newOwner(t, env)}
+}
+
+// runEngine runs, until the test ends, a delivery engine on db that sends
+// through s and that env's app wakes when a mailing is sent.
+func runEngine(t *testing.T, env *apptest.Env, db delivery.Store, s delivery.Sender, cfg delivery.Config) *delivery.Engine {
+	t.Helper()
+	e := delivery.New(db, s, cfg)
 	env.App.Waker = e
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { e.Run(rctx); close(done) }()
-	r := &rig{env: env, smtp: srv, engine: e, stop: func() { cancel(); <-done }}
-	t.Cleanup(r.stop)
-	r.owner = &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
-	return r
+	t.Cleanup(func() { cancel(); <-done })
+	return e
+}
+
+// newOwner makes the active user owner@example.com, who owns the mailings.
+func newOwner(t *testing.T, env *apptest.Env) *app.Actor {
+	t.Helper()
+	return &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
 }
 
 // sending makes a mailing to n addresses that start with prefix, sends it,
 // and returns once `sent` of them are sent.
 func (r *rig) sending(t *testing.T, prefix string, n, sent int) *simplesender.Mailing {
 	t.Helper()
-	var emails []string
-	for i := range n {
-		emails = append(emails, fmt.Sprintf("%s%03d@example.com", prefix, i))
-	}
-	m := r.mailing(t, "Slow", emails...)
+	m := r.mailing(t, "Slow", addrs(prefix, 1, n)...)
 	if err := r.env.App.SendNow(ctx, r.owner, m.ID, "now"); err != nil {
 		t.Fatal(err)
 	}
@@ -331,10 +338,7 @@ func TestDoubleSendMakesOneRun(t *testing.T) {
 func TestRunKeepsTheMessageItStartedWith(t *testing.T) {
 	r := newRig(t, storetest.NewURL(t, "sqlite"), func(c *delivery.Config) { c.Conns = 1 })
 	r.smtp.Delay = 50 * time.Millisecond
-	var emails []string
-	for i := range 20 {
-		emails = append(emails, fmt.Sprintf("k%02d@example.com", i))
-	}
+	emails := addrs("k", 1, 20)
 	m := r.mailing(t, "Original", emails...)
 	if err := r.env.App.SendNow(ctx, r.owner, m.ID, "now"); err != nil {
 		t.Fatal(err)
@@ -409,10 +413,7 @@ func TestScheduleWithInjectedClock(t *testing.T) {
 func TestBlockingAUserStopsTheirSends(t *testing.T) {
 	r := newRig(t, storetest.NewURL(t, "sqlite"), func(c *delivery.Config) { c.Conns = 1 })
 	r.smtp.Delay = 30 * time.Millisecond
-	var emails []string
-	for i := range 50 {
-		emails = append(emails, fmt.Sprintf("b%02d@example.com", i))
-	}
+	emails := addrs("b", 1, 50)
 	m := r.mailing(t, "Blocked", emails...)
 	m2 := r.mailing(t, "Scheduled", "later@example.com")
 	if err := r.env.App.Schedule(ctx, r.owner, m2.ID, time.Now().Add(time.Hour)); err != nil {

@@ -20,52 +20,12 @@ import (
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
+	"simplesender/internal/clocktest"
 	"simplesender/internal/delivery"
 	"simplesender/internal/mailer"
+	"simplesender/internal/nettest"
 	"simplesender/internal/store"
-	"simplesender/internal/store/storetest"
 )
-
-// serversClock is a clock that moves only when told. Its Sleep moves it by
-// the wait and records the wait, so that rate limits need no real waiting.
-type serversClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	slept []time.Duration
-}
-
-func newServersClock() *serversClock {
-	return &serversClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *serversClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *serversClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *serversClock) Sleep(_ context.Context, d time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.slept = append(c.slept, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-// Slept returns the waits since the last call.
-func (c *serversClock) Slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.slept
-	c.slept = nil
-	return s
-}
 
 // smtpGate stands in front of a test SMTP server. While down, it drops
 // every connection before the greeting, as a failing server does. It
@@ -167,18 +127,6 @@ func (g *smtpGate) setDown(down bool) {
 
 func (g *smtpGate) URL() string { return "smtp://" + g.addr }
 
-// refusedURL is the URL of a port where nothing listens.
-func refusedURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "smtp://" + addr
-}
-
 func testSMTP(t *testing.T, url string) *mailer.SMTP {
 	t.Helper()
 	s, err := mailer.NewSMTP(url, mailer.SMTPOptions{HeloName: "localhost", DialTimeout: 3 * time.Second, CommandTimeout: 3 * time.Second})
@@ -188,7 +136,7 @@ func testSMTP(t *testing.T, url string) *mailer.SMTP {
 	return s
 }
 
-func newServers(t *testing.T, clock *serversClock, opt delivery.ServersOptions, list ...delivery.ServerConfig) *delivery.Servers {
+func newServers(t *testing.T, clock *clocktest.Clock, opt delivery.ServersOptions, list ...delivery.ServerConfig) *delivery.Servers {
 	t.Helper()
 	opt.Now, opt.Sleep = clock.Now, clock.Sleep
 	s, err := delivery.NewServers(list, opt)
@@ -247,7 +195,7 @@ func failed(errs []error) int {
 func TestServersTakeTurns(t *testing.T) {
 	t.Parallel()
 	a, b := apptest.NewSMTPServer(t), apptest.NewSMTPServer(t)
-	s := newServers(t, newServersClock(), delivery.ServersOptions{},
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{},
 		delivery.ServerConfig{SMTP: testSMTP(t, a.URL()), Conns: 2}, delivery.ServerConfig{SMTP: testSMTP(t, b.URL()), Conns: 3})
 	if s.Conns() != 5 {
 		t.Errorf("Conns() = %d, want 2+3", s.Conns())
@@ -275,9 +223,9 @@ func TestServersTakeTurns(t *testing.T) {
 func TestUnreachableServerRestsAndTheOtherGetsTheMail(t *testing.T) {
 	t.Parallel()
 	good := apptest.NewSMTPServer(t)
-	clock := newServersClock()
+	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{},
-		delivery.ServerConfig{SMTP: testSMTP(t, refusedURL(t)), Conns: 2}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 2})
+		delivery.ServerConfig{SMTP: testSMTP(t, "smtp://"+nettest.FreeAddr(t)), Conns: 2}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 2})
 
 	// In turn: the 1st, 3rd, ... 9th message go to the refusing server and
 	// fail; its 5th failure rests it, and from then on the other one gets
@@ -318,7 +266,7 @@ func TestRestsDoubleUpToTenMinutesAndASuccessEndsThem(t *testing.T) {
 	backend := apptest.NewSMTPServer(t)
 	gate := newSMTPGate(t, backend.Addr)
 	gate.setDown(true)
-	clock := newServersClock()
+	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, gate.URL()), Conns: 1})
 
 	errs := sendTo(t, s, addrs("r", 1, 6)...)
@@ -374,7 +322,7 @@ func TestRecipientRefusalsDoNotRestAServer(t *testing.T) {
 		}
 		return apptest.Perm
 	}
-	s := newServers(t, newServersClock(), delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 1})
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 1})
 	errs := sendTo(t, s, append(addrs("perm", 1, 8), addrs("temp", 1, 4)...)...)
 	var se *mailer.SMTPError
 	if !errors.As(errs[0], &se) || se.Code != 550 || !errors.As(errs[11], &se) || se.Code != 451 {
@@ -392,7 +340,7 @@ func TestRecipientRefusalsDoNotRestAServer(t *testing.T) {
 func TestRateLimitSpacesMessages(t *testing.T) {
 	t.Parallel()
 	srv := apptest.NewSMTPServer(t)
-	clock := newServersClock()
+	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{},
 		delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 2, Rate: 2},
 		delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 2, Rate: 0.5})
@@ -429,7 +377,7 @@ func TestRateLimitSpacesMessages(t *testing.T) {
 func TestRateLimitAllowsABurstThenOneMessagePerInterval(t *testing.T) {
 	t.Parallel()
 	srv := apptest.NewSMTPServer(t)
-	clock := newServersClock()
+	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 5, Rate: 4})
 	errs := sendTo(t, s, addrs("r", 1, 8)...)
 	if failed(errs) != 0 {
@@ -445,7 +393,7 @@ func TestRateLimitAllowsABurstThenOneMessagePerInterval(t *testing.T) {
 func TestRateLimitLongerThanTheSendTimeoutFailsAtOnce(t *testing.T) {
 	t.Parallel()
 	srv := apptest.NewSMTPServer(t)
-	clock := newServersClock()
+	clock := clocktest.New()
 	s := newServers(t, clock, delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, srv.URL()), Conns: 1, Rate: 0.1})
 	sendTo(t, s, "first@example.com")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -471,7 +419,7 @@ func TestStatusShowsTheUserButNeverThePassword(t *testing.T) {
 	t.Parallel()
 	srv := apptest.NewSMTPServer(t) // offers no AUTH: the send fails at AUTH
 	u := strings.Replace(srv.URL(), "smtp://", "smtp://ann:s3cret-pw@", 1)
-	s := newServers(t, newServersClock(), delivery.ServersOptions{},
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{},
 		delivery.ServerConfig{SMTP: testSMTP(t, u), Conns: 3, Rate: 1.5},
 		delivery.ServerConfig{SMTP: testSMTP(t, strings.Replace(u, "smtp://", "smtps://", 1)), Conns: 1})
 	if errs := sendTo(t, s, "r@example.com"); errs[0] == nil {
@@ -504,7 +452,7 @@ func TestStatusCountsConnectionsInUseAndOurCancelIsNoFailure(t *testing.T) {
 			defer c.Close() // silent, and open until the test ends
 		}
 	}()
-	s := newServers(t, newServersClock(), delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, "smtp://"+ln.Addr().String()), Conns: 3})
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{}, delivery.ServerConfig{SMTP: testSMTP(t, "smtp://"+ln.Addr().String()), Conns: 3})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() {
@@ -536,53 +484,16 @@ func TestStatusCountsConnectionsInUseAndOurCancelIsNoFailure(t *testing.T) {
 // other, with no delivery left failed or unknown.
 func TestAMailingSurvivesAServerThatFails(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t, storetest.NewURL(t, "sqlite"))
+	env := apptest.NewSQLite(t)
 	good := apptest.NewSMTPServer(t)
 	servers, err := delivery.NewServers([]delivery.ServerConfig{
-		{SMTP: testSMTP(t, good.URL()), Conns: 2}, {SMTP: testSMTP(t, refusedURL(t)), Conns: 2}}, delivery.ServersOptions{})
+		{SMTP: testSMTP(t, good.URL()), Conns: 2}, {SMTP: testSMTP(t, "smtp://"+nettest.FreeAddr(t)), Conns: 2}}, delivery.ServersOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := delivery.New(env.DB, servers, delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: servers.Conns(),
-		Retry: slices.Repeat([]time.Duration{50 * time.Millisecond}, 8), Poll: 20 * time.Millisecond,
-		Heartbeat: 200 * time.Millisecond, SendTimeout: 5 * time.Second})
-	env.App.Waker = e
-	rctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { e.Run(rctx); close(done) }()
-	defer func() { stop(); <-done }()
-
-	owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+	runServers(t, env, servers)
 	to := addrs("r", 1, 30)
-	var ids []int64
-	for _, rcpt := range to {
-		r := &simplesender.Recipient{Email: rcpt}
-		if err := env.App.CreateRecipient(t.Context(), owner, r); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, r.ID)
-	}
-	msg := &simplesender.Message{Subject: "News", BodyText: "Hello"}
-	if err := env.App.CreateMessage(t.Context(), owner, msg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := env.App.CreateMailing(t.Context(), owner, app.MailingInput{MessageID: msg.ID, RecipientIDs: ids})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.App.SendNow(t.Context(), owner, m.ID, "now"); err != nil {
-		t.Fatal(err)
-	}
-	giveUp := time.Now().Add(30 * time.Second)
-	for m.Status != simplesender.MailingFinished {
-		if time.Now().After(giveUp) {
-			t.Fatalf("mailing not finished: %+v", m)
-		}
-		time.Sleep(20 * time.Millisecond)
-		if m, err = env.App.GetMailing(t.Context(), owner, m.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	m, _ := runMailing(t, env, newOwner(t, env), to)
 	if m.Counts.Sent != 30 || m.Counts.Failed != 0 || m.Counts.Unknown != 0 {
 		t.Errorf("counts %+v; want all 30 sent", m.Counts)
 	}
@@ -604,7 +515,7 @@ func TestAConnectionClosedWhileIdleIsNotAFailure(t *testing.T) {
 	t.Parallel()
 	backend := apptest.NewSMTPServer(t)
 	gate := newSMTPGate(t, backend.Addr)
-	s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
 		delivery.ServerConfig{SMTP: testSMTP(t, gate.URL()), Conns: 1})
 	if errs := sendTo(t, s, "first@example.com"); failed(errs) != 0 {
 		t.Fatalf("send errors: %v", errs)
@@ -629,8 +540,8 @@ func TestAConnectionClosedWhileIdleIsNotAFailure(t *testing.T) {
 func TestAccountEmailsPassARestingServerOver(t *testing.T) {
 	t.Parallel()
 	good := apptest.NewSMTPServer(t)
-	s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
-		delivery.ServerConfig{SMTP: testSMTP(t, refusedURL(t)), Conns: 1}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 1})
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
+		delivery.ServerConfig{SMTP: testSMTP(t, "smtp://"+nettest.FreeAddr(t)), Conns: 1}, delivery.ServerConfig{SMTP: testSMTP(t, good.URL()), Conns: 1})
 	tr := delivery.ServersTransport{Servers: s}
 	var sent []string
 	for _, to := range addrs("acct", 1, 3) {
@@ -657,25 +568,8 @@ func TestAccountEmailsPassARestingServerOver(t *testing.T) {
 // attempts.
 func runMailing(t *testing.T, env *apptest.Env, owner *app.Actor, to []string) (*simplesender.Mailing, *app.DeliveryPage) {
 	t.Helper()
-	var ids []int64
-	for _, rcpt := range to {
-		r := &simplesender.Recipient{Email: rcpt}
-		if err := env.App.CreateRecipient(t.Context(), owner, r); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, r.ID)
-	}
-	msg := &simplesender.Message{Subject: "News", BodyText: "Hello"}
-	if err := env.App.CreateMessage(t.Context(), owner, msg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := env.App.CreateMailing(t.Context(), owner, app.MailingInput{MessageID: msg.ID, RecipientIDs: ids})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.App.SendNow(t.Context(), owner, m.ID, "now"); err != nil {
-		t.Fatal(err)
-	}
+	m := sendMailing(t, env, owner, to)
+	var err error
 	giveUp := time.Now().Add(30 * time.Second)
 	for m.Status != simplesender.MailingFinished {
 		if time.Now().After(giveUp) {
@@ -693,6 +587,26 @@ func runMailing(t *testing.T, env *apptest.Env, owner *app.Actor, to []string) (
 	return m, p
 }
 
+// sendMailing makes a mailing of owner called News to each address and
+// sends it now.
+func sendMailing(t *testing.T, env *apptest.Env, owner *app.Actor, to []string) *simplesender.Mailing {
+	t.Helper()
+	m := env.Mailing(t, owner, "News", to...)
+	if err := env.App.SendNow(t.Context(), owner, m.ID, "now"); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// runServers runs, until the test ends, a delivery engine of env that
+// sends through servers and retries every 50 ms.
+func runServers(t *testing.T, env *apptest.Env, servers *delivery.Servers) {
+	t.Helper()
+	runEngine(t, env, env.DB, servers, delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: servers.Conns(),
+		Retry: slices.Repeat([]time.Duration{50 * time.Millisecond}, 8), Poll: 20 * time.Millisecond,
+		Heartbeat: 200 * time.Millisecond, SendTimeout: 5 * time.Second})
+}
+
 // TestMailingsAfterTheServerDroppedIdleConnections: the server closes
 // connections idle for 300 ms with "421 4.4.2 Idle timeout" (as Postfix does
 // after 300 s). The next mailing's first messages used to go out on those
@@ -701,23 +615,15 @@ func runMailing(t *testing.T, env *apptest.Env, owner *app.Actor, to []string) (
 // than the server's timeout now both go out with one successful attempt per
 // recipient, and the server is never charged: one failure would rest it.
 func TestMailingsAfterTheServerDroppedIdleConnections(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		srv := apptest.NewSMTPServer(t, apptest.SMTPServerOptions{IdleTimeout: 300 * time.Millisecond})
 		servers, err := delivery.NewServers([]delivery.ServerConfig{{SMTP: testSMTP(t, srv.URL()), Conns: 4}},
 			delivery.ServersOptions{FailAfter: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := delivery.New(env.DB, servers, delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: servers.Conns(),
-			Retry: slices.Repeat([]time.Duration{50 * time.Millisecond}, 8), Poll: 20 * time.Millisecond,
-			Heartbeat: 200 * time.Millisecond, SendTimeout: 5 * time.Second})
-		env.App.Waker = e
-		rctx, stop := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { e.Run(rctx); close(done) }()
-		defer func() { stop(); <-done }()
-		owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+		runServers(t, env, servers)
+		owner := newOwner(t, env)
 
 		for i, to := range [][]string{addrs("first", 1, 12), addrs("second", 1, 12)} {
 			conns := srv.Connections()
@@ -772,7 +678,7 @@ func TestPoolClosesIdleConnectionsItself(t *testing.T) {
 	t.Parallel()
 	backend := apptest.NewSMTPServer(t) // it never drops a connection: only we may close it
 	gate := newSMTPGate(t, backend.Addr)
-	s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+	s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
 		delivery.ServerConfig{SMTP: idleSMTP(t, gate.URL(), 200*time.Millisecond), Conns: 2})
 	if errs := sendTo(t, s, "first@example.com"); failed(errs) != 0 {
 		t.Fatalf("send errors: %v", errs)
@@ -800,7 +706,7 @@ func TestPoolChecksAConnectionThatWasIdle(t *testing.T) {
 		t.Parallel()
 		backend := apptest.NewSMTPServer(t)
 		gate := newSMTPGate(t, backend.Addr)
-		s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+		s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
 			delivery.ServerConfig{SMTP: idleSMTP(t, gate.URL(), 3*time.Second), Conns: 1})
 		sendTo(t, s, "first@example.com", "second@example.com") // one after the other: no check
 		time.Sleep(1200 * time.Millisecond)                     // more than a third of 3 s
@@ -817,7 +723,7 @@ func TestPoolChecksAConnectionThatWasIdle(t *testing.T) {
 	t.Run("a connection the server closed is replaced", func(t *testing.T) {
 		t.Parallel()
 		backend := apptest.NewSMTPServer(t, apptest.SMTPServerOptions{IdleTimeout: 300 * time.Millisecond})
-		s := newServers(t, newServersClock(), delivery.ServersOptions{FailAfter: 1},
+		s := newServers(t, clocktest.New(), delivery.ServersOptions{FailAfter: 1},
 			delivery.ServerConfig{SMTP: idleSMTP(t, backend.URL(), 3*time.Second), Conns: 1})
 		sendTo(t, s, "first@example.com")
 		time.Sleep(1200 * time.Millisecond) // the server has said 421 and closed
@@ -834,19 +740,11 @@ func TestPoolChecksAConnectionThatWasIdle(t *testing.T) {
 // written to the outbox folder; the reply that users see with the delivery
 // names the .eml file, never the server's path to it.
 func TestOutboxRepliesNameTheFileOnly(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := apptest.New(t, dbURL)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		dir := filepath.Join(t.TempDir(), "srv", "data", "outbox")
-		e := delivery.New(env.DB, delivery.NewOutbox(dir), delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: 2,
+		runEngine(t, env, env.DB, delivery.NewOutbox(dir), delivery.Config{From: mailer.Address{Email: "news@example.com"}, Conns: 2,
 			Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond})
-		env.App.Waker = e
-		rctx, stop := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { e.Run(rctx); close(done) }()
-		defer func() { stop(); <-done }()
-		owner := &app.Actor{User: env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
-
-		_, p := runMailing(t, env, owner, addrs("r", 1, 3))
+		_, p := runMailing(t, env, newOwner(t, env), addrs("r", 1, 3))
 		for _, d := range p.Deliveries {
 			a := p.Attempts[d.ID]
 			if d.Status != simplesender.DeliverySent || len(a) != 1 {

@@ -75,10 +75,10 @@ func Build(buf *bytes.Buffer, m *Message, now time.Time) (messageID string, err 
 	if m.ReplyTo != nil {
 		writeAddress(buf, "Reply-To", m.ReplyTo.Name, replyTo)
 	}
-	writeText(buf, "Subject", m.Subject)
+	writeText(buf, "Subject", m.Subject, needsEncoding(m.Subject))
 	messageID = writeMessageID(buf, m.MessageID, from[strings.LastIndexByte(from, '@')+1:])
 	for _, name := range names {
-		writeExtra(buf, name, m.Headers[name])
+		writeText(buf, name, m.Headers[name], !isASCII(m.Headers[name]))
 	}
 	buf.WriteString("MIME-Version: 1.0\r\n")
 	switch {

@@ -47,39 +47,23 @@ func TestChooseEncoding(t *testing.T) {
 // 8BITMIME, as an old server does; it returns the address to dial.
 func no8BitMIME(t *testing.T, backend string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return rawServer(t, func(c net.Conn, _ *bufio.Reader) {
+		b, err := net.Dial("tcp", backend)
+		if err != nil {
+			return
+		}
+		go func() { io.Copy(b, c); b.Close() }()
+		r := bufio.NewReader(b)
 		for {
-			c, err := ln.Accept()
+			line, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			b, err := net.Dial("tcp", backend)
-			if err != nil {
-				c.Close()
-				continue
+			if !strings.Contains(line, "8BITMIME") {
+				c.Write([]byte(line))
 			}
-			go func() { io.Copy(b, c); b.Close() }()
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(b)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if !strings.Contains(line, "8BITMIME") {
-						c.Write([]byte(line))
-					}
-				}
-			}()
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // TestCyrillicBodiesAreSmallOnTheWire: Russian text and HTML with lines

@@ -113,25 +113,16 @@ func (f *folder) encoded(s string) {
 	}
 }
 
-// writeText writes an unstructured header field such as Subject.
-func writeText(buf *bytes.Buffer, name, value string) {
+// writeText writes an unstructured header field such as Subject, in
+// encoded-words when encode is true, as it is otherwise. Subject is encoded
+// when it needs to be (needsEncoding); one of Message.Headers only when it is
+// not ASCII, since it may be structured (List-Unsubscribe: <https://...>).
+func writeText(buf *bytes.Buffer, name, value string, encode bool) {
 	f := newFolder(buf, name)
-	if needsEncoding(value) {
+	if encode {
 		f.encoded(value)
 	} else {
 		f.plain(value)
-	}
-	buf.WriteString("\r\n")
-}
-
-// writeExtra writes one of Message.Headers: ASCII as it is, since it may be
-// structured (List-Unsubscribe: <https://...>), anything else encoded.
-func writeExtra(buf *bytes.Buffer, name, value string) {
-	f := newFolder(buf, name)
-	if isASCII(value) {
-		f.plain(value)
-	} else {
-		f.encoded(value)
 	}
 	buf.WriteString("\r\n")
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"simplesender"
+	"simplesender/internal/nettest"
 )
 
 func testMessage(to string) *Message {
@@ -203,7 +204,7 @@ func TestSMTPDialFails(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			addr := freeAddr(t)
+			addr := nettest.FreeAddr(t)
 			var ts *testServer
 			if tt.server != nil {
 				ts = startServer(t, &testServer{user: "sender@example.com", pass: "right", mechs: tt.mechs}, *tt.server)

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -14,6 +13,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"simplesender/internal/clocktest"
+	"simplesender/internal/nettest"
 )
 
 var (
@@ -44,7 +46,7 @@ type backend struct {
 
 func backends(t *testing.T) []backend {
 	bs := []backend{{name: "memory", new: func(t *testing.T) harness {
-		c := newFakeClock()
+		c := clocktest.New()
 		return harness{l: NewMemory(c.Now), window: time.Minute, wait: c.Advance}
 	}}}
 	if os.Getenv(redisURLEnv) != "" {
@@ -320,7 +322,7 @@ func TestRedisKeys(t *testing.T) {
 func TestRedisUnreachable(t *testing.T) {
 	t.Parallel()
 	client := redis.NewClient(&redis.Options{
-		Addr:        closedAddr(t),
+		Addr:        nettest.FreeAddr(t),
 		DialTimeout: 500 * time.Millisecond,
 		MaxRetries:  -1,
 		// Fail after one dial, not after go-redis's default five.
@@ -391,28 +393,6 @@ func allowConcurrently(t *testing.T, ls []Limiter, rule Rule, key string, n int)
 	return int(allowed.Load())
 }
 
-// fakeClock is a clock that moves only when told.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newRedisClient connects to the test Redis and closes the client at the end.
 func newRedisClient(t *testing.T) *redis.Client {
 	t.Helper()
@@ -452,18 +432,6 @@ func testPrefix(t *testing.T) string {
 		}
 	})
 	return prefix
-}
-
-// closedAddr returns a local address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func ExampleMemory() {

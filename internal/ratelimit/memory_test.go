@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"simplesender/internal/clocktest"
 )
 
 func TestMemoryBoundsKeys(t *testing.T) {
 	t.Parallel()
-	c := newFakeClock()
+	c := clocktest.New()
 	m := NewMemory(c.Now)
 	m.maxKeys = 4
 	rule := Rule{Name: "login", Limit: 1, Window: time.Minute}
@@ -40,7 +42,7 @@ func TestMemoryBoundsKeys(t *testing.T) {
 
 func TestMemorySweepsExpiredKeys(t *testing.T) {
 	t.Parallel()
-	c := newFakeClock()
+	c := clocktest.New()
 	m := NewMemory(c.Now)
 	short := Rule{Name: "resend", Limit: 3, Window: time.Minute}
 	longer := Rule{Name: "login", Limit: 3, Window: time.Hour}
@@ -60,7 +62,7 @@ func TestMemorySweepsExpiredKeys(t *testing.T) {
 
 func TestMemoryClockGoingBackwards(t *testing.T) {
 	t.Parallel()
-	c := newFakeClock()
+	c := clocktest.New()
 	m := NewMemory(c.Now)
 	rule := Rule{Name: "login", Limit: 2, Window: time.Minute}
 	allow(t, m, rule, "k")

@@ -3,34 +3,23 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"simplesender/internal/app"
+	"simplesender/internal/nettest"
 	"simplesender/internal/server"
 	"simplesender/internal/store/storetest"
 )
-
-// closedPort returns a local TCP address nothing listens on.
-func closedPort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // TestLoginWithRedisDown: with Redis unreachable, the API still makes tokens
 // (no session needed) and the web login says, in the user's language, that
 // sessions are unavailable (503) instead of failing with 500.
 func TestLoginWithRedisDown(t *testing.T) {
 	s := openWith(t, storetest.NewURL(t, "sqlite"), map[string]string{
-		"SIMPLESENDER_REDIS_URL": fmt.Sprintf("redis://%s/15?dial_timeout=200ms&max_retries=-1", closedPort(t))}, server.Options{NoWork: true})
+		"SIMPLESENDER_REDIS_URL": fmt.Sprintf("redis://%s/15?dial_timeout=200ms&max_retries=-1", nettest.FreeAddr(t))}, server.Options{NoWork: true})
 	ctx := context.Background()
 	if _, _, err := s.App.CreateAdmin(ctx, app.System, "ada@example.com", "purple-kettle-42"); err != nil {
 		t.Fatal(err)

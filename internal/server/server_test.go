@@ -1,33 +1,19 @@
 package server_test
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"simplesender/internal/config"
 	"simplesender/internal/server"
 	"simplesender/internal/store/storetest"
 )
 
 func open(t *testing.T, dbURL string) *server.Server {
 	t.Helper()
-	env := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir(), "SIMPLESENDER_DATABASE_URL": dbURL}
-	cfg, err := config.Load(func(k string) string { return env[k] }, filepath.Join(t.TempDir(), "x.env"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{NoWork: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return openWith(t, dbURL, nil, server.Options{NoWork: true})
 }
 
 func get(h http.Handler, path string, hdr ...string) *http.Response {

@@ -3,13 +3,10 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"simplesender/internal/app"
-	"simplesender/internal/config"
 	"simplesender/internal/server"
 	"simplesender/internal/store/storetest"
 )
@@ -34,17 +31,8 @@ func TestSMTPServersFromTheConfiguration(t *testing.T) {
 			[]string{"127.0.0.1:2525  starttls-optional 10 0 5s", "relay.lan:25  none 2 0 40s"}, false, "5s"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			env := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir(), "SIMPLESENDER_DATABASE_URL": dbURL,
-				"SIMPLESENDER_SMTP_URL": c.url, "SIMPLESENDER_SMTP_IDLE_TIMEOUT": c.idle}
-			cfg, err := config.Load(func(k string) string { return env[k] }, filepath.Join(t.TempDir(), "x.env"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{NoWork: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openWith(t, dbURL, map[string]string{"SIMPLESENDER_SMTP_URL": c.url, "SIMPLESENDER_SMTP_IDLE_TIMEOUT": c.idle},
+				server.Options{NoWork: true})
 			got, err := s.App.SMTPSettings(context.Background(), app.System)
 			if err != nil {
 				t.Fatal(err)

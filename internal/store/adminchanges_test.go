@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"testing"
 
 	"simplesender"
@@ -15,14 +14,8 @@ import (
 func TestAdminChanges(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		s := storetest.Open(t, url).Store()
-		owner, admin := newUser("owner@example.com"), newUser("admin@example.com")
-		for _, u := range []*simplesender.User{owner, admin} {
-			if err := s.CreateUser(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-		}
+		owner, admin := createUser(t, s, "owner@example.com"), createUser(t, s, "admin@example.com")
 		r := &simplesender.Recipient{OwnerID: owner.ID, Email: "r@example.org"}
 		if err := s.CreateRecipient(ctx, r); err != nil {
 			t.Fatal(err)

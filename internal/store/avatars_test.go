@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"bytes"
-	"context"
 	"testing"
 
 	"simplesender"
@@ -15,12 +14,8 @@ import (
 func TestAvatars(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		s := storetest.Open(t, url).Store()
-		u := newUser("pic@example.com")
-		if err := s.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, s, "pic@example.com")
 		if _, err := s.AvatarOf(ctx, u.ID); !simplesender.IsKind(err, simplesender.KindNotFound) {
 			t.Fatalf("no picture yet: got %v, want NotFound", err)
 		}

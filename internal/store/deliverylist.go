@@ -93,7 +93,7 @@ func (s *Store) AttemptsOf(ctx context.Context, deliveryIDs []int64) (map[int64]
 	return out, s.wrap(rows.Err(), "list attempts")
 }
 
-func scanAttempt(rows *sql.Rows) (*simplesender.Attempt, error) {
+func scanAttempt(rows scanner) (*simplesender.Attempt, error) {
 	var a simplesender.Attempt
 	if err := rows.Scan(&a.ID, &a.DeliveryID, &a.RunID, &a.Email, &a.AttemptedAt, &a.Success, &a.Code, &a.Enhanced, &a.Response); err != nil {
 		return nil, err
@@ -108,21 +108,9 @@ func (s *Store) ListAttempts(ctx context.Context, mailingID int64, limit, offset
 	if err := s.queryRow(ctx, "SELECT count(*) FROM attempts WHERE mailing_id = ?", mailingID).Scan(&total); err != nil {
 		return nil, 0, s.wrap(err, "count attempts")
 	}
-	rows, err := s.query(ctx, `SELECT id, delivery_id, run_id, email, attempted_at, success, code, enhanced, response
+	out, err := queryList(ctx, s, "list attempts", scanAttempt, `SELECT id, delivery_id, run_id, email, attempted_at, success, code, enhanced, response
 		FROM attempts WHERE mailing_id = ? ORDER BY id LIMIT ? OFFSET ?`, mailingID, limit, offsetArg(offset))
-	if err != nil {
-		return nil, 0, s.wrap(err, "list attempts")
-	}
-	defer rows.Close()
-	var out []*simplesender.Attempt
-	for rows.Next() {
-		a, err := scanAttempt(rows)
-		if err != nil {
-			return nil, 0, s.wrap(err, "scan attempt")
-		}
-		out = append(out, a)
-	}
-	return out, total, s.wrap(rows.Err(), "list attempts")
+	return out, total, err
 }
 
 // WaitingDeliveries counts deliveries pending or deferred, for metrics.

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 // parameter stops the start instead of being ignored.
 func TestSQLiteSynchronous(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	dir := t.TempDir()
 	for _, c := range []struct {
 		query string

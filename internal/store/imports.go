@@ -196,6 +196,6 @@ func (s *Store) UpsertRecipients(ctx context.Context, owner int64, rs []*simples
 // export that walks the (owner_id, email_norm) index and does not slow down
 // with the size of the list. Start with after = "".
 func (s *Store) RecipientsAfter(ctx context.Context, owner int64, after string, limit int) ([]*simplesender.Recipient, error) {
-	return s.queryRecipients(ctx, "list recipients", "SELECT "+recipientColumns+" FROM recipients WHERE owner_id = ? AND email_norm > ? ORDER BY email_norm LIMIT ?",
-		owner, after, limit)
+	return queryList(ctx, s, "list recipients", scanRecipient,
+		"SELECT "+recipientColumns+" FROM recipients WHERE owner_id = ? AND email_norm > ? ORDER BY email_norm LIMIT ?", owner, after, limit)
 }

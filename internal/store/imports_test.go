@@ -16,15 +16,11 @@ import (
 func TestUpsertRecipients(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		db := storetest.Open(t, url)
 		clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		db.SetClock(func() time.Time { return clock })
 		s := db.Store()
-		u := newUser("owner@example.com")
-		if err := s.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, s, "owner@example.com")
 		var rs []*simplesender.Recipient
 		for i := range 1200 { // more than one statement
 			rs = append(rs, &simplesender.Recipient{Email: fmt.Sprintf("R%04d@example.com", i), LastName: "Old", Comment: "c"})

@@ -92,7 +92,7 @@ func (s *Store) MailingRecipientIDs(ctx context.Context, id int64) ([]int64, err
 
 // MailingRecipients returns a page of mailing id's audience.
 func (s *Store) MailingRecipients(ctx context.Context, id int64, limit, offset int) ([]*simplesender.Recipient, error) {
-	return s.queryRecipients(ctx, "list mailing recipients", `SELECT `+prefixed("r.", recipientColumns)+` FROM recipients r
+	return queryList(ctx, s, "list mailing recipients", scanRecipient, `SELECT `+prefixed("r.", recipientColumns)+` FROM recipients r
 		JOIN mailing_recipients mr ON mr.recipient_id = r.id WHERE mr.mailing_id = ? ORDER BY r.id LIMIT ? OFFSET ?`, id, limit, offsetArg(offset))
 }
 
@@ -126,12 +126,9 @@ func splitCols(cols string) []string {
 // MailingByID returns mailing id of owner (any owner when owner is 0), with
 // the counts of its last run.
 func (s *Store) MailingByID(ctx context.Context, owner, id int64) (*simplesender.Mailing, error) {
-	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
-	args := []any{id}
-	if owner != 0 {
-		q += " AND m.owner_id = ?"
-		args = append(args, owner)
-	}
+	mine, args := ownedBy("m.owner_id", owner)
+	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ? AND " + mine
+	args = append([]any{id}, args...)
 	m, lastRun, err := scanMailing(s.queryRow(ctx, q, args...))
 	if err != nil {
 		return nil, s.wrap(err, "get mailing")
@@ -151,11 +148,8 @@ type MailingFilter struct {
 // ListMailings returns a page of owner's mailings (everyone's when owner is
 // 0), newest first, with the counts of their last runs.
 func (s *Store) ListMailings(ctx context.Context, owner int64, f MailingFilter) ([]*simplesender.Mailing, int, error) {
-	where, args := "WHERE 1=1", []any{}
-	if owner != 0 {
-		where += " AND m.owner_id = ?"
-		args = append(args, owner)
-	}
+	where, args := ownedBy("m.owner_id", owner)
+	where = "WHERE " + where
 	if f.Status != "" {
 		where += " AND m.status = ?"
 		args = append(args, string(f.Status))

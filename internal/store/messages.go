@@ -34,12 +34,9 @@ func (s *Store) UpdateMessage(ctx context.Context, owner int64, m *simplesender.
 
 // MessageByID returns message id of owner (any owner when owner is 0).
 func (s *Store) MessageByID(ctx context.Context, owner, id int64) (*simplesender.Message, error) {
-	q := "SELECT " + messageColumns + " FROM messages WHERE id = ?"
-	args := []any{id}
-	if owner != 0 {
-		q += " AND owner_id = ?"
-		args = append(args, owner)
-	}
+	mine, args := ownedBy("owner_id", owner)
+	q := "SELECT " + messageColumns + " FROM messages WHERE id = ? AND " + mine
+	args = append([]any{id}, args...)
 	m, err := scanMessage(s.queryRow(ctx, q, args...))
 	return m, s.wrap(err, "get message")
 }
@@ -47,11 +44,8 @@ func (s *Store) MessageByID(ctx context.Context, owner, id int64) (*simplesender
 // ListMessages returns a page of owner's messages (everyone's when owner is
 // 0), newest first unless sorted otherwise, and the total matching.
 func (s *Store) ListMessages(ctx context.Context, owner int64, f ListFilter) ([]*simplesender.Message, int, error) {
-	where, args := "WHERE 1=1", []any{}
-	if owner != 0 {
-		where += " AND owner_id = ?"
-		args = append(args, owner)
-	}
+	where, args := ownedBy("owner_id", owner)
+	where = "WHERE " + where
 	if f.Query != "" {
 		p := likePattern(f.Query)
 		where += ` AND (lower(subject) LIKE ? ESCAPE '\' OR lower(body_text) LIKE ? ESCAPE '\')`
@@ -69,21 +63,9 @@ func (s *Store) ListMessages(ctx context.Context, owner int64, f ListFilter) ([]
 			order += " DESC"
 		}
 	}
-	rows, err := s.query(ctx, "SELECT "+messageColumns+" FROM messages "+where+" ORDER BY "+order+" LIMIT ? OFFSET ?",
-		append(args, f.limit(), offsetArg(f.Offset))...)
-	if err != nil {
-		return nil, 0, s.wrap(err, "list messages")
-	}
-	defer rows.Close()
-	var out []*simplesender.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, 0, s.wrap(err, "scan message")
-		}
-		out = append(out, m)
-	}
-	return out, total, s.wrap(rows.Err(), "list messages")
+	out, err := queryList(ctx, s, "list messages", scanMessage,
+		"SELECT "+messageColumns+" FROM messages "+where+" ORDER BY "+order+" LIMIT ? OFFSET ?", append(args, f.limit(), offsetArg(f.Offset))...)
+	return out, total, err
 }
 
 // MessageInUse reports how many mailings use message id.

@@ -39,12 +39,9 @@ func (s *Store) UpdateRecipient(ctx context.Context, owner int64, r *simplesende
 
 // RecipientByID returns recipient id of owner (any owner when owner is 0).
 func (s *Store) RecipientByID(ctx context.Context, owner, id int64) (*simplesender.Recipient, error) {
-	q := "SELECT " + recipientColumns + " FROM recipients WHERE id = ?"
-	args := []any{id}
-	if owner != 0 {
-		q += " AND owner_id = ?"
-		args = append(args, owner)
-	}
+	mine, args := ownedBy("owner_id", owner)
+	q := "SELECT " + recipientColumns + " FROM recipients WHERE id = ? AND " + mine
+	args = append([]any{id}, args...)
 	r, err := scanRecipient(s.queryRow(ctx, q, args...))
 	return r, s.wrap(err, "get recipient")
 }
@@ -68,11 +65,8 @@ func (f *ListFilter) limit() int {
 // ListRecipients returns a page of owner's recipients (everyone's when owner
 // is 0) ordered by id, and the total matching.
 func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) ([]*simplesender.Recipient, int, error) {
-	where, args := "WHERE 1=1", []any{}
-	if owner != 0 {
-		where += " AND owner_id = ?"
-		args = append(args, owner)
-	}
+	where, args := ownedBy("owner_id", owner)
+	where = "WHERE " + where
 	if f.Query != "" {
 		cond, more := recipientSearch(f.Query)
 		where += " AND " + cond
@@ -92,28 +86,9 @@ func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) (
 	if f.Desc {
 		order += " DESC"
 	}
-	out, err := s.queryRecipients(ctx, "list recipients", "SELECT "+recipientColumns+" FROM recipients "+where+" ORDER BY "+order+", id LIMIT ? OFFSET ?",
-		append(args, f.limit(), offsetArg(f.Offset))...)
+	out, err := queryList(ctx, s, "list recipients", scanRecipient,
+		"SELECT "+recipientColumns+" FROM recipients "+where+" ORDER BY "+order+", id LIMIT ? OFFSET ?", append(args, f.limit(), offsetArg(f.Offset))...)
 	return out, total, err
-}
-
-// queryRecipients runs a query of recipientColumns and scans its rows;
-// what names the query in errors.
-func (s *Store) queryRecipients(ctx context.Context, what, query string, args ...any) ([]*simplesender.Recipient, error) {
-	rows, err := s.query(ctx, query, args...)
-	if err != nil {
-		return nil, s.wrap(err, what)
-	}
-	defer rows.Close()
-	var out []*simplesender.Recipient
-	for rows.Next() {
-		r, err := scanRecipient(rows)
-		if err != nil {
-			return nil, s.wrap(err, "scan recipient")
-		}
-		out = append(out, r)
-	}
-	return out, s.wrap(rows.Err(), what)
 }
 
 // DeleteRecipient removes owner's recipient id. It leaves every mailing's

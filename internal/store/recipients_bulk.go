@@ -83,6 +83,6 @@ func (s *Store) DeleteSelectedRecipients(ctx context.Context, owner int64, sel R
 // of an export).
 func (s *Store) SelectedRecipientsAfter(ctx context.Context, owner int64, sel RecipientSelection, after string, limit int) ([]*simplesender.Recipient, error) {
 	where, args := sel.where(owner)
-	return s.queryRecipients(ctx, "list selected recipients", "SELECT "+recipientColumns+" FROM recipients WHERE "+where+" AND email_norm > ? ORDER BY email_norm LIMIT ?",
+	return queryList(ctx, s, "list selected recipients", scanRecipient, "SELECT "+recipientColumns+" FROM recipients WHERE "+where+" AND email_norm > ? ORDER BY email_norm LIMIT ?",
 		append(args, strings.ToLower(after), limit)...)
 }

@@ -322,9 +322,15 @@ func (s *Store) OwnerFigures(ctx context.Context, owners Owners, from, to time.T
 // also each owner's number of distinct addresses.
 func (s *Store) RecipientCounts(ctx context.Context, owners Owners) (map[int64]int, error) {
 	where, args := inOwners("owner_id", owners)
-	rows, err := s.query(ctx, "SELECT owner_id, count(*) FROM recipients WHERE "+where+" GROUP BY owner_id", args...)
+	return s.intsByID(ctx, "count recipients", "SELECT owner_id, count(*) FROM recipients WHERE "+where+" GROUP BY owner_id", args...)
+}
+
+// intsByID runs query, whose rows are an id and a number, and returns the
+// numbers keyed by id; what names the work in its errors.
+func (s *Store) intsByID(ctx context.Context, what, query string, args ...any) (map[int64]int, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
-		return nil, s.wrap(err, "count recipients")
+		return nil, s.wrap(err, what)
 	}
 	defer rows.Close()
 	out := map[int64]int{}
@@ -332,11 +338,11 @@ func (s *Store) RecipientCounts(ctx context.Context, owners Owners) (map[int64]i
 		var id int64
 		var n int
 		if err := rows.Scan(&id, &n); err != nil {
-			return nil, s.wrap(err, "scan recipient counts")
+			return nil, s.wrap(err, what)
 		}
 		out[id] = n
 	}
-	return out, s.wrap(rows.Err(), "count recipients")
+	return out, s.wrap(rows.Err(), what)
 }
 
 // DistinctRecipients returns the number of distinct recipient addresses over
@@ -380,21 +386,7 @@ func (s *Store) AttemptSlots(ctx context.Context, owner int64, from, to time.Tim
 
 // RunNumbers returns the number of each run of mailing id, keyed by run id.
 func (s *Store) RunNumbers(ctx context.Context, mailingID int64) (map[int64]int, error) {
-	rows, err := s.query(ctx, "SELECT id, number FROM runs WHERE mailing_id = ?", mailingID)
-	if err != nil {
-		return nil, s.wrap(err, "list runs")
-	}
-	defer rows.Close()
-	out := map[int64]int{}
-	for rows.Next() {
-		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, s.wrap(err, "scan run")
-		}
-		out[id] = n
-	}
-	return out, s.wrap(rows.Err(), "list runs")
+	return s.intsByID(ctx, "list runs", "SELECT id, number FROM runs WHERE mailing_id = ?", mailingID)
 }
 
 // EachAttempt calls fn with every attempt of mailing id, oldest first. It

@@ -22,10 +22,7 @@ type reportRig struct {
 
 func newReportRig(t *testing.T, db *store.DB, email string) *reportRig {
 	t.Helper()
-	u := newUser(email)
-	if err := db.Store().CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
+	u := createUser(t, db.Store(), email)
 	m := &simplesender.Message{OwnerID: u.ID, Subject: "S", BodyText: "B"}
 	if err := db.Store().CreateMessage(ctx, m); err != nil {
 		t.Fatal(err)
@@ -95,37 +92,47 @@ func record(t *testing.T, db *store.DB, outs ...store.Outcome) {
 	}
 }
 
-// rowFigures counts owner's deliveries and attempts from the rows
-// themselves, the slow way, to check the counters against.
-func rowFigures(t *testing.T, db *store.DB, owner int64) store.FigureCounts {
+// rowCounts counts, the slow way, the deliveries of query's (status, count)
+// rows, to check the counters against.
+func rowCounts(t *testing.T, db *store.DB, query string, args ...any) simplesender.DeliveryCounts {
 	t.Helper()
-	var c store.FigureCounts
-	rows, err := db.Writer().QueryContext(ctx, fmt.Sprintf(`SELECT d.status, count(*) FROM deliveries d
-		JOIN runs r ON r.id = d.run_id WHERE r.owner_id = %d GROUP BY d.status`, owner))
+	var c simplesender.DeliveryCounts
+	rows, err := db.Writer().QueryContext(ctx, db.Rebind(query), args...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var st string
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
 			t.Fatal(err)
 		}
-		switch st {
-		case "sent":
+		switch simplesender.DeliveryStatus(st) {
+		case simplesender.DeliverySent:
 			c.Sent += n
-		case "failed":
+		case simplesender.DeliveryFailed:
 			c.Failed += n
-		case "unknown":
+		case simplesender.DeliveryUnknown:
 			c.Unknown += n
-		case "cancelled":
+		case simplesender.DeliveryCancelled:
 			c.Cancelled += n
 		default:
 			c.Pending += n
 		}
 	}
-	rows.Close()
-	err = db.Writer().QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), COALESCE(sum(CASE WHEN success THEN 1 ELSE 0 END), 0)
+	return c
+}
+
+// rowFigures counts owner's deliveries and attempts from the rows
+// themselves, the slow way, to check the counters against.
+func rowFigures(t *testing.T, db *store.DB, owner int64) store.FigureCounts {
+	t.Helper()
+	var c store.FigureCounts
+	d := rowCounts(t, db, `SELECT d.status, count(*) FROM deliveries d
+		JOIN runs r ON r.id = d.run_id WHERE r.owner_id = ? GROUP BY d.status`, owner)
+	c.Sent, c.Failed, c.Unknown, c.Cancelled, c.Pending = d.Sent, d.Failed, d.Unknown, d.Cancelled, d.Pending
+	err := db.Writer().QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), COALESCE(sum(CASE WHEN success THEN 1 ELSE 0 END), 0)
 		FROM attempts WHERE owner_id = %d`, owner)).Scan(&c.AttemptsFailure, &c.AttemptsSuccess)
 	if err != nil {
 		t.Fatal(err)

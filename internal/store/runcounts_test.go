@@ -19,31 +19,7 @@ func TestRunCountsMatchTheRows(t *testing.T) {
 		m, run := rig.start(t, 10)
 		check := func(when string) {
 			t.Helper()
-			var want simplesender.DeliveryCounts
-			rows, err := db.Writer().QueryContext(ctx, db.Rebind("SELECT status, count(*) FROM deliveries WHERE run_id = ? GROUP BY status"), run.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rows.Next() {
-				var st string
-				var n int
-				if err := rows.Scan(&st, &n); err != nil {
-					t.Fatal(err)
-				}
-				switch simplesender.DeliveryStatus(st) {
-				case simplesender.DeliverySent:
-					want.Sent += n
-				case simplesender.DeliveryFailed:
-					want.Failed += n
-				case simplesender.DeliveryUnknown:
-					want.Unknown += n
-				case simplesender.DeliveryCancelled:
-					want.Cancelled += n
-				default:
-					want.Pending += n
-				}
-			}
-			rows.Close()
+			want := rowCounts(t, db, "SELECT status, count(*) FROM deliveries WHERE run_id = ? GROUP BY status", run.ID)
 			got, err := db.Store().MailingByID(ctx, 0, m.ID)
 			if err != nil {
 				t.Fatal(err)

@@ -93,12 +93,9 @@ func (s *Store) lockOwnerOf(ctx context.Context, owner, id int64) (bool, error) 
 // update in this transaction (a row lock on PostgreSQL; SQLite's single
 // writer already serializes).
 func (s *Store) lockMailing(ctx context.Context, owner, id int64) (*simplesender.Mailing, error) {
-	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
-	args := []any{id}
-	if owner != 0 {
-		q += " AND m.owner_id = ?"
-		args = append(args, owner)
-	}
+	mine, args := ownedBy("m.owner_id", owner)
+	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ? AND " + mine
+	args = append([]any{id}, args...)
 	q += s.rowLock("UPDATE OF m")
 	m, lastRun, err := scanMailing(s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...))
 	if err != nil {

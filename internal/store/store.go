@@ -333,6 +333,34 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 	return s.r.QueryContext(ctx, q, args...)
 }
 
+// ownedBy is the condition that col is owner, with its arguments; with
+// owner 0 (everyone's) it holds for every row.
+func ownedBy(col string, owner int64) (string, []any) {
+	if owner == 0 {
+		return "1=1", nil
+	}
+	return col + " = ?", []any{owner}
+}
+
+// queryList runs q and returns its rows, each read by scan; what names the
+// work in the errors.
+func queryList[T any](ctx context.Context, s *Store, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, s.wrap(err, what)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, s.wrap(err, what)
+		}
+		out = append(out, v)
+	}
+	return out, s.wrap(rows.Err(), what)
+}
+
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	q = s.db.dialect.rebind(q)
 	if st := s.prepared(ctx, true, q); st != nil {

@@ -19,16 +19,22 @@ func newUser(email string) *simplesender.User {
 	return &simplesender.User{Email: email, Name: "Иван", PasswordHash: "x", Role: simplesender.RoleUser}
 }
 
+// createUser stores newUser(email) through s.
+func createUser(t testing.TB, s *store.Store, email string) *simplesender.User {
+	t.Helper()
+	u := newUser(email)
+	if err := s.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 func TestUsers(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		db := storetest.Open(t, url)
 		s := db.Store()
-		u := newUser("ivan@example.com")
-		if err := s.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, s, "ivan@example.com")
 		if err := s.CreateUser(ctx, newUser("ivan@example.com")); !simplesender.IsKind(err, simplesender.KindConflict) {
 			t.Fatalf("second account with the same address: got %v, want Conflict", err)
 		}
@@ -83,15 +89,11 @@ func TestUsers(t *testing.T) {
 func TestOneTimeTokens(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		db := storetest.Open(t, url)
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		db.SetClock(func() time.Time { return now })
 		s := db.Store()
-		u := newUser("t@example.com")
-		if err := s.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, s, "t@example.com")
 		tok := &store.OneTimeToken{UserID: u.ID, Purpose: "confirm", Hash: "h1", ExpiresAt: now.Add(48 * time.Hour)}
 		if err := s.CreateOneTimeToken(ctx, tok); err != nil {
 			t.Fatal(err)
@@ -119,13 +121,9 @@ func TestOneTimeTokens(t *testing.T) {
 func TestSessionsAndAPITokens(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		db := storetest.Open(t, url)
 		s := db.Store()
-		u := newUser("s@example.com")
-		if err := s.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, s, "s@example.com")
 		now := db.Now()
 		ss := db.Sessions()
 		sess := &simplesender.Session{IDHash: "abc", UserID: u.ID, AuthVersion: 1, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
@@ -146,10 +144,7 @@ func TestSessionsAndAPITokens(t *testing.T) {
 		if err := s.CreateAPIToken(ctx, tok); err != nil {
 			t.Fatal(err)
 		}
-		other := newUser("o@example.com")
-		if err := s.CreateUser(ctx, other); err != nil {
-			t.Fatal(err)
-		}
+		other := createUser(t, s, "o@example.com")
 		if err := s.DeleteAPIToken(ctx, other.ID, tok.ID); !simplesender.IsKind(err, simplesender.KindNotFound) {
 			t.Fatalf("another user deleted the token: %v", err)
 		}
@@ -166,7 +161,6 @@ func TestSessionsAndAPITokens(t *testing.T) {
 func TestInTxRollsBack(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		db := storetest.Open(t, url)
 		err := db.InTx(ctx, func(s *store.Store) error {
 			if err := s.CreateUser(ctx, newUser("tx@example.com")); err != nil {
@@ -232,7 +226,6 @@ func TestMigrationsMatch(t *testing.T) {
 // rest of the data folder.
 func TestSQLiteFilesArePrivate(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "data", "simplesender.db")
 	db, err := store.Open(ctx, "sqlite:"+path)
 	if err != nil {
@@ -242,9 +235,7 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Store().CreateUser(ctx, newUser("private@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	createUser(t, db.Store(), "private@example.com")
 	for name, want := range map[string]os.FileMode{filepath.Dir(path): 0o700 | os.ModeDir, path: 0o600,
 		path + "-wal": 0o600, path + "-shm": 0o600} {
 		fi, err := os.Stat(name)

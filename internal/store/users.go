@@ -116,21 +116,9 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]*simplesender.Us
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	rows, err := s.query(ctx, "SELECT "+userColumns+" FROM users "+where+" ORDER BY id LIMIT ? OFFSET ?",
-		append(args, f.Limit, offsetArg(f.Offset))...)
-	if err != nil {
-		return nil, 0, s.wrap(err, "list users")
-	}
-	defer rows.Close()
-	var out []*simplesender.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, s.wrap(err, "scan user")
-		}
-		out = append(out, u)
-	}
-	return out, total, s.wrap(rows.Err(), "list users")
+	out, err := queryList(ctx, s, "list users", scanUser,
+		"SELECT "+userColumns+" FROM users "+where+" ORDER BY id LIMIT ? OFFSET ?", append(args, f.Limit, offsetArg(f.Offset))...)
+	return out, total, err
 }
 
 // UpdateProfile saves the editable profile fields of user id.

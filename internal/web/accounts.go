@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -48,12 +49,18 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) confirmForm(w http.ResponseWriter, r *http.Request) {
+	s.tokenForm(w, r, "confirm")
+}
+
+// tokenForm shows the form of page for the token of an e-mail's link, or
+// why the link no longer works (linkUsable).
+func (s *Server) tokenForm(w http.ResponseWriter, r *http.Request, page string) {
 	token := r.URL.Query().Get("token")
-	p := &Page{Title: "page.confirm.title", Form: map[string]string{"token": token}}
-	if !s.linkUsable(w, r, "confirm", token, p) {
+	p := &Page{Title: "page." + page + ".title", Form: map[string]string{"token": token}}
+	if !s.linkUsable(w, r, page, token, p) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "confirm", p)
+	s.render(w, r, http.StatusOK, page, p)
 }
 
 // linkUsable checks the token of a link from an e-mail before its form is
@@ -90,13 +97,20 @@ func (s *Server) resendForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
+	s.emailForm(w, r, "resend", "resend", s.app.ResendConfirmation)
+}
+
+// emailForm answers the form of page that asks for an address only: send
+// mails it, and the check-your-mail page of kind follows; on an error the
+// form shows again with it.
+func (s *Server) emailForm(w http.ResponseWriter, r *http.Request, page, kind string, send func(ctx context.Context, email, lang, ip string) error) {
 	form := formValues(r, "email")
-	p := &Page{Title: "page.resend.title", Form: form}
-	if err := s.app.ResendConfirmation(r.Context(), form["email"], reqCtx(r).L.Lang(), clientIP(r)); err != nil {
-		s.fail(w, r, err, "resend", p)
+	p := &Page{Title: "page." + page + ".title", Form: form}
+	if err := send(r.Context(), form["email"], reqCtx(r).L.Lang(), clientIP(r)); err != nil {
+		s.fail(w, r, err, page, p)
 		return
 	}
-	s.checkEmail(w, r, "resend")
+	s.checkEmail(w, r, kind)
 }
 
 // checkEmailData is what the "check your e-mail" page shows.
@@ -171,22 +185,11 @@ func (s *Server) forgotForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
-	form := formValues(r, "email")
-	p := &Page{Title: "page.forgot.title", Form: form}
-	if err := s.app.RequestPasswordReset(r.Context(), form["email"], reqCtx(r).L.Lang(), clientIP(r)); err != nil {
-		s.fail(w, r, err, "forgot", p)
-		return
-	}
-	s.checkEmail(w, r, "reset")
+	s.emailForm(w, r, "forgot", "reset", s.app.RequestPasswordReset)
 }
 
 func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {
-	token := r.URL.Query().Get("token")
-	p := &Page{Title: "page.reset.title", Form: map[string]string{"token": token}}
-	if !s.linkUsable(w, r, "reset", token, p) {
-		return
-	}
-	s.render(w, r, http.StatusOK, "reset", p)
+	s.tokenForm(w, r, "reset")
 }
 
 func (s *Server) reset(w http.ResponseWriter, r *http.Request) {

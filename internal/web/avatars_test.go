@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"image/png"
 	"mime/multipart"
-	"net/http"
 	"net/http/httptest"
 	"net/textproto"
 	"net/url"
@@ -55,17 +54,8 @@ func (s *site) uploadPicture(t *testing.T, who, path string, fields url.Values, 
 	}
 	mw.Close()
 	r := httptest.NewRequest("POST", path, &body)
-	r.RemoteAddr = "192.0.2.10:1234"
 	r.Header.Set("Content-Type", mw.FormDataContentType())
-	for i := 0; i+1 < len(hdr); i += 2 {
-		r.Header.Set(hdr[i], hdr[i+1])
-	}
-	if c := s.cookies[who]; c != "" {
-		r.AddCookie(&http.Cookie{Name: "ss_session", Value: c})
-	}
-	w := httptest.NewRecorder()
-	s.h.ServeHTTP(w, r)
-	return resp{w.Code, w.Body.String(), w.Header()}
+	return s.send(who, r, hdr...)
 }
 
 var avatarSrc = regexp.MustCompile(`<img class="avatar" src="(/avatars/\d+/\d+)"`)

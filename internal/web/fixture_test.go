@@ -77,14 +77,7 @@ type outcome struct {
 func (s *site) run(t *testing.T, id int64, at time.Time, decide func(email string) outcome) *simplesender.Run {
 	t.Helper()
 	ctx, db := context.Background(), s.env.DB
-	var run *simplesender.Run
-	if err := db.InTx(ctx, func(st *store.Store) error {
-		var err error
-		run, err = st.StartDue(ctx, id, at)
-		return err
-	}); err != nil || run == nil {
-		t.Fatalf("start run of mailing %d: %v (run %v)", id, err, run)
-	}
+	run := s.env.StartDue(t, id, at)
 	if decide == nil {
 		return run
 	}

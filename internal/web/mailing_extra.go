@@ -12,9 +12,8 @@ import (
 
 // duplicateMailing makes a copy of the mailing in the path and opens it.
 func (s *Server) duplicateMailing(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	rc := reqCtx(r)

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"simplesender/internal/app/apptest"
 	"simplesender/internal/delivery"
 	"simplesender/internal/mailer"
+	"simplesender/internal/nettest"
 	"simplesender/internal/store/storetest"
 	"simplesender/internal/web"
 )
@@ -41,13 +41,8 @@ func readProgress(t *testing.T, r resp) progressText {
 // on, after a failed send has made it rest.
 func restingServers(t *testing.T) *delivery.Servers {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nobody listens there now: connections are refused
-	smtp, err := mailer.NewSMTP("smtp://" + addr + "?tls=none")
+	// Nobody listens there: connections are refused.
+	smtp, err := mailer.NewSMTP("smtp://" + nettest.FreeAddr(t) + "?tls=none")
 	if err != nil {
 		t.Fatal(err)
 	}

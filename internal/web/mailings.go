@@ -52,17 +52,7 @@ func (s *Server) mailings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loadMailing(w http.ResponseWriter, r *http.Request) (*simplesender.Mailing, bool) {
-	id, ok := pathID(r)
-	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
-		return nil, false
-	}
-	m, err := s.app.GetMailing(r.Context(), reqCtx(r).actor(), id)
-	if err != nil {
-		s.fail(w, r, err, "", nil)
-		return nil, false
-	}
-	return m, true
+	return loadByID(s, w, r, s.app.GetMailing)
 }
 
 // ---- the detail page
@@ -304,9 +294,8 @@ func (s *Server) mailingRecipients(w http.ResponseWriter, r *http.Request) {
 // mailingAction runs do on the mailing in the path and comes back to its
 // page with a flash, or shows the page again with the error.
 func (s *Server) mailingAction(w http.ResponseWriter, r *http.Request, flashKey string, do func(ac *app.Actor, id int64) error) {
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	rc := reqCtx(r)
@@ -434,9 +423,8 @@ func mailingDeleteData(l *i18n.Localizer, m *simplesender.Mailing) confirmData {
 
 func (s *Server) deleteMailing(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	err := s.app.DeleteMailing(r.Context(), rc.actor(), id)

@@ -36,42 +36,24 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 }
 
 type messageData struct {
-	M      *simplesender.Message
-	Owner  string
-	Mine   bool
-	Change *simplesender.AdminChange // an admin's last change, if any
+	M *simplesender.Message
+	ownership
 }
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request) {
-	rc := reqCtx(r)
 	m, ok := s.loadMessage(w, r)
 	if !ok {
 		return
 	}
-	d := messageData{M: m, Mine: m.OwnerID == rc.User.ID}
-	if !d.Mine {
-		d.Owner = s.ownerEmails(r.Context(), rc.actor(), []int64{m.OwnerID})[m.OwnerID]
-	}
-	var err error
-	if d.Change, err = s.app.AdminChange(r.Context(), rc.actor(), "message", m.ID); err != nil {
-		s.fail(w, r, err, "", nil)
+	o, ok := s.ownershipOf(w, r, "message", m.ID, m.OwnerID)
+	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, "message", &Page{Title: "page.message.title", Nav: "messages", Data: d})
+	s.render(w, r, http.StatusOK, "message", &Page{Title: "page.message.title", Nav: "messages", Data: messageData{m, o}})
 }
 
 func (s *Server) loadMessage(w http.ResponseWriter, r *http.Request) (*simplesender.Message, bool) {
-	id, ok := pathID(r)
-	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
-		return nil, false
-	}
-	m, err := s.app.GetMessage(r.Context(), reqCtx(r).actor(), id)
-	if err != nil {
-		s.fail(w, r, err, "", nil)
-		return nil, false
-	}
-	return m, true
+	return loadByID(s, w, r, s.app.GetMessage)
 }
 
 var messageFields = []string{"subject", "body_text", "body_html", "return"}
@@ -118,9 +100,8 @@ func (s *Server) editMessageForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateMessage(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	form := formValues(r, messageFields...)
@@ -169,9 +150,8 @@ func (s *Server) messageUsage(r *http.Request, d *confirmData) error {
 
 func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	err := s.app.DeleteMessage(r.Context(), rc.actor(), id)
@@ -269,9 +249,8 @@ func previewFrameCSP(images bool) string {
 
 // previewHTML serves the rendered HTML body for the preview's frame.
 func (s *Server) previewHTML(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	rid, _ := strconv.ParseInt(r.URL.Query().Get("recipient"), 10, 64)

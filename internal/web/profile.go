@@ -100,9 +100,8 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	if err := s.app.RevokeAPIToken(r.Context(), reqCtx(r).actor(), id); err != nil {

@@ -50,44 +50,26 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 }
 
 type recipientData struct {
-	R      *simplesender.Recipient
-	Owner  string // staff viewing another user's recipient
-	Mine   bool
-	Change *simplesender.AdminChange // an admin's last change, if any
+	R *simplesender.Recipient
+	ownership
 }
 
 func (s *Server) recipient(w http.ResponseWriter, r *http.Request) {
-	rc := reqCtx(r)
 	x, ok := s.loadRecipient(w, r)
 	if !ok {
 		return
 	}
-	d := recipientData{R: x, Mine: x.OwnerID == rc.User.ID}
-	if !d.Mine {
-		d.Owner = s.ownerEmails(r.Context(), rc.actor(), []int64{x.OwnerID})[x.OwnerID]
-	}
-	var err error
-	if d.Change, err = s.app.AdminChange(r.Context(), rc.actor(), "recipient", x.ID); err != nil {
-		s.fail(w, r, err, "", nil)
+	o, ok := s.ownershipOf(w, r, "recipient", x.ID, x.OwnerID)
+	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, "recipient", &Page{Title: "page.recipient.title", Nav: "recipients", Data: d})
+	s.render(w, r, http.StatusOK, "recipient", &Page{Title: "page.recipient.title", Nav: "recipients", Data: recipientData{x, o}})
 }
 
 // loadRecipient reads the recipient named in the path, answering 404 when
 // the viewer may not see it.
 func (s *Server) loadRecipient(w http.ResponseWriter, r *http.Request) (*simplesender.Recipient, bool) {
-	id, ok := pathID(r)
-	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
-		return nil, false
-	}
-	x, err := s.app.GetRecipient(r.Context(), reqCtx(r).actor(), id)
-	if err != nil {
-		s.fail(w, r, err, "", nil)
-		return nil, false
-	}
-	return x, true
+	return loadByID(s, w, r, s.app.GetRecipient)
 }
 
 var recipientFields = []string{"email", "last_name", "first_name", "middle_name", "comment", "return"}
@@ -146,9 +128,8 @@ func (s *Server) editRecipientForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) updateRecipient(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	form := formValues(r, recipientFields...)
@@ -192,9 +173,8 @@ func recipientDeleteData(x *simplesender.Recipient, lang string) confirmData {
 
 func (s *Server) deleteRecipient(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	if err := s.app.DeleteRecipient(r.Context(), rc.actor(), id); err != nil {

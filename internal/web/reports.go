@@ -41,24 +41,28 @@ func periodOf(r *http.Request) app.Period {
 	return app.Period{From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to"))}
 }
 
-// reportOwner reads ?user=: 0 for none, false for a value that is no id.
-func reportOwner(r *http.Request) (int64, bool) {
+// reportQuery reads the report asked for: the period and ?user= (0 for
+// none). A user that is no id is answered 404, and reportQuery returns false.
+func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request) (per app.Period, owner int64, ok bool) {
+	per = periodOf(r)
 	v := r.URL.Query().Get("user")
 	if v == "" {
-		return 0, true
+		return per, 0, true
 	}
 	id, err := strconv.ParseInt(v, 10, 64)
-	return id, err == nil && id > 0
+	if err != nil || id <= 0 {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return per, 0, false
+	}
+	return per, id, true
 }
 
 // reports shows the viewer's report, another user's to staff (?user=ID), or
 // the report of every user to staff (no ?user=).
 func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	per := periodOf(r)
-	owner, ok := reportOwner(r)
+	per, owner, ok := s.reportQuery(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	p := &Page{Title: "page.reports.title", Nav: "reports", Form: map[string]string{"from": per.From, "to": per.To, "user": r.URL.Query().Get("user")}}
@@ -127,10 +131,8 @@ func (p *Page) Rate(f app.Figures) string {
 // for staff, ?user='s), or every user's for staff without ?user=.
 func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	per := periodOf(r)
-	owner, ok := reportOwner(r)
+	per, owner, ok := s.reportQuery(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	bom := r.URL.Query().Get("bom") == "1"
@@ -156,9 +158,8 @@ func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
 
 // attemptsCSV exports every attempt of a mailing.
 func (s *Server) attemptsCSV(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	out := newCSVResponse(w, "mailing-"+strconv.FormatInt(id, 10)+"-attempts.csv")

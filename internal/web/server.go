@@ -428,6 +428,57 @@ func pathID(r *http.Request) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
+// pathID is the {id} of the path; a value that is no id is answered 404,
+// and pathID returns false.
+func (s *Server) pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, ok := pathID(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+	}
+	return id, ok
+}
+
+// loadByID reads, with get, the object of the path's {id} as the viewer;
+// when there is none the viewer may see, it answers 404 (or get's error
+// page) and returns false.
+func loadByID[T any](s *Server, w http.ResponseWriter, r *http.Request, get func(context.Context, *app.Actor, int64) (T, error)) (T, bool) {
+	var zero T
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return zero, false
+	}
+	v, err := get(r.Context(), reqCtx(r).actor(), id)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return zero, false
+	}
+	return v, true
+}
+
+// ownership is what a detail page says of whose object it shows.
+type ownership struct {
+	Owner  string // staff viewing another user's object: the owner's address
+	Mine   bool
+	Change *simplesender.AdminChange // an admin's last change, if any
+}
+
+// ownershipOf finds the ownership of the object of kind and id owned by
+// ownerID, for the viewer; on an error it answers the error page and
+// returns false.
+func (s *Server) ownershipOf(w http.ResponseWriter, r *http.Request, kind string, id, ownerID int64) (ownership, bool) {
+	rc := reqCtx(r)
+	o := ownership{Mine: ownerID == rc.User.ID}
+	if !o.Mine {
+		o.Owner = s.ownerEmails(r.Context(), rc.actor(), []int64{ownerID})[ownerID]
+	}
+	var err error
+	if o.Change, err = s.app.AdminChange(r.Context(), rc.actor(), kind, id); err != nil {
+		s.fail(w, r, err, "", nil)
+		return o, false
+	}
+	return o, true
+}
+
 func formValues(r *http.Request, names ...string) map[string]string {
 	m := make(map[string]string, len(names))
 	for _, n := range names {

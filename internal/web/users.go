@@ -97,9 +97,8 @@ type userData struct {
 
 func (s *Server) user(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	id, ok := pathID(r)
+	id, ok := s.pathID(w, r)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	if !rc.User.Role.IsStaff() {

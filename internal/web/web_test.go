@@ -98,10 +98,16 @@ func (s *site) do(t *testing.T, who, method, path string, form url.Values, hdr .
 		body = strings.NewReader(form.Encode())
 	}
 	r := httptest.NewRequest(method, path, body)
-	r.RemoteAddr = "192.0.2.10:1234"
 	if form != nil {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return s.send(who, r, hdr...)
+}
+
+// send serves r as who ("" = anonymous) from 192.0.2.10, with the header
+// fields of hdr (name, value, ...) set.
+func (s *site) send(who string, r *http.Request, hdr ...string) resp {
+	r.RemoteAddr = "192.0.2.10:1234"
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Set(hdr[i], hdr[i+1])
 	}

@@ -142,6 +142,22 @@ func New(t testing.TB, databaseURL string, opts ...Options) *Env {
 	return e
 }
 
+// Each runs fn as a subtest on every engine (storetest.Each), each with an
+// Env of its own made by New with opts.
+func Each(t *testing.T, fn func(t *testing.T, env *Env), opts ...Options) {
+	t.Helper()
+	storetest.Each(t, func(t *testing.T, databaseURL string) {
+		fn(t, New(t, databaseURL, opts...))
+	})
+}
+
+// NewSQLite is New on a fresh SQLite database, for tests whose subject
+// does not depend on the engine.
+func NewSQLite(t testing.TB, opts ...Options) *Env {
+	t.Helper()
+	return New(t, storetest.NewURL(t, "sqlite"), opts...)
+}
+
 // pollInterval is how often a started job queue looks for e-mails to send.
 // Each look parses River's largest query, which costs milliseconds of CPU
 // under the race detector.
@@ -227,6 +243,12 @@ func (e *Env) User(t testing.TB, email string, role simplesender.Role, status si
 // recipients at the given addresses, with a short plain-text message.
 func (e *Env) Mailing(t testing.TB, owner *app.Actor, name string, emails ...string) *simplesender.Mailing {
 	t.Helper()
+	return e.MailingOf(t, owner, name, &simplesender.Message{Subject: name, BodyText: "Hello"}, emails...)
+}
+
+// MailingOf is Mailing with the message msg, which it creates.
+func (e *Env) MailingOf(t testing.TB, owner *app.Actor, name string, msg *simplesender.Message, emails ...string) *simplesender.Mailing {
+	t.Helper()
 	ctx := context.Background()
 	var ids []int64
 	for _, addr := range emails {
@@ -236,7 +258,6 @@ func (e *Env) Mailing(t testing.TB, owner *app.Actor, name string, emails ...str
 		}
 		ids = append(ids, r.ID)
 	}
-	msg := &simplesender.Message{Subject: name, BodyText: "Hello"}
 	if err := e.App.CreateMessage(ctx, owner, msg); err != nil {
 		t.Fatal(err)
 	}
@@ -245,6 +266,22 @@ func (e *Env) Mailing(t testing.TB, owner *app.Actor, name string, emails ...str
 		t.Fatal(err)
 	}
 	return m
+}
+
+// StartDue starts the run of mailing id that is due at `at`, as the delivery
+// engine does, and returns it; a mailing with nothing due fails the test.
+func (e *Env) StartDue(t testing.TB, id int64, at time.Time) *simplesender.Run {
+	t.Helper()
+	ctx := context.Background()
+	var run *simplesender.Run
+	if err := e.DB.InTx(ctx, func(st *store.Store) error {
+		var err error
+		run, err = st.StartDue(ctx, id, at)
+		return err
+	}); err != nil || run == nil {
+		t.Fatalf("start run of mailing %d: %v (run %v)", id, err, run)
+	}
+	return run
 }
 
 // Email is an e-mail found in the outbox.
