@@ -47,8 +47,12 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the temporary folder and database")
 	profile := flag.String("cpuprofile", "", "write the service's CPU profile to this file")
 	schedule := flag.Int("schedule", 0, "instead: schedule this many small mailings a few hundred ms apart and report how late each started")
+	viaAPI := flag.Bool("api", false, "start the send through the HTTP API with a token made by `simplesender token create`, as a user does (implied by -watchers)")
+	watchers := flag.Int("watchers", 0, "API clients that watch the send, each polling GET /api/v1/mailings/{id} every -watch-every")
+	watchEvery := flag.Duration("watch-every", 100*time.Millisecond, "how often each watcher polls")
 	flag.Parse()
 	scheduleRuns = *schedule
+	watch = watchConfig{api: *viaAPI || *watchers > 0, watchers: *watchers, every: *watchEvery}
 	if *profile != "" {
 		abs, _ := filepath.Abs(*profile)
 		os.Setenv("SIMPLESENDER_CPUPROFILE", abs)
@@ -137,7 +141,19 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	cpu0 := procCPU(pid)
 	pg0 := postgresCPU()
 	start := time.Now()
-	if err := db.InTx(ctx, func(s *store.Store) error {
+	var watched *watchers
+	if watch.api {
+		token, err := apiToken(bin, env, loadUser)
+		if err != nil {
+			return err
+		}
+		start = time.Now()
+		if err := apiSend(addr, token, mailingID); err != nil {
+			return err
+		}
+		watched = startWatchers(addr, token, mailingID, watch.watchers, watch.every)
+		defer watched.stop()
+	} else if err := db.InTx(ctx, func(s *store.Store) error {
 		return s.RequestStart(ctx, ownerID, mailingID, db.Now(), simplesender.RunSend, "now", 0)
 	}); err != nil {
 		return err
@@ -158,6 +174,7 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 		}
 	}
 	elapsed := time.Since(start)
+	watched.stop()
 	cpu := procCPU(pid) - cpu0
 	pgCPU := postgresCPU() - pg0
 	rss := peakRSS(pid)
@@ -165,12 +182,14 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	m, err := db.Store().MailingByID(ctx, 0, mailingID)
+	c, err := finalCounts(ctx, db, mailingID)
 	if err != nil {
 		return err
 	}
-	c := m.Counts
 	fmt.Printf("engine %s, %d recipients, %d connections, message about %d bytes\n", engine, n, conns, size)
+	if watch.api {
+		fmt.Printf("started through the API; %s\n", watched.report())
+	}
 	fmt.Printf("sent %d, failed %d, unknown %d\n", c.Sent, c.Failed, c.Unknown)
 	fmt.Printf("end to end:      %8.0f msg/s (%s from send-now to finished)\n", float64(c.Sent)/elapsed.Seconds(), elapsed.Round(time.Millisecond))
 	if span := last.Sub(first); span > 0 {
@@ -206,7 +225,7 @@ func reportSink(st smtpsink.Stats, sent int) error {
 func seed(ctx context.Context, db *store.DB, n, size int) (mailingID, ownerID int64, err error) {
 	err = db.InTx(ctx, func(s *store.Store) error {
 		now := db.Now()
-		u := &simplesender.User{Email: "load@example.com", Name: "Load", PasswordHash: "x", Role: simplesender.RoleUser, ConfirmedAt: &now}
+		u := &simplesender.User{Email: loadUser, Name: "Load", PasswordHash: "x", Role: simplesender.RoleUser, ConfirmedAt: &now}
 		if err := s.CreateUser(ctx, u); err != nil {
 			return err
 		}
@@ -232,6 +251,9 @@ func seed(ctx context.Context, db *store.DB, n, size int) (mailingID, ownerID in
 	})
 	return mailingID, ownerID, err
 }
+
+// loadUser is the e-mail address of the user whose mailing is sent.
+const loadUser = "load@example.com"
 
 func attemptSpan(ctx context.Context, db *store.DB, mailingID int64) (first, last time.Time, err error) {
 	return db.Store().AttemptSpan(ctx, mailingID)
