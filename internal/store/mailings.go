@@ -9,8 +9,7 @@ import (
 )
 
 const mailingColumns = `m.id, m.owner_id, u.email, m.name, m.message_id, m.status, m.scheduled_at, m.started_at,
-	m.finished_at, m.disabled_at, m.created_at, m.updated_at, m.last_run_id,
-	(SELECT count(*) FROM mailing_recipients mr WHERE mr.mailing_id = m.id),
+	m.finished_at, m.disabled_at, m.created_at, m.updated_at, m.last_run_id, m.recipient_count,
 	COALESCE((SELECT ms.subject FROM messages ms WHERE ms.id = m.message_id), '')`
 
 const mailingFrom = " FROM mailings m JOIN users u ON u.id = m.owner_id "
@@ -90,10 +89,16 @@ func (s *Store) MailingRecipientIDs(ctx context.Context, id int64) ([]int64, err
 	return out, s.wrap(rows.Err(), "list mailing recipients")
 }
 
-// MailingRecipients returns a page of mailing id's audience.
+// mailingRecipientsSQL reads a page of a mailing's audience.
+var mailingRecipientsSQL = `SELECT ` + prefixed("r.", recipientColumns) + ` FROM (SELECT recipient_id FROM mailing_recipients
+	WHERE mailing_id = ? ORDER BY recipient_id LIMIT ? OFFSET ?) mr JOIN recipients r ON r.id = mr.recipient_id ORDER BY mr.recipient_id`
+
+// MailingRecipients returns a page of mailing id's audience, by id. The
+// page is cut from the audience's own index (mailing_id, recipient_id)
+// before the recipients are joined, so that it reads its own rows only, not
+// the whole audience sorted.
 func (s *Store) MailingRecipients(ctx context.Context, id int64, limit, offset int) ([]*simplesender.Recipient, error) {
-	rows, err := s.query(ctx, `SELECT `+prefixed("r.", recipientColumns)+` FROM recipients r
-		JOIN mailing_recipients mr ON mr.recipient_id = r.id WHERE mr.mailing_id = ? ORDER BY r.id LIMIT ? OFFSET ?`, id, limit, offsetArg(offset))
+	rows, err := s.query(ctx, mailingRecipientsSQL, id, limit, offsetArg(offset))
 	if err != nil {
 		return nil, s.wrap(err, "list mailing recipients")
 	}
@@ -136,10 +141,14 @@ func splitCols(cols string) []string {
 	return append(out, cur)
 }
 
+// mailingByIDSQL reads one mailing; every column is the mailing's own or a
+// primary-key lookup (its recipient_count is kept by the database).
+const mailingByIDSQL = "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
+
 // MailingByID returns mailing id of owner (any owner when owner is 0), with
 // the counts of its last run.
 func (s *Store) MailingByID(ctx context.Context, owner, id int64) (*simplesender.Mailing, error) {
-	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
+	q := mailingByIDSQL
 	args := []any{id}
 	if owner != 0 {
 		q += " AND m.owner_id = ?"
@@ -251,6 +260,12 @@ func (s *Store) fillRunInfo(ctx context.Context, byRun map[int64]*simplesender.M
 	return s.wrap(rows.Err(), "read runs")
 }
 
+// runCountsSQL reads the counters of n runs.
+func runCountsSQL(n int) string {
+	return `SELECT r.id, r.total, ` + finalCountsSQL + `
+		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (` + placeholders(n) + `)`
+}
+
 // runCounts returns the delivery counts of the given runs. They come from
 // the counters kept with the rows (run_counts, and the run's total), which
 // cost the same for a run of ten and of a million.
@@ -259,8 +274,7 @@ func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]simplesende
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.query(ctx, `SELECT r.id, r.total, `+finalCountsSQL+`
-		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (`+placeholders(len(ids))+`)`, ids...)
+	rows, err := s.query(ctx, runCountsSQL(len(ids)), ids...)
 	if err != nil {
 		return nil, s.wrap(err, "count deliveries")
 	}
