@@ -92,6 +92,7 @@ func (x *API) routeTable() []route {
 		{"POST /mailings/{id}/enable", user, x.enableMailing},
 		{"POST /mailings/{id}/duplicate", user, x.duplicateMailing},
 		{"POST /mailings/{id}/test", user, x.testMailing},
+		{"GET /mailings/{id}/recipients", user, x.listMailingRecipients},
 		{"GET /mailings/{id}/runs", user, x.listRuns},
 		{"GET /mailings/{id}/deliveries", user, x.listDeliveries},
 		{"GET /mailings/{id}/attempts", user, x.listAttempts},
