@@ -11,6 +11,13 @@
 //	go run ./cmd/loadtest -n 100000 -c 10
 //	go run ./cmd/loadtest -db 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
 //	go run ./cmd/loadtest -smtp 127.0.0.1:2525    # another server, e.g. go run ./cmd/smtpsink
+//	go run ./cmd/loadtest -n 50000 -watchers 10 -watch-every 100ms -page-watchers 2
+//
+// With -api, -watchers or -page-watchers the send starts as a user starts it,
+// through POST /api/v1/mailings/{id}/send with a token made by `simplesender
+// token create`, and is watched while it runs: API clients poll
+// GET /api/v1/mailings/{id} and signed-in browsers the page's progress.json.
+// Compare the rate with 0 and with N watchers; -bin measures another build.
 //
 // With -db pointing at a PostgreSQL server it creates (and afterwards drops)
 // a fresh database there; without it, a SQLite file in a temporary folder.
@@ -32,6 +39,7 @@ import (
 	"time"
 
 	"simplesender"
+	"simplesender/internal/auth"
 	"simplesender/internal/benchrig"
 	"simplesender/internal/smtpsink"
 	"simplesender/internal/store"
@@ -49,10 +57,11 @@ func main() {
 	schedule := flag.Int("schedule", 0, "instead: schedule this many small mailings a few hundred ms apart and report how late each started")
 	viaAPI := flag.Bool("api", false, "start the send through the HTTP API with a token made by `simplesender token create`, as a user does (implied by -watchers)")
 	watchers := flag.Int("watchers", 0, "API clients that watch the send, each polling GET /api/v1/mailings/{id} every -watch-every")
+	pageWatchers := flag.Int("page-watchers", 0, "browsers that watch the send, each signed in and polling the page's /mailings/{id}/progress.json every -watch-every")
 	watchEvery := flag.Duration("watch-every", 100*time.Millisecond, "how often each watcher polls")
 	flag.Parse()
 	scheduleRuns = *schedule
-	watch = watchConfig{api: *viaAPI || *watchers > 0, watchers: *watchers, every: *watchEvery}
+	watch = watchConfig{api: *viaAPI || *watchers > 0 || *pageWatchers > 0, watchers: *watchers, pages: *pageWatchers, every: *watchEvery}
 	if *profile != "" {
 		abs, _ := filepath.Abs(*profile)
 		os.Setenv("SIMPLESENDER_CPUPROFILE", abs)
@@ -147,11 +156,17 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 		if err != nil {
 			return err
 		}
+		var cookies []*http.Cookie
+		if watch.pages > 0 {
+			if cookies, err = login(addr); err != nil {
+				return err
+			}
+		}
 		start = time.Now()
 		if err := apiSend(addr, token, mailingID); err != nil {
 			return err
 		}
-		watched = startWatchers(addr, token, mailingID, watch.watchers, watch.every)
+		watched = startWatchers(addr, token, cookies, mailingID, watch.watchers, watch.pages, watch.every)
 		defer watched.stop()
 	} else if err := db.InTx(ctx, func(s *store.Store) error {
 		return s.RequestStart(ctx, ownerID, mailingID, db.Now(), simplesender.RunSend, "now", 0)
@@ -225,7 +240,11 @@ func reportSink(st smtpsink.Stats, sent int) error {
 func seed(ctx context.Context, db *store.DB, n, size int) (mailingID, ownerID int64, err error) {
 	err = db.InTx(ctx, func(s *store.Store) error {
 		now := db.Now()
-		u := &simplesender.User{Email: loadUser, Name: "Load", PasswordHash: "x", Role: simplesender.RoleUser, ConfirmedAt: &now}
+		hash, err := auth.HashPassword(loadPassword)
+		if err != nil {
+			return err
+		}
+		u := &simplesender.User{Email: loadUser, Name: "Load", PasswordHash: hash, Role: simplesender.RoleUser, ConfirmedAt: &now}
 		if err := s.CreateUser(ctx, u); err != nil {
 			return err
 		}

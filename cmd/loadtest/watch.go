@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -21,7 +22,8 @@ import (
 // with an API token, by watchers API clients polling the mailing.
 type watchConfig struct {
 	api      bool
-	watchers int
+	watchers int // API clients polling GET /api/v1/mailings/{id}
+	pages    int // browsers polling the page's /mailings/{id}/progress.json
 	every    time.Duration
 }
 
@@ -44,13 +46,39 @@ func apiToken(bin string, env []string, email string) (string, error) {
 	return "", fmt.Errorf("token create printed no token: %q", out)
 }
 
-// apiRequest sends one API request with token and answers its status and body.
-func apiRequest(method, url, token string, body []byte) (int, []byte, error) {
+// loadPassword is the password of the load user, for the page watchers'
+// session.
+const loadPassword = "load-test-password-1"
+
+// login signs the load user in on the web UI and returns the cookies of its
+// session, as a browser keeps them.
+func login(addr string) ([]*http.Cookie, error) {
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	form := url.Values{"email": {loadUser}, "password": {loadPassword}}
+	res, err := client.PostForm("http://"+addr+"/login", form)
+	if err != nil {
+		return nil, err
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther && res.StatusCode != http.StatusFound {
+		return nil, fmt.Errorf("login: %s", res.Status)
+	}
+	return res.Cookies(), nil
+}
+
+// apiRequest sends one request with token (an API token, or "" to send
+// cookies instead) and answers its status and body.
+func apiRequest(method, url, token string, body []byte, cookies ...*http.Cookie) (int, []byte, error) {
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -88,13 +116,20 @@ type watchers struct {
 	lastErr string
 }
 
-// startWatchers starts n clients that each GET /api/v1/mailings/{id} every
-// `every` until stopped.
-func startWatchers(addr, token string, mailingID int64, n int, every time.Duration) *watchers {
+// startWatchers starts n clients that each GET /api/v1/mailings/{id}, and
+// pages browsers that each GET /mailings/{id}/progress.json with cookies,
+// every `every` until stopped.
+func startWatchers(addr, token string, cookies []*http.Cookie, mailingID int64, n, pages int, every time.Duration) *watchers {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watchers{cancel: cancel}
-	url := fmt.Sprintf("http://%s/api/v1/mailings/%d", addr, mailingID)
+	apiURL := fmt.Sprintf("http://%s/api/v1/mailings/%d", addr, mailingID)
+	pageURL := fmt.Sprintf("http://%s/mailings/%d/progress.json", addr, mailingID)
+	n += pages
 	for i := range n {
+		url, tok, jar := apiURL, token, []*http.Cookie(nil)
+		if i >= n-pages {
+			url, tok, jar = pageURL, "", cookies
+		}
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
@@ -108,7 +143,7 @@ func startWatchers(addr, token string, mailingID int64, n int, every time.Durati
 				case <-t.C:
 				}
 				t0 := time.Now()
-				code, body, err := apiRequest("GET", url, token, nil)
+				code, body, err := apiRequest("GET", url, tok, nil, jar...)
 				d := time.Since(t0)
 				w.mu.Lock()
 				switch {
@@ -153,8 +188,8 @@ func (w *watchers) report() string {
 		}
 		return l[min(len(l)-1, int(p*float64(len(l))))].Round(10 * time.Microsecond)
 	}
-	s := fmt.Sprintf("%d watchers every %s: %d polls, %d errors, median %s, p99 %s, max %s, %.1f KB per answer",
-		watch.watchers, watch.every, len(l), w.errs, pct(0.5), pct(0.99), pct(1), float64(w.bytes)/float64(max(len(l), 1))/1024)
+	s := fmt.Sprintf("%d API watchers and %d page watchers every %s: %d polls, %d errors, median %s, p99 %s, max %s, %.1f KB per answer",
+		watch.watchers, watch.pages, watch.every, len(l), w.errs, pct(0.5), pct(0.99), pct(1), float64(w.bytes)/float64(max(len(l), 1))/1024)
 	if w.errs > 0 {
 		s += " (last error: " + w.lastErr + ")"
 	}
