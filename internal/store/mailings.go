@@ -224,7 +224,8 @@ func (s *Store) ListMailings(ctx context.Context, owner int64, f MailingFilter) 
 	return out, total, s.fillRunInfo(ctx, byRun)
 }
 
-// fillRunInfo sets the counts and lateness of each mailing's last run.
+// fillRunInfo sets the counts and lateness of each mailing's last run, in
+// one statement (a poll of a mailing runs it each time).
 func (s *Store) fillRunInfo(ctx context.Context, byRun map[int64]*simplesender.Mailing) error {
 	delete(byRun, 0)
 	if len(byRun) == 0 {
@@ -234,43 +235,38 @@ func (s *Store) fillRunInfo(ctx context.Context, byRun map[int64]*simplesender.M
 	for id := range byRun {
 		ids = append(ids, id)
 	}
-	counts, err := s.runCounts(ctx, ids)
+	runs, err := s.runCounts(ctx, ids)
 	if err != nil {
 		return err
 	}
-	for id, c := range counts {
-		byRun[id].Counts = c
-	}
-	rows, err := s.query(ctx, "SELECT id, scheduled_at, started_at FROM runs WHERE id IN ("+placeholders(len(ids))+")", ids...)
-	if err != nil {
-		return s.wrap(err, "read runs")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var sched sql.NullTime
-		var started time.Time
-		if err := rows.Scan(&id, &sched, &started); err != nil {
-			return s.wrap(err, "scan run")
-		}
-		if sched.Valid && started.After(sched.Time) {
-			byRun[id].LateBy = started.Sub(sched.Time)
+	for id, r := range runs {
+		m := byRun[id]
+		m.Counts = r.counts
+		if r.scheduled.Valid && r.started.After(r.scheduled.Time) {
+			m.LateBy = r.started.Sub(r.scheduled.Time)
 		}
 	}
-	return s.wrap(rows.Err(), "read runs")
+	return nil
 }
 
-// runCountsSQL reads the counters of n runs.
+// runCountsSQL reads the counters and times of n runs.
 func runCountsSQL(n int) string {
-	return `SELECT r.id, r.total, ` + finalCountsSQL + `
+	return `SELECT r.id, r.total, r.scheduled_at, r.started_at, ` + finalCountsSQL + `
 		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (` + placeholders(n) + `)`
 }
 
-// runCounts returns the delivery counts of the given runs. They come from
-// the counters kept with the rows (run_counts, and the run's total), which
-// cost the same for a run of ten and of a million.
-func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]simplesender.DeliveryCounts, error) {
-	out := make(map[int64]simplesender.DeliveryCounts, len(ids))
+// runCount is what runCounts reads of a run.
+type runCount struct {
+	counts    simplesender.DeliveryCounts
+	scheduled sql.NullTime
+	started   time.Time
+}
+
+// runCounts returns the delivery counts and times of the given runs. The
+// counts come from the counters kept with the rows (run_counts, and the
+// run's total), which cost the same for a run of ten and of a million.
+func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]runCount, error) {
+	out := make(map[int64]runCount, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -280,23 +276,23 @@ func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]simplesende
 	}
 	defer rows.Close()
 	final := make([]int, len(finalColumns))
-	dest := make([]any, 0, 2+len(final))
+	dest := make([]any, 0, 4+len(final))
 	for rows.Next() {
 		var id int64
 		var total int
-		dest = append(dest[:0], &id, &total)
+		var rc runCount
+		dest = append(dest[:0], &id, &total, &rc.scheduled, &rc.started)
 		for i := range final {
 			dest = append(dest, &final[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, s.wrap(err, "scan counts")
 		}
-		var c simplesender.DeliveryCounts
 		for i, k := range simplesender.FinalCounters {
-			c.Add(k, final[i])
+			rc.counts.Add(k, final[i])
 		}
-		c.Pending = max(total-c.Done(), 0) // waiting, being sent or to be tried again
-		out[id] = c
+		rc.counts.Pending = max(total-rc.counts.Done(), 0) // waiting, being sent or to be tried again
+		out[id] = rc
 	}
 	return out, s.wrap(rows.Err(), "count deliveries")
 }

@@ -310,7 +310,7 @@ func (s *Store) ListRuns(ctx context.Context, mailingID int64) ([]*simplesender.
 		return nil, err
 	}
 	for id, c := range counts {
-		byID[id].Counts = c
+		byID[id].Counts = c.counts
 	}
 	return out, nil
 }
