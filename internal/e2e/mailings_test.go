@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +15,6 @@ import (
 	"simplesender/internal/app/apptest"
 	"simplesender/internal/config"
 	"simplesender/internal/server"
-	"simplesender/internal/store/storetest"
 )
 
 // TestBrowserMailingPages drives the mailing form and the mailing page in
@@ -97,7 +93,7 @@ func TestBrowserMailingPages(t *testing.T) {
 	b.expect("count after ticking two", b.text("[data-selected-count]"), "2 selected")
 	b.do("untick one", chromedp.Click(chromedp.CSS(fmt.Sprintf(`input[name="recipient_ids"][value="%d"]`, ids[0]))))
 	b.expect("count after unticking one", b.text("[data-selected-count]"), "1 selected")
-	mlClick(b, "select all", `button[name="select"][value="all"]`)
+	b.click("select all", `button[name="select"][value="all"]`)
 	b.expect("count after select all", b.text("[data-selected-count]"), "6 selected")
 	b.do("untick one", chromedp.Click(chromedp.CSS(fmt.Sprintf(`input[name="recipient_ids"][value="%d"]`, ids[2]))))
 	b.expect("count after select all and unticking one", b.text("[data-selected-count]"), "5 selected")
@@ -169,7 +165,7 @@ func TestBrowserMailingPages(t *testing.T) {
 	// ---- A copy.
 	b.setAcceptLanguage("en-US,en;q=0.9")
 	b.open(page)
-	mlClick(b, "make a copy", fmt.Sprintf(`form[action="%s/duplicate"] button`, page))
+	b.click("make a copy", fmt.Sprintf(`form[action="%s/duplicate"] button`, page))
 	b.expect("the copy's name", b.text("main h1"), "Copy of Spring news for every recipient we have")
 	b.expect("the copy's status", b.text(".page-head .status"), "Created")
 
@@ -195,21 +191,6 @@ func TestBrowserMailingPages(t *testing.T) {
 			t.Fatalf("the page did not show the planned send in 30 s: %+v", s)
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// mlClick clicks a button that loads a page, and requires a 200 (after
-// any redirect).
-func mlClick(b *browser, what, button string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-	defer cancel()
-	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(button)))
-	if err != nil {
-		b.t.Fatalf("%s (click %s): %v (page %s)", what, button, err, b.location())
-	}
-	if resp == nil || resp.Status != 200 {
-		b.t.Fatalf("%s: status %v, want 200 (page %s)\n%s", what, statusOf(resp), b.location(), b.mainText())
 	}
 }
 
@@ -289,64 +270,11 @@ func mlPastEdge(b *browser) string {
 	return s
 }
 
-// startMailingService is startService with more configuration (extra) and
-// the delivery engine running, and returns the server too, so that a test
-// can make its data through the app.
+// startMailingService is openService with the delivery engine running,
+// and returns the server too, so that a test can make its data through the
+// app.
 func startMailingService(t *testing.T, extra map[string]string) (*service, *server.Server) {
 	t.Helper()
-	env := map[string]string{config.EnvDataDir: t.TempDir(), config.EnvLogLevel: "warn"}
-	svc := &service{Engine: "sqlite"}
-	if os.Getenv(storetest.EnvPostgres) != "" {
-		svc.Engine = "postgres"
-		env[config.EnvDatabaseURL] = storetest.NewURL(t, "postgres")
-	}
-	if u := os.Getenv(storetest.EnvRedis); u != "" {
-		env[config.EnvRedisURL] = u
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	ts := httptest.NewUnstartedServer(nil)
-	addr := ts.Listener.Addr().String()
-	svc.URL = "http://" + addr
-	env[config.EnvAddr], env[config.EnvBaseURL] = addr, svc.URL
-	cfg, err := config.Load(func(k string) string { return env[k] }, "")
-	if err != nil {
-		ts.Listener.Close()
-		t.Fatalf("load configuration: %v", err)
-	}
-	svc.Outbox = cfg.OutboxDir()
-	logs := &apptest.LogBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	t.Cleanup(func() {
-		if t.Failed() && logs.Len() > 0 {
-			t.Logf("service log (warnings and errors):\n%s", logs)
-		}
-	})
-	ctx, stop := context.WithCancel(context.Background())
-	srv, err := server.Open(ctx, cfg, log, server.Options{PollInterval: 50 * time.Millisecond})
-	if err != nil {
-		stop()
-		ts.Listener.Close()
-		t.Fatalf("open the service (%s): %v", svc.Engine, err)
-	}
-	t.Cleanup(srv.Close)
-	if err := srv.StartJobs(ctx); err != nil {
-		stop()
-		ts.Listener.Close()
-		t.Fatalf("start the job queue: %v", err)
-	}
-	engineDone := make(chan error, 1)
-	go func() { engineDone <- srv.Engine.Run(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		<-engineDone
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Queue.Stop(sctx)
-	})
-	ts.Config.Handler = fromPeer(randomPeer(), srv.Handler())
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return svc, srv
+	svc := openService(t, extra, true)
+	return svc, svc.srv
 }

@@ -26,10 +26,7 @@ import (
 // mailings concerned, and a mailing left without recipients has its send
 // button disabled with the reason. Screenshots at 1280 and 390 px.
 func TestBrowserAvatarTimeZoneAndDeletePages(t *testing.T) {
-	exe := findBrowser(t)
-	watchdog(t, hangLimit)
-	svc := startService(t)
-	b := startBrowser(t, exe, svc.URL)
+	svc, b := startBrowsing(t)
 	run := randomHex(4)
 	ada := "ada-" + run + "@example.com"
 

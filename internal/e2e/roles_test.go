@@ -20,10 +20,7 @@ import (
 // owner's and the manager's pages at 1280 and 390 px, in English and
 // Russian.
 func TestBrowserRoles(t *testing.T) {
-	exe := findBrowser(t)
-	watchdog(t, hangLimit)
-	svc := startService(t)
-	b := startBrowser(t, exe, svc.URL)
+	svc, b := startBrowsing(t)
 	ctx := context.Background()
 	run := randomHex(4)
 

@@ -196,19 +196,6 @@ func (s *Store) UpsertRecipients(ctx context.Context, owner int64, rs []*simples
 // export that walks the (owner_id, email_norm) index and does not slow down
 // with the size of the list. Start with after = "".
 func (s *Store) RecipientsAfter(ctx context.Context, owner int64, after string, limit int) ([]*simplesender.Recipient, error) {
-	rows, err := s.query(ctx, "SELECT "+recipientColumns+" FROM recipients WHERE owner_id = ? AND email_norm > ? ORDER BY email_norm LIMIT ?",
+	return s.queryRecipients(ctx, "list recipients", "SELECT "+recipientColumns+" FROM recipients WHERE owner_id = ? AND email_norm > ? ORDER BY email_norm LIMIT ?",
 		owner, after, limit)
-	if err != nil {
-		return nil, s.wrap(err, "list recipients")
-	}
-	defer rows.Close()
-	out := make([]*simplesender.Recipient, 0, limit)
-	for rows.Next() {
-		r, err := scanRecipient(rows)
-		if err != nil {
-			return nil, s.wrap(err, "scan recipient")
-		}
-		out = append(out, r)
-	}
-	return out, s.wrap(rows.Err(), "list recipients")
 }

@@ -98,20 +98,7 @@ var mailingRecipientsSQL = `SELECT ` + prefixed("r.", recipientColumns) + ` FROM
 // before the recipients are joined, so that it reads its own rows only, not
 // the whole audience sorted.
 func (s *Store) MailingRecipients(ctx context.Context, id int64, limit, offset int) ([]*simplesender.Recipient, error) {
-	rows, err := s.query(ctx, mailingRecipientsSQL, id, limit, offsetArg(offset))
-	if err != nil {
-		return nil, s.wrap(err, "list mailing recipients")
-	}
-	defer rows.Close()
-	var out []*simplesender.Recipient
-	for rows.Next() {
-		r, err := scanRecipient(rows)
-		if err != nil {
-			return nil, s.wrap(err, "scan recipient")
-		}
-		out = append(out, r)
-	}
-	return out, s.wrap(rows.Err(), "list mailing recipients")
+	return s.queryRecipients(ctx, "list mailing recipients", mailingRecipientsSQL, id, limit, offsetArg(offset))
 }
 
 func prefixed(p, cols string) string {

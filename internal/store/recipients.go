@@ -92,21 +92,28 @@ func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) (
 	if f.Desc {
 		order += " DESC"
 	}
-	rows, err := s.query(ctx, "SELECT "+recipientColumns+" FROM recipients "+where+" ORDER BY "+order+", id LIMIT ? OFFSET ?",
+	out, err := s.queryRecipients(ctx, "list recipients", "SELECT "+recipientColumns+" FROM recipients "+where+" ORDER BY "+order+", id LIMIT ? OFFSET ?",
 		append(args, f.limit(), offsetArg(f.Offset))...)
+	return out, total, err
+}
+
+// queryRecipients runs a query of recipientColumns and scans its rows;
+// what names the query in errors.
+func (s *Store) queryRecipients(ctx context.Context, what, query string, args ...any) ([]*simplesender.Recipient, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
-		return nil, 0, s.wrap(err, "list recipients")
+		return nil, s.wrap(err, what)
 	}
 	defer rows.Close()
 	var out []*simplesender.Recipient
 	for rows.Next() {
 		r, err := scanRecipient(rows)
 		if err != nil {
-			return nil, 0, s.wrap(err, "scan recipient")
+			return nil, s.wrap(err, "scan recipient")
 		}
 		out = append(out, r)
 	}
-	return out, total, s.wrap(rows.Err(), "list recipients")
+	return out, s.wrap(rows.Err(), what)
 }
 
 // DeleteRecipient removes owner's recipient id. It leaves every mailing's

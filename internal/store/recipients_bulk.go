@@ -83,19 +83,6 @@ func (s *Store) DeleteSelectedRecipients(ctx context.Context, owner int64, sel R
 // of an export).
 func (s *Store) SelectedRecipientsAfter(ctx context.Context, owner int64, sel RecipientSelection, after string, limit int) ([]*simplesender.Recipient, error) {
 	where, args := sel.where(owner)
-	rows, err := s.query(ctx, "SELECT "+recipientColumns+" FROM recipients WHERE "+where+" AND email_norm > ? ORDER BY email_norm LIMIT ?",
+	return s.queryRecipients(ctx, "list selected recipients", "SELECT "+recipientColumns+" FROM recipients WHERE "+where+" AND email_norm > ? ORDER BY email_norm LIMIT ?",
 		append(args, strings.ToLower(after), limit)...)
-	if err != nil {
-		return nil, s.wrap(err, "list selected recipients")
-	}
-	defer rows.Close()
-	out := make([]*simplesender.Recipient, 0, limit)
-	for rows.Next() {
-		r, err := scanRecipient(rows)
-		if err != nil {
-			return nil, s.wrap(err, "scan recipient")
-		}
-		out = append(out, r)
-	}
-	return out, s.wrap(rows.Err(), "list selected recipients")
 }

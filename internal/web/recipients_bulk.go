@@ -27,28 +27,43 @@ type bulkData struct {
 	Back   string // the list the selection came from
 }
 
-// bulkSelection reads the selection a bulk form posts.
-func bulkSelection(r *http.Request) (app.RecipientSelection, string) {
+// bulkSelection reads the selection a bulk form posts, and the list to go
+// back to; a form that cannot be read gets the bad-request page (ok false).
+func (s *Server) bulkSelection(w http.ResponseWriter, r *http.Request) (sel app.RecipientSelection, back string, ok bool) {
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+		return sel, "", false
+	}
 	q := strings.TrimSpace(r.PostFormValue("q"))
-	sel := app.RecipientSelection{All: r.PostFormValue("scope") == "all", Query: q}
+	sel = app.RecipientSelection{All: r.PostFormValue("scope") == "all", Query: q}
 	for _, v := range r.PostForm["id"] {
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 && len(sel.IDs) <= 1000 {
 			sel.IDs = append(sel.IDs, id)
 		}
 	}
-	back := "/recipients"
+	back = "/recipients"
 	if q != "" {
 		back += "?" + url.Values{"q": {q}}.Encode()
 	}
-	return sel, back
+	return sel, back, true
 }
 
-// bulkFlash is the flash that says why a selection is refused.
-func bulkFlash(e *simplesender.Error) string {
-	if e.Fields["ids"] == "error.bulk.too_many" {
-		return "flash.bulk_too_many"
+// bulkFailed answers err of a bulk action, if any: a refused selection goes
+// back to the list with the reason, anything else to the error page.
+func (s *Server) bulkFailed(w http.ResponseWriter, r *http.Request, back string, err error) bool {
+	if err == nil {
+		return false
 	}
-	return "flash.bulk_none"
+	if e := simplesender.AsError(err); e.Kind == simplesender.KindInvalid {
+		flash := "flash.bulk_none"
+		if e.Fields["ids"] == "error.bulk.too_many" {
+			flash = "flash.bulk_too_many"
+		}
+		s.redirectFlash(w, r, back, "error", flash)
+		return true
+	}
+	s.fail(w, r, err, "", nil)
+	return true
 }
 
 // bulkRecipients asks before a bulk action: it names how many recipients
@@ -56,11 +71,10 @@ func bulkFlash(e *simplesender.Error) string {
 // reason.
 func (s *Server) bulkRecipients(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+	sel, back, ok := s.bulkSelection(w, r)
+	if !ok {
 		return
 	}
-	sel, back := bulkSelection(r)
 	action := r.PostFormValue("action")
 	if action != "delete" && action != "export" {
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
@@ -70,12 +84,7 @@ func (s *Server) bulkRecipients(w http.ResponseWriter, r *http.Request) {
 	if err == nil && n == 0 {
 		err = simplesender.Invalid(map[string]string{"ids": "error.bulk.none"})
 	}
-	if e := simplesender.AsError(err); err != nil && e.Kind == simplesender.KindInvalid {
-		s.redirectFlash(w, r, back, "error", bulkFlash(e))
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err, "", nil)
+	if s.bulkFailed(w, r, back, err) {
 		return
 	}
 	d := bulkData{Action: action, Count: n, All: sel.All, Query: sel.Query, Back: back}
@@ -88,18 +97,12 @@ func (s *Server) bulkRecipients(w http.ResponseWriter, r *http.Request) {
 // bulkDeleteRecipients deletes the selection once asked.
 func (s *Server) bulkDeleteRecipients(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+	sel, back, ok := s.bulkSelection(w, r)
+	if !ok {
 		return
 	}
-	sel, back := bulkSelection(r)
 	_, err := s.app.DeleteSelectedRecipients(r.Context(), rc.actor(), sel)
-	if e := simplesender.AsError(err); err != nil && e.Kind == simplesender.KindInvalid {
-		s.redirectFlash(w, r, back, "error", bulkFlash(e))
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err, "", nil)
+	if s.bulkFailed(w, r, back, err) {
 		return
 	}
 	s.redirectFlash(w, r, back, "success", "flash.bulk_deleted")
@@ -109,11 +112,10 @@ func (s *Server) bulkDeleteRecipients(w http.ResponseWriter, r *http.Request) {
 // bom=1), like the export of the whole list.
 func (s *Server) bulkExportRecipients(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+	sel, _, ok := s.bulkSelection(w, r)
+	if !ok {
 		return
 	}
-	sel, _ := bulkSelection(r)
 	name := "recipients-" + s.app.Now().In(rc.User.Location()).Format(time.DateOnly) + ".csv"
 	out := newCSVResponse(w, name)
 	_, err := s.app.ExportSelectedRecipients(r.Context(), rc.actor(), sel, out, app.ExportOptions{BOM: r.PostFormValue("bom") == "1"})
