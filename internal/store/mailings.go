@@ -8,23 +8,44 @@ import (
 	"simplesender"
 )
 
-const mailingColumns = `m.id, m.owner_id, u.email, m.name, m.message_id, m.status, m.scheduled_at, m.started_at,
-	m.finished_at, m.disabled_at, m.created_at, m.updated_at, m.last_run_id, m.recipient_count,
-	COALESCE((SELECT ms.subject FROM messages ms WHERE ms.id = m.message_id), '')`
+// mailingColumns are a mailing's columns with its last run's counters and
+// times (lr, c: see mailingFrom), so that one statement reads a mailing as
+// it is shown; scanMailing reads them.
+var mailingColumns = `m.id, m.owner_id, u.email, m.name, m.message_id, m.status, m.scheduled_at, m.started_at,
+	m.finished_at, m.disabled_at, m.created_at, m.updated_at, m.recipient_count,
+	COALESCE((SELECT ms.subject FROM messages ms WHERE ms.id = m.message_id), ''),
+	COALESCE(lr.total, 0), lr.scheduled_at, lr.started_at, ` + finalCountsSQL
 
-const mailingFrom = " FROM mailings m JOIN users u ON u.id = m.owner_id "
+const mailingFrom = ` FROM mailings m JOIN users u ON u.id = m.owner_id
+	LEFT JOIN runs lr ON lr.id = m.last_run_id LEFT JOIN run_counts c ON c.run_id = lr.id `
 
-func scanMailing(row scanner) (*simplesender.Mailing, int64, error) {
+func scanMailing(row scanner) (*simplesender.Mailing, error) {
 	var m simplesender.Mailing
 	var st string
-	var sched, started, finished, disabled sql.NullTime
-	var lastRun sql.NullInt64
-	err := row.Scan(&m.ID, &m.OwnerID, &m.OwnerEmail, &m.Name, &m.MessageID, &st, &sched, &started, &finished, &disabled,
-		&m.CreatedAt, &m.UpdatedAt, &lastRun, &m.RecipientCount, &m.Subject)
+	var sched, started, finished, disabled, runSched, runStarted sql.NullTime
+	var total int
+	final := make([]int, len(finalColumns))
+	dest := []any{&m.ID, &m.OwnerID, &m.OwnerEmail, &m.Name, &m.MessageID, &st, &sched, &started, &finished, &disabled,
+		&m.CreatedAt, &m.UpdatedAt, &m.RecipientCount, &m.Subject, &total, &runSched, &runStarted}
+	for i := range final {
+		dest = append(dest, &final[i])
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
 	m.Status = simplesender.MailingStatus(st)
 	m.ScheduledAt, m.StartedAt, m.FinishedAt, m.DisabledAt = nullTime(sched), nullTime(started), nullTime(finished), nullTime(disabled)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
-	return &m, lastRun.Int64, err
+	if runStarted.Valid { // the last run's counts and lateness
+		for i, k := range simplesender.FinalCounters {
+			m.Counts.Add(k, final[i])
+		}
+		m.Counts.Pending = max(total-m.Counts.Done(), 0) // waiting, being sent or to be tried again
+		if runSched.Valid && runStarted.Time.After(runSched.Time) {
+			m.LateBy = runStarted.Time.Sub(runSched.Time)
+		}
+	}
+	return &m, nil
 }
 
 // CreateMailing inserts m with its audience and sets its ID.
@@ -129,8 +150,9 @@ func splitCols(cols string) []string {
 }
 
 // mailingByIDSQL reads one mailing; every column is the mailing's own or a
-// primary-key lookup (its recipient_count is kept by the database).
-const mailingByIDSQL = "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
+// primary-key lookup (its recipient_count is kept by the database, its last
+// run's counts in run_counts).
+var mailingByIDSQL = "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
 
 // MailingByID returns mailing id of owner (any owner when owner is 0), with
 // the counts of its last run.
@@ -141,12 +163,9 @@ func (s *Store) MailingByID(ctx context.Context, owner, id int64) (*simplesender
 		q += " AND m.owner_id = ?"
 		args = append(args, owner)
 	}
-	m, lastRun, err := scanMailing(s.queryRow(ctx, q, args...))
+	m, err := scanMailing(s.queryRow(ctx, q, args...))
 	if err != nil {
 		return nil, s.wrap(err, "get mailing")
-	}
-	if err := s.fillRunInfo(ctx, map[int64]*simplesender.Mailing{lastRun: m}); err != nil {
-		return nil, err
 	}
 	return m, nil
 }
@@ -191,49 +210,16 @@ func (s *Store) ListMailings(ctx context.Context, owner int64, f MailingFilter) 
 	if err != nil {
 		return nil, 0, s.wrap(err, "list mailings")
 	}
+	defer rows.Close()
 	var out []*simplesender.Mailing
-	byRun := map[int64]*simplesender.Mailing{}
 	for rows.Next() {
-		m, lastRun, err := scanMailing(rows)
+		m, err := scanMailing(rows)
 		if err != nil {
-			rows.Close()
 			return nil, 0, s.wrap(err, "scan mailing")
 		}
 		out = append(out, m)
-		if lastRun != 0 {
-			byRun[lastRun] = m
-		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, s.wrap(err, "list mailings")
-	}
-	return out, total, s.fillRunInfo(ctx, byRun)
-}
-
-// fillRunInfo sets the counts and lateness of each mailing's last run, in
-// one statement (a poll of a mailing runs it each time).
-func (s *Store) fillRunInfo(ctx context.Context, byRun map[int64]*simplesender.Mailing) error {
-	delete(byRun, 0)
-	if len(byRun) == 0 {
-		return nil
-	}
-	ids := make([]any, 0, len(byRun))
-	for id := range byRun {
-		ids = append(ids, id)
-	}
-	runs, err := s.runCounts(ctx, ids)
-	if err != nil {
-		return err
-	}
-	for id, r := range runs {
-		m := byRun[id]
-		m.Counts = r.counts
-		if r.scheduled.Valid && r.started.After(r.scheduled.Time) {
-			m.LateBy = r.started.Sub(r.scheduled.Time)
-		}
-	}
-	return nil
+	return out, total, s.wrap(rows.Err(), "list mailings")
 }
 
 // runCountsSQL reads the counters and times of n runs.
