@@ -11,6 +11,13 @@
 //	go run ./cmd/loadtest -n 100000 -c 10
 //	go run ./cmd/loadtest -db 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
 //	go run ./cmd/loadtest -smtp 127.0.0.1:2525    # another server, e.g. go run ./cmd/smtpsink
+//	go run ./cmd/loadtest -n 50000 -watchers 10 -watch-every 100ms -page-watchers 2
+//
+// With -api, -watchers or -page-watchers the send starts as a user starts it,
+// through POST /api/v1/mailings/{id}/send with a token made by `simplesender
+// token create`, and is watched while it runs: API clients poll
+// GET /api/v1/mailings/{id} and signed-in browsers the page's progress.json.
+// Compare the rate with 0 and with N watchers; -bin measures another build.
 //
 // With -db pointing at a PostgreSQL server it creates (and afterwards drops)
 // a fresh database there; without it, a SQLite file in a temporary folder.
@@ -30,6 +37,7 @@ import (
 	"time"
 
 	"simplesender"
+	"simplesender/internal/auth"
 	"simplesender/internal/benchrig"
 	"simplesender/internal/smtpsink"
 	"simplesender/internal/store"
@@ -45,8 +53,13 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the temporary folder and database")
 	profile := flag.String("cpuprofile", "", "write the service's CPU profile to this file")
 	schedule := flag.Int("schedule", 0, "instead: schedule this many small mailings a few hundred ms apart and report how late each started")
+	viaAPI := flag.Bool("api", false, "start the send through the HTTP API with a token made by `simplesender token create`, as a user does (implied by -watchers)")
+	watchers := flag.Int("watchers", 0, "API clients that watch the send, each polling GET /api/v1/mailings/{id} every -watch-every")
+	pageWatchers := flag.Int("page-watchers", 0, "browsers that watch the send, each signed in and polling the page's /mailings/{id}/progress.json every -watch-every")
+	watchEvery := flag.Duration("watch-every", 100*time.Millisecond, "how often each watcher polls")
 	flag.Parse()
 	scheduleRuns = *schedule
+	watch = watchConfig{api: *viaAPI || *watchers > 0 || *pageWatchers > 0, watchers: *watchers, pages: *pageWatchers, every: *watchEvery}
 	if *profile != "" {
 		abs, _ := filepath.Abs(*profile)
 		os.Setenv("SIMPLESENDER_CPUPROFILE", abs)
@@ -121,7 +134,25 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	cpu0 := procCPU(pid)
 	pg0 := postgresCPU()
 	start := time.Now()
-	if err := db.InTx(ctx, func(s *store.Store) error {
+	var watched *watchers
+	if watch.api {
+		token, err := apiToken(bin, env, loadUser)
+		if err != nil {
+			return err
+		}
+		var cookies []*http.Cookie
+		if watch.pages > 0 {
+			if cookies, err = login(addr); err != nil {
+				return err
+			}
+		}
+		start = time.Now()
+		if err := apiSend(addr, token, mailingID); err != nil {
+			return err
+		}
+		watched = startWatchers(addr, token, cookies, mailingID, watch.watchers, watch.pages, watch.every)
+		defer watched.stop()
+	} else if err := db.InTx(ctx, func(s *store.Store) error {
 		return s.RequestStart(ctx, ownerID, mailingID, db.Now(), simplesender.RunSend, "now", 0)
 	}); err != nil {
 		return err
@@ -142,6 +173,7 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 		}
 	}
 	elapsed := time.Since(start)
+	watched.stop()
 	cpu := procCPU(pid) - cpu0
 	pgCPU := postgresCPU() - pg0
 	rss := peakRSS(pid)
@@ -149,12 +181,14 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	m, err := db.Store().MailingByID(ctx, 0, mailingID)
+	c, err := finalCounts(ctx, db, mailingID)
 	if err != nil {
 		return err
 	}
-	c := m.Counts
 	fmt.Printf("engine %s, %d recipients, %d connections, message about %d bytes\n", engine, n, conns, size)
+	if watch.api {
+		fmt.Printf("started through the API; %s\n", watched.report())
+	}
 	fmt.Printf("sent %d, failed %d, unknown %d\n", c.Sent, c.Failed, c.Unknown)
 	fmt.Printf("end to end:      %8.0f msg/s (%s from send-now to finished)\n", float64(c.Sent)/elapsed.Seconds(), elapsed.Round(time.Millisecond))
 	if span := last.Sub(first); span > 0 {
@@ -190,7 +224,11 @@ func reportSink(st smtpsink.Stats, sent int) error {
 func seed(ctx context.Context, db *store.DB, n, size int) (mailingID, ownerID int64, err error) {
 	err = db.InTx(ctx, func(s *store.Store) error {
 		now := db.Now()
-		u := &simplesender.User{Email: "load@example.com", Name: "Load", PasswordHash: "x", Role: simplesender.RoleUser, ConfirmedAt: &now}
+		hash, err := auth.HashPassword(loadPassword)
+		if err != nil {
+			return err
+		}
+		u := &simplesender.User{Email: loadUser, Name: "Load", PasswordHash: hash, Role: simplesender.RoleUser, ConfirmedAt: &now}
 		if err := s.CreateUser(ctx, u); err != nil {
 			return err
 		}
@@ -216,6 +254,9 @@ func seed(ctx context.Context, db *store.DB, n, size int) (mailingID, ownerID in
 	})
 	return mailingID, ownerID, err
 }
+
+// loadUser is the e-mail address of the user whose mailing is sent.
+const loadUser = "load@example.com"
 
 func attemptSpan(ctx context.Context, db *store.DB, mailingID int64) (first, last time.Time, err error) {
 	return db.Store().AttemptSpan(ctx, mailingID)

@@ -110,7 +110,9 @@ func TestContentValidation(t *testing.T) {
 		f.do(t, req{method: "GET", path: "/recipients", bearer: f.tokens["owner"]}).want(t, 200).has(t, `"total":2`)
 		f.do(t, req{method: "GET", path: "/messages", bearer: f.tokens["owner"]}).want(t, 200).has(t, `"total":1`)
 		f.do(t, req{method: "GET", path: "/mailings/" + vars["g"], bearer: f.tokens["owner"]}).want(t, 200).
-			has(t, `"recipient_ids":[`+vars["r"]+`,`+vars["r2"]+`]`, `"status":"created"`)
+			has(t, `"recipient_count":2`, `"status":"created"`)
+		f.do(t, req{method: "GET", path: "/mailings/" + vars["g"] + "/recipients", bearer: f.tokens["owner"]}).want(t, 200).
+			has(t, `"total":2`, `"items":[{"id":`+vars["r"]+`,`, `{"id":`+vars["r2"]+`,`)
 	})
 }
 

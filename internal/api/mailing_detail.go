@@ -39,7 +39,31 @@ func (x *API) duplicateMailing(w http.ResponseWriter, r *http.Request, u *simple
 		return err
 	}
 	created(w, "/mailings/", cp.ID)
-	return x.replyMailing(w, r, u, http.StatusCreated, cp.ID)
+	return x.replyMailing(w, r, u, http.StatusCreated, cp.ID, true)
+}
+
+// listMailingRecipients answers a page of a mailing's audience, by id, in
+// the shape of GET /recipients. Errors: BadRequest, NotFound.
+func (x *API) listMailingRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
+	p, err := pagingOf(r)
+	if err != nil {
+		return err
+	}
+	m, err := x.app.GetMailing(r.Context(), as(u), id)
+	if err != nil {
+		return err
+	}
+	items, err := x.app.MailingRecipients(r.Context(), as(u), id, p.PerPage, p.offset())
+	if err != nil {
+		return err
+	}
+	total := m.RecipientCount
+	out := list[recipientJSON]{Items: make([]recipientJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(total)}
+	for _, it := range items {
+		out.Items = append(out.Items, recipientOf(it))
+	}
+	x.reply(w, http.StatusOK, out)
+	return nil
 }
 
 // testSendInput is the body of POST /mailings/{id}/test.

@@ -101,18 +101,21 @@ func (x *API) listMailings(w http.ResponseWriter, r *http.Request, u *simplesend
 	return nil
 }
 
-// fullMailing is the JSON of mailing id as it is now, with its audience.
-func (x *API) fullMailing(r *http.Request, u *simplesender.User, id int64) (mailingJSON, error) {
-	m, err := x.app.GetMailing(r.Context(), as(u), id)
-	if err != nil {
-		return mailingJSON{}, err
+// fullMailing is the JSON of mailing m; with audience, also the ids of its
+// recipients (the answers to the writes that set them: create, change,
+// duplicate). Reading a mailing, which clients poll while it is sent, does
+// not list them: its cost must not grow with the audience, which
+// GET /mailings/{id}/recipients pages instead.
+func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender.Mailing, audience bool) (mailingJSON, error) {
+	out := mailingOf(m)
+	out.StatusDetail = x.statusDetailOf(r, u, m)
+	if !audience {
+		return out, nil
 	}
 	ids, err := x.app.MailingRecipientIDs(r.Context(), as(u), m.ID)
 	if err != nil {
 		return mailingJSON{}, err
 	}
-	out := mailingOf(m)
-	out.StatusDetail = x.statusDetailOf(r, u, m)
 	out.RecipientIDs = ids
 	if out.RecipientIDs == nil {
 		out.RecipientIDs = []int64{}
@@ -120,9 +123,14 @@ func (x *API) fullMailing(r *http.Request, u *simplesender.User, id int64) (mail
 	return out, nil
 }
 
-// replyMailing answers mailing id as it is now, with its audience.
-func (x *API) replyMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, status int, id int64) error {
-	out, err := x.fullMailing(r, u, id)
+// replyMailing answers mailing id as it is now, with its audience when
+// audience is true (see fullMailing).
+func (x *API) replyMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, status int, id int64, audience bool) error {
+	m, err := x.app.GetMailing(r.Context(), as(u), id)
+	if err != nil {
+		return err
+	}
+	out, err := x.fullMailing(r, u, m, audience)
 	if err != nil {
 		return err
 	}
@@ -143,13 +151,18 @@ func (x *API) createMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 		return err
 	}
 	created(w, "/mailings/", m.ID)
-	return x.replyMailing(w, r, u, http.StatusCreated, m.ID)
+	return x.replyMailing(w, r, u, http.StatusCreated, m.ID, true)
 }
 
-// getMailing answers one mailing with its audience and counts, with an
-// ETag. Errors: NotFound.
+// getMailing answers one mailing with its counts and status detail, with an
+// ETag; its cost does not grow with the audience (see fullMailing).
+// Errors: NotFound.
 func (x *API) getMailing(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
-	out, err := x.fullMailing(r, u, id)
+	m, err := x.app.GetMailing(r.Context(), as(u), id)
+	if err != nil {
+		return err
+	}
+	out, err := x.fullMailing(r, u, m, false)
 	if err != nil {
 		return err
 	}
@@ -179,7 +192,7 @@ func (x *API) patchMailing(w http.ResponseWriter, r *http.Request, u *simplesend
 	if _, err := x.app.UpdateMailing(r.Context(), as(u), id, mi); err != nil {
 		return err
 	}
-	return x.replyMailing(w, r, u, http.StatusOK, id)
+	return x.replyMailing(w, r, u, http.StatusOK, id, true)
 }
 
 // deleteMailing removes a mailing and its history and answers 204. Errors:
@@ -199,7 +212,7 @@ func (x *API) sendMailing(w http.ResponseWriter, r *http.Request, u *simplesende
 	if err := x.app.SendNow(r.Context(), as(u), id, "now"); err != nil {
 		return err
 	}
-	return x.replyMailing(w, r, u, http.StatusAccepted, id)
+	return x.replyMailing(w, r, u, http.StatusAccepted, id, false)
 }
 
 // scheduleMailing sets a one-time send at {send_at} (RFC 3339, in the
@@ -222,7 +235,7 @@ func (x *API) scheduleMailing(w http.ResponseWriter, r *http.Request, u *simples
 	if err := x.app.Schedule(r.Context(), as(u), id, at); err != nil {
 		return err
 	}
-	return x.replyMailing(w, r, u, http.StatusOK, id)
+	return x.replyMailing(w, r, u, http.StatusOK, id, false)
 }
 
 // cancelMailing drops a pending start and stops a running send (the owner
@@ -231,7 +244,7 @@ func (x *API) cancelMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 	if err := x.app.CancelMailing(r.Context(), as(u), id); err != nil {
 		return err
 	}
-	return x.replyMailing(w, r, u, http.StatusOK, id)
+	return x.replyMailing(w, r, u, http.StatusOK, id, false)
 }
 
 // resendMailing queues a new run to the deliveries of the last run that
@@ -259,7 +272,7 @@ func (x *API) resendMailing(w http.ResponseWriter, r *http.Request, u *simplesen
 	if err := x.app.Resend(r.Context(), as(u), id, kind); err != nil {
 		return err
 	}
-	return x.replyMailing(w, r, u, http.StatusAccepted, id)
+	return x.replyMailing(w, r, u, http.StatusAccepted, id, false)
 }
 
 // disableMailing switches a mailing off (managers and admins), cancelling
@@ -277,5 +290,5 @@ func (x *API) setDisabled(w http.ResponseWriter, r *http.Request, u *simplesende
 	if _, err := x.app.SetMailingDisabled(r.Context(), as(u), id, disabled); err != nil {
 		return err
 	}
-	return x.replyMailing(w, r, u, http.StatusOK, id)
+	return x.replyMailing(w, r, u, http.StatusOK, id, false)
 }

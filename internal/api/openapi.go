@@ -36,7 +36,9 @@ func components() map[string]schema {
 		"recipient_count": integer(), "counts": ref("Counts"), "recipient_ids": arr(integer()),
 		"status_detail": object(map[string]schema{"phase": enum("new", "scheduled", "starting", "sending", "finished"),
 			"at": nullable(dateTime()), "next_at": nullable(dateTime()), "percent": integer(), "text": str()})})
-	// The audience is in the answers about one mailing, not in lists.
+	// The audience's ids are in the answers to create, change and duplicate
+	// only: reading a mailing costs the same for any audience; its
+	// recipients are paged by GET /mailings/{id}/recipients.
 	mailing["required"] = without(mailing["required"].([]string), "recipient_ids")
 	return map[string]schema{
 		"Error": object(map[string]schema{"error": ref("ErrorDetail")}),
@@ -253,7 +255,12 @@ func operations() map[string]operation {
 			ok:     ref("MailingList")},
 		"POST /mailings": {tag: "mailings", who: whoAuthor, summary: "Create a mailing of one of the caller's messages to some of the caller's recipients",
 			body: ref("MailingInput"), okStatus: 201, ok: ref("Mailing")},
-		"GET /mailings/{id}": {tag: "mailings", who: whoUser, summary: "One mailing with its audience and counts (ETag, If-None-Match)", ok: ref("Mailing")},
+		"GET /mailings/{id}": {tag: "mailings", who: whoUser, summary: "One mailing with its counts and status detail (ETag, If-None-Match)",
+			desc: "Without recipient_ids: the answer and its cost do not grow with the audience (recipient_count says how many), " +
+				"so it can be polled while the mailing is sent. GET /mailings/{id}/recipients pages the audience.",
+			ok: ref("Mailing")},
+		"GET /mailings/{id}/recipients": {tag: "mailings", who: whoUser, summary: "The audience of a mailing, page by page, by id",
+			params: pageParams, ok: ref("RecipientList")},
 		"PATCH /mailings/{id}": {tag: "mailings", who: whoOwner, summary: "Change a mailing (absent fields keep their value; recipient_ids replaces the audience)",
 			body: ref("MailingPatch"), ok: ref("Mailing"), errs: []int{409}},
 		"DELETE /mailings/{id}": {tag: "mailings", who: whoOwner, summary: "Delete a mailing and its history (409 while it is being sent)", okStatus: 204, errs: []int{409}},

@@ -107,6 +107,7 @@ func (x *API) routeTable() []route {
 		{"POST /mailings/{id}/enable", user, byID(x.enableMailing)},
 		{"POST /mailings/{id}/duplicate", user, byID(x.duplicateMailing)},
 		{"POST /mailings/{id}/test", user, byID(x.testMailing)},
+		{"GET /mailings/{id}/recipients", user, byID(x.listMailingRecipients)},
 		{"GET /mailings/{id}/runs", user, byID(x.listRuns)},
 		{"GET /mailings/{id}/deliveries", user, byID(x.listDeliveries)},
 		{"GET /mailings/{id}/attempts", user, byID(x.listAttempts)},

@@ -30,7 +30,10 @@ var (
 	sqlCancellable = inList(filterStatuses(simplesender.Sources(simplesender.DeliveryCancelled, simplesender.CauseCancel),
 		simplesender.IsWaiting))
 	sqlCancelled = quoted(simplesender.DeliveryCancelled)
-	sqlUnknown   = quoted(simplesender.DeliveryUnknown)
+	// sqlDeliveryDeferred: the same text as the predicate of the partial
+	// index deliveries_run_deferred.
+	sqlDeliveryDeferred = quoted(simplesender.DeliveryDeferred)
+	sqlUnknown          = quoted(simplesender.DeliveryUnknown)
 
 	// mailingStatusSQL is the mailing's status once no start is pending
 	// (simplesender.MailingStatusOf), for a statement on mailings.

@@ -8,24 +8,44 @@ import (
 	"simplesender"
 )
 
-const mailingColumns = `m.id, m.owner_id, u.email, m.name, m.message_id, m.status, m.scheduled_at, m.started_at,
-	m.finished_at, m.disabled_at, m.created_at, m.updated_at, m.last_run_id,
-	(SELECT count(*) FROM mailing_recipients mr WHERE mr.mailing_id = m.id),
-	COALESCE((SELECT ms.subject FROM messages ms WHERE ms.id = m.message_id), '')`
+// mailingColumns are a mailing's columns with its last run's counters and
+// times (lr, c: see mailingFrom), so that one statement reads a mailing as
+// it is shown; scanMailing reads them.
+var mailingColumns = `m.id, m.owner_id, u.email, m.name, m.message_id, m.status, m.scheduled_at, m.started_at,
+	m.finished_at, m.disabled_at, m.created_at, m.updated_at, m.recipient_count,
+	COALESCE((SELECT ms.subject FROM messages ms WHERE ms.id = m.message_id), ''),
+	COALESCE(lr.total, 0), lr.scheduled_at, lr.started_at, ` + finalCountsSQL
 
-const mailingFrom = " FROM mailings m JOIN users u ON u.id = m.owner_id "
+const mailingFrom = ` FROM mailings m JOIN users u ON u.id = m.owner_id
+	LEFT JOIN runs lr ON lr.id = m.last_run_id LEFT JOIN run_counts c ON c.run_id = lr.id `
 
-func scanMailing(row scanner) (*simplesender.Mailing, int64, error) {
+func scanMailing(row scanner) (*simplesender.Mailing, error) {
 	var m simplesender.Mailing
 	var st string
-	var sched, started, finished, disabled sql.NullTime
-	var lastRun sql.NullInt64
-	err := row.Scan(&m.ID, &m.OwnerID, &m.OwnerEmail, &m.Name, &m.MessageID, &st, &sched, &started, &finished, &disabled,
-		&m.CreatedAt, &m.UpdatedAt, &lastRun, &m.RecipientCount, &m.Subject)
+	var sched, started, finished, disabled, runSched, runStarted sql.NullTime
+	var total int
+	final := make([]int, len(finalColumns))
+	dest := []any{&m.ID, &m.OwnerID, &m.OwnerEmail, &m.Name, &m.MessageID, &st, &sched, &started, &finished, &disabled,
+		&m.CreatedAt, &m.UpdatedAt, &m.RecipientCount, &m.Subject, &total, &runSched, &runStarted}
+	for i := range final {
+		dest = append(dest, &final[i])
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
 	m.Status = simplesender.MailingStatus(st)
 	m.ScheduledAt, m.StartedAt, m.FinishedAt, m.DisabledAt = nullTime(sched), nullTime(started), nullTime(finished), nullTime(disabled)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
-	return &m, lastRun.Int64, err
+	if runStarted.Valid { // the last run's counts and lateness
+		for i, k := range simplesender.FinalCounters {
+			m.Counts.Add(k, final[i])
+		}
+		m.Counts.Pending = max(total-m.Counts.Done(), 0) // waiting, being sent or to be tried again
+		if runSched.Valid && runStarted.Time.After(runSched.Time) {
+			m.LateBy = runStarted.Time.Sub(runSched.Time)
+		}
+	}
+	return &m, nil
 }
 
 // CreateMailing inserts m with its audience and sets its ID.
@@ -90,10 +110,16 @@ func (s *Store) MailingRecipientIDs(ctx context.Context, id int64) ([]int64, err
 	return out, s.wrap(rows.Err(), "list mailing recipients")
 }
 
-// MailingRecipients returns a page of mailing id's audience.
+// mailingRecipientsSQL reads a page of a mailing's audience.
+var mailingRecipientsSQL = `SELECT ` + prefixed("r.", recipientColumns) + ` FROM (SELECT recipient_id FROM mailing_recipients
+	WHERE mailing_id = ? ORDER BY recipient_id LIMIT ? OFFSET ?) mr JOIN recipients r ON r.id = mr.recipient_id ORDER BY mr.recipient_id`
+
+// MailingRecipients returns a page of mailing id's audience, by id. The
+// page is cut from the audience's own index (mailing_id, recipient_id)
+// before the recipients are joined, so that it reads its own rows only, not
+// the whole audience sorted.
 func (s *Store) MailingRecipients(ctx context.Context, id int64, limit, offset int) ([]*simplesender.Recipient, error) {
-	return queryList(ctx, s, "list mailing recipients", scanRecipient, `SELECT `+prefixed("r.", recipientColumns)+` FROM recipients r
-		JOIN mailing_recipients mr ON mr.recipient_id = r.id WHERE mr.mailing_id = ? ORDER BY r.id LIMIT ? OFFSET ?`, id, limit, offsetArg(offset))
+	return queryList(ctx, s, "list mailing recipients", scanRecipient, mailingRecipientsSQL, id, limit, offsetArg(offset))
 }
 
 func prefixed(p, cols string) string {
@@ -123,18 +149,18 @@ func splitCols(cols string) []string {
 	return append(out, cur)
 }
 
+// mailingByIDSQL reads one mailing; every column is the mailing's own or a
+// primary-key lookup (its recipient_count is kept by the database, its last
+// run's counts in run_counts).
+var mailingByIDSQL = "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ?"
+
 // MailingByID returns mailing id of owner (any owner when owner is 0), with
 // the counts of its last run.
 func (s *Store) MailingByID(ctx context.Context, owner, id int64) (*simplesender.Mailing, error) {
 	mine, args := ownedBy("m.owner_id", owner)
-	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ? AND " + mine
-	args = append([]any{id}, args...)
-	m, lastRun, err := scanMailing(s.queryRow(ctx, q, args...))
+	m, err := scanMailing(s.queryRow(ctx, mailingByIDSQL+" AND "+mine, append([]any{id}, args...)...))
 	if err != nil {
 		return nil, s.wrap(err, "get mailing")
-	}
-	if err := s.fillRunInfo(ctx, map[int64]*simplesender.Mailing{lastRun: m}); err != nil {
-		return nil, err
 	}
 	return m, nil
 }
@@ -176,94 +202,62 @@ func (s *Store) ListMailings(ctx context.Context, owner int64, f MailingFilter) 
 	if err != nil {
 		return nil, 0, s.wrap(err, "list mailings")
 	}
+	defer rows.Close()
 	var out []*simplesender.Mailing
-	byRun := map[int64]*simplesender.Mailing{}
 	for rows.Next() {
-		m, lastRun, err := scanMailing(rows)
+		m, err := scanMailing(rows)
 		if err != nil {
-			rows.Close()
 			return nil, 0, s.wrap(err, "scan mailing")
 		}
 		out = append(out, m)
-		if lastRun != 0 {
-			byRun[lastRun] = m
-		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, s.wrap(err, "list mailings")
-	}
-	return out, total, s.fillRunInfo(ctx, byRun)
+	return out, total, s.wrap(rows.Err(), "list mailings")
 }
 
-// fillRunInfo sets the counts and lateness of each mailing's last run.
-func (s *Store) fillRunInfo(ctx context.Context, byRun map[int64]*simplesender.Mailing) error {
-	delete(byRun, 0)
-	if len(byRun) == 0 {
-		return nil
-	}
-	ids := make([]any, 0, len(byRun))
-	for id := range byRun {
-		ids = append(ids, id)
-	}
-	counts, err := s.runCounts(ctx, ids)
-	if err != nil {
-		return err
-	}
-	for id, c := range counts {
-		byRun[id].Counts = c
-	}
-	rows, err := s.query(ctx, "SELECT id, scheduled_at, started_at FROM runs WHERE id IN ("+placeholders(len(ids))+")", ids...)
-	if err != nil {
-		return s.wrap(err, "read runs")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var sched sql.NullTime
-		var started time.Time
-		if err := rows.Scan(&id, &sched, &started); err != nil {
-			return s.wrap(err, "scan run")
-		}
-		if sched.Valid && started.After(sched.Time) {
-			byRun[id].LateBy = started.Sub(sched.Time)
-		}
-	}
-	return s.wrap(rows.Err(), "read runs")
+// runCountsSQL reads the counters and times of n runs.
+func runCountsSQL(n int) string {
+	return `SELECT r.id, r.total, r.scheduled_at, r.started_at, ` + finalCountsSQL + `
+		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (` + placeholders(n) + `)`
 }
 
-// runCounts returns the delivery counts of the given runs. They come from
-// the counters kept with the rows (run_counts, and the run's total), which
-// cost the same for a run of ten and of a million.
-func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]simplesender.DeliveryCounts, error) {
-	out := make(map[int64]simplesender.DeliveryCounts, len(ids))
+// runCount is what runCounts reads of a run.
+type runCount struct {
+	counts    simplesender.DeliveryCounts
+	scheduled sql.NullTime
+	started   time.Time
+}
+
+// runCounts returns the delivery counts and times of the given runs. The
+// counts come from the counters kept with the rows (run_counts, and the
+// run's total), which cost the same for a run of ten and of a million.
+func (s *Store) runCounts(ctx context.Context, ids []any) (map[int64]runCount, error) {
+	out := make(map[int64]runCount, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.query(ctx, `SELECT r.id, r.total, `+finalCountsSQL+`
-		FROM runs r LEFT JOIN run_counts c ON c.run_id = r.id WHERE r.id IN (`+placeholders(len(ids))+`)`, ids...)
+	rows, err := s.query(ctx, runCountsSQL(len(ids)), ids...)
 	if err != nil {
 		return nil, s.wrap(err, "count deliveries")
 	}
 	defer rows.Close()
 	final := make([]int, len(finalColumns))
-	dest := make([]any, 0, 2+len(final))
+	dest := make([]any, 0, 4+len(final))
 	for rows.Next() {
 		var id int64
 		var total int
-		dest = append(dest[:0], &id, &total)
+		var rc runCount
+		dest = append(dest[:0], &id, &total, &rc.scheduled, &rc.started)
 		for i := range final {
 			dest = append(dest, &final[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, s.wrap(err, "scan counts")
 		}
-		var c simplesender.DeliveryCounts
 		for i, k := range simplesender.FinalCounters {
-			c.Add(k, final[i])
+			rc.counts.Add(k, final[i])
 		}
-		c.Pending = max(total-c.Done(), 0) // waiting, being sent or to be tried again
-		out[id] = c
+		rc.counts.Pending = max(total-rc.counts.Done(), 0) // waiting, being sent or to be tried again
+		out[id] = rc
 	}
 	return out, s.wrap(rows.Err(), "count deliveries")
 }

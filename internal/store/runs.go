@@ -97,12 +97,9 @@ func (s *Store) lockMailing(ctx context.Context, owner, id int64) (*simplesender
 	q := "SELECT " + mailingColumns + mailingFrom + "WHERE m.id = ? AND " + mine
 	args = append([]any{id}, args...)
 	q += s.rowLock("UPDATE OF m")
-	m, lastRun, err := scanMailing(s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...))
-	if err != nil {
-		return nil, s.wrap(err, "lock mailing")
-	}
-	// The last run's counts, which the checks of a resend read.
-	return m, s.fillRunInfo(ctx, map[int64]*simplesender.Mailing{lastRun: m})
+	// With the last run's counts, which the checks of a resend read.
+	m, err := scanMailing(s.w.QueryRowContext(ctx, s.db.dialect.rebind(q), args...))
+	return m, s.wrap(err, "lock mailing")
 }
 
 // RunActive reports whether a run of mailing id is not finished.
@@ -307,7 +304,7 @@ func (s *Store) ListRuns(ctx context.Context, mailingID int64) ([]*simplesender.
 		return nil, err
 	}
 	for id, c := range counts {
-		byID[id].Counts = c
+		byID[id].Counts = c.counts
 	}
 	return out, nil
 }

@@ -19,7 +19,7 @@ func (s *Store) MailingsUsingMessage(ctx context.Context, id int64, limit int) (
 func (s *Store) MailingsOnlyRecipient(ctx context.Context, id int64, limit int) ([]*simplesender.Mailing, error) {
 	return s.mailingRefs(ctx, "only recipient", `SELECT m.id, m.name FROM mailings m
 		JOIN mailing_recipients mr ON mr.mailing_id = m.id AND mr.recipient_id = ?
-		WHERE (SELECT count(*) FROM mailing_recipients o WHERE o.mailing_id = m.id) = 1
+		WHERE m.recipient_count = 1
 		ORDER BY m.id LIMIT ?`, id, limit)
 }
 
