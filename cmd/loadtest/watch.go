@@ -196,8 +196,9 @@ func (w *watchers) report() string {
 	return s
 }
 
-// sendCounts are the outcomes of a send.
-type sendCounts struct{ Sent, Failed, Unknown int }
+// sendCounts are the outcomes of a send (the harness reads Sent, Failed and
+// Unknown).
+type sendCounts = simplesender.DeliveryCounts
 
 // finalCounts counts the deliveries of mailingID's last run by status. It
 // reads only tables every version of the schema has, so that the harness
@@ -216,13 +217,8 @@ func finalCounts(ctx context.Context, db *store.DB, mailingID int64) (sendCounts
 		if err := rows.Scan(&st, &n); err != nil {
 			return c, err
 		}
-		switch simplesender.DeliveryStatus(st) {
-		case simplesender.DeliverySent:
-			c.Sent += n
-		case simplesender.DeliveryFailed:
-			c.Failed += n
-		case simplesender.DeliveryUnknown:
-			c.Unknown += n
+		if state, ok := simplesender.DeliveryStatus(st).State(); ok {
+			c.Add(state.Counter, n)
 		}
 	}
 	return c, rows.Err()

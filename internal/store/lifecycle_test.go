@@ -145,10 +145,7 @@ func checkCountersMatchRows(t *testing.T, db *store.DB, id int64, when string) {
 // report of it changes nothing.
 func TestLaterReportsKeepCountsExact(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		db := storetest.Open(t, url)
-		rig := newReportRig(t, db, "bounces@example.com")
-		m, _ := rig.start(t, 3)
+	eachRun(t, "bounces@example.com", 3, func(t *testing.T, db *store.DB, rig *reportRig, m *simplesender.Mailing, run *simplesender.Run) {
 		cs := claim(t, db, "a", 3)
 		now := db.Now()
 		var outs []store.Outcome

@@ -20,6 +20,19 @@ type reportRig struct {
 	msg   *simplesender.Message
 }
 
+// eachRun runs f on each engine with a fresh database, a user (email) with
+// a message and a mailing, and a started run of that mailing to n
+// recipients.
+func eachRun(t *testing.T, email string, n int, f func(t *testing.T, db *store.DB, rig *reportRig, m *simplesender.Mailing, run *simplesender.Run)) {
+	t.Helper()
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := storetest.Open(t, url)
+		rig := newReportRig(t, db, email)
+		m, run := rig.start(t, n)
+		f(t, db, rig, m, run)
+	})
+}
+
 func newReportRig(t *testing.T, db *store.DB, email string) *reportRig {
 	t.Helper()
 	u := createUser(t, db.Store(), email)
@@ -108,18 +121,11 @@ func rowCounts(t *testing.T, db *store.DB, query string, args ...any) simplesend
 		if err := rows.Scan(&st, &n); err != nil {
 			t.Fatal(err)
 		}
-		switch simplesender.DeliveryStatus(st) {
-		case simplesender.DeliverySent:
-			c.Sent += n
-		case simplesender.DeliveryFailed:
-			c.Failed += n
-		case simplesender.DeliveryUnknown:
-			c.Unknown += n
-		case simplesender.DeliveryCancelled:
-			c.Cancelled += n
-		default:
-			c.Pending += n
+		state, ok := simplesender.DeliveryStatus(st).State()
+		if !ok {
+			t.Fatalf("a delivery in state %q, which the lifecycle does not know", st)
 		}
+		c.Add(state.Counter, n)
 	}
 	return c
 }

@@ -4,8 +4,7 @@ import (
 	"testing"
 
 	"simplesender"
-
-	"simplesender/internal/store/storetest"
+	"simplesender/internal/store"
 )
 
 // TestRunCountsMatchTheRows: the counts shown for a run (from counters)
@@ -13,10 +12,7 @@ import (
 // being cancelled, and once it has finished.
 func TestRunCountsMatchTheRows(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		db := storetest.Open(t, url)
-		rig := newReportRig(t, db, "counts@example.com")
-		m, run := rig.start(t, 10)
+	eachRun(t, "counts@example.com", 10, func(t *testing.T, db *store.DB, rig *reportRig, m *simplesender.Mailing, run *simplesender.Run) {
 		check := func(when string) {
 			t.Helper()
 			want := rowCounts(t, db, "SELECT status, count(*) FROM deliveries WHERE run_id = ? GROUP BY status", run.ID)

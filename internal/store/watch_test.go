@@ -48,10 +48,7 @@ const maxRowsRead = 25
 // the small test tables are read the way large ones are).
 func TestWatchingReadsDoNotGrow(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, url string) {
-		db := storetest.Open(t, url)
-		rig := newReportRig(t, db, "watch@example.com")
-		m, run := rig.start(t, 300)
+	eachRun(t, "watch@example.com", 300, func(t *testing.T, db *store.DB, rig *reportRig, m *simplesender.Mailing, run *simplesender.Run) {
 		// The oldest outcomes are the only failures (one failed, forty
 		// deferred), so that reading back from the newest attempt to the
 		// last failure would read two hundred rows, and sorting the
