@@ -93,7 +93,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resendForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "resend", &Page{Title: "page.resend.title", Form: map[string]string{}})
+	s.render(w, r, http.StatusOK, "email_request", emailRequestPage("resend", map[string]string{}))
 }
 
 func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
@@ -105,12 +105,26 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
 // form shows again with it.
 func (s *Server) emailForm(w http.ResponseWriter, r *http.Request, page, kind string, send func(ctx context.Context, email, lang, ip string) error) {
 	form := formValues(r, "email")
-	p := &Page{Title: "page." + page + ".title", Form: form}
 	if err := send(r.Context(), form["email"], reqCtx(r).L.Lang(), clientIP(r)); err != nil {
-		s.fail(w, r, err, page, p)
+		s.fail(w, r, err, "email_request", emailRequestPage(page, form))
 		return
 	}
 	s.checkEmail(w, r, kind)
+}
+
+// emailRequestData is what the pages that ask for an address to e-mail a
+// link to differ in: "forgot" (a password reset) or "resend" (a new
+// confirmation link), and where their form posts.
+type emailRequestData struct {
+	Page   string
+	Action string
+}
+
+// emailRequestPage is the page of the form that asks for an address for
+// page ("forgot" or "resend"), with the values typed so far.
+func emailRequestPage(page string, form map[string]string) *Page {
+	action := map[string]string{"forgot": "/password/forgot", "resend": "/confirm/resend"}[page]
+	return &Page{Title: "page." + page + ".title", Form: form, Data: emailRequestData{Page: page, Action: action}}
 }
 
 // checkEmailData is what the "check your e-mail" page shows.
@@ -181,7 +195,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 // ---- password reset
 
 func (s *Server) forgotForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "forgot", &Page{Title: "page.forgot.title", Form: map[string]string{}})
+	s.render(w, r, http.StatusOK, "email_request", emailRequestPage("forgot", map[string]string{}))
 }
 
 func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
