@@ -9,6 +9,19 @@ import (
 	"simplesender/internal/store/storetest"
 )
 
+// eachOwned runs f on each engine with a fresh fixture, the owner's token
+// and the owner's seeded objects.
+func eachOwned(t *testing.T, f func(t *testing.T, fx *fixture, tok string, o objects)) {
+	t.Helper()
+	storetest.Each(t, func(t *testing.T, databaseURL string) {
+		fx := newContentFixture(t, databaseURL)
+		f(t, fx, fx.tokens["owner"], fx.seed(t, fx.users["owner"]))
+	})
+}
+
+// mailingPath is the API path of the seeded mailing.
+func (o objects) mailingPath() string { return "/mailings/" + itoa(o.G.ID) }
+
 // TestContentValidation checks that bad input is refused with the field
 // that is wrong, and that nothing is written.
 func TestContentValidation(t *testing.T) {
@@ -119,10 +132,7 @@ func TestContentValidation(t *testing.T) {
 // TestPatchKeepsAbsentFields checks that PATCH changes only what it names.
 func TestPatchKeepsAbsentFields(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, databaseURL string) {
-		f := newContentFixture(t, databaseURL)
-		tok := f.tokens["owner"]
-		o := f.seed(t, f.users["owner"])
+	eachOwned(t, func(t *testing.T, f *fixture, tok string, o objects) {
 		r := itoa(o.R.ID)
 		f.do(t, req{method: "PATCH", path: "/recipients/" + r, bearer: tok, body: `{"middle_name":"Sergeevich","comment":"c"}`}).
 			want(t, 200).has(t, `"first_name":"Ivan"`, `"last_name":"Petrov"`, `"middle_name":"Sergeevich"`, `"email":"`+o.R.Email+`"`)
@@ -141,10 +151,7 @@ func TestPatchKeepsAbsentFields(t *testing.T) {
 // TestETag checks conditional GETs of single objects.
 func TestETag(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, databaseURL string) {
-		f := newContentFixture(t, databaseURL)
-		tok := f.tokens["owner"]
-		o := f.seed(t, f.users["owner"])
+	eachOwned(t, func(t *testing.T, f *fixture, tok string, o objects) {
 		for _, path := range []string{"/recipients/" + itoa(o.R.ID), "/messages/" + itoa(o.M.ID), "/mailings/" + itoa(o.G.ID)} {
 			t.Run(path, func(t *testing.T) {
 				first := f.do(t, req{method: "GET", path: path, bearer: tok}).want(t, 200)
@@ -176,11 +183,8 @@ func TestETag(t *testing.T) {
 // attempts, and a resend to the failed recipient.
 func TestSendAndDeliveries(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, databaseURL string) {
-		f := newContentFixture(t, databaseURL)
-		tok := f.tokens["owner"]
-		o := f.seed(t, f.users["owner"])
-		g := "/mailings/" + itoa(o.G.ID)
+	eachOwned(t, func(t *testing.T, f *fixture, tok string, o objects) {
+		g := o.mailingPath()
 		f.do(t, req{method: "POST", path: g + "/send", bearer: tok}).want(t, 202).has(t, `"status":"running"`)
 		// A double click makes one run.
 		f.do(t, req{method: "POST", path: g + "/send", bearer: tok}).want(t, 409)
@@ -234,11 +238,8 @@ func TestSendAndDeliveries(t *testing.T) {
 // TestScheduleAndCancel schedules, reschedules and cancels a send.
 func TestScheduleAndCancel(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, databaseURL string) {
-		f := newContentFixture(t, databaseURL)
-		tok := f.tokens["owner"]
-		o := f.seed(t, f.users["owner"])
-		g := "/mailings/" + itoa(o.G.ID)
+	eachOwned(t, func(t *testing.T, f *fixture, tok string, o objects) {
+		g := o.mailingPath()
 		at := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
 		// Another zone's offset is the same instant, answered in UTC.
 		local := at.In(time.FixedZone("MSK", 3*3600)).Format(time.RFC3339)
