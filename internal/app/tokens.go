@@ -70,14 +70,10 @@ func (a *App) TokenUser(ctx context.Context, raw string) (*simplesender.User, er
 		return nil, errUnauthenticated
 	}
 	st := a.DB.Store()
-	t, err := st.APITokenByHash(ctx, auth.HashToken(raw))
+	t, u, err := st.APITokenUser(ctx, auth.HashToken(raw))
 	if simplesender.IsKind(err, simplesender.KindNotFound) {
 		return nil, errUnauthenticated
 	}
-	if err != nil {
-		return nil, err
-	}
-	u, err := st.UserByID(ctx, t.UserID)
 	if err != nil {
 		return nil, err
 	}

@@ -144,6 +144,9 @@ func TestSessionsAndAPITokens(t *testing.T) {
 		if err := s.CreateAPIToken(ctx, tok); err != nil {
 			t.Fatal(err)
 		}
+		if got, owner, err := s.APITokenUser(ctx, "th"); err != nil || got.ID != tok.ID || got.Name != "ci" || owner.ID != u.ID || owner.Email != u.Email {
+			t.Fatalf("APITokenUser = %+v, %+v, %v; want the token and its owner", got, owner, err)
+		}
 		other := createUser(t, s, "o@example.com")
 		if err := s.DeleteAPIToken(ctx, other.ID, tok.ID); !simplesender.IsKind(err, simplesender.KindNotFound) {
 			t.Fatalf("another user deleted the token: %v", err)
@@ -151,7 +154,7 @@ func TestSessionsAndAPITokens(t *testing.T) {
 		if err := s.DeleteAPIToken(ctx, u.ID, tok.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.APITokenByHash(ctx, "th"); !simplesender.IsKind(err, simplesender.KindNotFound) {
+		if _, _, err := s.APITokenUser(ctx, "th"); !simplesender.IsKind(err, simplesender.KindNotFound) {
 			t.Fatalf("revoked token still found: %v", err)
 		}
 	})

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+
+	"simplesender"
 )
 
 func lower(s string) string { return strings.ToLower(s) }
@@ -102,18 +104,29 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *APIToken) error {
 	return s.wrap(err, "create API token")
 }
 
-// APITokenByHash returns the token with hash, or NotFound.
-func (s *Store) APITokenByHash(ctx context.Context, hash string) (*APIToken, error) {
+// APITokenUser returns the token with hash and the user it belongs to, read
+// in one statement (every API request asks), or NotFound.
+func (s *Store) APITokenUser(ctx context.Context, hash string) (*APIToken, *simplesender.User, error) {
 	var t APIToken
 	var last sql.NullTime
-	err := s.queryRow(ctx, `SELECT id, user_id, name, token_hash, prefix, created_at, last_used_at
-		FROM api_tokens WHERE token_hash = ?`, hash).Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Prefix, &t.CreatedAt, &last)
+	row := s.queryRow(ctx, "SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, "+prefixed("u.", userColumns)+
+		" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?", hash)
+	u, err := scanUser(prefixScanner{row, []any{&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.CreatedAt, &last}})
 	if err != nil {
-		return nil, s.wrap(err, "get API token")
+		return nil, nil, s.wrap(err, "get API token")
 	}
-	t.LastUsedAt = nullTime(last)
-	return &t, nil
+	t.Hash, t.LastUsedAt = hash, nullTime(last)
+	return &t, u, nil
 }
+
+// prefixScanner scans its own columns (pre) ahead of those a scan function
+// reads, so that a joined row can be read by that function.
+type prefixScanner struct {
+	row scanner
+	pre []any
+}
+
+func (p prefixScanner) Scan(dest ...any) error { return p.row.Scan(append(p.pre, dest...)...) }
 
 // TouchAPIToken records that token id was used at t.
 func (s *Store) TouchAPIToken(ctx context.Context, id int64, t time.Time) error {
