@@ -250,7 +250,8 @@ func TestStaffListIsNeverServedToOthers(t *testing.T) {
 	})
 }
 
-// rpEngine runs a delivery engine for env whose Changed hook is the app's,
+// rpEngine runs a delivery engine for env (its writes reach the app's cache
+// through the store's OnChange hook),
 // as serve wires it, with an SMTP server that refuses "bad" addresses.
 func rpEngine(t *testing.T, env *apptest.Env) {
 	t.Helper()

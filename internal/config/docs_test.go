@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,9 +12,20 @@ import (
 // missing from the configuration table of docs/operations.md, where
 // operators look for it.
 func TestEveryVariableIsDocumented(t *testing.T) {
-	src, err := os.ReadFile("config.go")
+	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
+	}
+	var src []byte
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
 	doc, err := os.ReadFile("../../docs/operations.md")
 	if err != nil {
@@ -21,7 +33,7 @@ func TestEveryVariableIsDocumented(t *testing.T) {
 	}
 	names := regexp.MustCompile(`"(SIMPLESENDER_[A-Z_]+)"`).FindAllStringSubmatch(string(src), -1)
 	if len(names) < 10 {
-		t.Fatalf("found only %d variables in config.go", len(names))
+		t.Fatalf("found only %d variables in the package", len(names))
 	}
 	for _, m := range names {
 		if !strings.Contains(string(doc), "| `"+m[1]+"` |") {

@@ -65,7 +65,7 @@ type Store interface {
 	RemoveInstance(ctx context.Context, id string) error
 	// Exchange records outcomes and claims deliveries in one transaction.
 	Exchange(ctx context.Context, instance string, now time.Time, outs []store.Outcome, limit int, after store.QueuePlace) ([]store.Claimed, error)
-	SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, []int64, error)
+	SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, error)
 	CancelledRuns(ctx context.Context) (map[int64]bool, error)
 	DueStarts(ctx context.Context, now time.Time, limit int) ([]int64, error)
 	StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error)
@@ -215,7 +215,7 @@ func (e *Engine) exchange(ctx context.Context, batch []store.Outcome, now time.T
 }
 
 func (e *Engine) sweep(ctx context.Context, now time.Time) {
-	n, _, err := e.db.SweepOrphans(ctx, e.id, now.Add(-3*e.cfg.Heartbeat), now)
+	n, err := e.db.SweepOrphans(ctx, e.id, now.Add(-3*e.cfg.Heartbeat), now)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		e.log.Error("sweep orphaned deliveries", "err", err)

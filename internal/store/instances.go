@@ -28,11 +28,10 @@ const unknownResponse = "outcome unknown: the sending process stopped while this
 // SweepOrphans turns deliveries left in sending by instances that stopped
 // heart-beating before staleBefore (a crash) into unknown, each with an
 // attempt row (and the report counters with them), and ends their runs when
-// nothing else is open. It returns how many it marked and whose deliveries
-// they were.
-func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, []int64, error) {
+// nothing else is open. It returns how many it marked; whose deliveries
+// they were goes to the change hook with the commit.
+func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now time.Time) (int, error) {
 	n := 0
-	var owners []int64
 	err := db.InTx(ctx, func(s *Store) error {
 		rows, err := s.w.QueryContext(ctx, db.dialect.rebind(`SELECT d.id, d.run_id, r.mailing_id, r.owner_id, d.email
 			FROM deliveries d JOIN runs r ON r.id = d.run_id
@@ -76,6 +75,7 @@ func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now ti
 			return err
 		}
 		n = len(outs)
+		var owners []int64
 		seen := map[int64]bool{}
 		for _, o := range outs {
 			if !seen[o.OwnerID] {
@@ -94,7 +94,7 @@ func (db *DB) SweepOrphans(ctx context.Context, self string, staleBefore, now ti
 		}
 		return nil
 	})
-	return n, owners, err
+	return n, err
 }
 
 // CancelledRuns returns the ids of runs cancelled but not yet finished.

@@ -71,7 +71,7 @@ func TestStoreFollowsTransitions(t *testing.T) {
 		}, simplesender.IsWaiting},
 		{"sweep", simplesender.DeliveryUnknown, simplesender.CauseUnknown, func(t *testing.T, db *store.DB, _ *simplesender.Mailing, _ *simplesender.Run, _ int64) error {
 			now := db.Now()
-			_, _, err := db.SweepOrphans(ctx, "engine-b", now.Add(time.Hour), now)
+			_, err := db.SweepOrphans(ctx, "engine-b", now.Add(time.Hour), now)
 			return err
 		}, inSending},
 		reportMove(simplesender.CauseBounce, simplesender.DeliveryBounced),
