@@ -24,7 +24,7 @@ type Recipient struct {
 // It is the {{full_name}} of messages and the name in the To header; pages
 // use PersonName, in the order of the page's language.
 func (r *Recipient) FullName() string {
-	return strings.Join(strings.Fields(r.LastName+" "+r.FirstName+" "+r.MiddleName), " ")
+	return PersonName("ru", r.LastName, r.FirstName, r.MiddleName)
 }
 
 // PersonName joins a person's names in the order of language lang: Russian

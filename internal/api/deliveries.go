@@ -10,16 +10,16 @@ import (
 
 // runJSON is one send run of a mailing.
 type runJSON struct {
-	ID          int64                `json:"id"`
-	Number      int                  `json:"number"`
-	Kind        simplesender.RunKind `json:"kind"`
-	Trigger     simplesender.Trigger `json:"trigger"`
-	ScheduledAt *string              `json:"scheduled_at"`
-	StartedAt   string               `json:"started_at"`
-	FinishedAt  *string              `json:"finished_at"`
-	Cancelled   bool                 `json:"cancelled"`
-	Subject     string               `json:"subject"`
-	Counts      countsJSON           `json:"counts"`
+	ID          int64                       `json:"id"`
+	Number      int                         `json:"number"`
+	Kind        simplesender.RunKind        `json:"kind"`
+	Trigger     simplesender.Trigger        `json:"trigger"`
+	ScheduledAt *string                     `json:"scheduled_at"`
+	StartedAt   string                      `json:"started_at"`
+	FinishedAt  *string                     `json:"finished_at"`
+	Cancelled   bool                        `json:"cancelled"`
+	Subject     string                      `json:"subject"`
+	Counts      simplesender.DeliveryCounts `json:"counts"`
 }
 
 func runOf(r *simplesender.Run) *runJSON {
@@ -28,7 +28,7 @@ func runOf(r *simplesender.Run) *runJSON {
 	}
 	return &runJSON{ID: r.ID, Number: r.Number, Kind: r.Kind, Trigger: r.Trigger, ScheduledAt: optTime(r.ScheduledAt),
 		StartedAt: timeJSON(r.StartedAt), FinishedAt: optTime(r.FinishedAt), Cancelled: r.Cancelled, Subject: r.Subject,
-		Counts: countsOf(r.Counts)}
+		Counts: r.Counts}
 }
 
 // deliveryJSON is one recipient of one run.

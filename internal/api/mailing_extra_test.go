@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/store/storetest"
 )
@@ -58,7 +59,7 @@ func TestDuplicateMailing(t *testing.T) {
 		res := f.do(t, req{method: "POST", path: path, bearer: tok}).want(t, 201)
 		res.decode(t, &cp)
 		if cp.ID == o.G.ID || cp.Name != "Copy of "+o.G.Name || cp.MessageID != o.M.ID || cp.Status != "created" ||
-			cp.StartedAt != nil || cp.Counts != (countsJSON{}) || len(cp.RecipientIDs) != 2 || cp.StatusDetail.Phase != "new" {
+			cp.StartedAt != nil || cp.Counts != (simplesender.DeliveryCounts{}) || len(cp.RecipientIDs) != 2 || cp.StatusDetail.Phase != "new" {
 			t.Errorf("copy = %+v", cp)
 		}
 		if loc := res.header.Get("Location"); loc != Prefix+"/mailings/"+itoa(cp.ID) {

@@ -9,30 +9,24 @@ import (
 	"simplesender/internal/app"
 )
 
-// countsJSON are the deliveries of a mailing's last run, one count per
-// counter of the domain's delivery states.
-type countsJSON = simplesender.DeliveryCounts
-
-func countsOf(c simplesender.DeliveryCounts) countsJSON { return c }
-
 // mailingJSON is a mailing as the API shows it. RecipientIDs is set on the
 // answers about one mailing only, not in lists.
 type mailingJSON struct {
-	ID             int64      `json:"id"`
-	OwnerID        int64      `json:"owner_id"`
-	OwnerEmail     string     `json:"owner_email"`
-	Name           string     `json:"name"`
-	MessageID      int64      `json:"message_id"`
-	Status         string     `json:"status"`
-	Disabled       bool       `json:"disabled"`
-	DisabledAt     *string    `json:"disabled_at"`
-	ScheduledAt    *string    `json:"scheduled_at"`
-	StartedAt      *string    `json:"started_at"`
-	FinishedAt     *string    `json:"finished_at"`
-	CreatedAt      string     `json:"created_at"`
-	UpdatedAt      string     `json:"updated_at"`
-	RecipientCount int        `json:"recipient_count"`
-	Counts         countsJSON `json:"counts"`
+	ID             int64                       `json:"id"`
+	OwnerID        int64                       `json:"owner_id"`
+	OwnerEmail     string                      `json:"owner_email"`
+	Name           string                      `json:"name"`
+	MessageID      int64                       `json:"message_id"`
+	Status         string                      `json:"status"`
+	Disabled       bool                        `json:"disabled"`
+	DisabledAt     *string                     `json:"disabled_at"`
+	ScheduledAt    *string                     `json:"scheduled_at"`
+	StartedAt      *string                     `json:"started_at"`
+	FinishedAt     *string                     `json:"finished_at"`
+	CreatedAt      string                      `json:"created_at"`
+	UpdatedAt      string                      `json:"updated_at"`
+	RecipientCount int                         `json:"recipient_count"`
+	Counts         simplesender.DeliveryCounts `json:"counts"`
 	// StatusDetail says what the mailing does now (see statusDetailJSON).
 	StatusDetail statusDetailJSON `json:"status_detail"`
 	RecipientIDs []int64          `json:"recipient_ids,omitempty"`
@@ -42,7 +36,7 @@ func mailingOf(m *simplesender.Mailing) mailingJSON {
 	return mailingJSON{ID: m.ID, OwnerID: m.OwnerID, OwnerEmail: m.OwnerEmail, Name: m.Name, MessageID: m.MessageID,
 		Status: string(m.Status), Disabled: m.Disabled(), DisabledAt: optTime(m.DisabledAt), ScheduledAt: optTime(m.ScheduledAt),
 		StartedAt: optTime(m.StartedAt), FinishedAt: optTime(m.FinishedAt), CreatedAt: timeJSON(m.CreatedAt),
-		UpdatedAt: timeJSON(m.UpdatedAt), RecipientCount: m.RecipientCount, Counts: countsOf(m.Counts)}
+		UpdatedAt: timeJSON(m.UpdatedAt), RecipientCount: m.RecipientCount, Counts: m.Counts}
 }
 
 // mailingInput is the body of POST and PATCH /mailings; nil is absent.

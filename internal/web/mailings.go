@@ -107,9 +107,10 @@ func (s *Server) progressOf(r *http.Request, m *simplesender.Mailing) (progress,
 	if err != nil {
 		return p, err
 	}
-	p.Phase = string(m.Detail(now).Phase)
+	detail := m.Detail(now)
+	p.Phase = string(detail.Phase)
 	p.Text = map[string]string{
-		"detail":       app.StatusText(l, loc, m.Detail(now), now),
+		"detail":       app.StatusText(l, loc, detail, now),
 		"scheduled_at": "—",
 		"started_at":   pageTime(loc, m.StartedAt),
 		"finished_at":  "—",
