@@ -131,7 +131,11 @@ func TestSendTestOfMailing(t *testing.T) {
 		f.do(t, req{method: "GET", path: "/mailings/" + itoa(o.G.ID) + "/runs", bearer: tok}).want(t, 200).has(t, `"total":0`)
 		f.do(t, req{method: "GET", path: "/stats", bearer: tok}).want(t, 200).has(t, `"messages_sent":0`, `"attempts_success":0`)
 		// Recorded as a test.
-		ev, err := f.env.App.LastTest(context.Background(), actor(owner), o.G.ID)
+		g, err := f.env.App.GetMailing(context.Background(), actor(owner), o.G.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := f.env.App.LastTest(context.Background(), g)
 		if err != nil || ev == nil || ev.Detail != owner.Email+", Typed@example.org ("+o.R2.Email+")" || ev.ActorID != owner.ID {
 			t.Errorf("audit: %+v %v", ev, err)
 		}

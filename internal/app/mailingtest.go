@@ -177,20 +177,12 @@ func testAddresses(ac *Actor, in TestSendInput) ([]string, error) {
 	return out, nil
 }
 
-// LastTest returns the newest test sent of a mailing the actor may see, or
-// nil. Errors: NotFound.
-func (a *App) LastTest(ctx context.Context, ac *Actor, id int64) (*simplesender.AuditEvent, error) {
-	if _, err := a.GetMailing(ctx, ac, id); err != nil {
+// LastTest returns the newest test sent of mailing m, as GetMailing gave it
+// to the caller, or nil.
+func (a *App) LastTest(ctx context.Context, m *simplesender.Mailing) (*simplesender.AuditEvent, error) {
+	events, err := a.DB.Store().AuditActionFor(ctx, "mailing", m.ID, "mailing.test", 1)
+	if err != nil || len(events) == 0 {
 		return nil, err
 	}
-	events, err := a.DB.Store().AuditFor(ctx, "mailing", id, 50)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range events {
-		if e.Action == "mailing.test" {
-			return e, nil
-		}
-	}
-	return nil, nil
+	return events[0], nil
 }

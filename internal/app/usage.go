@@ -32,13 +32,10 @@ func (a *App) SoleRecipientOf(ctx context.Context, ac *Actor, id int64) ([]*simp
 	return a.DB.Store().MailingsOnlyRecipient(ctx, id, usageShown)
 }
 
-// MailingFirstSent returns when mailing id was first sent, nil when never,
-// for whoever may see the mailing. Errors: NotFound, Unauthenticated.
-func (a *App) MailingFirstSent(ctx context.Context, ac *Actor, id int64) (*time.Time, error) {
-	if _, err := a.GetMailing(ctx, ac, id); err != nil {
-		return nil, err
-	}
-	t, err := a.DB.Store().FirstRunStart(ctx, id)
+// MailingFirstSent returns when mailing m, as GetMailing gave it to the
+// caller, was first sent; nil when never.
+func (a *App) MailingFirstSent(ctx context.Context, m *simplesender.Mailing) (*time.Time, error) {
+	t, err := a.DB.Store().FirstRunStart(ctx, m.ID)
 	if simplesender.IsKind(err, simplesender.KindNotFound) {
 		return nil, nil
 	}

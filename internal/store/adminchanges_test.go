@@ -73,3 +73,29 @@ func TestAdminChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditActionForFindsAnOldEvent: the last test sent of a mailing is
+// found however many other events came after it (the mailing page once read
+// the newest 50 and lost it behind them).
+func TestAuditActionForFindsAnOldEvent(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, url string) {
+		s := storetest.Open(t, url).Store()
+		add := func(action, detail string, target int64) {
+			t.Helper()
+			if err := s.AddAudit(ctx, &simplesender.AuditEvent{Action: action, TargetType: "mailing", TargetID: target, Detail: detail}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add("mailing.test", "first", 7)
+		add("mailing.test", "second", 7)
+		add("mailing.test", "another mailing's", 8)
+		for range 60 {
+			add("mailing.edit", "", 7)
+		}
+		got, err := s.AuditActionFor(ctx, "mailing", 7, "mailing.test", 1)
+		if err != nil || len(got) != 1 || got[0].Detail != "second" {
+			t.Fatalf("AuditActionFor = %+v, %v; want the second test of mailing 7", got, err)
+		}
+	})
+}

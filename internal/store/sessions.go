@@ -90,6 +90,12 @@ func (s *Store) AuditFor(ctx context.Context, targetType string, targetID int64,
 	return s.audit(ctx, `a.target_type = ? AND a.target_id = ?`, targetType, targetID, limit)
 }
 
+// AuditActionFor returns the newest events of one action about a target
+// (at most limit).
+func (s *Store) AuditActionFor(ctx context.Context, targetType string, targetID int64, action string, limit int) ([]*simplesender.AuditEvent, error) {
+	return s.audit(ctx, `a.target_type = ? AND a.target_id = ? AND a.action = ?`, targetType, targetID, action, limit)
+}
+
 // AuditOfOwner returns the newest events about objects of the user owner
 // that someone else acted on (at most limit).
 func (s *Store) AuditOfOwner(ctx context.Context, owner int64, limit int) ([]*simplesender.AuditEvent, error) {

@@ -183,10 +183,10 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 	if d.Recipients, err = s.app.MailingRecipients(ctx, ac, m.ID, firstRecipients, 0); err != nil {
 		return nil, err
 	}
-	if d.FirstSentAt, err = s.app.MailingFirstSent(ctx, ac, m.ID); err != nil {
+	if d.FirstSentAt, err = s.app.MailingFirstSent(ctx, m); err != nil {
 		return nil, err
 	}
-	if d.LastTest, err = s.app.LastTest(ctx, ac, m.ID); err != nil {
+	if d.LastTest, err = s.app.LastTest(ctx, m); err != nil {
 		return nil, err
 	}
 	if d.Staff {
