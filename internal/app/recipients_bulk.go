@@ -84,7 +84,6 @@ func (a *App) DeleteSelectedRecipients(ctx context.Context, ac *Actor, sel Recip
 	if n == 0 && !sel.All {
 		return 0, errNothingSelected
 	}
-	a.FiguresChanged(ctx, []int64{ac.id()})
 	return n, nil
 }
 

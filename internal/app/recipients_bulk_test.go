@@ -93,9 +93,16 @@ func TestBulkActionsOnRecipients(t *testing.T) {
 		if _, err := env.App.DeleteSelectedRecipients(ctx, ann, app.RecipientSelection{IDs: []int64{theirs.ID}}); !simplesender.IsKind(err, simplesender.KindInvalid) {
 			t.Errorf("deleting only another user's recipient: %v, want Invalid", err)
 		}
+		before, err := env.App.HomeCounters(ctx, ann) // cached now
+		if err != nil {
+			t.Fatal(err)
+		}
 		n, err = env.App.DeleteSelectedRecipients(ctx, ann, app.RecipientSelection{IDs: []int64{mine[0], mine[1], theirs.ID}})
 		if err != nil || n != 2 {
 			t.Fatalf("delete two of mine: %d, %v", n, err)
+		}
+		if after, err := env.App.HomeCounters(ctx, ann); err != nil || after.Recipients != before.Recipients-2 {
+			t.Errorf("the home page shows %d recipients after deleting 2 of %d (%v)", after.Recipients, before.Recipients, err)
 		}
 		n, err = env.App.DeleteSelectedRecipients(ctx, ann, app.RecipientSelection{All: true, Query: "zoe"})
 		if err != nil || n != 4 {

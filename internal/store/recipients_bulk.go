@@ -75,7 +75,7 @@ func (s *Store) DeleteSelectedRecipients(ctx context.Context, owner int64, sel R
 		return 0, s.wrap(err, "delete selected recipients")
 	}
 	n, err := res.RowsAffected()
-	return int(n), s.wrap(err, "delete selected recipients")
+	return int(n), s.touch(ctx, s.wrap(err, "delete selected recipients"), owner)
 }
 
 // SelectedRecipientsAfter returns up to limit of the recipients of owner
