@@ -158,7 +158,7 @@ func (x *API) importRecipients(w http.ResponseWriter, r *http.Request, u *simple
 	}
 	src, name, err := uploadSource(w, r, x.importLimit)
 	if err != nil {
-		return err
+		return x.uploadError(r, err)
 	}
 	ac := as(u)
 	job, err := x.app.UploadImport(r.Context(), ac, 0, name, src)
@@ -205,7 +205,7 @@ func (x *API) tooLarge(r *http.Request) error {
 
 // uploadError turns what stopped an upload into the API's error.
 func (x *API) uploadError(r *http.Request, err error) error {
-	if _, ok := errors.AsType[*http.MaxBytesError](err); ok || err == errFileTooLarge || app.IsUploadTooLarge(err) {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok || errors.Is(err, errFileTooLarge) || errors.Is(err, errTooLarge) || app.IsUploadTooLarge(err) {
 		return x.tooLarge(r)
 	}
 	var de *simplesender.Error

@@ -116,11 +116,6 @@ type ImportJob struct {
 	FinishedAt *time.Time
 }
 
-// Finished reports whether the job has ended: done, failed or cancelled.
-func (j *ImportJob) Finished() bool {
-	return j.State == ImportDone || j.State == ImportFailed || j.State == ImportCancelled
-}
-
 // Working reports whether the job is queued or running.
 func (j *ImportJob) Working() bool { return j.State == ImportQueued || j.State == ImportRunning }
 
