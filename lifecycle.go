@@ -193,13 +193,22 @@ func (c DeliveryCounts) Of(k Counter) int {
 // counter of from loses it and the counter of to gains it (nothing moves
 // when both share a counter, as pending, sending and deferred do).
 func (c *DeliveryCounts) Move(from, to DeliveryStatus) {
+	if out, in, ok := Moved(from, to); ok {
+		c.Add(out, -1)
+		c.Add(in, 1)
+	}
+}
+
+// Moved returns the counter a delivery leaves and the one it enters when it
+// goes from one state to another; ok is false when no counter changes (an
+// unknown state, or two states that share a counter).
+func Moved(from, to DeliveryStatus) (out, in Counter, ok bool) {
 	f, okf := from.State()
 	t, okt := to.State()
 	if !okf || !okt || f.Counter == t.Counter {
-		return
+		return 0, 0, false
 	}
-	c.Add(f.Counter, -1)
-	c.Add(t.Counter, 1)
+	return f.Counter, t.Counter, true
 }
 
 // Cause is why a delivery changes state.

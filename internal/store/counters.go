@@ -34,11 +34,9 @@ func (t *tally) delivery(run int64, status simplesender.DeliveryStatus) {
 // move counts a delivery of run that went from one final state to another
 // (a later report): its old counter loses it, the new one gains it.
 func (t *tally) move(run int64, from, to simplesender.DeliveryStatus) {
-	f, okf := from.State()
-	s, oks := to.State()
-	if okf && oks && f.Counter != s.Counter {
-		t.add(run, f.Counter, -1)
-		t.add(run, s.Counter, 1)
+	if out, in, ok := simplesender.Moved(from, to); ok {
+		t.add(run, out, -1)
+		t.add(run, in, 1)
 	}
 }
 
@@ -134,12 +132,7 @@ var saveRunCountsSQL = func() string {
 var rebuildRunCountsSQL = func() string {
 	sums := make([]string, len(simplesender.FinalCounters))
 	for i, c := range simplesender.FinalCounters {
-		var in []simplesender.DeliveryStatus
-		for _, st := range simplesender.DeliveryStates {
-			if st.Counter == c {
-				in = append(in, st.Status)
-			}
-		}
+		in := simplesender.DeliveryStatuses(func(st simplesender.DeliveryState) bool { return st.Counter == c })
 		sums[i] = "sum(CASE WHEN status IN " + inList(in) + " THEN 1 ELSE 0 END)"
 	}
 	return "INSERT INTO run_counts (run_id, " + strings.Join(finalColumns, ", ") + ") SELECT run_id, " +
