@@ -175,11 +175,14 @@ func (w *watchers) stop() {
 
 // report says how many polls the watchers made and how long they took.
 func (w *watchers) report() string {
-	if w == nil || (len(w.latency) == 0 && w.errs == 0) {
+	if w == nil {
 		return "not watched"
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if len(w.latency) == 0 && w.errs == 0 {
+		return "not watched"
+	}
 	l := slices.Clone(w.latency)
 	slices.Sort(l)
 	pct := func(p float64) time.Duration {
