@@ -40,30 +40,27 @@ func (s *Store) ListDeliveries(ctx context.Context, runID int64, f DeliveryFilte
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	rows, err := s.query(ctx, "SELECT "+deliveryColumns+" FROM deliveries "+where+" ORDER BY id LIMIT ? OFFSET ?",
+	out, err := queryList(ctx, s, "list deliveries", scanDelivery, "SELECT "+deliveryColumns+" FROM deliveries "+where+" ORDER BY id LIMIT ? OFFSET ?",
 		append(args, f.Limit, offsetArg(f.Offset))...)
-	if err != nil {
-		return nil, 0, s.wrap(err, "list deliveries")
+	return out, total, err
+}
+
+// scanDelivery reads a row of deliveryColumns.
+func scanDelivery(row scanner) (*simplesender.Delivery, error) {
+	var d simplesender.Delivery
+	var rid sql.NullInt64
+	var next, sent sql.NullTime
+	var st string
+	if err := row.Scan(&d.ID, &d.RunID, &rid, &d.Email, &d.LastName, &d.FirstName, &d.MiddleName, &st, &d.Attempts,
+		&next, &d.LastCode, &d.LastEnhanced, &d.LastResponse, &d.MessageID, &sent, &d.UpdatedAt); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	var out []*simplesender.Delivery
-	for rows.Next() {
-		var d simplesender.Delivery
-		var rid sql.NullInt64
-		var next, sent sql.NullTime
-		var st string
-		if err := rows.Scan(&d.ID, &d.RunID, &rid, &d.Email, &d.LastName, &d.FirstName, &d.MiddleName, &st, &d.Attempts,
-			&next, &d.LastCode, &d.LastEnhanced, &d.LastResponse, &d.MessageID, &sent, &d.UpdatedAt); err != nil {
-			return nil, 0, s.wrap(err, "scan delivery")
-		}
-		d.RecipientID, d.Status = rid.Int64, simplesender.DeliveryStatus(st)
-		if d.Status == simplesender.DeliveryDeferred {
-			d.NextAttemptAt = nullTime(next)
-		}
-		d.SentAt = nullTime(sent)
-		out = append(out, &d)
+	d.RecipientID, d.Status = rid.Int64, simplesender.DeliveryStatus(st)
+	if d.Status == simplesender.DeliveryDeferred {
+		d.NextAttemptAt = nullTime(next)
 	}
-	return out, total, s.wrap(rows.Err(), "list deliveries")
+	d.SentAt = nullTime(sent)
+	return &d, nil
 }
 
 // AttemptsOf returns the attempts of the given deliveries, oldest first,

@@ -197,21 +197,9 @@ func (s *Store) ListMailings(ctx context.Context, owner int64, f MailingFilter) 
 		}
 		order += ", m.id DESC"
 	}
-	rows, err := s.query(ctx, "SELECT "+mailingColumns+mailingFrom+where+" ORDER BY "+order+" LIMIT ? OFFSET ?",
+	out, err := queryList(ctx, s, "list mailings", scanMailing, "SELECT "+mailingColumns+mailingFrom+where+" ORDER BY "+order+" LIMIT ? OFFSET ?",
 		append(args, f.limit(), offsetArg(f.Offset))...)
-	if err != nil {
-		return nil, 0, s.wrap(err, "list mailings")
-	}
-	defer rows.Close()
-	var out []*simplesender.Mailing
-	for rows.Next() {
-		m, err := scanMailing(rows)
-		if err != nil {
-			return nil, 0, s.wrap(err, "scan mailing")
-		}
-		out = append(out, m)
-	}
-	return out, total, s.wrap(rows.Err(), "list mailings")
+	return out, total, err
 }
 
 // runCountsSQL reads the counters and times of n runs.

@@ -24,20 +24,10 @@ func (s *Store) MailingsOnlyRecipient(ctx context.Context, id int64, limit int) 
 }
 
 func (s *Store) mailingRefs(ctx context.Context, what, q string, args ...any) ([]*simplesender.Mailing, error) {
-	rows, err := s.query(ctx, q, args...)
-	if err != nil {
-		return nil, s.wrap(err, "list mailings "+what)
-	}
-	defer rows.Close()
-	var out []*simplesender.Mailing
-	for rows.Next() {
+	return queryList(ctx, s, "list mailings "+what, func(row scanner) (*simplesender.Mailing, error) {
 		var m simplesender.Mailing
-		if err := rows.Scan(&m.ID, &m.Name); err != nil {
-			return nil, s.wrap(err, "scan mailing")
-		}
-		out = append(out, &m)
-	}
-	return out, s.wrap(rows.Err(), "list mailings "+what)
+		return &m, row.Scan(&m.ID, &m.Name)
+	}, q, args...)
 }
 
 // FirstRunStart returns when mailing id was first sent: the start of its
