@@ -53,7 +53,7 @@ func (x *API) listMailingRecipients(w http.ResponseWriter, r *http.Request, u *s
 	if err != nil {
 		return err
 	}
-	items, err := x.app.MailingRecipients(r.Context(), as(u), id, p.PerPage, p.offset())
+	items, err := x.app.MailingRecipients(r.Context(), m, p.PerPage, p.offset())
 	if err != nil {
 		return err
 	}

@@ -45,12 +45,10 @@ func (a *App) MailingRecipientIDs(ctx context.Context, ac *Actor, id int64) ([]i
 	return a.DB.Store().MailingRecipientIDs(ctx, id)
 }
 
-// MailingRecipients returns a page of the audience of a mailing.
-func (a *App) MailingRecipients(ctx context.Context, ac *Actor, id int64, limit, offset int) ([]*simplesender.Recipient, error) {
-	if _, err := a.GetMailing(ctx, ac, id); err != nil {
-		return nil, err
-	}
-	return a.DB.Store().MailingRecipients(ctx, id, limit, offset)
+// MailingRecipients returns a page of the audience of mailing m, as
+// GetMailing gave it to the caller.
+func (a *App) MailingRecipients(ctx context.Context, m *simplesender.Mailing, limit, offset int) ([]*simplesender.Recipient, error) {
+	return a.DB.Store().MailingRecipients(ctx, m.ID, limit, offset)
 }
 
 // validateMailing checks that the message and every recipient are owner's.

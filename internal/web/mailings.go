@@ -180,7 +180,7 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 	if d.Message, err = s.app.GetMessage(ctx, ac, m.MessageID); err != nil && !simplesender.IsKind(err, simplesender.KindNotFound) {
 		return nil, err
 	}
-	if d.Recipients, err = s.app.MailingRecipients(ctx, ac, m.ID, firstRecipients, 0); err != nil {
+	if d.Recipients, err = s.app.MailingRecipients(ctx, m, firstRecipients, 0); err != nil {
 		return nil, err
 	}
 	if d.FirstSentAt, err = s.app.MailingFirstSent(ctx, m); err != nil {
@@ -270,14 +270,13 @@ func (s *Server) progressJSON(w http.ResponseWriter, r *http.Request) {
 
 // mailingRecipients lists the whole audience of a mailing, page by page.
 func (s *Server) mailingRecipients(w http.ResponseWriter, r *http.Request) {
-	rc := reqCtx(r)
 	m, ok := s.loadMailing(w, r)
 	if !ok {
 		return
 	}
 	per := perPageParam(r)
 	page := min(pageParam(r), app.LastPage(m.RecipientCount, per))
-	list, err := s.app.MailingRecipients(r.Context(), rc.actor(), m.ID, per, app.Offset(page, per))
+	list, err := s.app.MailingRecipients(r.Context(), m, per, app.Offset(page, per))
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return
