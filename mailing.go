@@ -62,14 +62,39 @@ func (r *Recipient) ValidateNames(f FieldErrors) {
 // Message is the content of a mailing: a subject and a plain-text body, with
 // an optional HTML body. They may hold placeholders for the recipient's
 // fields (see package internal/render).
+//
+// Format says what the author writes: FormatText, the text and an optional
+// HTML version; FormatHTML, the HTML, from which the text is generated;
+// FormatMarkdown, BodyMarkdown, from which both are generated. BodyText and
+// BodyHTML are always what is sent.
 type Message struct {
-	ID        int64
-	OwnerID   int64
-	Subject   string
-	BodyText  string
-	BodyHTML  string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID           int64
+	OwnerID      int64
+	Subject      string
+	Format       MessageFormat
+	BodyText     string
+	BodyHTML     string
+	BodyMarkdown string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// MessageFormat is how a message's author writes its body.
+type MessageFormat string
+
+// The message formats.
+const (
+	FormatText     MessageFormat = "text"
+	FormatHTML     MessageFormat = "html"
+	FormatMarkdown MessageFormat = "markdown"
+)
+
+// MessageFormats lists the formats, in the order forms offer them.
+var MessageFormats = []MessageFormat{FormatText, FormatHTML, FormatMarkdown}
+
+// Valid reports whether f is one of MessageFormats.
+func (f MessageFormat) Valid() bool {
+	return f == FormatText || f == FormatHTML || f == FormatMarkdown
 }
 
 // Limits on a message's size.

@@ -8,32 +8,40 @@ import (
 
 // messageJSON is a message as the API shows it.
 type messageJSON struct {
-	ID        int64  `json:"id"`
-	OwnerID   int64  `json:"owner_id"`
-	Subject   string `json:"subject"`
-	BodyText  string `json:"body_text"`
-	BodyHTML  string `json:"body_html"`
-	CreatedAt string `json:"created_at"`
-	UpdatedAt string `json:"updated_at"`
+	ID           int64  `json:"id"`
+	OwnerID      int64  `json:"owner_id"`
+	Subject      string `json:"subject"`
+	Format       string `json:"format"`
+	BodyText     string `json:"body_text"`
+	BodyHTML     string `json:"body_html"`
+	BodyMarkdown string `json:"body_markdown"`
+	CreatedAt    string `json:"created_at"`
+	UpdatedAt    string `json:"updated_at"`
 }
 
 func messageOf(m *simplesender.Message) messageJSON {
-	return messageJSON{ID: m.ID, OwnerID: m.OwnerID, Subject: m.Subject, BodyText: m.BodyText, BodyHTML: m.BodyHTML,
-		CreatedAt: timeJSON(m.CreatedAt), UpdatedAt: timeJSON(m.UpdatedAt)}
+	return messageJSON{ID: m.ID, OwnerID: m.OwnerID, Subject: m.Subject, Format: string(m.Format), BodyText: m.BodyText,
+		BodyHTML: m.BodyHTML, BodyMarkdown: m.BodyMarkdown, CreatedAt: timeJSON(m.CreatedAt), UpdatedAt: timeJSON(m.UpdatedAt)}
 }
 
 // messageInput is the body of POST and PATCH /messages; nil is absent.
 type messageInput struct {
-	Subject  *string `json:"subject"`
-	BodyText *string `json:"body_text"`
-	BodyHTML *string `json:"body_html"`
+	Subject      *string `json:"subject"`
+	Format       *string `json:"format"`
+	BodyText     *string `json:"body_text"`
+	BodyHTML     *string `json:"body_html"`
+	BodyMarkdown *string `json:"body_markdown"`
 }
 
 func (in messageInput) apply(m *simplesender.Message) {
-	for _, f := range []struct{ dst, v *string }{{&m.Subject, in.Subject}, {&m.BodyText, in.BodyText}, {&m.BodyHTML, in.BodyHTML}} {
+	for _, f := range []struct{ dst, v *string }{{&m.Subject, in.Subject}, {&m.BodyText, in.BodyText},
+		{&m.BodyHTML, in.BodyHTML}, {&m.BodyMarkdown, in.BodyMarkdown}} {
 		if f.v != nil {
 			*f.dst = *f.v
 		}
+	}
+	if in.Format != nil {
+		m.Format = simplesender.MessageFormat(*in.Format)
 	}
 }
 
@@ -60,7 +68,8 @@ func (x *API) listMessages(w http.ResponseWriter, r *http.Request, u *simplesend
 }
 
 // createMessage adds a message and answers 201 with it. Errors: BadRequest,
-// Invalid (subject, body_text, body_html; a broken placeholder).
+// Invalid (subject, format, body_text, body_html, body_markdown; a broken
+// placeholder, HTML that fails the check).
 func (x *API) createMessage(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
 	var in messageInput
 	if err := decode(w, r, &in); err != nil {

@@ -18,9 +18,11 @@ import (
 
 var (
 	recipientFields = map[string]schema{"email": str(), "first_name": str(), "last_name": str(), "middle_name": str(), "comment": str()}
-	messageFields   = map[string]schema{"subject": str(), "body_text": str(), "body_html": str()}
-	countsSchema    = object(counterProperties())
-	statsFields     = map[string]schema{"mailings_total": integer(), "mailings_active": integer(), "recipients_unique": integer(),
+	messageFields   = map[string]schema{"subject": str(),
+		"format":    described(enumOf(simplesender.MessageFormats), "text (default): body_text, with an optional body_html; html: body_html, body_text is generated from it; markdown: body_markdown, body_html and body_text are generated from it. HTML is refused when a tag is left open or misnested, or for script, form and its controls, frames, objects, on* attributes and javascript: addresses."),
+		"body_text": str(), "body_html": str(), "body_markdown": str()}
+	countsSchema = object(counterProperties())
+	statsFields  = map[string]schema{"mailings_total": integer(), "mailings_active": integer(), "recipients_unique": integer(),
 		"messages_sent": integer(), "attempts_success": integer(), "attempts_failure": integer()}
 	tokenFields = map[string]schema{"id": integer(), "name": str(), "prefix": str(), "created_at": dateTime(), "last_used_at": nullable(dateTime())}
 	importCount = map[string]schema{"rows": integer(), "imported": integer(), "updated": integer(), "unchanged": integer(),
@@ -64,7 +66,7 @@ func components() map[string]schema {
 		"RecipientPatch": input(recipientFields),
 		"Message": object(with(messageFields, map[string]schema{"id": integer(), "owner_id": integer(),
 			"created_at": dateTime(), "updated_at": dateTime()})),
-		"MessageInput": input(messageFields, "subject", "body_text"),
+		"MessageInput": input(messageFields, "subject"),
 		"MessagePatch": input(messageFields),
 		"Counts":       countsSchema,
 		"Mailing":      mailing,

@@ -23,6 +23,12 @@ func enum(values ...string) schema {
 	return schema{"type": "string", "enum": values}
 }
 
+// described is s with a description.
+func described(s schema, text string) schema {
+	s["description"] = text
+	return s
+}
+
 // enumOf is enum over the values of one of the domain's lists.
 func enumOf[S ~string](values []S) schema {
 	out := make([]string, len(values))

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"simplesender"
+	"simplesender/internal/content"
 	"simplesender/internal/mailer"
 	"simplesender/internal/render"
 	"simplesender/internal/store"
@@ -147,12 +148,23 @@ func (a *App) GetMessage(ctx context.Context, ac *Actor, id int64) (*simplesende
 	return getFor(ctx, ac, id, a.DB.Store().MessageByID)
 }
 
-// ValidateMessage checks a message: a one-line subject, a text body, sizes,
-// and placeholders that parse.
+// ValidateMessage checks a message and makes the bodies that are sent: a
+// one-line subject, the body its format needs (FormatText: the text, with an
+// optional HTML version; FormatHTML: the HTML; FormatMarkdown: the
+// Markdown), sizes, placeholders that parse, and HTML that passes
+// content.CheckHTML (the error names the problem and its line). For an HTML
+// message the text is generated from the HTML; for a Markdown message the
+// HTML and the text are generated from the Markdown: what was in the
+// generated fields is replaced. An empty Format is FormatText. Errors:
+// Invalid, with per-field keys and arguments.
 func ValidateMessage(m *simplesender.Message) error {
 	m.Subject = strings.TrimSpace(m.Subject)
 	m.BodyText = strings.ReplaceAll(m.BodyText, "\r\n", "\n")
 	m.BodyHTML = strings.TrimSpace(strings.ReplaceAll(m.BodyHTML, "\r\n", "\n"))
+	m.BodyMarkdown = strings.ReplaceAll(m.BodyMarkdown, "\r\n", "\n")
+	if m.Format == "" {
+		m.Format = simplesender.FormatText
+	}
 	f := simplesender.FieldErrors{}
 	switch {
 	case m.Subject == "":
@@ -160,21 +172,91 @@ func ValidateMessage(m *simplesender.Message) error {
 	case !simplesender.PlainText(m.Subject, simplesender.MaxSubjectLen):
 		f.Add("subject", "error.message.subject_invalid")
 	}
-	switch {
-	case strings.TrimSpace(m.BodyText) == "":
-		f.Add("body_text", "error.message.body_required")
-	case len(m.BodyText) > simplesender.MaxBodyBytes || !utf8.ValidString(m.BodyText):
-		f.Add("body_text", "error.message.too_large")
+	source := "body_text" // the field the author writes
+	switch m.Format {
+	case simplesender.FormatText:
+		checkBody(f, "body_text", m.BodyText, true)
+		checkBody(f, "body_html", m.BodyHTML, false)
+	case simplesender.FormatHTML:
+		source = "body_html"
+		checkBody(f, "body_html", m.BodyHTML, true)
+	case simplesender.FormatMarkdown:
+		source = "body_markdown"
+		checkBody(f, "body_markdown", m.BodyMarkdown, true)
+	default:
+		f.Add("format", "error.message.format")
 	}
-	if len(m.BodyHTML) > simplesender.MaxBodyBytes || !utf8.ValidString(m.BodyHTML) {
-		f.Add("body_html", "error.message.too_large")
+	if len(f) > 0 {
+		return f.Err()
 	}
-	if len(f) == 0 {
-		if _, err := render.ParseMessage(m.Subject, m.BodyText, m.BodyHTML); err != nil {
-			return err
+	if m.Format == simplesender.FormatMarkdown {
+		// Placeholders are checked in the Markdown, so that an error's line
+		// is the author's.
+		if _, err := render.ParseMessage(m.Subject, m.BodyMarkdown, ""); err != nil {
+			return renameField(err, "body_text", "body_markdown")
+		}
+		m.BodyHTML = strings.TrimSpace(content.Markdown(m.BodyMarkdown))
+		if len(m.BodyHTML) > simplesender.MaxBodyBytes {
+			return simplesender.Invalid(map[string]string{"body_markdown": "error.message.too_large"})
 		}
 	}
-	return f.Err()
+	if m.BodyHTML != "" {
+		if p := content.CheckHTML(m.BodyHTML); p != nil {
+			field := "body_html"
+			if m.Format == simplesender.FormatMarkdown {
+				field = "body_markdown" // cannot happen: Markdown makes safe HTML
+			}
+			e := simplesender.Invalid(map[string]string{field: p.Key})
+			e.FieldArgs = map[string][]any{field: p.Args()}
+			return e
+		}
+	}
+	if m.Format != simplesender.FormatText {
+		if _, err := render.ParseMessage(m.Subject, "", m.BodyHTML); err != nil {
+			return renameField(err, "body_html", source)
+		}
+		m.BodyText = content.Text(m.BodyHTML)
+		if len(m.BodyText) > simplesender.MaxBodyBytes {
+			return simplesender.Invalid(map[string]string{source: "error.message.too_large"})
+		}
+	}
+	if m.Format != simplesender.FormatMarkdown {
+		m.BodyMarkdown = ""
+	}
+	if _, err := render.ParseMessage(m.Subject, m.BodyText, m.BodyHTML); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkBody adds field's error when body is required and blank, too large
+// or not UTF-8.
+func checkBody(f simplesender.FieldErrors, field, body string, required bool) {
+	switch {
+	case required && strings.TrimSpace(body) == "":
+		f.Add(field, "error.message.body_required")
+	case len(body) > simplesender.MaxBodyBytes || !utf8.ValidString(body):
+		f.Add(field, "error.message.too_large")
+	}
+}
+
+// renameField reports a field's error of a Invalid error under another
+// field's name: a placeholder error of a generated body belongs to the body
+// the author wrote.
+func renameField(err error, from, to string) error {
+	e := simplesender.AsError(err)
+	if e == nil || from == to {
+		return err
+	}
+	if k, ok := e.Fields[from]; ok {
+		delete(e.Fields, from)
+		e.Fields[to] = k
+		if a, ok := e.FieldArgs[from]; ok {
+			delete(e.FieldArgs, from)
+			e.FieldArgs[to] = a
+		}
+	}
+	return e
 }
 
 // CreateMessage adds a message for the actor. Errors: Invalid, Forbidden

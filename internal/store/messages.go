@@ -6,29 +6,36 @@ import (
 	"simplesender"
 )
 
-const messageColumns = "id, owner_id, subject, body_text, body_html, created_at, updated_at"
+const messageColumns = "id, owner_id, subject, format, body_text, body_html, body_markdown, created_at, updated_at"
 
 func scanMessage(row scanner) (*simplesender.Message, error) {
 	var m simplesender.Message
-	err := row.Scan(&m.ID, &m.OwnerID, &m.Subject, &m.BodyText, &m.BodyHTML, &m.CreatedAt, &m.UpdatedAt)
+	err := row.Scan(&m.ID, &m.OwnerID, &m.Subject, &m.Format, &m.BodyText, &m.BodyHTML, &m.BodyMarkdown, &m.CreatedAt, &m.UpdatedAt)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
 	return &m, err
 }
 
-// CreateMessage inserts m and sets its ID.
+// CreateMessage inserts m and sets its ID. An empty Format is FormatText.
 func (s *Store) CreateMessage(ctx context.Context, m *simplesender.Message) error {
 	now := s.Now()
 	m.CreatedAt, m.UpdatedAt = now, now
-	err := s.writeRow(ctx, `INSERT INTO messages (owner_id, subject, body_text, body_html, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, m.OwnerID, m.Subject, m.BodyText, m.BodyHTML, now, now).Scan(&m.ID)
+	if m.Format == "" {
+		m.Format = simplesender.FormatText
+	}
+	err := s.writeRow(ctx, `INSERT INTO messages (owner_id, subject, format, body_text, body_html, body_markdown, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, m.OwnerID, m.Subject, string(m.Format), m.BodyText, m.BodyHTML, m.BodyMarkdown, now, now).Scan(&m.ID)
 	return s.touch(ctx, s.wrap(err, "create message"), m.OwnerID)
 }
 
-// UpdateMessage saves m, which must belong to owner.
+// UpdateMessage saves m, which must belong to owner. An empty Format is
+// FormatText.
 func (s *Store) UpdateMessage(ctx context.Context, owner int64, m *simplesender.Message) error {
 	m.UpdatedAt = s.Now()
-	res, err := s.exec(ctx, `UPDATE messages SET subject = ?, body_text = ?, body_html = ?, updated_at = ?
-		WHERE id = ? AND owner_id = ?`, m.Subject, m.BodyText, m.BodyHTML, m.UpdatedAt, m.ID, owner)
+	if m.Format == "" {
+		m.Format = simplesender.FormatText
+	}
+	res, err := s.exec(ctx, `UPDATE messages SET subject = ?, format = ?, body_text = ?, body_html = ?, body_markdown = ?, updated_at = ?
+		WHERE id = ? AND owner_id = ?`, m.Subject, string(m.Format), m.BodyText, m.BodyHTML, m.BodyMarkdown, m.UpdatedAt, m.ID, owner)
 	return s.touch(ctx, s.affected(res, err, "update message"), owner)
 }
 

@@ -93,13 +93,18 @@ func TestMessagesCRUD(t *testing.T) {
 		bad := s.do(t, "active", "POST", "/messages", url.Values{"subject": {"Hi {{nickname}}"}, "body_text": {"Hello {{first_name"}})
 		check(t, "broken placeholder", bad, 422, []string{"Unknown placeholder", `value="Hi {{nickname}}"`}, nil)
 		check(t, "empty", s.do(t, "active", "POST", "/messages", url.Values{}), 422, []string{"Enter a subject.", "Enter the text of the message."}, nil)
+		// HTML with a script is refused, naming it and its line, and kept in the form.
+		bad = s.do(t, "active", "POST", "/messages", url.Values{"subject": {"Hi {{first_name|there}}"}, "body_text": {"Text"},
+			"body_html": {"<p>Hi <b>{{first_name}}</b></p>\n<script>parent.alert(1)</script>"}})
+		check(t, "script refused", bad, 422, []string{"&lt;script&gt; at line 2 is not allowed in an e-mail",
+			"&lt;p&gt;Hi &lt;b&gt;{{first_name}}&lt;/b&gt;&lt;/p&gt;\n&lt;script&gt;parent.alert(1)&lt;/script&gt;</textarea>"}, []string{"<script>parent"})
 		r := s.do(t, "active", "POST", "/messages", url.Values{"subject": {"Hi {{first_name|there}}"}, "body_text": {"Text"},
-			"body_html": {"<p>Hi <b>{{first_name}}</b></p><script>parent.alert(1)</script>"}})
+			"body_html": {"<p>Hi <b>{{first_name}}</b> &amp; <i>friends</i></p>"}})
 		page := s.follow(t, "active", r)
 		self := r.header.Get("Location")
-		check(t, "created", page, 200, []string{"Message created.", "Hi {{first_name|there}}", "&lt;script&gt;parent.alert(1)&lt;/script&gt;"}, []string{"<script>parent"})
+		check(t, "created", page, 200, []string{"Message created.", "Hi {{first_name|there}}", "&lt;i&gt;friends&lt;/i&gt;"}, []string{"<i>friends"})
 		page = s.follow(t, "active", s.do(t, "active", "POST", self, url.Values{"subject": {"Changed"}, "body_text": {"New text"}}))
-		check(t, "saved", page, 200, []string{"Message saved.", "Changed", "New text"}, []string{"parent.alert"})
+		check(t, "saved", page, 200, []string{"Message saved.", "Changed", "New text"}, []string{"friends"})
 		// Used by a mailing: refused on the confirmation page, in the user's language.
 		rid := s.recipient(t, "active", "Anna")
 		mid := atoi(t, strings.TrimPrefix(self, "/messages/"))

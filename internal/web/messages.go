@@ -56,11 +56,20 @@ func (s *Server) loadMessage(w http.ResponseWriter, r *http.Request) (*simplesen
 	return loadByID(s, w, r, s.app.GetMessage)
 }
 
-var messageFields = []string{"subject", "body_text", "body_html", "return"}
+var messageFields = []string{"subject", "format", "body_text", "body_html", "body_markdown", "return"}
 
 type messageFormData struct {
 	Action, Cancel string
 	New            bool
+}
+
+// Formats are the message formats the form offers.
+func (messageFormData) Formats() []simplesender.MessageFormat { return simplesender.MessageFormats }
+
+// messageOfForm is the message the form describes.
+func messageOfForm(id int64, form map[string]string) *simplesender.Message {
+	return &simplesender.Message{ID: id, Subject: form["subject"], Format: simplesender.MessageFormat(form["format"]),
+		BodyText: form["body_text"], BodyHTML: form["body_html"], BodyMarkdown: form["body_markdown"]}
 }
 
 func (s *Server) newMessageForm(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +84,7 @@ func (s *Server) newMessageForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	form := formValues(r, messageFields...)
 	form["return"] = returnTo(form["return"])
-	m := &simplesender.Message{Subject: form["subject"], BodyText: form["body_text"], BodyHTML: form["body_html"]}
+	m := messageOfForm(0, form)
 	if err := s.app.CreateMessage(r.Context(), reqCtx(r).actor(), m); err != nil {
 		s.fail(w, r, err, "message_form", &Page{Title: "page.message_new.title", Nav: "messages", Form: form,
 			Data: messageFormData{Action: "/messages", Cancel: or(form["return"], "/messages"), New: true}})
@@ -95,7 +104,8 @@ func (s *Server) editMessageForm(w http.ResponseWriter, r *http.Request) {
 	}
 	self := "/messages/" + strconv.FormatInt(m.ID, 10)
 	s.render(w, r, http.StatusOK, "message_form", &Page{Title: "page.message_edit.title", Nav: "messages",
-		Form: map[string]string{"subject": m.Subject, "body_text": m.BodyText, "body_html": m.BodyHTML},
+		Form: map[string]string{"subject": m.Subject, "format": string(m.Format), "body_text": m.BodyText,
+			"body_html": m.BodyHTML, "body_markdown": m.BodyMarkdown},
 		Data: messageFormData{Action: self, Cancel: self}})
 }
 
@@ -105,7 +115,7 @@ func (s *Server) updateMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := formValues(r, messageFields...)
-	m := &simplesender.Message{ID: id, Subject: form["subject"], BodyText: form["body_text"], BodyHTML: form["body_html"]}
+	m := messageOfForm(id, form)
 	self := "/messages/" + strconv.FormatInt(id, 10)
 	if err := s.app.UpdateMessage(r.Context(), reqCtx(r).actor(), m); err != nil {
 		s.fail(w, r, err, formFor(err, "message_form"), &Page{Title: "page.message_edit.title", Nav: "messages", Form: form,
