@@ -67,7 +67,7 @@ func validateRecipient(r *simplesender.Recipient) error {
 	f := simplesender.FieldErrors{}
 	email, err := mailer.ParseAddress(r.Email)
 	if err != nil {
-		f.Add("email", "error.email.invalid")
+		f.Add("email", simplesender.AsError(err).Message) // invalid, or a local part that needs SMTPUTF8
 	} else {
 		r.Email = email
 	}

@@ -144,7 +144,7 @@ func importRow(rec csvio.Record) (simplesender.Recipient, simplesender.FieldErro
 	default:
 		email, err := mailer.ParseAddress(r.Email)
 		if err != nil {
-			add("email", "error.email.invalid")
+			add("email", simplesender.AsError(err).Message) // invalid, or a local part that needs SMTPUTF8
 		} else {
 			r.Email = email
 		}

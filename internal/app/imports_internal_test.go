@@ -30,7 +30,7 @@ func FuzzImportRow(f *testing.F) {
 	} {
 		f.Add(s[0], s[1], false)
 	}
-	keys := map[string]bool{"error.email.invalid": true, "error.import.email_missing": true, "error.import.email_several": true,
+	keys := map[string]bool{"error.email.invalid": true, "error.email.utf8_local": true, "error.import.email_missing": true, "error.import.email_several": true,
 		"error.import.columns": true, "error.recipient.name": true, "error.recipient.comment": true}
 	f.Fuzz(func(t *testing.T, email, name string, overflow bool) {
 		if !utf8.ValidString(email) || !utf8.ValidString(name) {

@@ -5,6 +5,8 @@ import (
 	"net/mail"
 	"strings"
 
+	"golang.org/x/net/idna"
+
 	"simplesender"
 )
 
@@ -16,12 +18,16 @@ const (
 
 // ParseAddress normalises and validates one e-mail address typed by a user.
 // Surrounding white space is trimmed and the domain is lower-cased; the local
-// part keeps its case. Only a bare address with a dot-atom local part and a
-// domain name of at least two labels is accepted: display names
-// ("Ann <ann@example.com>"), angle brackets, lists ("a@b.c, d@e.f"), quoted
-// local parts, IP literals, non-ASCII characters and control characters are
-// refused with a *simplesender.Error of KindInvalid and message key
-// "error.email.invalid".
+// part keeps its case. An internationalized domain (IDNA) is accepted,
+// typed in Unicode or in its ASCII form (xn--...), and returned in Unicode,
+// readable: "ivan@пример.рф" (the mailer writes it in ASCII on the wire).
+// Only a bare address with a dot-atom local part and a domain name of at
+// least two labels is accepted: display names ("Ann <ann@example.com>"),
+// angle brackets, lists ("a@b.c, d@e.f"), quoted local parts, IP literals
+// and control characters are refused with a *simplesender.Error of
+// KindInvalid and message key "error.email.invalid"; a local part that is
+// not ASCII ("иван@пример.рф", which only servers with SMTPUTF8 accept) with
+// "error.email.utf8_local".
 func ParseAddress(s string) (string, error) {
 	return normalizeAddress(strings.TrimSpace(s), true)
 }
@@ -48,8 +54,9 @@ func ParseMailbox(s string) (Address, error) {
 }
 
 // normalizeAddress validates the bare address s and returns it with the
-// domain lower-cased. needDot requires a domain of at least two labels, as
-// user input should have; configured senders may use "localhost".
+// domain lower-cased, an internationalized domain in Unicode. needDot
+// requires a domain of at least two labels, as user input should have;
+// configured senders may use "localhost".
 func normalizeAddress(s string, needDot bool) (string, error) {
 	if s == "" {
 		return "", emailError("empty")
@@ -62,8 +69,23 @@ func normalizeAddress(s string, needDot bool) (string, error) {
 		return "", emailError("missing @")
 	}
 	local, domain := s[:at], s[at+1:]
+	if !isASCII(local) && !hasControl(local) {
+		return "", &simplesender.Error{Kind: simplesender.KindInvalid, Message: "error.email.utf8_local",
+			Cause: errors.New("non-ASCII local part needs SMTPUTF8")}
+	}
 	if len(local) > maxLocalLen || !isDotAtom(local) {
 		return "", emailError("invalid local part")
+	}
+	if !isASCII(domain) || hasACELabel(domain) {
+		ascii, err := idna.Lookup.ToASCII(domain)
+		if err != nil || !isDomain(ascii, needDot) || len(local)+1+len(ascii) > maxAddressLen {
+			return "", emailError("invalid international domain")
+		}
+		uni, err := idna.Lookup.ToUnicode(ascii)
+		if err != nil {
+			return "", emailError("invalid international domain")
+		}
+		return local + "@" + uni, nil
 	}
 	if !isDomain(domain, needDot) {
 		return "", emailError("invalid domain")
@@ -74,6 +96,32 @@ func normalizeAddress(s string, needDot bool) (string, error) {
 		}
 	}
 	return s, nil
+}
+
+// hasACELabel reports whether an ASCII domain has a label in its IDNA
+// ASCII form (xn--...).
+func hasACELabel(domain string) bool {
+	for label := range strings.SplitSeq(domain, ".") {
+		if len(label) >= 4 && strings.EqualFold(label[:4], "xn--") {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiAddress returns email, an address normalizeAddress accepted, with its
+// domain in the ASCII form the envelope and the headers need
+// ("ivan@xn--e1afmkfd.xn--p1ai" for "ivan@пример.рф").
+func asciiAddress(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if isASCII(email[at+1:]) {
+		return email
+	}
+	ascii, err := idna.Lookup.ToASCII(email[at+1:])
+	if err != nil {
+		return email // cannot happen: normalizeAddress converted it
+	}
+	return email[:at+1] + ascii
 }
 
 func emailError(cause string) error {

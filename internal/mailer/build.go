@@ -25,7 +25,8 @@ const (
 // The message carries Date, From, To, Reply-To (when set), Subject,
 // Message-ID, the extra Headers (sorted by name), MIME-Version and the body
 // headers. Display names and subjects that are not plain ASCII are RFC 2047
-// encoded, long headers are folded. Bodies are UTF-8 with CRLF line endings:
+// encoded, long headers are folded; internationalized domains are written
+// in their ASCII form (xn--...). Bodies are UTF-8 with CRLF line endings:
 // 7bit or 8bit when every line is short enough, otherwise quoted-printable or
 // base64, whichever is shorter; no line is longer than 998 octets. (Conn.Send
 // re-encodes 8bit bodies for a server without 8BITMIME.)
@@ -34,7 +35,8 @@ const (
 // Build refuses a message rather than alter it: a control character (CR, LF,
 // tab, NUL, ...) in any header field is a *simplesender.Error of KindInvalid
 // with message key "error.header_injection"; an address that is not a single
-// valid e-mail address is "error.email.invalid"; a bad header name, a header
+// valid e-mail address is "error.email.invalid" (one whose local part is not
+// ASCII, "error.email.utf8_local"); a bad header name, a header
 // that Build writes itself, invalid UTF-8 or an invalid MessageID is
 // "error.header.invalid". Fields names the offending field ("from", "to",
 // "reply_to", "subject", "message_id", "headers"). On error buf is unchanged.
@@ -112,7 +114,8 @@ func checkText(field, s string) error {
 	return nil
 }
 
-// checkAddress validates a and returns its normalised e-mail address.
+// checkAddress validates a and returns its normalised e-mail address, with
+// the domain in ASCII (IDNA).
 func checkAddress(field string, a Address) (string, error) {
 	if err := checkText(field, a.Name); err != nil {
 		return "", err
@@ -122,9 +125,9 @@ func checkAddress(field string, a Address) (string, error) {
 	}
 	email, err := normalizeAddress(a.Email, false)
 	if err != nil {
-		return "", fieldError(field, "error.email.invalid", err)
+		return "", fieldError(field, simplesender.AsError(err).Message, err)
 	}
-	return email, nil
+	return asciiAddress(email), nil
 }
 
 // checkMessageID accepts "", or id-left@id-right with or without the angle

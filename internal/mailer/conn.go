@@ -258,7 +258,8 @@ func (c *Conn) Send(ctx context.Context, from string, to []string, data []byte) 
 	if c.broken.Load() {
 		return Reply{}, &SMTPError{Stage: StageMail, Temporary: true, Err: errBroken}
 	}
-	if err := checkEnvelope(from, to); err != nil {
+	from, to, err := checkEnvelope(from, to)
+	if err != nil {
 		return Reply{}, err
 	}
 	stop := context.AfterFunc(ctx, c.interrupt)
@@ -354,23 +355,38 @@ func (c *Conn) sendData(ctx context.Context, data []byte) (Reply, error) {
 	return newReply(code, msg), nil
 }
 
-// checkEnvelope validates the envelope addresses; from may be empty (the
-// null sender of bounces).
-func checkEnvelope(from string, to []string) error {
+// checkEnvelope validates the envelope addresses and returns them with
+// their domains in ASCII (IDNA); from may be empty (the null sender of
+// bounces). A local part that is not ASCII is refused ("error.email.utf8_local"):
+// the client does not speak SMTPUTF8.
+func checkEnvelope(from string, to []string) (string, []string, error) {
 	if from != "" {
-		if _, err := normalizeAddress(from, false); err != nil {
-			return fieldError("from", "error.email.invalid", err)
+		a, err := normalizeAddress(from, false)
+		if err != nil {
+			return "", nil, fieldError("from", simplesender.AsError(err).Message, err)
 		}
+		from = asciiAddress(a)
 	}
 	if len(to) == 0 {
-		return fieldError("to", "error.email.invalid", errors.New("no recipient"))
+		return "", nil, fieldError("to", "error.email.invalid", errors.New("no recipient"))
 	}
-	for _, rcpt := range to {
-		if _, err := normalizeAddress(rcpt, false); err != nil {
-			return fieldError("to", "error.email.invalid", err)
+	var out []string
+	for i, rcpt := range to {
+		a, err := normalizeAddress(rcpt, false)
+		if err != nil {
+			return "", nil, fieldError("to", simplesender.AsError(err).Message, err)
+		}
+		if a = asciiAddress(a); a != rcpt && out == nil {
+			out = append(make([]string, 0, len(to)), to[:i]...)
+		}
+		if out != nil {
+			out = append(out, a)
 		}
 	}
-	return nil
+	if out == nil {
+		out = to // the usual case: nothing changed, nothing copied
+	}
+	return from, out, nil
 }
 
 // writeData writes data as the content of DATA, dot-stuffed with CRLF line
