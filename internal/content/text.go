@@ -141,7 +141,9 @@ func (w *textWriter) node(n *html.Node) {
 		if n.DataAtom == atom.H1 || n.DataAtom == atom.H2 {
 			line := w.b.String()[start:]
 			line = line[strings.LastIndexByte(line, '\n')+1:]
-			if width := utf8.RuneCountInString(strings.TrimPrefix(line, w.prefix)); width > 0 {
+			// Underlined to its width, which a placeholder's value would change:
+			// such a heading stands alone.
+			if width := utf8.RuneCountInString(strings.TrimPrefix(line, w.prefix)); width > 0 && !strings.Contains(line, "{{") {
 				w.b.WriteByte('\n')
 				w.b.WriteString(w.prefix)
 				mark := "="
