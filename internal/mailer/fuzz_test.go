@@ -118,7 +118,8 @@ func FuzzBuild(f *testing.F) {
 		if err != nil {
 			t.Fatalf("To %q: %v", h.Get("To"), err)
 		}
-		if wantTo, _ := normalizeAddress(toEmail, false); to.Address != wantTo || to.Name != strings.TrimSpace(toName) {
+		// An internationalized domain is written in ASCII.
+		if wantTo, _ := normalizeAddress(toEmail, false); to.Address != asciiAddress(wantTo) || to.Name != strings.TrimSpace(toName) {
 			t.Fatalf("To reads back %q <%s>, want %q <%s>", to.Name, to.Address, strings.TrimSpace(toName), wantTo)
 		}
 		from, err := mail.ParseAddress(h.Get("From"))
