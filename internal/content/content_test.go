@@ -112,3 +112,15 @@ func TestTextOfHTMLIsReadable(t *testing.T) {
 		t.Errorf("Text =\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestMarkdownTextVersion(t *testing.T) {
+	t.Parallel()
+	src := "# Новости\n\nПривет, **{{first_name|друг}}**! Читайте [на сайте](https://example.com/?e={{email}}).\n\n" +
+		"1. первое\n2. второе\n\n> цитата\n\n---\n\n    код  с пробелами\n"
+	want := "Новости\n=======\n\n" +
+		"Привет, {{first_name|друг}}! Читайте на сайте (https://example.com/?e={{email}}).\n\n" +
+		"1. первое\n2. второе\n\n> цитата\n\n----------\n\nкод  с пробелами\n"
+	if got := Text(Markdown(src)); got != want {
+		t.Errorf("Text(Markdown) =\n%s\nwant\n%s", got, want)
+	}
+}
