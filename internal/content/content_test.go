@@ -124,3 +124,17 @@ func TestMarkdownTextVersion(t *testing.T) {
 		t.Errorf("Text(Markdown) =\n%s\nwant\n%s", got, want)
 	}
 }
+
+// BenchmarkSaveMarkdown is the work of saving a Markdown message of about
+// 20 KB: Markdown to HTML, the HTML check, and the text version.
+func BenchmarkSaveMarkdown(b *testing.B) {
+	src := strings.Repeat("## Раздел для {{first_name}}\n\nТекст с [ссылкой](https://example.com/?e={{email}}) и **выделением**.\n\n- пункт\n- пункт\n\n", 100)
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		h := Markdown(src)
+		if CheckHTML(h) != nil {
+			b.Fatal("check failed")
+		}
+		_ = Text(h)
+	}
+}
