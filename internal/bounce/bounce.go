@@ -2,13 +2,16 @@
 // what it means for the address it is about: delivery status notifications
 // (RFC 3464, with RFC 3463 enhanced status codes), feedback-loop complaints
 // (RFC 5965 ARF), automatic replies (RFC 3834), and the non-standard bounces
-// many servers still send as plain text.
+// many servers still send as plain text; and the webhooks of sending
+// providers (Amazon SES through SNS, Postmark, SendGrid, Mailgun, and a
+// generic signed JSON webhook), each only after its signature or
+// credentials check out.
 //
 // Parse reads structure first (the message/delivery-status and
 // message/feedback-report parts) and falls back to reading the text only
 // when a message has no such part. It decides nothing about deliveries: the
 // caller matches a report to a delivery (by its VERP address or the quoted
-// Message-ID) and applies it. Only the standard library is used.
+// Message-ID) and applies it.
 package bounce
 
 import "strings"
@@ -54,6 +57,7 @@ const (
 	SourceARF       Source = "arf"       // an RFC 5965 message/feedback-report part
 	SourceText      Source = "text"      // the fallback reader of plain-text bounces
 	SourceAutoReply Source = "autoreply" // RFC 3834 headers or a well-known subject
+	SourceWebhook   Source = "webhook"   // a sending provider's webhook (Event.Provider says which)
 )
 
 // Report is what one returned message says about one recipient.
