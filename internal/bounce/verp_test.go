@@ -27,9 +27,9 @@ func TestVERP(t *testing.T) {
 	tok := strings.TrimSuffix(strings.TrimPrefix(a, "bounces+"), "@bounce.example.org")
 	forged := []string{
 		"bounces+" + tok[:len(tok)-1] + flip(tok[len(tok)-1]) + "@bounce.example.org", // one character changed
-		"bounces+" + tok + "@other.example.org",                                        // another domain
-		"other+" + tok + "@bounce.example.org",                                         // another prefix
-		"bounces+" + tok[:10] + "@bounce.example.org",                                  // cut short
+		"bounces+" + tok + "@other.example.org",                                       // another domain
+		"other+" + tok + "@bounce.example.org",                                        // another prefix
+		"bounces+" + tok[:10] + "@bounce.example.org",                                 // cut short
 		"bounces+" + NewVERP([]byte("another secret"), "bounces", "bounce.example.org").Token(42) + "@bounce.example.org",
 		"bounces@bounce.example.org", "", "bounces+@bounce.example.org", "bounces+!!!@bounce.example.org",
 	}
