@@ -45,7 +45,7 @@ func TestMessageFormats(t *testing.T) {
 			{"an event handler", `<p>\n\n<img src=x onerror=alert(1)></p>`, "en", "The attribute onerror at line 3 runs a script"},
 			{"a javascript: link", `<a href=\"javascript:alert(1)\">x</a>`, "en", "javascript: link"},
 			{"a tag left open", `<div>\n<p>text</p>`, "ru", "открытый в строке 1, не закрыт"},
-			{"a misnested tag", `<b><i>x</b></i>`, "ru", "сначала закройте внутренний"},
+			{"a misnested tag", `<b><i>x</b></i>`, "ru", "стоит раньше конца <i>, открытого в строке 1: сначала закройте <i>."},
 		} {
 			t.Run(tc.name+" is refused", func(t *testing.T) {
 				r := f.do(t, req{method: "POST", path: "/messages", bearer: tok, header: []string{"Accept-Language", tc.lang},

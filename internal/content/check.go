@@ -14,14 +14,17 @@ type Problem struct {
 	Key  string
 	What string // "<script>", "onclick", "</b>"...
 	Line int
-	// OpenLine is, for a misnested or unclosed element, the line of its
-	// opening tag.
+	// OpenLine is, for an unclosed element, the line of its opening tag;
+	// for a misnested end tag, the line of Inner, the element still open
+	// inside the one it closes.
 	OpenLine int
+	Inner    string
 }
 
-// Args returns the problem's message arguments: What, Line and OpenLine.
+// Args returns the problem's message arguments: What, Line, OpenLine and
+// Inner.
 func (p *Problem) Args() []any {
-	return []any{"What", p.What, "Line", p.Line, "OpenLine", p.OpenLine}
+	return []any{"What", p.What, "Line", p.Line, "OpenLine", p.OpenLine, "Inner", p.Inner}
 }
 
 func (p *Problem) Error() string { return p.Key + " " + p.What }
@@ -118,26 +121,22 @@ func CheckHTML(body string) *Problem {
 			for len(stack) > 0 && stack[len(stack)-1].name != tag && optionalEnd[stack[len(stack)-1].name] {
 				stack = stack[:len(stack)-1]
 			}
-			switch n := len(stack); {
-			case n > 0 && stack[n-1].name == tag:
+			n := len(stack)
+			if n > 0 && stack[n-1].name == tag {
 				stack = stack[:n-1]
-			case inStack(len(stack), func(i int) bool { return stack[i].name == tag }):
-				o := stack[n-1]
-				return &Problem{Key: "error.html.misnested", What: "</" + tag + ">", Line: at, OpenLine: o.line}
-			default:
-				return &Problem{Key: "error.html.stray_end", What: "</" + tag + ">", Line: at}
+				continue
 			}
+			for _, o := range stack {
+				if o.name == tag {
+					// Opened, but an element opened after it is still open.
+					inner := stack[n-1]
+					return &Problem{Key: "error.html.misnested", What: "</" + tag + ">", Line: at, OpenLine: inner.line,
+						Inner: "<" + inner.name + ">"}
+				}
+			}
+			return &Problem{Key: "error.html.stray_end", What: "</" + tag + ">", Line: at}
 		}
 	}
-}
-
-func inStack(n int, match func(int) bool) bool {
-	for i := range n {
-		if match(i) {
-			return true
-		}
-	}
-	return false
 }
 
 // isScriptURL reports whether an address would run code when followed,

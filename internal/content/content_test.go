@@ -10,32 +10,33 @@ func TestCheckHTMLRefusesEachConstruct(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, key, what string
 		line, openLine        int
+		inner                 string
 	}{
-		{"script", "<p>Hi</p>\n<script>alert(1)</script>", "error.html.forbidden_tag", "<script>", 2, 0},
-		{"script in capitals", "<SCRIPT src=x></SCRIPT>", "error.html.forbidden_tag", "<script>", 1, 0},
-		{"form", "<div>\n\n<form action=/x></form></div>", "error.html.forbidden_tag", "<form>", 3, 0},
-		{"input", "<p><input name=q></p>", "error.html.forbidden_tag", "<input>", 1, 0},
-		{"button", "<button>Go</button>", "error.html.forbidden_tag", "<button>", 1, 0},
-		{"textarea", "<textarea></textarea>", "error.html.forbidden_tag", "<textarea>", 1, 0},
-		{"select", "<select><option>a</select>", "error.html.forbidden_tag", "<select>", 1, 0},
-		{"iframe", "<iframe src=https://x.example></iframe>", "error.html.forbidden_tag", "<iframe>", 1, 0},
-		{"object", "<object data=x></object>", "error.html.forbidden_tag", "<object>", 1, 0},
-		{"event handler", "<p>\n<img src=a.png onerror=\"alert(1)\"></p>", "error.html.event_handler", "onerror", 2, 0},
-		{"event handler in capitals", "<a href=# OnClick=x>a</a>", "error.html.event_handler", "onclick", 1, 0},
-		{"javascript url", "<a href=\"javascript:alert(1)\">a</a>", "error.html.script_url", "href", 1, 0},
-		{"javascript url hidden by case, space and entity", "<a href=\" JaVa&#x09;script:alert(1)\">a</a>", "error.html.script_url", "href", 1, 0},
-		{"vbscript url", "<img src='vbscript:x'>", "error.html.script_url", "src", 1, 0},
-		{"unclosed", "<div>\n<b>bold\n</div>", "error.html.misnested", "</div>", 3, 2},
-		{"unclosed at the end", "<p>a</p>\n<table><tr><td>x</td></tr>", "error.html.unclosed", "<table>", 2, 2},
-		{"misnested", "<b><i>x</b></i>", "error.html.misnested", "</b>", 1, 1},
-		{"stray end tag", "<p>a</p>\n\n</span>", "error.html.stray_end", "</span>", 3, 0},
+		{"script", "<p>Hi</p>\n<script>alert(1)</script>", "error.html.forbidden_tag", "<script>", 2, 0, ""},
+		{"script in capitals", "<SCRIPT src=x></SCRIPT>", "error.html.forbidden_tag", "<script>", 1, 0, ""},
+		{"form", "<div>\n\n<form action=/x></form></div>", "error.html.forbidden_tag", "<form>", 3, 0, ""},
+		{"input", "<p><input name=q></p>", "error.html.forbidden_tag", "<input>", 1, 0, ""},
+		{"button", "<button>Go</button>", "error.html.forbidden_tag", "<button>", 1, 0, ""},
+		{"textarea", "<textarea></textarea>", "error.html.forbidden_tag", "<textarea>", 1, 0, ""},
+		{"select", "<select><option>a</select>", "error.html.forbidden_tag", "<select>", 1, 0, ""},
+		{"iframe", "<iframe src=https://x.example></iframe>", "error.html.forbidden_tag", "<iframe>", 1, 0, ""},
+		{"object", "<object data=x></object>", "error.html.forbidden_tag", "<object>", 1, 0, ""},
+		{"event handler", "<p>\n<img src=a.png onerror=\"alert(1)\"></p>", "error.html.event_handler", "onerror", 2, 0, ""},
+		{"event handler in capitals", "<a href=# OnClick=x>a</a>", "error.html.event_handler", "onclick", 1, 0, ""},
+		{"javascript url", "<a href=\"javascript:alert(1)\">a</a>", "error.html.script_url", "href", 1, 0, ""},
+		{"javascript url hidden by case, space and entity", "<a href=\" JaVa&#x09;script:alert(1)\">a</a>", "error.html.script_url", "href", 1, 0, ""},
+		{"vbscript url", "<img src='vbscript:x'>", "error.html.script_url", "src", 1, 0, ""},
+		{"a tag left open inside another", "<div>\n<b>bold\n</div>", "error.html.misnested", "</div>", 3, 2, "<b>"},
+		{"unclosed at the end", "<p>a</p>\n<table><tr><td>x</td></tr>", "error.html.unclosed", "<table>", 2, 2, ""},
+		{"misnested", "<b><i>x</b></i>", "error.html.misnested", "</b>", 1, 1, "<i>"},
+		{"stray end tag", "<p>a</p>\n\n</span>", "error.html.stray_end", "</span>", 3, 0, ""},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
 			p := CheckHTML(tc.body)
 			if p == nil {
 				t.Fatalf("CheckHTML(%q) = nil, want %s", tc.body, tc.key)
 			}
-			if p.Key != tc.key || p.What != tc.what || p.Line != tc.line || p.OpenLine != tc.openLine {
+			if p.Key != tc.key || p.What != tc.what || p.Line != tc.line || p.OpenLine != tc.openLine || p.Inner != tc.inner {
 				t.Errorf("CheckHTML(%q) = %+v, want %s %q line %d (opened %d)", tc.body, *p, tc.key, tc.what, tc.line, tc.openLine)
 			}
 		})
