@@ -55,6 +55,9 @@ func TestMessageFormats(t *testing.T) {
 				}
 			})
 		}
+		// A broken placeholder is reported in the Markdown, at the author's line.
+		f.do(t, req{method: "POST", path: "/messages", bearer: tok, body: `{"subject":"x","format":"markdown","body_markdown":"# Hi\n\n**{{nick}}**"}`}).
+			want(t, 422).has(t, `"body_markdown":"Unknown placeholder`, `at line 3, position 3`)
 		f.do(t, req{method: "POST", path: "/messages", bearer: tok, body: `{"subject":"x","format":"rtf","body_text":"x"}`}).
 			want(t, 422).has(t, `"format":`)
 		f.do(t, req{method: "GET", path: "/messages", bearer: tok}).want(t, 200).has(t, `"total":2`)

@@ -189,6 +189,13 @@ func ValidateMessage(m *simplesender.Message) error {
 	if len(f) > 0 {
 		return f.Err()
 	}
+	return makeBodies(m, source)
+}
+
+// makeBodies generates what m's format generates (the HTML of Markdown, the
+// text of HTML), checks the HTML and parses the placeholders of what is
+// sent; errors name source, the body the author wrote.
+func makeBodies(m *simplesender.Message, source string) error {
 	if m.Format == simplesender.FormatMarkdown {
 		// Placeholders are checked in the Markdown, so that an error's line
 		// is the author's.
