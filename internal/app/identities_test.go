@@ -256,3 +256,103 @@ func mustIDs(t *testing.T, env *apptest.Env, ac *app.Actor, id int64) []int64 {
 	}
 	return ids
 }
+
+// TestUnverifiedSenderSendsTestsToItsOwnerOnly: a mailing from a domain
+// nobody verified is refused with a clear message, and its tests go only
+// to the owner; an admin's allow lets it send, a forbid stops even a
+// verified domain; another user's identity and domain do not exist for a
+// regular user, managers see everyone's and change nothing.
+func TestUnverifiedSenderSendsTestsToItsOwnerOnly(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		env, dns, srv := identityEnv(t, env.URL)
+		ac := identityActor(t, env, "owner@corp.example", simplesender.RoleUser)
+		other := identityActor(t, env, "other@corp.example", simplesender.RoleUser)
+		boss := identityActor(t, env, "boss@corp.example", simplesender.RoleManager)
+		admin := identityActor(t, env, "root@corp.example", simplesender.RoleAdmin)
+		id, err := env.App.CreateIdentity(ctx, ac, app.IdentityInput{Name: "Corp", Email: "news@corp.example"})
+		if err != nil || !id.Default {
+			t.Fatalf("first identity: %+v %v (must be the default)", id, err)
+		}
+		m := env.Mailing(t, ac, "Unverified", "x@inbox.example")
+		err = env.App.SendNow(ctx, ac, m.ID, simplesender.TriggerNow)
+		if !simplesender.IsKind(err, simplesender.KindConflict) || simplesender.AsError(err).Message != "error.identity.unverified" {
+			t.Fatalf("send from an unverified domain: %v", err)
+		}
+		if _, err := env.App.SendTest(ctx, ac, m.ID, app.TestSendInput{ToMe: true, To: []string{"x@inbox.example"}}, "en"); simplesender.AsError(err).Fields["to"] != "error.identity.test_only_me" {
+			t.Errorf("test to others from an unverified domain: %v", err)
+		}
+		if _, err := env.App.SendTest(ctx, ac, m.ID, app.TestSendInput{ToMe: true}, "en"); err != nil {
+			t.Errorf("test to myself: %v", err)
+		}
+		if got := waitRaw(t, srv, "owner@corp.example", 1); !bytes.Contains(got[0], []byte("From: Corp <news@corp.example>")) {
+			t.Errorf("test not from the identity:\n%s", got[0])
+		}
+
+		// Another user's objects are not found; managers look only.
+		if _, err := env.App.GetIdentity(ctx, other, id.ID); !simplesender.IsKind(err, simplesender.KindNotFound) {
+			t.Errorf("other user reads the identity: %v", err)
+		}
+		if err := env.App.DeleteIdentity(ctx, other, id.ID); !simplesender.IsKind(err, simplesender.KindNotFound) {
+			t.Errorf("other user deletes the identity: %v", err)
+		}
+		d, err := env.App.AddDomain(ctx, ac, "Corp.Example.")
+		if err != nil || d.Domain != "corp.example" {
+			t.Fatalf("add domain: %+v %v", d, err)
+		}
+		if _, err := env.App.GetDomain(ctx, other, d.ID); !simplesender.IsKind(err, simplesender.KindNotFound) {
+			t.Errorf("other user reads the domain: %v", err)
+		}
+		if _, err := env.App.VerifyDomain(ctx, other, d.ID); !simplesender.IsKind(err, simplesender.KindNotFound) {
+			t.Errorf("other user verifies the domain: %v", err)
+		}
+		if _, err := env.App.AddDomain(ctx, ac, "not a domain"); simplesender.AsError(err).Fields["domain"] != "error.domain.invalid" {
+			t.Errorf("bad domain: %v", err)
+		}
+		if list, err := env.App.ListIdentities(ctx, boss); err != nil || len(list) != 1 || list[0].OwnerEmail != "owner@corp.example" {
+			t.Errorf("manager's list: %+v %v", list, err)
+		}
+		if err := env.App.DeleteIdentity(ctx, boss, id.ID); !simplesender.IsKind(err, simplesender.KindForbidden) {
+			t.Errorf("manager deletes an identity: %v", err)
+		}
+		if err := env.App.SetDomainRule(ctx, boss, "corp.example", true); !simplesender.IsKind(err, simplesender.KindForbidden) {
+			t.Errorf("manager allows a domain: %v", err)
+		}
+		if err := env.App.SetDomainRule(ctx, ac, "corp.example", true); !simplesender.IsKind(err, simplesender.KindForbidden) {
+			t.Errorf("user allows a domain: %v", err)
+		}
+
+		// An admin's allow opens it to everyone; a forbid closes even a verified one.
+		if err := env.App.SetDomainRule(ctx, admin, "corp.example", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.App.SendNow(ctx, ac, m.ID, simplesender.TriggerNow); err != nil {
+			t.Fatalf("send from an allowed domain: %v", err)
+		}
+		waitRaw(t, srv, "x@inbox.example", 1)
+		rpWaitFinished(t, env, ac, m.ID)
+		name, value := env.App.DomainVerification(d)
+		dns.publish(name, value)
+		if _, err := env.App.VerifyDomain(ctx, ac, d.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.App.SetDomainRule(ctx, admin, "corp.example", false); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.App.SendNow(ctx, ac, m.ID, simplesender.TriggerNow); !simplesender.IsKind(err, simplesender.KindConflict) {
+			t.Errorf("send from a forbidden (verified) domain: %v", err)
+		}
+		// A domain check reports what is missing.
+		h, err := env.App.CheckDomain(ctx, ac, d.ID)
+		if err != nil || h.DKIM || h.SPF != "" || h.DMARC != "" || len(h.Advice) < 3 {
+			t.Errorf("health with nothing published: %+v %v", h, err)
+		}
+		publishKeys(env, dns, d)
+		d, _ = env.App.GetDomain(ctx, ac, d.ID)
+		publishKeys(env, dns, d)
+		dns.publish("corp.example", value, "v=spf1 include:_spf.example ~all")
+		dns.publish("_dmarc.corp.example", "v=DMARC1; p=none")
+		if h, err = env.App.CheckDomain(ctx, ac, d.ID); err != nil || !h.DKIM || h.SPF == "" || !h.DMARCAligned || h.Advice[0] != "domain.advice.ok" {
+			t.Errorf("health with everything published: %+v %v", h, err)
+		}
+	})
+}
