@@ -45,7 +45,7 @@ func (s *Server) renderIdentities(w http.ResponseWriter, r *http.Request, status
 		}
 		d.Rows = append(d.Rows, identityRow{Identity: i, Usable: ok})
 	}
-	p := &Page{Title: "page.identities.title", Nav: "identities", Data: d, Form: map[string]string{}}
+	p := &Page{Title: "page.identities.title", Nav: "profile", Data: d, Form: map[string]string{}}
 	if edit != nil {
 		p.Form = map[string]string{"name": edit.Name, "email": edit.Email, "reply_to": edit.ReplyTo}
 	}
@@ -166,7 +166,7 @@ func (s *Server) renderDomains(w http.ResponseWriter, r *http.Request, err error
 			d.Configured = "—"
 		}
 	}
-	p := &Page{Title: "page.domains.title", Nav: "domains", Data: d, Form: map[string]string{}}
+	p := &Page{Title: "page.domains.title", Nav: "profile", Data: d, Form: map[string]string{}}
 	if r.Method == http.MethodPost {
 		p.Form = formValues(r, "domain", "rule_domain")
 	}
@@ -246,7 +246,7 @@ func (s *Server) renderDomain(w http.ResponseWriter, r *http.Request, id int64, 
 		data.Next = data.Next || k.State == simplesender.KeyNext
 		data.Old = data.Old || k.State == simplesender.KeyRetired
 	}
-	p := &Page{Title: "page.domains.title", Nav: "domains", Data: &data}
+	p := &Page{Title: "page.domains.title", Nav: "profile", Data: &data}
 	if r.URL.Query().Get("check") != "" {
 		// A lookup, not a change: safe on GET.
 		h, err := s.app.CheckDomain(r.Context(), ac, id)
