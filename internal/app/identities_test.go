@@ -209,6 +209,7 @@ func TestSignedMailingVerifiesWithAnIndependentVerifier(t *testing.T) {
 			t.Errorf("signed headers (From over-signed): %s", h)
 		}
 		out, ok := verifyDKIM(t, py, raw, dns.dkimRecords())
+		t.Logf("headers as sent:\n%s", raw[:bytes.Index(raw, []byte("\r\n\r\n"))])
 		t.Logf("verifier (%s):\n%s", env.DB.Engine(), out)
 		if !ok || !strings.Contains(out, "ss1r rsa-sha256 pass") || !strings.Contains(out, "ss1e ed25519-sha256 pass") {
 			t.Errorf("independent verification failed:\n%s", out)
