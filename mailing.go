@@ -197,7 +197,12 @@ type Run struct {
 	Subject     string
 	BodyText    string
 	BodyHTML    string
-	Counts      DeliveryCounts
+	// FromName, FromEmail and ReplyTo are the sender identity the run was
+	// started with; FromEmail "" means the service's own address.
+	FromName  string
+	FromEmail string
+	ReplyTo   string
+	Counts    DeliveryCounts
 }
 
 // Delivery is one recipient of one run.

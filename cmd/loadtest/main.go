@@ -39,6 +39,7 @@ import (
 	"simplesender"
 	"simplesender/internal/auth"
 	"simplesender/internal/benchrig"
+	"simplesender/internal/dkim"
 	"simplesender/internal/smtpsink"
 	"simplesender/internal/store"
 )
@@ -56,6 +57,7 @@ func main() {
 	viaAPI := flag.Bool("api", false, "start the send through the HTTP API with a token made by `simplesender token create`, as a user does (implied by -watchers)")
 	watchers := flag.Int("watchers", 0, "API clients that watch the send, each polling GET /api/v1/mailings/{id} every -watch-every")
 	pageWatchers := flag.Int("page-watchers", 0, "browsers that watch the send, each signed in and polling the page's /mailings/{id}/progress.json every -watch-every")
+	flag.StringVar(&signWith, "sign", "", "send from a verified domain and DKIM-sign every message with this key: rsa, ed25519 or both; empty: no signing")
 	watchEvery := flag.Duration("watch-every", 100*time.Millisecond, "how often each watcher polls")
 	flag.Parse()
 	scheduleRuns = *schedule
@@ -92,7 +94,7 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 		return err
 	}
 	defer drop()
-	env := append(os.Environ(), "SIMPLESENDER_DATA_DIR="+filepath.Join(dir, "data"), "SIMPLESENDER_DATABASE_URL="+dbURL,
+	env := append(os.Environ(), "SIMPLESENDER_SECRET_KEY="+loadSecret, "SIMPLESENDER_DATA_DIR="+filepath.Join(dir, "data"), "SIMPLESENDER_DATABASE_URL="+dbURL,
 		"SIMPLESENDER_SMTP_URL=smtp://"+smtpAddr, "SIMPLESENDER_SMTP_CONNS="+strconv.Itoa(conns), "SIMPLESENDER_LOG_LEVEL=warn")
 	mig := exec.Command(bin, "migrate")
 	mig.Env = env
@@ -185,7 +187,7 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("engine %s, %d recipients, %d connections, message about %d bytes\n", engine, n, conns, size)
+	fmt.Printf("engine %s, %d recipients, %d connections, message about %d bytes, DKIM signing: %s\n", engine, n, conns, size, orNone(signWith))
 	if watch.api {
 		fmt.Printf("started through the API; %s\n", watched.report())
 	}
@@ -250,9 +252,57 @@ func seed(ctx context.Context, db *store.DB, n, size int) (mailingID, ownerID in
 			return err
 		}
 		mailingID = m.ID
+		if err := signingSender(ctx, s, u.ID); err != nil {
+			return err
+		}
 		return s.AddAllRecipients(ctx, m.ID, u.ID)
 	})
 	return mailingID, ownerID, err
+}
+
+// signWith is the -sign flag.
+var signWith string
+
+// loadSecret is the service's secret key in the load test, so that the
+// DKIM keys seeded here are sealed as the service opens them.
+const loadSecret = "loadtest-secret-key-0123456789abcdef"
+
+// signingSender gives owner, when -sign asks for it, a default sender of a
+// verified domain with active DKIM keys of the kind asked.
+func signingSender(ctx context.Context, s *store.Store, owner int64) error {
+	var algs []string
+	switch signWith {
+	case "":
+		return nil
+	case "both":
+		algs = []string{simplesender.KeyRSA, simplesender.KeyEd25519}
+	case simplesender.KeyRSA, simplesender.KeyEd25519:
+		algs = []string{signWith}
+	default:
+		return fmt.Errorf("-sign: %q is not rsa, ed25519 or both", signWith)
+	}
+	if err := s.CreateIdentity(ctx, &simplesender.Identity{OwnerID: owner, Name: "Load", Email: "news@load.example", Default: true}); err != nil {
+		return err
+	}
+	d := &simplesender.SenderDomain{OwnerID: owner, Domain: "load.example"}
+	if err := s.CreateDomain(ctx, d); err != nil {
+		return err
+	}
+	if err := s.MarkDomainVerified(ctx, owner, d.ID, time.Now()); err != nil {
+		return err
+	}
+	sealer := dkim.NewSealer([]byte(loadSecret))
+	for _, alg := range algs {
+		priv, pub, err := dkim.Generate(alg)
+		if err != nil {
+			return err
+		}
+		if err := s.AddDKIMKeys(ctx, owner, &simplesender.DKIMKey{DomainID: d.ID, Selector: "load" + alg[:1], Algorithm: alg,
+			PrivateKey: sealer.Seal(priv), PublicKey: pub, State: simplesender.KeyActive}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadUser is the e-mail address of the user whose mailing is sent.
@@ -379,4 +429,11 @@ func measureSchedule(ctx context.Context, db *store.DB, bin string, env []string
 	fmt.Printf("%d scheduled runs: started late by p50 %s, p95 %s, max %s\n", k, p(0.5).Round(time.Millisecond),
 		p(0.95).Round(time.Millisecond), late[len(late)-1].Round(time.Millisecond))
 	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

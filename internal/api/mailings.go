@@ -30,6 +30,9 @@ type mailingJSON struct {
 	// StatusDetail says what the mailing does now (see statusDetailJSON).
 	StatusDetail statusDetailJSON `json:"status_detail"`
 	RecipientIDs []int64          `json:"recipient_ids,omitempty"`
+	// IdentityID is the sender identity chosen (null: the owner's
+	// default); in the answers about one mailing only.
+	IdentityID *int64 `json:"identity_id,omitempty"`
 }
 
 func mailingOf(m *simplesender.Mailing) mailingJSON {
@@ -44,6 +47,7 @@ type mailingInput struct {
 	Name         *string  `json:"name"`
 	MessageID    *int64   `json:"message_id"`
 	RecipientIDs *[]int64 `json:"recipient_ids"`
+	IdentityID   *int64   `json:"identity_id"`
 }
 
 // over returns mi with the fields present in the input set.
@@ -56,6 +60,9 @@ func (in mailingInput) over(mi app.MailingInput) app.MailingInput {
 	}
 	if in.RecipientIDs != nil {
 		mi.RecipientIDs = *in.RecipientIDs
+	}
+	if in.IdentityID != nil {
+		mi.IdentityID = *in.IdentityID
 	}
 	return mi
 }
@@ -103,6 +110,13 @@ func (x *API) listMailings(w http.ResponseWriter, r *http.Request, u *simplesend
 func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender.Mailing, audience bool) (mailingJSON, error) {
 	out := mailingOf(m)
 	out.StatusDetail = x.statusDetailOf(r, u, m)
+	iid, err := x.app.MailingIdentityID(r.Context(), m)
+	if err != nil {
+		return mailingJSON{}, err
+	}
+	if iid != 0 {
+		out.IdentityID = &iid
+	}
 	if !audience {
 		return out, nil
 	}
@@ -177,7 +191,11 @@ func (x *API) patchMailing(w http.ResponseWriter, r *http.Request, u *simplesend
 	if err != nil {
 		return err
 	}
-	mi := in.over(app.MailingInput{Name: m.Name, MessageID: m.MessageID})
+	iid, err := x.app.MailingIdentityID(r.Context(), m)
+	if err != nil {
+		return err
+	}
+	mi := in.over(app.MailingInput{Name: m.Name, MessageID: m.MessageID, IdentityID: iid})
 	if in.RecipientIDs == nil {
 		if mi.RecipientIDs, err = x.app.MailingRecipientIDs(r.Context(), as(u), id); err != nil {
 			return err

@@ -24,8 +24,9 @@ var (
 	countsSchema = object(counterProperties())
 	statsFields  = map[string]schema{"mailings_total": integer(), "mailings_active": integer(), "recipients_unique": integer(),
 		"messages_sent": integer(), "attempts_success": integer(), "attempts_failure": integer()}
-	tokenFields = map[string]schema{"id": integer(), "name": str(), "prefix": str(), "created_at": dateTime(), "last_used_at": nullable(dateTime())}
-	importCount = map[string]schema{"rows": integer(), "imported": integer(), "updated": integer(), "unchanged": integer(),
+	identityFields = map[string]schema{"name": str(), "email": str(), "reply_to": str(), "default": boolean()}
+	tokenFields    = map[string]schema{"id": integer(), "name": str(), "prefix": str(), "created_at": dateTime(), "last_used_at": nullable(dateTime())}
+	importCount    = map[string]schema{"rows": integer(), "imported": integer(), "updated": integer(), "unchanged": integer(),
 		"skipped": integer(), "duplicates": integer(), "invalid": integer()}
 )
 
@@ -35,13 +36,13 @@ func components() map[string]schema {
 		"message_id": integer(), "status": enum("created", "running", "finished"), "disabled": boolean(),
 		"disabled_at": nullable(dateTime()), "scheduled_at": nullable(dateTime()), "started_at": nullable(dateTime()),
 		"finished_at": nullable(dateTime()), "created_at": dateTime(), "updated_at": dateTime(),
-		"recipient_count": integer(), "counts": ref("Counts"), "recipient_ids": arr(integer()),
+		"recipient_count": integer(), "counts": ref("Counts"), "recipient_ids": arr(integer()), "identity_id": nullable(integer()),
 		"status_detail": object(map[string]schema{"phase": enum("new", "scheduled", "starting", "sending", "finished"),
 			"at": nullable(dateTime()), "next_at": nullable(dateTime()), "percent": integer(), "text": str()})})
 	// The audience's ids are in the answers to create, change and duplicate
 	// only: reading a mailing costs the same for any audience; its
 	// recipients are paged by GET /mailings/{id}/recipients.
-	mailing["required"] = without(mailing["required"].([]string), "recipient_ids")
+	mailing["required"] = without(without(mailing["required"].([]string), "recipient_ids"), "identity_id")
 	return map[string]schema{
 		"Error": object(map[string]schema{"error": ref("ErrorDetail")}),
 		"ErrorDetail": object(map[string]schema{
@@ -70,9 +71,9 @@ func components() map[string]schema {
 		"MessagePatch": input(messageFields),
 		"Counts":       countsSchema,
 		"Mailing":      mailing,
-		"MailingInput": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer())},
+		"MailingInput": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer()), "identity_id": nullable(integer())},
 			"message_id", "recipient_ids"),
-		"MailingPatch": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer())}),
+		"MailingPatch": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer()), "identity_id": nullable(integer())}),
 		"Run": object(map[string]schema{"id": integer(), "number": integer(), "kind": enumOf(simplesender.RunKinds),
 			"trigger": enumOf(simplesender.Triggers), "scheduled_at": nullable(dateTime()), "started_at": dateTime(), "finished_at": nullable(dateTime()),
 			"cancelled": boolean(), "subject": str(), "counts": ref("Counts")}),
@@ -101,6 +102,25 @@ func components() map[string]schema {
 			"failure": nullable(ref("ErrorDetail")), "failure_line": integer(), "result": nullable(ref("ImportSummary")),
 			"created_at": dateTime(), "started_at": nullable(dateTime()), "finished_at": nullable(dateTime()),
 		}),
+
+		"Identity": object(map[string]schema{"id": integer(), "owner_id": integer(), "owner_email": str(), "name": str(),
+			"email": str(), "reply_to": str(), "default": boolean(), "created_at": dateTime(), "updated_at": dateTime()}),
+		"IdentityInput": input(identityFields, "email"),
+		"IdentityPatch": input(identityFields),
+		"IdentityList":  object(map[string]schema{"items": arr(ref("Identity"))}),
+		"Domain": object(map[string]schema{"id": integer(), "owner_id": integer(), "owner_email": str(), "domain": str(),
+			"verified": boolean(), "verified_at": nullable(dateTime()), "created_at": dateTime(),
+			"verification": object(map[string]schema{"name": str(), "value": str()}),
+			"keys": arr(object(map[string]schema{"selector": str(), "algorithm": enum("rsa", "ed25519"),
+				"state": enum("next", "active", "retired"), "name": str(), "record": str(), "created_at": dateTime()}))}),
+		"DomainList": object(map[string]schema{"items": arr(ref("Domain"))}),
+		"DomainHealth": object(map[string]schema{"dkim": boolean(), "spf": str(), "dmarc": str(), "dmarc_aligned": boolean(),
+			"keys": arr(object(map[string]schema{"selector": str(), "state": enum("next", "active", "retired"),
+				"found": boolean(), "matches": boolean()})),
+			"advice": arr(str()), "advice_text": arr(str())}),
+		"DomainRules": object(map[string]schema{"configured": arr(str()),
+			"items": arr(object(map[string]schema{"domain": str(), "rule": enum("allow", "forbid"), "changed_by": str(),
+				"changed_at": dateTime()}))}),
 
 		"UserList":      listOf(ref("User")),
 		"TokenList":     listOf(ref("Token")),
@@ -300,6 +320,34 @@ func operations() map[string]operation {
 		"GET /mailings/{id}/attempts.csv": {tag: "deliveries", who: whoUser, summary: "Every attempt as CSV",
 			desc:   "Columns id, run, email, attempted_at (caller's time zone), status, code, enhanced, response.",
 			params: []param{bomParam}, ok: str(), okType: "text/csv"},
+
+		"GET /identities": {tag: "senders", who: whoUser, summary: "List sender identities (staff: everyone's)", ok: ref("IdentityList")},
+		"POST /identities": {tag: "senders", who: whoAuthor, summary: "Add a sender identity",
+			desc: "The caller's first identity is the default, as is one created with default=true. Mailings from a domain that is neither verified by the caller nor allowed by an admin are refused (409); tests of them go to the caller only.",
+			body: ref("IdentityInput"), okStatus: 201, ok: ref("Identity")},
+		"GET /identities/{id}":    {tag: "senders", who: whoUser, summary: "One sender identity (ETag, If-None-Match)", ok: ref("Identity")},
+		"PATCH /identities/{id}":  {tag: "senders", who: whoOwner, summary: "Change a sender identity (absent fields keep their value; running sends keep their sender)", body: ref("IdentityPatch"), ok: ref("Identity")},
+		"DELETE /identities/{id}": {tag: "senders", who: whoOwner, summary: "Delete a sender identity (its mailings send from the default)", okStatus: 204},
+		"GET /domains":            {tag: "senders", who: whoUser, summary: "List sender domains with the records to publish (staff: everyone's)", ok: ref("DomainList")},
+		"POST /domains": {tag: "senders", who: whoAuthor, summary: "Add a domain to verify",
+			desc: "Publish the verification TXT record the answer gives, then POST /domains/{id}/verify.",
+			body: input(map[string]schema{"domain": str()}, "domain"), okStatus: 201, ok: ref("Domain"), errs: []int{409}},
+		"GET /domains/{id}":    {tag: "senders", who: whoUser, summary: "One sender domain with its verification and DKIM records (ETag, If-None-Match)", ok: ref("Domain")},
+		"DELETE /domains/{id}": {tag: "senders", who: whoOwner, summary: "Delete a sender domain and its DKIM keys", okStatus: 204},
+		"POST /domains/{id}/verify": {tag: "senders", who: whoOwner, summary: "Look up the verification record and verify the domain",
+			desc: "409 when the record is not found (503 when DNS fails). The first verification makes the DKIM keys (RSA 2048 and Ed25519), which sign at once.",
+			ok:   ref("Domain"), errs: []int{409, 503}},
+		"GET /domains/{id}/health": {tag: "senders", who: whoUser, summary: "Look up the domain's DKIM, SPF and DMARC records",
+			desc: "What Gmail, Yahoo and Outlook.com check of bulk senders, with advice (message keys and text in the caller's language).",
+			ok:   ref("DomainHealth"), errs: []int{503}},
+		"POST /domains/{id}/rotate": {tag: "senders", who: whoOwner, summary: "Start a key rotation: new keys under new selectors, to publish first",
+			ok: ref("Domain"), errs: []int{409}},
+		"POST /domains/{id}/switch": {tag: "senders", who: whoOwner, summary: "Sign with the new keys; the old ones are kept, retired, until removed",
+			ok: ref("Domain"), errs: []int{409}},
+		"POST /domains/{id}/remove-retired": {tag: "senders", who: whoOwner, summary: "Delete the retired keys of a domain", ok: ref("Domain")},
+		"GET /domain-rules":                 {tag: "senders", who: whoStaff, summary: "Domains allowed or forbidden for everyone", ok: ref("DomainRules")},
+		"POST /domain-rules": {tag: "senders", who: whoStaff, summary: "Allow or forbid a domain for everyone (admins); rule none removes the rule",
+			body: input(map[string]schema{"domain": str(), "rule": enum("allow", "forbid", "none")}, "domain", "rule"), ok: ref("DomainRules")},
 
 		"GET /stats": {tag: "reports", who: whoUser, summary: "Figures over all time (regular users: their own; staff: everyone's)", ok: ref("Stats")},
 		"GET /stats/users": {tag: "reports", who: whoStaff, summary: "Figures per user (managers, admins)",

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"simplesender"
 	"simplesender/internal/auth"
 	"simplesender/internal/cache"
+	"simplesender/internal/dkim"
 	"simplesender/internal/i18n"
 	"simplesender/internal/mailer"
 	"simplesender/internal/ratelimit"
@@ -71,6 +73,15 @@ type Deps struct {
 	Secret []byte
 	// Imports bounds CSV uploads and tunes the import workers.
 	Imports ImportConfig
+
+	// DNS answers the TXT lookups of domain checks; nil: the system's.
+	DNS Resolver
+	// AllowedFromDomains anyone may send from without verifying them
+	// (besides the domain of MailFrom), unless an admin forbids one.
+	AllowedFromDomains []string
+	// Keys keeps the DKIM signers, shared with the engine; nil: one made
+	// from Secret.
+	Keys *dkim.Keyring
 }
 
 // App runs the use cases.
@@ -78,6 +89,8 @@ type App struct {
 	Deps
 	limitKeyMAC []byte // HMAC key of rate-limit keys, derived from Secret
 	deviceMAC   []byte // HMAC key of device tokens, derived from Secret
+	domainMAC   []byte // HMAC key of domain verification tokens
+	sealer      *dkim.Sealer
 	imports     importState
 }
 
@@ -117,8 +130,15 @@ func New(d Deps) *App {
 		d.Secret = []byte(auth.NewToken(""))
 	}
 	d.Imports.fill()
+	if d.DNS == nil {
+		d.DNS = net.DefaultResolver
+	}
+	sealer := dkim.NewSealer(d.Secret)
+	if d.Keys == nil {
+		d.Keys = NewKeyring(d.DB, sealer)
+	}
 	a := &App{Deps: d, limitKeyMAC: subkey(d.Secret, "ratelimit keys"), deviceMAC: subkey(d.Secret, "device tokens"),
-		imports: newImportState()}
+		domainMAC: subkey(d.Secret, "domain verification"), sealer: sealer, imports: newImportState()}
 	d.DB.OnChange(a.dataChanged)
 	return a
 }

@@ -19,6 +19,8 @@ type MailingInput struct {
 	Name         string
 	MessageID    int64
 	RecipientIDs []int64
+	// IdentityID is the sender identity, one of the owner's; 0: their default.
+	IdentityID int64
 }
 
 // ListMailings returns a page of mailings: the actor's, or for managers
@@ -108,8 +110,14 @@ func (a *App) CreateMailing(ctx context.Context, ac *Actor, in MailingInput) (*s
 		if err := validateMailing(ctx, s, ac.id(), &in); err != nil {
 			return err
 		}
+		if err := validateMailingIdentity(ctx, s, ac.id(), in.IdentityID); err != nil {
+			return err
+		}
 		m.Name, m.MessageID = in.Name, in.MessageID
-		return s.CreateMailing(ctx, m, in.RecipientIDs)
+		if err := s.CreateMailing(ctx, m, in.RecipientIDs); err != nil {
+			return err
+		}
+		return s.SetMailingIdentity(ctx, m.OwnerID, m.ID, in.IdentityID)
 	})
 	if err != nil {
 		return nil, err
@@ -151,8 +159,14 @@ func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in Mailing
 		if err := validateMailing(ctx, s, m.OwnerID, &in); err != nil {
 			return err
 		}
+		if err := validateMailingIdentity(ctx, s, m.OwnerID, in.IdentityID); err != nil {
+			return err
+		}
 		m.Name, m.MessageID = in.Name, in.MessageID
 		if err := s.UpdateMailing(ctx, m.OwnerID, m); err != nil {
+			return err
+		}
+		if err := s.SetMailingIdentity(ctx, m.OwnerID, id, in.IdentityID); err != nil {
 			return err
 		}
 		if err := s.SetMailingRecipients(ctx, id, in.RecipientIDs); err != nil {
@@ -226,6 +240,9 @@ func (a *App) Schedule(ctx context.Context, ac *Actor, id int64, at time.Time) e
 func (a *App) requestStart(ctx context.Context, ac *Actor, id int64, at time.Time, kind simplesender.RunKind, trigger simplesender.Trigger) error {
 	m, err := a.mailingFor(ctx, ac, id, ActSend)
 	if err != nil {
+		return err
+	}
+	if err := a.checkMailingSender(ctx, m); err != nil {
 		return err
 	}
 	err = a.DB.InTx(ctx, func(s *store.Store) error {

@@ -95,6 +95,9 @@ func (a *App) SendTest(ctx context.Context, ac *Actor, id int64, in TestSendInpu
 	if pm.HTML != nil {
 		mail.HTML = pm.HTML.String(f, true)
 	}
+	if err := a.testSender(ctx, ac, m, to, &mail); err != nil {
+		return nil, err
+	}
 	if err := a.countAttempt(ctx, nil, ruleTestSend, "mailing-test:"+strconv.FormatInt(ac.id(), 10)); err != nil {
 		return nil, err
 	}

@@ -35,8 +35,11 @@ type Config struct {
 	// own connections and rate.
 	SMTPServers []SMTPServer
 	MailFrom    mail.Address
-	BaseURL     *url.URL
-	SecretKey   []byte
+	// AllowedFromDomains anyone may use in a sender identity without
+	// verifying it (lower case); admins may add and forbid more.
+	AllowedFromDomains []string
+	BaseURL            *url.URL
+	SecretKey          []byte
 
 	// SessionIdle and SessionMax bound a login session.
 	SessionIdle time.Duration
@@ -93,6 +96,7 @@ const (
 	EnvCache       = "SIMPLESENDER_CACHE"
 	EnvSMTPURL     = "SIMPLESENDER_SMTP_URL"
 	EnvMailFrom    = "SIMPLESENDER_MAIL_FROM"
+	EnvAllowedFrom = "SIMPLESENDER_ALLOWED_FROM_DOMAINS"
 	EnvBaseURL     = "SIMPLESENDER_BASE_URL"
 	EnvSecretKey   = "SIMPLESENDER_SECRET_KEY"
 	EnvSessionIdle = "SIMPLESENDER_SESSION_IDLE"
@@ -200,6 +204,16 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 		return nil, fmt.Errorf("%s: not an e-mail address: %v", EnvMailFrom, err)
 	}
 	c.MailFrom = *from
+	for _, d := range strings.Split(get(EnvAllowedFrom, ""), ",") {
+		d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+		if d == "" {
+			continue
+		}
+		if strings.ContainsAny(d, "@ /") || !strings.Contains(d, ".") {
+			return nil, fmt.Errorf("%s: %q is not a domain name", EnvAllowedFrom, d)
+		}
+		c.AllowedFromDomains = append(c.AllowedFromDomains, d)
+	}
 
 	base := get(EnvBaseURL, "http://"+c.Addr)
 	u, err := url.Parse(strings.TrimRight(base, "/"))

@@ -55,6 +55,16 @@ type Config struct {
 		EmailSent(kind string)
 		EmailFailed(kind string)
 	}
+	// Signer DKIM-signs each message from its From domain; nil signs nothing.
+	Signer Signer
+}
+
+// Signer DKIM-signs messages (a *dkim.Keyring).
+type Signer interface {
+	// Sign returns the header fields to put before msg, a message from
+	// owner's domain, or nil when the domain has no key. An error of
+	// KindInternal (the database) is passing; any other is the key's.
+	Sign(ctx context.Context, owner int64, domain string, msg []byte) ([]byte, error)
 }
 
 // Store is what the engine needs of the database (a *store.DB): the
@@ -95,9 +105,11 @@ type Engine struct {
 }
 
 type runInfo struct {
-	run *simplesender.Run
-	msg *render.Message
-	err error
+	run     *simplesender.Run
+	msg     *render.Message
+	from    mailer.Address  // the run's sender identity, or the service's address
+	replyTo *mailer.Address // nil: none
+	err     error
 }
 
 // New returns an engine; Run starts it.
@@ -280,6 +292,13 @@ func (e *Engine) runFor(ctx context.Context, id int64) *runInfo {
 	ri.run, ri.err = e.db.RunByID(ctx, id)
 	if ri.err == nil {
 		ri.msg, ri.err = render.ParseMessage(ri.run.Subject, ri.run.BodyText, ri.run.BodyHTML)
+		ri.from = e.cfg.From
+		if ri.run.FromEmail != "" {
+			ri.from = mailer.Address{Name: ri.run.FromName, Email: ri.run.FromEmail}
+		}
+		if ri.run.ReplyTo != "" {
+			ri.replyTo = &mailer.Address{Email: ri.run.ReplyTo}
+		}
 	}
 	e.mu.Lock()
 	if len(e.runs) > 1000 {
@@ -313,7 +332,7 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		return o
 	}
 	f := &render.Fields{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, MiddleName: c.MiddleName}
-	m := &mailer.Message{From: e.cfg.From, To: mailer.Address{Name: f.FullName(), Email: c.Email},
+	m := &mailer.Message{From: ri.from, ReplyTo: ri.replyTo, To: mailer.Address{Name: f.FullName(), Email: c.Email},
 		Subject: ri.msg.Subject.String(f, false), Text: ri.msg.Text.String(f, false)}
 	if ri.msg.HTML != nil {
 		m.HTML = ri.msg.HTML.String(f, true)
@@ -325,8 +344,23 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		o.Response = "the message cannot be built: " + err.Error()
 		return o
 	}
+	data := buf.Bytes()
+	if e.cfg.Signer != nil {
+		sig, err := e.cfg.Signer.Sign(ctx, ri.run.OwnerID, simplesender.DomainOf(ri.from.Email), data)
+		switch {
+		case simplesender.IsKind(err, simplesender.KindInternal):
+			o.Status, o.Cause, o.At = simplesender.DeliveryPending, simplesender.CauseRelease, e.cfg.Now()
+			return o
+		case err != nil:
+			o.Status, o.Cause, o.Attempted, o.At = simplesender.DeliveryFailed, simplesender.CausePermanent, true, e.cfg.Now()
+			o.Response = "the message cannot be signed: " + err.Error()
+			return o
+		case sig != nil:
+			data = append(sig, data...)
+		}
+	}
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
-	reply, err := e.sender.Send(sctx, e.cfg.From.Email, c.Email, buf.Bytes())
+	reply, err := e.sender.Send(sctx, e.cfg.From.Email, c.Email, data)
 	cancel()
 	if re := (*RestingError)(nil); errors.As(err, &re) {
 		// Nothing was tried: every server rests. Give the delivery back,

@@ -68,7 +68,8 @@ func Build(buf *bytes.Buffer, m *Message, now time.Time) (messageID string, err 
 		}
 	}
 
-	// Validation is over: from here on nothing can fail.
+	// Validation is over: from here on nothing can fail but m.Sign.
+	start := buf.Len()
 	buf.WriteString("Date: ")
 	buf.Write(now.AppendFormat(buf.AvailableBuffer(), dateLayout))
 	buf.WriteString("\r\n")
@@ -90,6 +91,17 @@ func Build(buf *bytes.Buffer, m *Message, now time.Time) (messageID string, err 
 		writePart(buf, "text/html", m.HTML)
 	default:
 		writePart(buf, "text/plain", m.Text)
+	}
+	if m.Sign != nil {
+		sig, err := m.Sign(buf.Bytes()[start:])
+		if err != nil {
+			buf.Truncate(start)
+			return "", err
+		}
+		msg := bytes.Clone(buf.Bytes()[start:])
+		buf.Truncate(start)
+		buf.Write(sig)
+		buf.Write(msg)
 	}
 	return messageID, nil
 }

@@ -34,6 +34,9 @@ type Message struct {
 	HTML      string
 	Headers   map[string]string
 	MessageID string
+	// Sign, when set, returns header fields (a DKIM signature) that Build
+	// puts before the built message; its error is Build's.
+	Sign func(msg []byte) ([]byte, error)
 }
 
 // Transport sends a message. Implementations are safe for concurrent use.

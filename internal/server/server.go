@@ -24,6 +24,7 @@ import (
 	"simplesender/internal/cache"
 	"simplesender/internal/config"
 	"simplesender/internal/delivery"
+	"simplesender/internal/dkim"
 	"simplesender/internal/i18n"
 	"simplesender/internal/jobs"
 	"simplesender/internal/mailer"
@@ -85,8 +86,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		DB: db, Transport: transport, Bundle: bundle, Logger: log, SMTP: smtpStatus,
 		BaseURL: cfg.BaseURL, MailFrom: mailer.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
 		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, Secret: cfg.SecretKey,
-		Imports: app.ImportConfig{MaxFile: cfg.UploadMax, MaxTotal: cfg.UploadTotalMax},
+		Imports:            app.ImportConfig{MaxFile: cfg.UploadMax, MaxTotal: cfg.UploadTotalMax},
+		AllowedFromDomains: cfg.AllowedFromDomains,
 	}
+	// One keyring of DKIM signers for the engine and the app's test sends.
+	deps.Keys = app.NewKeyring(db, dkim.NewSealer(cfg.SecretKey))
 	if cfg.RedisURL != "" {
 		o, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -118,7 +122,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	// invalidation follows every committed write from the store's change
 	// hook, which app.New sets.
 	s.Engine = delivery.New(db, sender, delivery.Config{
-		From:  deps.MailFrom,
+		From: deps.MailFrom, Signer: deps.Keys,
 		Conns: smtpStatus().Conns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
 	})
 	deps.Waker = s.Engine

@@ -204,10 +204,13 @@ func ignoreNotFound(err error) error {
 // the mailing's last run before it (0: none).
 func (s *Store) createRun(ctx context.Context, m *simplesender.Mailing, now time.Time) (*simplesender.Run, int64, error) {
 	r := &simplesender.Run{MailingID: m.ID, OwnerID: m.OwnerID, StartedAt: now}
-	var lastRun sql.NullInt64
-	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT start_kind, start_trigger, last_run_id FROM mailings WHERE id = ?"), m.ID).
-		Scan(&r.Kind, &r.Trigger, &lastRun); err != nil {
+	var lastRun, identity sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, s.db.dialect.rebind("SELECT start_kind, start_trigger, last_run_id, identity_id FROM mailings WHERE id = ?"), m.ID).
+		Scan(&r.Kind, &r.Trigger, &lastRun, &identity); err != nil {
 		return nil, 0, s.wrap(err, "read start")
+	}
+	if err := s.runSender(ctx, r, identity); err != nil {
+		return nil, 0, err
 	}
 	msg, err := s.MessageByID(ctx, 0, m.MessageID)
 	if err != nil {
@@ -221,8 +224,9 @@ func (s *Store) createRun(ctx context.Context, m *simplesender.Mailing, now time
 		return nil, 0, s.wrap(err, "number run")
 	}
 	err = s.writeRow(ctx, `INSERT INTO runs (mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at,
-		subject, body_text, body_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		m.ID, r.OwnerID, r.Number, r.Kind, r.Trigger, r.ScheduledAt, now, r.Subject, r.BodyText, r.BodyHTML).Scan(&r.ID)
+		subject, body_text, body_html, from_name, from_email, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.ID, r.OwnerID, r.Number, r.Kind, r.Trigger, r.ScheduledAt, now, r.Subject, r.BodyText, r.BodyHTML,
+		r.FromName, r.FromEmail, r.ReplyTo).Scan(&r.ID)
 	return r, lastRun.Int64, s.wrap(err, "create run")
 }
 
@@ -255,13 +259,13 @@ func (s *Store) createDeliveries(ctx context.Context, r *simplesender.Run, lastR
 }
 
 const runColumns = `id, mailing_id, owner_id, number, kind, trigger, scheduled_at, started_at, finished_at, cancelled_at,
-	subject, body_text, body_html`
+	subject, body_text, body_html, from_name, from_email, reply_to`
 
 func scanRun(row scanner) (*simplesender.Run, error) {
 	var r simplesender.Run
 	var sched, fin, canc sql.NullTime
 	err := row.Scan(&r.ID, &r.MailingID, &r.OwnerID, &r.Number, &r.Kind, &r.Trigger, &sched, &r.StartedAt, &fin, &canc,
-		&r.Subject, &r.BodyText, &r.BodyHTML)
+		&r.Subject, &r.BodyText, &r.BodyHTML, &r.FromName, &r.FromEmail, &r.ReplyTo)
 	r.ScheduledAt, r.FinishedAt = nullTime(sched), nullTime(fin)
 	r.Cancelled = canc.Valid
 	r.StartedAt = r.StartedAt.UTC()

@@ -26,11 +26,14 @@ type mailingForm struct {
 	MessageID int64
 	Selected  []int64
 	Query     string // the recipient search
+	// IdentityID is the sender chosen; 0: the owner's default.
+	IdentityID int64
 }
 
 func readMailingForm(v url.Values) mailingForm {
 	f := mailingForm{Name: v.Get("name"), Query: strings.TrimSpace(v.Get("rq"))}
 	f.MessageID, _ = strconv.ParseInt(v.Get("message_id"), 10, 64)
+	f.IdentityID, _ = strconv.ParseInt(v.Get("identity_id"), 10, 64)
 	seen := map[int64]bool{}
 	for _, id := range app.ParseIDs(v["recipient_ids"]) {
 		if !seen[id] {
@@ -80,6 +83,9 @@ func (f mailingForm) url(path string) string {
 	if f.Query != "" {
 		v.Set("rq", f.Query)
 	}
+	if f.IdentityID != 0 {
+		v.Set("identity_id", strconv.FormatInt(f.IdentityID, 10))
+	}
 	return path + "?" + v.Encode()
 }
 
@@ -91,6 +97,8 @@ type mailingFormData struct {
 	Messages   []*simplesender.Message
 	MoreMsgs   bool
 	MessageID  int64
+	Identities []*simplesender.Identity // the owner's senders
+	IdentityID int64
 	Recipients []*simplesender.Recipient // the ones listed (matching the search)
 	Matching   int                       // how many match the search
 	Owned      int                       // how many recipients the user has
@@ -143,7 +151,12 @@ func (s *Server) mailingFormPage(w http.ResponseWriter, r *http.Request, m *simp
 			s.fail(w, r, err, "", nil)
 			return
 		}
-		f = mailingForm{Name: m.Name, MessageID: m.MessageID, Selected: ids}
+		iid, err := s.app.MailingIdentityID(r.Context(), m)
+		if err != nil {
+			s.fail(w, r, err, "", nil)
+			return
+		}
+		f = mailingForm{Name: m.Name, MessageID: m.MessageID, Selected: ids, IdentityID: iid}
 	}
 	switch q.Get("go") {
 	case "recipient":
@@ -214,6 +227,10 @@ func (s *Server) mailingFormPageData(r *http.Request, m *simplesender.Mailing, f
 	if err != nil {
 		return nil, err
 	}
+	ids, err := s.app.OwnIdentities(ctx, ac, me)
+	if err != nil {
+		return nil, err
+	}
 	owned := matching
 	if f.Query != "" {
 		if _, owned, err = s.app.ListRecipients(ctx, ac, me, app.ListFilter{Limit: 1}); err != nil {
@@ -221,7 +238,7 @@ func (s *Server) mailingFormPageData(r *http.Request, m *simplesender.Mailing, f
 		}
 	}
 	d := &mailingFormData{M: m, Self: self, Action: "/mailings", Cancel: "/mailings", Messages: msgs, MoreMsgs: nmsgs > len(msgs),
-		MessageID: f.MessageID, Recipients: list, Matching: matching, Owned: owned, Checked: map[int64]bool{},
+		MessageID: f.MessageID, Identities: ids, IdentityID: f.IdentityID, Recipients: list, Matching: matching, Owned: owned, Checked: map[int64]bool{},
 		Selected: len(f.Selected), Query: f.Query}
 	if m != nil {
 		d.Action = "/mailings/" + strconv.FormatInt(m.ID, 10)
@@ -259,7 +276,7 @@ func (s *Server) updateMailing(w http.ResponseWriter, r *http.Request) {
 func (s *Server) saveMailing(w http.ResponseWriter, r *http.Request, m *simplesender.Mailing) {
 	rc := reqCtx(r)
 	f := readMailingForm(r.PostForm)
-	in := app.MailingInput{Name: f.Name, MessageID: f.MessageID, RecipientIDs: f.Selected}
+	in := app.MailingInput{Name: f.Name, MessageID: f.MessageID, RecipientIDs: f.Selected, IdentityID: f.IdentityID}
 	var (
 		saved *simplesender.Mailing
 		err   error

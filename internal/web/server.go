@@ -166,6 +166,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /mailings/{id}/progress.json", s.authed(s.progressJSON))
 	mux.Handle("GET /mailings/{id}/attempts.csv", s.authed(s.attemptsCSV))
 
+	s.identityRoutes(mux)
 	mux.Handle("GET /reports", s.authed(s.reports))
 	mux.Handle("GET /reports.csv", s.authed(s.reportCSV))
 
