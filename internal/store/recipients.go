@@ -49,6 +49,8 @@ func (s *Store) RecipientByID(ctx context.Context, owner, id int64) (*simplesend
 // ListFilter selects a page of a list.
 type ListFilter struct {
 	Query  string // case-insensitive substring search
+	ListID int64  // recipients: only the members of this list (0: any)
+	Tag    string // recipients: only those with this tag ("": any)
 	Limit  int
 	Offset int
 	Sort   string // an allow-listed column name, or "" for the default
@@ -69,6 +71,10 @@ func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) (
 	where = "WHERE " + where
 	if f.Query != "" {
 		cond, more := recipientSearch(f.Query)
+		where += " AND " + cond
+		args = append(args, more...)
+	}
+	if cond, more := memberOf(f.ListID, f.Tag); len(more) > 0 {
 		where += " AND " + cond
 		args = append(args, more...)
 	}
