@@ -137,6 +137,9 @@ func (a *App) RunImport(ctx context.Context, ac *Actor, id string, o ImportOptio
 	if _, err := a.PreviewImportJob(ctx, ac, id, o.CSV, 1); err != nil {
 		return nil, err
 	}
+	if err := a.checkImportList(ctx, j.OwnerID, o); err != nil {
+		return nil, err
+	}
 	err = a.DB.InTx(ctx, func(s *store.Store) (err error) {
 		j, err = s.RunImportJobNow(ctx, j.ID, encodeOptions(o), a.imports.worker, a.Now().Add(a.Imports.Lease))
 		return err
