@@ -30,6 +30,9 @@ type mailingJSON struct {
 	// StatusDetail says what the mailing does now (see statusDetailJSON).
 	StatusDetail statusDetailJSON `json:"status_detail"`
 	RecipientIDs []int64          `json:"recipient_ids,omitempty"`
+	// Audience are the lists and tags of the audience (answers about one
+	// mailing only).
+	Audience []audienceRuleJSON `json:"audience,omitempty"`
 }
 
 func mailingOf(m *simplesender.Mailing) mailingJSON {
@@ -44,6 +47,8 @@ type mailingInput struct {
 	Name         *string  `json:"name"`
 	MessageID    *int64   `json:"message_id"`
 	RecipientIDs *[]int64 `json:"recipient_ids"`
+	// Audience, when present, replaces the lists and tags of the audience.
+	Audience *[]audienceInput `json:"audience"`
 }
 
 // over returns mi with the fields present in the input set.
@@ -56,6 +61,9 @@ func (in mailingInput) over(mi app.MailingInput) app.MailingInput {
 	}
 	if in.RecipientIDs != nil {
 		mi.RecipientIDs = *in.RecipientIDs
+	}
+	if in.Audience != nil {
+		mi.Audience = audienceRules(*in.Audience)
 	}
 	return mi
 }
@@ -103,6 +111,11 @@ func (x *API) listMailings(w http.ResponseWriter, r *http.Request, u *simplesend
 func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender.Mailing, audience bool) (mailingJSON, error) {
 	out := mailingOf(m)
 	out.StatusDetail = x.statusDetailOf(r, u, m)
+	rules, err := x.app.MailingAudienceRules(r.Context(), m)
+	if err != nil {
+		return mailingJSON{}, err
+	}
+	out.Audience = audienceOf(rules)
 	if !audience {
 		return out, nil
 	}
@@ -180,6 +193,11 @@ func (x *API) patchMailing(w http.ResponseWriter, r *http.Request, u *simplesend
 	mi := in.over(app.MailingInput{Name: m.Name, MessageID: m.MessageID})
 	if in.RecipientIDs == nil {
 		if mi.RecipientIDs, err = x.app.MailingRecipientIDs(r.Context(), as(u), id); err != nil {
+			return err
+		}
+	}
+	if in.Audience == nil {
+		if mi.Audience, err = x.app.MailingAudienceRules(r.Context(), m); err != nil {
 			return err
 		}
 	}

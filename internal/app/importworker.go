@@ -181,7 +181,7 @@ func (a *App) runJob(parent context.Context, j *store.ImportJob, progress func(I
 	defer cancel(nil)
 	go a.keepLease(ctx, cancel, j.ID, log)
 
-	o := ImportOptions{CSV: jo.CSV, Update: jo.Update, ValidOnly: jo.ValidOnly, DryRun: jo.DryRun}
+	o := ImportOptions{CSV: jo.CSV, Update: jo.Update, ValidOnly: jo.ValidOnly, DryRun: jo.DryRun, ListID: jo.ListID}
 	o.Progress = a.jobProgress(ctx, cancel, j, o.DryRun, progress)
 	resume := &importResume{at: j.Progress.Committed, counts: countsOf(j.Progress.Counts),
 		commit: func(s *store.Store, done int, c ImportCounts) error {

@@ -100,6 +100,12 @@ func (a *App) MailingRecipients(ctx context.Context, m *simplesender.Mailing, li
 	return a.DB.Store().MailingRecipients(ctx, m.ID, limit, offset)
 }
 
+// MailingAudienceRules returns the lists and tags of the audience of
+// mailing m, as GetMailing gave it to the caller, without counting it.
+func (a *App) MailingAudienceRules(ctx context.Context, m *simplesender.Mailing) ([]simplesender.AudienceRule, error) {
+	return a.DB.Store().MailingAudience(ctx, m.ID)
+}
+
 // MailingAudience returns the lists and tags of the audience of mailing m,
 // as GetMailing gave it to the caller, and the number of recipients a run
 // starting now would be sent to.
