@@ -152,7 +152,7 @@ func (x *API) importRecipients(w http.ResponseWriter, r *http.Request, u *simple
 	}
 	if name := r.URL.Query().Get("list"); name != "" && o.ListID == 0 {
 		// A list by name, made when the caller has none of that name.
-		l, err := x.app.ListByName(r.Context(), as(u), name, true)
+		l, err := x.app.ListByName(r.Context(), as(u), 0, name, true)
 		if err != nil {
 			return err
 		}

@@ -119,22 +119,26 @@ func (a *App) ownList(ctx context.Context, ac *Actor, id int64) (*simplesender.L
 	return l, err
 }
 
-// ListByName returns the actor's list named name, creating it when create
-// is set and there is none (an import's list). Errors: Invalid (field
+// ListByName returns the list named name of owner (the actor when owner is
+// 0), creating it when create is set and there is none: an import's list,
+// also for the command line (the system actor). Errors: Invalid (field
 // list), NotFound when there is none and create is not set, Forbidden.
-func (a *App) ListByName(ctx context.Context, ac *Actor, name string, create bool) (*simplesender.List, error) {
-	if err := writable(ac, ac.id()); err != nil {
+func (a *App) ListByName(ctx context.Context, ac *Actor, owner int64, name string, create bool) (*simplesender.List, error) {
+	if owner == 0 {
+		owner = ac.id()
+	}
+	if err := authorize(ac, ActCreate, owner); err != nil {
 		return nil, err
 	}
 	norm, err := simplesender.NormalizeListName(name)
 	if err != nil {
 		return nil, simplesender.Invalid(map[string]string{"list": "error.list.name"})
 	}
-	l, err := a.DB.Store().ListByName(ctx, ac.id(), norm)
+	l, err := a.DB.Store().ListByName(ctx, owner, norm)
 	if simplesender.IsKind(err, simplesender.KindNotFound) && create {
-		l, err = a.CreateList(ctx, ac, norm)
-		if err == errListExists { // made meanwhile by another request
-			return a.DB.Store().ListByName(ctx, ac.id(), norm)
+		l = &simplesender.List{OwnerID: owner, Name: norm}
+		if err = a.DB.Store().CreateList(ctx, l); simplesender.IsKind(err, simplesender.KindConflict) {
+			return a.DB.Store().ListByName(ctx, owner, norm) // made meanwhile by another request
 		}
 	}
 	return l, err
