@@ -78,3 +78,26 @@ func TestListsPagesAndAudience(t *testing.T) {
 		check(t, "a bad tag", bad, 422, []string{"A tag is up to 50 letters"}, nil)
 	})
 }
+
+// TestMailingFormLargeAudience: an owner with more recipients than the form
+// lists gets no checkbox per recipient until a search narrows them, and the
+// lists chooser; a search lists the matching ones to tick.
+func TestMailingFormLargeAudience(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		owner := s.actor(t, "active").User.ID
+		if err := s.env.DB.Store().BulkRecipients(t.Context(), owner, 520, func(i int) simplesender.Recipient {
+			return simplesender.Recipient{Email: "many" + itoa(int64(i)) + "@example.com"}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		form := s.do(t, "active", "GET", "/mailings/new", nil)
+		check(t, "the form", form, 200, []string{"You have 520 recipients: choose lists and tags above"}, []string{`name="recipient_ids" value=`})
+		found := s.do(t, "active", "GET", "/mailings/new?state=1&rq=many51", nil)
+		check(t, "a search", found, 200, []string{"many51@example.com", "many519@example.com", `name="recipient_ids" value=`}, []string{"many52@example.com"})
+		if n := strings.Count(found.body, `type="checkbox" name="recipient_ids"`); n != 11 {
+			t.Errorf("the search lists %d checkboxes, want 11", n)
+		}
+	})
+}
