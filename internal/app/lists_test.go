@@ -231,6 +231,14 @@ func TestMailingAudienceFromLists(t *testing.T) {
 		if !hasField(err, "recipient_ids", "error.mailing.recipients_required") {
 			t.Errorf("only an exclusion: %v", err)
 		}
+		// A copy keeps the lists and tags.
+		cp, err := env.App.DuplicateMailing(ctx, ann, m.ID, "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rules, n, _ := env.App.MailingAudience(ctx, cp); len(rules) != 2 || n != 3 {
+			t.Errorf("the copy's audience: %+v, %d", rules, n)
+		}
 		// The checkbox way: chosen recipients only.
 		m4, err := env.App.CreateMailing(ctx, ann, app.MailingInput{Name: "m4", MessageID: msg.ID, RecipientIDs: ids[:2]})
 		if err != nil || m4.RecipientCount != 2 {
