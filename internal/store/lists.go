@@ -260,17 +260,23 @@ func (s *Store) SelectedRecipientIDsAfter(ctx context.Context, owner int64, sel 
 	}, "SELECT id FROM recipients WHERE "+where+" AND id > ? ORDER BY id LIMIT ?", append(args, after, limit)...)
 }
 
-// memberOf is the condition on recipients (unqualified columns) of being on
-// list listID (0: any) and having tag (""; any), with its arguments.
-func memberOf(listID int64, tag string) (string, []any) {
+// memberOf is the condition on recipients (unqualified columns) of owner
+// (0: anyone's) of being on list listID (0: any) and having tag (""; any),
+// with its arguments. Neither subquery depends on the row: the database
+// reads the list's or the tag's index once.
+func memberOf(owner, listID int64, tag string) (string, []any) {
 	var cond []string
 	var args []any
 	if listID != 0 {
 		cond = append(cond, "id IN (SELECT recipient_id FROM list_members WHERE list_id = ?)")
 		args = append(args, listID)
 	}
-	if tag != "" {
-		cond = append(cond, "id IN (SELECT t.recipient_id FROM recipient_tags t WHERE t.tag = ? AND t.owner_id = recipients.owner_id)")
+	switch {
+	case tag != "" && owner != 0:
+		cond = append(cond, "id IN (SELECT t.recipient_id FROM recipient_tags t WHERE t.owner_id = ? AND t.tag = ?)")
+		args = append(args, owner, tag)
+	case tag != "":
+		cond = append(cond, "EXISTS (SELECT 1 FROM recipient_tags t WHERE t.recipient_id = recipients.id AND t.tag = ?)")
 		args = append(args, tag)
 	}
 	if len(cond) == 0 {

@@ -86,7 +86,7 @@ func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) (
 		where += " AND " + cond
 		args = append(args, more...)
 	}
-	if cond, more := memberOf(0, f.Tag); len(more) > 0 {
+	if cond, more := memberOf(owner, 0, f.Tag); len(more) > 0 {
 		where += " AND " + cond
 		args = append(args, more...)
 	}

@@ -41,7 +41,7 @@ func (sel RecipientSelection) where(owner int64) (string, []any) {
 			where += " AND " + cond
 			args = append(args, more...)
 		}
-		if cond, more := memberOf(sel.ListID, sel.Tag); len(more) > 0 {
+		if cond, more := memberOf(owner, sel.ListID, sel.Tag); len(more) > 0 {
 			where += " AND " + cond
 			args = append(args, more...)
 		}
