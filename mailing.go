@@ -16,8 +16,10 @@ type Recipient struct {
 	FirstName  string
 	MiddleName string
 	Comment    string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Tags are the recipient's tags, sorted, when the reader loaded them.
+	Tags      []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // FullName joins the names in the usual Russian order: last, first, middle.

@@ -93,6 +93,11 @@ func importOptions(r *http.Request) (app.ImportOptions, error) {
 	if o.DryRun, err = boolParam(r, "dry_run", false); err != nil {
 		bad.Add("dry_run", "error.query.invalid")
 	}
+	if s := q.Get("list_id"); s != "" {
+		if o.ListID, err = strconv.ParseInt(s, 10, 64); err != nil || o.ListID <= 0 {
+			bad.Add("list_id", "error.query.invalid")
+		}
+	}
 	if o.CSV.Separator, err = separatorOf(r); err != nil {
 		bad.Add("separator", "error.query.invalid")
 	}
@@ -144,6 +149,14 @@ func (x *API) importRecipients(w http.ResponseWriter, r *http.Request, u *simple
 	o, err := importOptions(r)
 	if err != nil {
 		return err
+	}
+	if name := r.URL.Query().Get("list"); name != "" && o.ListID == 0 {
+		// A list by name, made when the caller has none of that name.
+		l, err := x.app.ListByName(r.Context(), as(u), 0, name, true)
+		if err != nil {
+			return err
+		}
+		o.ListID = l.ID
 	}
 	wait := maxImportWait
 	if s := r.URL.Query().Get("wait"); s != "" {

@@ -33,6 +33,9 @@ type mailingJSON struct {
 	// IdentityID is the sender identity chosen (null: the owner's
 	// default); in the answers about one mailing only.
 	IdentityID *int64 `json:"identity_id,omitempty"`
+	// Audience are the lists and tags of the audience (answers about one
+	// mailing only).
+	Audience []audienceRuleJSON `json:"audience,omitempty"`
 }
 
 func mailingOf(m *simplesender.Mailing) mailingJSON {
@@ -48,6 +51,8 @@ type mailingInput struct {
 	MessageID    *int64   `json:"message_id"`
 	RecipientIDs *[]int64 `json:"recipient_ids"`
 	IdentityID   *int64   `json:"identity_id"`
+	// Audience, when present, replaces the lists and tags of the audience.
+	Audience *[]audienceInput `json:"audience"`
 }
 
 // over returns mi with the fields present in the input set.
@@ -63,6 +68,9 @@ func (in mailingInput) over(mi app.MailingInput) app.MailingInput {
 	}
 	if in.IdentityID != nil {
 		mi.IdentityID = *in.IdentityID
+	}
+	if in.Audience != nil {
+		mi.Audience = audienceRules(*in.Audience)
 	}
 	return mi
 }
@@ -117,6 +125,11 @@ func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender
 	if iid != 0 {
 		out.IdentityID = &iid
 	}
+	rules, err := x.app.MailingAudienceRules(r.Context(), m)
+	if err != nil {
+		return mailingJSON{}, err
+	}
+	out.Audience = audienceOf(rules)
 	if !audience {
 		return out, nil
 	}
@@ -198,6 +211,11 @@ func (x *API) patchMailing(w http.ResponseWriter, r *http.Request, u *simplesend
 	mi := in.over(app.MailingInput{Name: m.Name, MessageID: m.MessageID, IdentityID: iid})
 	if in.RecipientIDs == nil {
 		if mi.RecipientIDs, err = x.app.MailingRecipientIDs(r.Context(), as(u), id); err != nil {
+			return err
+		}
+	}
+	if in.Audience == nil {
+		if mi.Audience, err = x.app.MailingAudienceRules(r.Context(), m); err != nil {
 			return err
 		}
 	}

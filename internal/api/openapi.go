@@ -17,8 +17,12 @@ import (
 // every answer of the test suite fits the schema of its route and status.
 
 var (
-	recipientFields = map[string]schema{"email": str(), "first_name": str(), "last_name": str(), "middle_name": str(), "comment": str()}
-	messageFields   = map[string]schema{"subject": str(),
+	recipientFields = map[string]schema{"email": str(), "first_name": str(), "last_name": str(), "middle_name": str(), "comment": str(),
+		"tags": arr(str())}
+	selectionFields = map[string]schema{"ids": schema{"type": "array", "items": integer(), "maxItems": 1000},
+		"all": boolean(), "q": schema{"type": "string", "maxLength": maxQueryLen}, "list_id": integer(), "tag": str()}
+	audienceFields = map[string]schema{"kind": enum("list", "tag"), "exclude": boolean(), "list_id": integer(), "tag": str()}
+	messageFields  = map[string]schema{"subject": str(),
 		"format":    described(enumOf(simplesender.MessageFormats), "text (default): body_text, with an optional body_html; html: body_html, body_text is generated from it; markdown: body_markdown, body_html and body_text are generated from it. HTML is refused when a tag is left open or misnested, or for script, form and its controls, frames, objects, on* attributes and javascript: addresses."),
 		"body_text": str(), "body_html": str(), "body_markdown": str()}
 	countsSchema = object(counterProperties())
@@ -36,13 +40,14 @@ func components() map[string]schema {
 		"message_id": integer(), "status": enum("created", "running", "finished"), "disabled": boolean(),
 		"disabled_at": nullable(dateTime()), "scheduled_at": nullable(dateTime()), "started_at": nullable(dateTime()),
 		"finished_at": nullable(dateTime()), "created_at": dateTime(), "updated_at": dateTime(),
-		"recipient_count": integer(), "counts": ref("Counts"), "recipient_ids": arr(integer()), "identity_id": nullable(integer()),
+		"recipient_count": integer(), "counts": ref("Counts"), "recipient_ids": arr(integer()), "audience": arr(ref("AudienceRule")),
+		"identity_id": nullable(integer()),
 		"status_detail": object(map[string]schema{"phase": enum("new", "scheduled", "starting", "sending", "finished"),
 			"at": nullable(dateTime()), "next_at": nullable(dateTime()), "percent": integer(), "text": str()})})
 	// The audience's ids are in the answers to create, change and duplicate
 	// only: reading a mailing costs the same for any audience; its
 	// recipients are paged by GET /mailings/{id}/recipients.
-	mailing["required"] = without(without(mailing["required"].([]string), "recipient_ids"), "identity_id")
+	mailing["required"] = without(without(without(mailing["required"].([]string), "recipient_ids"), "audience"), "identity_id")
 	return map[string]schema{
 		"Error": object(map[string]schema{"error": ref("ErrorDetail")}),
 		"ErrorDetail": object(map[string]schema{
@@ -51,10 +56,18 @@ func components() map[string]schema {
 			"message": str(),
 			"fields":  strMap(),
 		}),
-		"Accepted": object(map[string]schema{"accepted": boolean()}),
-		"Count":    object(map[string]schema{"count": integer()}),
-		"RecipientSelection": input(map[string]schema{"ids": schema{"type": "array", "items": integer(), "maxItems": 1000},
-			"all": boolean(), "q": schema{"type": "string", "maxLength": maxQueryLen}}),
+		"Accepted":            object(map[string]schema{"accepted": boolean()}),
+		"Count":               object(map[string]schema{"count": integer()}),
+		"RecipientSelection":  input(selectionFields),
+		"RecipientBulkAction": input(with(selectionFields, map[string]schema{"target_list_id": integer(), "set_tag": str()})),
+		"List": object(map[string]schema{"id": integer(), "owner_id": integer(), "name": str(), "members": integer(),
+			"created_at": dateTime(), "updated_at": dateTime()}),
+		"ListInput":         input(map[string]schema{"name": str()}, "name"),
+		"ListList":          listOf(ref("List")),
+		"AudienceRule":      object(with(audienceFields, map[string]schema{"list_name": str()})),
+		"AudienceRuleInput": input(audienceFields, "kind"),
+		"MailingAudience": object(map[string]schema{"rules": arr(ref("AudienceRule")), "chosen_count": integer(),
+			"count": integer()}),
 		"User": object(map[string]schema{"id": integer(), "email": str(), "name": str(), "phone": str(), "country": str(),
 			"lang": str(), "timezone": str(), "role": enum("user", "manager", "admin"), "status": enum("pending", "active", "blocked"),
 			"created_at": dateTime(), "confirmed_at": nullable(dateTime()), "blocked_at": nullable(dateTime()),
@@ -71,9 +84,10 @@ func components() map[string]schema {
 		"MessagePatch": input(messageFields),
 		"Counts":       countsSchema,
 		"Mailing":      mailing,
-		"MailingInput": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer()), "identity_id": nullable(integer())},
-			"message_id", "recipient_ids"),
-		"MailingPatch": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer()), "identity_id": nullable(integer())}),
+		"MailingInput": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer()),
+			"audience": arr(ref("AudienceRuleInput")), "identity_id": nullable(integer())}, "message_id"),
+		"MailingPatch": input(map[string]schema{"name": str(), "message_id": integer(), "recipient_ids": arr(integer()),
+			"audience": arr(ref("AudienceRuleInput")), "identity_id": nullable(integer())}),
 		"Run": object(map[string]schema{"id": integer(), "number": integer(), "kind": enumOf(simplesender.RunKinds),
 			"trigger": enumOf(simplesender.Triggers), "scheduled_at": nullable(dateTime()), "started_at": dateTime(), "finished_at": nullable(dateTime()),
 			"cancelled": boolean(), "subject": str(), "counts": ref("Counts")}),
@@ -218,7 +232,9 @@ func operations() map[string]operation {
 		"POST /users/{id}/unblock": {tag: "users", who: whoStaff, summary: "Unblock a user", ok: ref("User")},
 
 		"GET /recipients": {tag: "recipients", who: whoUser, summary: "List recipients (staff: everyone's)",
-			params: listParams(recipientSorts), ok: ref("RecipientList")},
+			desc: "Each with its tags. list_id keeps the members of a list (404 for a list the caller may not see), tag those with the tag.",
+			params: append(listParams(recipientSorts), query("list_id", "Only the members of this list.", integer()),
+				query("tag", "Only the recipients with this tag.", str())), ok: ref("RecipientList"), errs: []int{404}},
 		"POST /recipients": {tag: "recipients", who: whoAuthor, summary: "Add a recipient",
 			desc: "The e-mail is unique per owner, compared case-insensitively (422 on email otherwise).",
 			body: ref("RecipientInput"), okStatus: 201, ok: ref("Recipient")},
@@ -233,6 +249,17 @@ func operations() map[string]operation {
 			desc: "The body selects as for /recipients/bulk/count; the answer says how many were deleted. They leave the mailings' audiences; the delivery history keeps its copy. " +
 				"422 on ids when none of the ids is the caller's.",
 			body: ref("RecipientSelection"), ok: ref("Count")},
+		"POST /recipients/bulk/add-to-list": {tag: "recipients", who: whoAuthor, summary: "Put a selection of the caller's recipients on one of the caller's lists",
+			desc: "The body selects as for /recipients/bulk/count (with all=true, list_id and tag narrow it too) and names target_list_id. " +
+				"The answer counts those that were not on it yet. Done in batches of 500, each its own transaction. 422 on list_id for a list not the caller's.",
+			body: ref("RecipientBulkAction"), ok: ref("Count")},
+		"POST /recipients/bulk/remove-from-list": {tag: "recipients", who: whoAuthor, summary: "Take a selection of the caller's recipients off a list",
+			desc: "As add-to-list; the answer counts those that were on it.", body: ref("RecipientBulkAction"), ok: ref("Count")},
+		"POST /recipients/bulk/tag": {tag: "recipients", who: whoAuthor, summary: "Tag a selection of the caller's recipients with set_tag",
+			desc: "Tags are kept in lower case: up to 50 letters, digits, spaces and - _ . : (422 on set_tag otherwise). The answer counts those that did not have it.",
+			body: ref("RecipientBulkAction"), ok: ref("Count")},
+		"POST /recipients/bulk/untag": {tag: "recipients", who: whoAuthor, summary: "Take the tag set_tag from a selection of the caller's recipients",
+			desc: "The answer counts those that had it.", body: ref("RecipientBulkAction"), ok: ref("Count")},
 		"POST /recipients/bulk/export.csv": {tag: "recipients", who: whoUser, summary: "Export a selection of the caller's recipients as CSV",
 			desc:   "The body selects as for /recipients/bulk/count; the file is as GET /recipients.csv.",
 			params: []param{bomParam, separatorParam}, body: ref("RecipientSelection"), ok: str(), okType: "text/csv"},
@@ -250,6 +277,8 @@ func operations() map[string]operation {
 				query("mode", "Rows whose address the owner already has: skip (default) or update them.", enum("skip", "update")),
 				query("valid_only", "Import the valid rows of a file that has invalid ones.", schema{"type": "boolean", "default": false}),
 				query("dry_run", "Check and count only; write nothing.", schema{"type": "boolean", "default": false}),
+				query("list_id", "Put everyone in the file (new, updated or already there) on this list of the caller's (422 on list_id otherwise).", integer()),
+				query("list", "As list_id, by the list's name; a list of that name is made when the caller has none.", str()),
 				separatorParam,
 				query("encoding", "Force the encoding instead of detecting it.", enum("utf-8", "windows-1251")),
 			},
@@ -262,6 +291,17 @@ func operations() map[string]operation {
 		"GET /recipients/{id}":    {tag: "recipients", who: whoUser, summary: "One recipient (ETag, If-None-Match)", ok: ref("Recipient")},
 		"PATCH /recipients/{id}":  {tag: "recipients", who: whoOwner, summary: "Change a recipient (absent fields keep their value)", body: ref("RecipientPatch"), ok: ref("Recipient")},
 		"DELETE /recipients/{id}": {tag: "recipients", who: whoOwner, summary: "Delete a recipient (the delivery history keeps its copy)", okStatus: 204},
+
+		"GET /lists": {tag: "lists", who: whoUser, summary: "List recipient lists by name, with their member counts (staff: everyone's)",
+			params: append([]param{searchParam, ownerParam}, pageParams...), ok: ref("ListList")},
+		"POST /lists": {tag: "lists", who: whoAuthor, summary: "Create a list of recipients",
+			desc: "Names are unique per owner, case-insensitively (422 on name otherwise).", body: ref("ListInput"), okStatus: 201, ok: ref("List")},
+		"GET /lists/{id}":   {tag: "lists", who: whoUser, summary: "One list with its member count (ETag, If-None-Match)", ok: ref("List")},
+		"PATCH /lists/{id}": {tag: "lists", who: whoOwner, summary: "Rename a list", body: ref("ListInput"), ok: ref("List")},
+		"DELETE /lists/{id}": {tag: "lists", who: whoOwner, summary: "Delete a list (its recipients stay; mailings lose it from their audience)",
+			okStatus: 204},
+		"GET /lists/{id}/recipients": {tag: "lists", who: whoUser, summary: "The members of a list, page by page, as GET /recipients",
+			params: append(listParams(recipientSorts), query("tag", "Only the members with this tag.", str())), ok: ref("RecipientList")},
 
 		"GET /messages": {tag: "messages", who: whoUser, summary: "List messages (staff: everyone's)",
 			params: listParams(messageSorts), ok: ref("MessageList")},
@@ -281,8 +321,12 @@ func operations() map[string]operation {
 			desc: "Without recipient_ids: the answer and its cost do not grow with the audience (recipient_count says how many), " +
 				"so it can be polled while the mailing is sent. GET /mailings/{id}/recipients pages the audience.",
 			ok: ref("Mailing")},
-		"GET /mailings/{id}/recipients": {tag: "mailings", who: whoUser, summary: "The audience of a mailing, page by page, by id",
+		"GET /mailings/{id}/recipients": {tag: "mailings", who: whoUser, summary: "The chosen recipients of a mailing, page by page, by id",
 			params: pageParams, ok: ref("RecipientList")},
+		"GET /mailings/{id}/audience": {tag: "mailings", who: whoUser, summary: "The lists and tags of a mailing's audience, and how many it reaches now",
+			desc: "count is the number of recipients a run starting now would be sent to: the chosen ones (chosen_count) and everyone on an included list or with an included tag, " +
+				"minus those on an excluded list or with an excluded tag, each address once. A run fixes this set when it starts.",
+			ok: ref("MailingAudience")},
 		"PATCH /mailings/{id}": {tag: "mailings", who: whoOwner, summary: "Change a mailing (absent fields keep their value; recipient_ids replaces the audience)",
 			body: ref("MailingPatch"), ok: ref("Mailing"), errs: []int{409}},
 		"DELETE /mailings/{id}": {tag: "mailings", who: whoOwner, summary: "Delete a mailing and its history (409 while it is being sent)", okStatus: 204, errs: []int{409}},

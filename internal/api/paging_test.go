@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"simplesender/internal/app"
 	"simplesender/internal/store/storetest"
 )
 
@@ -30,6 +31,21 @@ func TestPageNumbersOfEveryList(t *testing.T) {
 		f.run(t, o.G.ID)
 		if _, _, err := f.env.App.CreateAPIToken(t.Context(), actor(owner), owner, "second"); err != nil {
 			t.Fatal(err)
+		}
+		// Two lists or more, one with the mailing's id (the {id} below)
+		// holding every recipient of the owner.
+		for i := 0; ; i++ {
+			l, err := f.env.App.CreateList(t.Context(), actor(owner), "List "+itoa(int64(i)))
+			if err != nil || l.ID > o.G.ID {
+				t.Fatalf("list %d: %v", i, err)
+			}
+			if l.ID == o.G.ID && i > 0 {
+				if _, err := f.env.App.ApplyToSelected(t.Context(), actor(owner), app.RecipientSelection{All: true}, app.BulkAddToList,
+					app.BulkTarget{ListID: l.ID}); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
 		}
 		var lists []string
 		for pattern, op := range operations() {

@@ -9,20 +9,25 @@ import (
 
 // recipientJSON is a recipient as the API shows it.
 type recipientJSON struct {
-	ID         int64  `json:"id"`
-	OwnerID    int64  `json:"owner_id"`
-	Email      string `json:"email"`
-	FirstName  string `json:"first_name"`
-	LastName   string `json:"last_name"`
-	MiddleName string `json:"middle_name"`
-	Comment    string `json:"comment"`
-	CreatedAt  string `json:"created_at"`
-	UpdatedAt  string `json:"updated_at"`
+	ID         int64    `json:"id"`
+	OwnerID    int64    `json:"owner_id"`
+	Email      string   `json:"email"`
+	FirstName  string   `json:"first_name"`
+	LastName   string   `json:"last_name"`
+	MiddleName string   `json:"middle_name"`
+	Comment    string   `json:"comment"`
+	Tags       []string `json:"tags"`
+	CreatedAt  string   `json:"created_at"`
+	UpdatedAt  string   `json:"updated_at"`
 }
 
 func recipientOf(r *simplesender.Recipient) recipientJSON {
-	return recipientJSON{ID: r.ID, OwnerID: r.OwnerID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
-		MiddleName: r.MiddleName, Comment: r.Comment, CreatedAt: timeJSON(r.CreatedAt), UpdatedAt: timeJSON(r.UpdatedAt)}
+	out := recipientJSON{ID: r.ID, OwnerID: r.OwnerID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
+		MiddleName: r.MiddleName, Comment: r.Comment, Tags: r.Tags, CreatedAt: timeJSON(r.CreatedAt), UpdatedAt: timeJSON(r.UpdatedAt)}
+	if out.Tags == nil {
+		out.Tags = []string{}
+	}
+	return out
 }
 
 // recipientInput is the body of POST and PATCH /recipients: a nil field is
@@ -33,6 +38,8 @@ type recipientInput struct {
 	LastName   *string `json:"last_name"`
 	MiddleName *string `json:"middle_name"`
 	Comment    *string `json:"comment"`
+	// Tags, when present, replace the recipient's tags.
+	Tags *[]string `json:"tags"`
 }
 
 // apply sets the present fields on r.
@@ -47,17 +54,25 @@ func (in recipientInput) apply(r *simplesender.Recipient) {
 	set(&r.LastName, in.LastName)
 	set(&r.MiddleName, in.MiddleName)
 	set(&r.Comment, in.Comment)
+	r.Tags = nil // absent: kept
+	if in.Tags != nil {
+		r.Tags = append([]string{}, *in.Tags...)
+	}
 }
 
 // recipientSorts are the fields a recipient list may be sorted by.
 var recipientSorts = []string{"id", "email", "last_name", "first_name", "created_at"}
 
 // listRecipients answers a page of recipients: the caller's own, everyone's
-// for staff (?owner_id= narrows it). ?q= searches the address and names.
+// for staff (?owner_id= narrows it). ?q= searches the address and names;
+// ?list_id= and ?tag= keep the members of a list and those with a tag.
 // Errors: BadRequest, Invalid (sort).
 func (x *API) listRecipients(w http.ResponseWriter, r *http.Request, u *simplesender.User) error {
 	p, f, owner, err := listQuery(r, recipientSorts)
 	if err != nil {
+		return err
+	}
+	if err := recipientFilter(r, &f); err != nil {
 		return err
 	}
 	items, total, err := x.app.ListRecipients(r.Context(), as(u), owner, f)

@@ -13,9 +13,11 @@ import (
 // caller's recipients, or all=true for every one matching q (every one
 // when q is empty).
 type selectionInput struct {
-	IDs   []int64 `json:"ids"`
-	All   bool    `json:"all"`
-	Query string  `json:"q"`
+	IDs    []int64 `json:"ids"`
+	All    bool    `json:"all"`
+	Query  string  `json:"q"`
+	ListID int64   `json:"list_id"`
+	Tag    string  `json:"tag"`
 }
 
 // selection decodes the body into a selection. Errors: BadRequest for a
@@ -25,11 +27,24 @@ func selection(w http.ResponseWriter, r *http.Request) (app.RecipientSelection, 
 	if err := decode(w, r, &in); err != nil {
 		return app.RecipientSelection{}, err
 	}
+	return in.selection()
+}
+
+// selection checks in. Errors: Invalid (q: too long; tag: not a tag).
+func (in selectionInput) selection() (app.RecipientSelection, error) {
 	q := strings.TrimSpace(in.Query)
 	if len(q) > maxQueryLen {
 		return app.RecipientSelection{}, simplesender.Invalid(map[string]string{"q": "error.query.invalid"})
 	}
-	return app.RecipientSelection{IDs: in.IDs, All: in.All, Query: q}, nil
+	sel := app.RecipientSelection{IDs: in.IDs, All: in.All, Query: q, ListID: in.ListID}
+	if strings.TrimSpace(in.Tag) != "" {
+		tag, ok := simplesender.NormalizeTag(in.Tag)
+		if !ok {
+			return sel, simplesender.Invalid(map[string]string{"tag": "error.tag.invalid"})
+		}
+		sel.Tag = tag
+	}
+	return sel, nil
 }
 
 // countJSON answers how many recipients a selection holds, or held.

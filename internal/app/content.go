@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -53,13 +54,33 @@ func getFor[T any](ctx context.Context, ac *Actor, id int64, get func(context.Co
 
 // ListRecipients returns a page of recipients: the actor's own, or for
 // managers everyone's (owner narrows it to one user).
+//
+// f.ListID must name a list the actor may see (NotFound otherwise); f.Tag
+// is normalized. The recipients come with their tags.
 func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Recipient, int, error) {
-	return listFor(ctx, ac, owner, f, a.DB.Store().ListRecipients)
+	if f.ListID != 0 {
+		if _, err := a.GetList(ctx, ac, f.ListID); err != nil {
+			return nil, 0, err
+		}
+	}
+	if f.Tag != "" {
+		f.Tag, _ = simplesender.NormalizeTag(f.Tag)
+	}
+	out, n, err := listFor(ctx, ac, owner, f, a.DB.Store().ListRecipients)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, n, a.DB.Store().LoadTags(ctx, out)
 }
 
-// GetRecipient returns a recipient the actor may see. Errors: NotFound.
+// GetRecipient returns a recipient the actor may see, with its tags.
+// Errors: NotFound.
 func (a *App) GetRecipient(ctx context.Context, ac *Actor, id int64) (*simplesender.Recipient, error) {
-	return getFor(ctx, ac, id, a.DB.Store().RecipientByID)
+	r, err := getFor(ctx, ac, id, a.DB.Store().RecipientByID)
+	if err != nil {
+		return nil, err
+	}
+	return r, a.DB.Store().LoadTags(ctx, []*simplesender.Recipient{r})
 }
 
 func validateRecipient(r *simplesender.Recipient) error {
@@ -72,6 +93,19 @@ func validateRecipient(r *simplesender.Recipient) error {
 		r.Email = email
 	}
 	r.ValidateNames(f)
+	if r.Tags != nil {
+		tags := make([]string, 0, len(r.Tags))
+		for _, t := range r.Tags {
+			n, ok := simplesender.NormalizeTag(t)
+			if !ok {
+				f.Add("tags", "error.tag.invalid")
+			} else if !slices.Contains(tags, n) {
+				tags = append(tags, n)
+			}
+		}
+		slices.Sort(tags)
+		r.Tags = tags
+	}
 	return f.Err()
 }
 
@@ -82,7 +116,7 @@ func conflictEmail(err error) error {
 	return err
 }
 
-// CreateRecipient adds a recipient for the actor. Errors: Invalid (also for
+// CreateRecipient adds a recipient for the actor, with r.Tags. Errors: Invalid (also for
 // an address the actor already has), Forbidden (managers).
 func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Recipient) error {
 	if err := authorize(ac, ActCreate, ac.id()); err != nil {
@@ -92,10 +126,18 @@ func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 		return err
 	}
 	r.OwnerID = ac.id()
-	return conflictEmail(a.DB.Store().CreateRecipient(ctx, r))
+	return a.DB.InTx(ctx, func(s *store.Store) error {
+		if err := conflictEmail(s.CreateRecipient(ctx, r)); err != nil {
+			return err
+		}
+		if r.Tags == nil {
+			return nil
+		}
+		return s.SetRecipientTags(ctx, r.OwnerID, r.ID, r.Tags)
+	})
 }
 
-// UpdateRecipient saves recipient r: the actor's, or for admins anyone's
+// UpdateRecipient saves recipient r (and its tags unless r.Tags is nil): the actor's, or for admins anyone's
 // (recorded, see authorize). Errors: Invalid, NotFound, Forbidden (managers).
 func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Recipient) error {
 	cur, err := a.GetRecipient(ctx, ac, r.ID)
@@ -112,6 +154,11 @@ func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 	return a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := conflictEmail(s.UpdateRecipient(ctx, cur.OwnerID, r)); err != nil {
 			return err
+		}
+		if r.Tags != nil { // nil: the caller did not send tags, they stay
+			if err := s.SetRecipientTags(ctx, cur.OwnerID, r.ID, r.Tags); err != nil {
+				return err
+			}
 		}
 		return recordOnBehalf(ctx, s, ac, cur.OwnerID, targetRecipient, r.ID, "update")
 	})

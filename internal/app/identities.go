@@ -254,7 +254,8 @@ func (a *App) testSender(ctx context.Context, ac *Actor, m *simplesender.Mailing
 }
 
 // auditOnBehalf writes to the audit log what an admin did to another
-// user's identity or domain (objects without an admin mark).
+// user's object of type target that has no admin mark (an identity, a
+// domain, a list).
 func auditOnBehalf(ctx context.Context, s *store.Store, ac *Actor, owner int64, target string, id int64, action string) error {
 	if !ac.onBehalf(owner) {
 		return nil

@@ -171,10 +171,11 @@ type jobOptions struct {
 	Update    bool          `json:"update"`
 	ValidOnly bool          `json:"valid_only"`
 	DryRun    bool          `json:"dry_run"`
+	ListID    int64         `json:"list_id,omitempty"`
 }
 
 func encodeOptions(o ImportOptions) []byte {
-	b, _ := json.Marshal(jobOptions{CSV: o.CSV, Update: o.Update, ValidOnly: o.ValidOnly, DryRun: o.DryRun})
+	b, _ := json.Marshal(jobOptions{CSV: o.CSV, Update: o.Update, ValidOnly: o.ValidOnly, DryRun: o.DryRun, ListID: o.ListID})
 	return b
 }
 
@@ -205,7 +206,7 @@ func jobOf(r *store.ImportJob) *ImportJob {
 		FinishedAt: r.FinishedAt}
 	var o jobOptions
 	if json.Unmarshal(r.Options, &o) == nil {
-		j.Options = ImportOptions{CSV: o.CSV, Update: o.Update, ValidOnly: o.ValidOnly, DryRun: o.DryRun}
+		j.Options = ImportOptions{CSV: o.CSV, Update: o.Update, ValidOnly: o.ValidOnly, DryRun: o.DryRun, ListID: o.ListID}
 	}
 	p := r.Progress
 	j.Progress = ImportProgress{Phase: ImportPhase(p.Phase), Done: p.Done, Total: p.Total, ImportCounts: countsOf(p.Counts)}
@@ -425,6 +426,9 @@ func (a *App) StartImport(ctx context.Context, ac *Actor, id string, o ImportOpt
 		return nil, simplesender.E(simplesender.KindConflict, "error.import.not_waiting")
 	}
 	if _, err := a.PreviewImportJob(ctx, ac, id, o.CSV, 1); err != nil {
+		return nil, err
+	}
+	if err := a.checkImportList(ctx, j.OwnerID, o); err != nil {
 		return nil, err
 	}
 	if err := a.DB.Store().QueueImportJob(ctx, j.ID, encodeOptions(o)); err != nil {

@@ -21,6 +21,7 @@ type importBatch struct {
 	update bool
 	dry    bool
 	cols   []store.RecipientColumn
+	listID int64 // every row goes on this list (0: none)
 	rows   []*simplesender.Recipient
 	write  []*simplesender.Recipient
 	// commit, when set, runs in each batch's transaction with the counts
@@ -69,6 +70,15 @@ func (b *importBatch) flush(ctx context.Context, c *ImportCounts) (bool, error) 
 			// (PostgreSQL).
 			slices.SortFunc(b.write, func(x, y *simplesender.Recipient) int { return strings.Compare(lower(x.Email), lower(y.Email)) })
 			if err := s.UpsertRecipients(ctx, b.owner, b.write, update); err != nil {
+				return err
+			}
+		}
+		if b.listID != 0 {
+			emails := make([]string, len(b.rows))
+			for i, r := range b.rows {
+				emails[i] = r.Email
+			}
+			if err := s.AddListMembersByEmail(ctx, b.owner, b.listID, emails); err != nil {
 				return err
 			}
 		}

@@ -37,6 +37,9 @@ type ImportOptions struct {
 	// DryRun reads the whole file and counts what the import would do,
 	// and writes nothing.
 	DryRun bool
+	// ListID, when set, puts every recipient of the file (new, updated and
+	// unchanged alike) on this list of the importing owner.
+	ListID int64
 	// Progress, when set, is told how the import goes: every few thousand
 	// rows while the file is checked, after every batch while it is
 	// written, and at the end of each phase. It runs in the importing
@@ -159,6 +162,9 @@ type importResume struct {
 // is set.
 func (a *App) importFile(ctx context.Context, owner int64, src io.ReadSeeker, o ImportOptions, resume *importResume) (*ImportResult, error) {
 	started := time.Now()
+	if err := a.checkImportList(ctx, owner, o); err != nil {
+		return nil, err
+	}
 	start, err := src.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return nil, simplesender.Errorf("import: %w", err)
@@ -277,7 +283,7 @@ func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o Imp
 	if err != nil {
 		return fileError(err)
 	}
-	b := &importBatch{a: a, owner: owner, update: o.Update, dry: o.DryRun, cols: mappedColumns(res.Format.Mapping)}
+	b := &importBatch{a: a, owner: owner, update: o.Update, dry: o.DryRun, cols: mappedColumns(res.Format.Mapping), listID: o.ListID}
 	firstLine := map[string]int{} // for the addresses that may repeat
 	done, skip := 0, 0
 	if resume != nil && !o.DryRun {
@@ -324,4 +330,17 @@ func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o Imp
 		}
 	}
 	return flush()
+}
+
+// checkImportList checks that the list of o, if any, is owner's. Errors:
+// Invalid (field list_id).
+func (a *App) checkImportList(ctx context.Context, owner int64, o ImportOptions) error {
+	if o.ListID == 0 {
+		return nil
+	}
+	_, err := a.DB.Store().ListByID(ctx, owner, o.ListID)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return simplesender.Invalid(map[string]string{"list_id": "error.list.unknown"})
+	}
+	return err
 }

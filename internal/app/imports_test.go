@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -190,7 +191,7 @@ func TestImportExistingAndRepeatedRows(t *testing.T) {
 				}
 				again := im.list()
 				for k, r := range got {
-					if again[k] != r {
+					if !reflect.DeepEqual(again[k], r) {
 						t.Errorf("%s changed: %+v -> %+v", k, r, again[k])
 					}
 				}

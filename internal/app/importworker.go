@@ -137,6 +137,9 @@ func (a *App) RunImport(ctx context.Context, ac *Actor, id string, o ImportOptio
 	if _, err := a.PreviewImportJob(ctx, ac, id, o.CSV, 1); err != nil {
 		return nil, err
 	}
+	if err := a.checkImportList(ctx, j.OwnerID, o); err != nil {
+		return nil, err
+	}
 	err = a.DB.InTx(ctx, func(s *store.Store) (err error) {
 		j, err = s.RunImportJobNow(ctx, j.ID, encodeOptions(o), a.imports.worker, a.Now().Add(a.Imports.Lease))
 		return err
@@ -178,7 +181,7 @@ func (a *App) runJob(parent context.Context, j *store.ImportJob, progress func(I
 	defer cancel(nil)
 	go a.keepLease(ctx, cancel, j.ID, log)
 
-	o := ImportOptions{CSV: jo.CSV, Update: jo.Update, ValidOnly: jo.ValidOnly, DryRun: jo.DryRun}
+	o := ImportOptions{CSV: jo.CSV, Update: jo.Update, ValidOnly: jo.ValidOnly, DryRun: jo.DryRun, ListID: jo.ListID}
 	o.Progress = a.jobProgress(ctx, cancel, j, o.DryRun, progress)
 	resume := &importResume{at: j.Progress.Committed, counts: countsOf(j.Progress.Counts),
 		commit: func(s *store.Store, done int, c ImportCounts) error {

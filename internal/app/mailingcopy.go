@@ -43,6 +43,13 @@ func (a *App) DuplicateMailing(ctx context.Context, ac *Actor, id int64, lang st
 		if err := s.CreateMailing(ctx, cp, ids); err != nil {
 			return err
 		}
+		rules, err := s.MailingAudience(ctx, id) // the lists and tags too
+		if err != nil {
+			return err
+		}
+		if err := s.SetMailingAudience(ctx, cp.ID, rules); err != nil {
+			return err
+		}
 		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, cp.ID, "duplicate")
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,54 @@ type MailingInput struct {
 	RecipientIDs []int64
 	// IdentityID is the sender identity, one of the owner's; 0: their default.
 	IdentityID int64
+	// Audience adds lists and tags to the chosen recipients, or takes them
+	// out (see simplesender.AudienceRule); resolved when a run starts.
+	Audience []simplesender.AudienceRule
+}
+
+// maxAudienceRules bounds the rules of one mailing's audience.
+const maxAudienceRules = 50
+
+// validateAudience checks in's rules against owner's lists and reports
+// whether one includes anyone.
+func validateAudience(ctx context.Context, s *store.Store, owner int64, in *MailingInput, f simplesender.FieldErrors) (bool, error) {
+	if len(in.Audience) > maxAudienceRules {
+		f.Add("audience", "error.audience.too_many")
+		return false, nil
+	}
+	includes := false
+	out := in.Audience[:0:0]
+	for _, r := range in.Audience {
+		switch r.Kind {
+		case simplesender.AudienceList:
+			if _, err := s.ListByID(ctx, owner, r.ListID); err != nil {
+				if !simplesender.IsKind(err, simplesender.KindNotFound) {
+					return false, err
+				}
+				f.Add("audience", "error.list.unknown")
+				continue
+			}
+			r.Tag = ""
+		case simplesender.AudienceTag:
+			tag, ok := simplesender.NormalizeTag(r.Tag)
+			if !ok {
+				f.Add("audience", "error.tag.invalid")
+				continue
+			}
+			r.Tag, r.ListID = tag, 0
+		default:
+			f.Add("audience", "error.audience.kind")
+			continue
+		}
+		r.ListName = ""
+		if slices.Contains(out, r) {
+			continue
+		}
+		includes = includes || !r.Exclude
+		out = append(out, r)
+	}
+	in.Audience = out
+	return includes, nil
 }
 
 // ListMailings returns a page of mailings: the actor's, or for managers
@@ -53,6 +102,24 @@ func (a *App) MailingRecipients(ctx context.Context, m *simplesender.Mailing, li
 	return a.DB.Store().MailingRecipients(ctx, m.ID, limit, offset)
 }
 
+// MailingAudienceRules returns the lists and tags of the audience of
+// mailing m, as GetMailing gave it to the caller, without counting it.
+func (a *App) MailingAudienceRules(ctx context.Context, m *simplesender.Mailing) ([]simplesender.AudienceRule, error) {
+	return a.DB.Store().MailingAudience(ctx, m.ID)
+}
+
+// MailingAudience returns the lists and tags of the audience of mailing m,
+// as GetMailing gave it to the caller, and the number of recipients a run
+// starting now would be sent to.
+func (a *App) MailingAudience(ctx context.Context, m *simplesender.Mailing) ([]simplesender.AudienceRule, int, error) {
+	rules, err := a.DB.Store().MailingAudience(ctx, m.ID)
+	if err != nil || len(rules) == 0 {
+		return rules, m.RecipientCount, err
+	}
+	n, err := a.DB.Store().CountAudience(ctx, m.OwnerID, m.ID)
+	return rules, n, err
+}
+
 // validateMailing checks that the message and every recipient are owner's.
 func validateMailing(ctx context.Context, s *store.Store, owner int64, in *MailingInput) error {
 	in.Name = strings.TrimSpace(in.Name)
@@ -68,9 +135,14 @@ func validateMailing(ctx context.Context, s *store.Store, owner int64, in *Maili
 		}
 		f.Add("message_id", "error.mailing.message_unknown")
 	}
+	includes, err := validateAudience(ctx, s, owner, in, f)
+	if err != nil {
+		return err
+	}
 	ids := dedupe(in.RecipientIDs)
 	in.RecipientIDs = ids
 	switch {
+	case len(ids) == 0 && includes:
 	case len(ids) == 0:
 		f.Add("recipient_ids", "error.mailing.recipients_required")
 	case len(ids) > 1_000_000:
@@ -115,6 +187,9 @@ func (a *App) CreateMailing(ctx context.Context, ac *Actor, in MailingInput) (*s
 		}
 		m.Name, m.MessageID = in.Name, in.MessageID
 		if err := s.CreateMailing(ctx, m, in.RecipientIDs); err != nil {
+			return err
+		}
+		if err := s.SetMailingAudience(ctx, m.ID, in.Audience); err != nil {
 			return err
 		}
 		return s.SetMailingIdentity(ctx, m.OwnerID, m.ID, in.IdentityID)
@@ -170,6 +245,9 @@ func (a *App) UpdateMailing(ctx context.Context, ac *Actor, id int64, in Mailing
 			return err
 		}
 		if err := s.SetMailingRecipients(ctx, id, in.RecipientIDs); err != nil {
+			return err
+		}
+		if err := s.SetMailingAudience(ctx, id, in.Audience); err != nil {
 			return err
 		}
 		return recordOnBehalf(ctx, s, ac, m.OwnerID, targetMailing, id, "update")

@@ -29,6 +29,7 @@ func runImportRecipients(ctx context.Context, e *Env, args []string) error {
 	sep := fs.String("separator", "", "the separator between cells: , ; tab or | (default: detected)")
 	enc := fs.String("encoding", "", "utf-8 or windows-1251 (default: detected)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	list := fs.String("list", "", "put everyone in the file on the user's list of this name (made if the user has none)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -63,6 +64,13 @@ func runImportRecipients(ctx context.Context, e *Env, args []string) error {
 	defer srv.Close()
 	if !*quiet {
 		o.Progress = progressPrinter(e.Stderr)
+	}
+	if *list != "" && !*dryRun { // a dry run writes nothing, a list neither
+		l, err := srv.App.ListByName(ctx, app.System, u.ID, *list, true)
+		if err != nil {
+			return fmt.Errorf("--list %q: %w", *list, err)
+		}
+		o.ListID = l.ID
 	}
 	// The file goes into the database as the user's import job, which this
 	// process runs: every instance shows it, and should this process die, a

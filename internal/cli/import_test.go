@@ -9,6 +9,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"simplesender"
+	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
 )
 
@@ -79,6 +80,40 @@ func TestImportExportRecipients(t *testing.T) {
 		b, err := os.ReadFile(exported)
 		if err != nil || !strings.HasPrefix(string(b), "\ufeffemail;last_name;") || !strings.Contains(string(b), "olga@example.com;Сидорова;Ольга") {
 			t.Fatalf("exported file %q %v", b, err)
+		}
+	})
+}
+
+// TestImportIntoListCLI: import-recipients --list puts everyone in the file
+// on the user's list of that name, making it the first time and reusing it
+// (in any case) the next.
+func TestImportIntoListCLI(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		u := env.User(t, "owner@example.com", simplesender.RoleUser, simplesender.StatusActive)
+		vars := map[string]string{"SIMPLESENDER_DATA_DIR": t.TempDir(), "SIMPLESENDER_DATABASE_URL": env.URL, "SIMPLESENDER_LOG_LEVEL": "warn"}
+		p := filepath.Join(t.TempDir(), "fair.csv")
+		if err := os.WriteFile(p, []byte("email\nann@example.com\nbob@example.com\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, out, errOut := run(t, vars, "", "import-recipients", "--email", "owner@example.com", "--quiet", "--list", "Fair 2026", p); code != 0 {
+			t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
+		}
+		p2 := filepath.Join(t.TempDir(), "more.csv")
+		if err := os.WriteFile(p2, []byte("email\nbob@example.com\ncid@example.com\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, out, errOut := run(t, vars, "", "import-recipients", "--email", "owner@example.com", "--quiet", "--list", "FAIR 2026", p2); code != 0 {
+			t.Fatalf("second import: exit %d\n%s\n%s", code, out, errOut)
+		}
+		ac := &app.Actor{User: u}
+		lists, total, err := env.App.ListLists(t.Context(), ac, 0, app.ListFilter{})
+		if err != nil || total != 1 || lists[0].Name != "Fair 2026" || lists[0].Members != 3 {
+			t.Fatalf("lists after two imports: %d, %v", total, err)
+		}
+		if code, _, errOut := run(t, vars, "", "import-recipients", "--email", "owner@example.com", "--quiet", "--list", " ", p); code != 1 ||
+			!strings.Contains(errOut, "list: Give the list a name") {
+			t.Errorf("a blank list name: exit %d, %q", code, errOut)
 		}
 	})
 }

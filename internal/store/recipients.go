@@ -49,6 +49,8 @@ func (s *Store) RecipientByID(ctx context.Context, owner, id int64) (*simplesend
 // ListFilter selects a page of a list.
 type ListFilter struct {
 	Query  string // case-insensitive substring search
+	ListID int64  // recipients: only the members of this list (0: any)
+	Tag    string // recipients: only those with this tag ("": any)
 	Limit  int
 	Offset int
 	Sort   string // an allow-listed column name, or "" for the default
@@ -64,19 +66,39 @@ func (f *ListFilter) limit() int {
 
 // ListRecipients returns a page of owner's recipients (everyone's when owner
 // is 0) ordered by id, and the total matching.
+//
+// Filtered by a list, the page walks the list's own index (list_id,
+// recipient_id) and looks each member up by id, so that it reads the page's
+// rows, not every recipient of the owner; the total, without other
+// filters, counts the index alone (a list holds only its owner's
+// recipients).
 func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) ([]*simplesender.Recipient, int, error) {
 	where, args := ownedBy("owner_id", owner)
+	from, order := "recipients", "id"
+	if f.ListID != 0 {
+		from, order = "list_members lm CROSS JOIN recipients", "lm.recipient_id"
+		where += " AND recipients.id = lm.recipient_id AND lm.list_id = ?"
+		args = append(args, f.ListID)
+	}
 	where = "WHERE " + where
 	if f.Query != "" {
 		cond, more := recipientSearch(f.Query)
 		where += " AND " + cond
 		args = append(args, more...)
 	}
+	if cond, more := memberOf(owner, 0, f.Tag); len(more) > 0 {
+		where += " AND " + cond
+		args = append(args, more...)
+	}
 	var total int
-	if err := s.queryRow(ctx, "SELECT count(*) FROM recipients "+where, args...).Scan(&total); err != nil {
+	count := "SELECT count(*) FROM " + from + " " + where
+	countArgs := args
+	if f.ListID != 0 && f.Query == "" && f.Tag == "" {
+		count, countArgs = "SELECT count(*) FROM list_members WHERE list_id = ?", []any{f.ListID}
+	}
+	if err := s.queryRow(ctx, count, countArgs...).Scan(&total); err != nil {
 		return nil, 0, s.wrap(err, "count recipients")
 	}
-	order := "id"
 	switch f.Sort {
 	case "email":
 		order = "email_norm"
@@ -87,7 +109,8 @@ func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) (
 		order += " DESC"
 	}
 	out, err := queryList(ctx, s, "list recipients", scanRecipient,
-		"SELECT "+recipientColumns+" FROM recipients "+where+" ORDER BY "+order+", id LIMIT ? OFFSET ?", append(args, f.limit(), offsetArg(f.Offset))...)
+		"SELECT "+prefixed("recipients.", recipientColumns)+" FROM "+from+" "+where+" ORDER BY "+order+", recipients.id LIMIT ? OFFSET ?",
+		append(args, f.limit(), offsetArg(f.Offset))...)
 	return out, total, err
 }
 

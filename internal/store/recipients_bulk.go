@@ -12,13 +12,15 @@ import (
 const MaxSelectedIDs = 1000
 
 // RecipientSelection picks some of an owner's recipients for a bulk action:
-// the ones named in IDs, or with All every one that matches Query (every one
-// of the owner's when Query is empty). Ids of other owners' recipients select
-// nothing.
+// the ones named in IDs, or with All every one that matches Query, ListID
+// and Tag (every one of the owner's when they are empty). Ids of other
+// owners' recipients select nothing.
 type RecipientSelection struct {
-	IDs   []int64
-	All   bool
-	Query string
+	IDs    []int64
+	All    bool
+	Query  string
+	ListID int64
+	Tag    string
 }
 
 // recipientSearch is the condition of a case-insensitive search in the
@@ -33,11 +35,16 @@ func recipientSearch(q string) (string, []any) {
 func (sel RecipientSelection) where(owner int64) (string, []any) {
 	where, args := "owner_id = ?", []any{owner}
 	switch {
-	case sel.All && sel.Query != "":
-		cond, more := recipientSearch(sel.Query)
-		where += " AND " + cond
-		args = append(args, more...)
 	case sel.All:
+		if sel.Query != "" {
+			cond, more := recipientSearch(sel.Query)
+			where += " AND " + cond
+			args = append(args, more...)
+		}
+		if cond, more := memberOf(owner, sel.ListID, sel.Tag); len(more) > 0 {
+			where += " AND " + cond
+			args = append(args, more...)
+		}
 	case len(sel.IDs) == 0:
 		where += " AND 1=0"
 	default:

@@ -31,6 +31,14 @@ func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time,
 	if err != nil {
 		return err
 	}
+	if rules, err := s.HasAudienceRules(ctx, id); err != nil {
+		return err
+	} else if rules {
+		// The audience has lists or tags: is anyone in it now?
+		if m.RecipientCount, err = s.CountAudience(ctx, m.OwnerID, id); err != nil {
+			return err
+		}
+	}
 	if err := simplesender.CheckStart(m, simplesender.StartRequest{Kind: kind, At: at, Now: now, OwnerBlocked: blocked,
 		RunActive: active != 0, RepeatWindow: repeatWindow}); err != nil {
 		return err
@@ -244,6 +252,14 @@ func (s *Store) createDeliveries(ctx context.Context, r *simplesender.Run, lastR
 			       COALESCE(r.first_name, d.first_name), COALESCE(r.middle_name, d.middle_name), `+sqlPending+`, ?, ?
 			FROM deliveries d LEFT JOIN recipients r ON r.id = d.recipient_id
 			WHERE d.run_id = ? AND d.status = ? ORDER BY d.id`, r.ID, now, now, lastRun, st)
+	} else if rules, herr := s.HasAudienceRules(ctx, r.MailingID); herr != nil {
+		return 0, herr
+	} else if rules {
+		// Lists and tags are resolved now: the run keeps this snapshot.
+		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
+			status, next_attempt_at, updated_at)
+			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, `+sqlPending+`, ?, ?`+audienceSQL+` ORDER BY r.id`,
+			append([]any{r.ID, now, now}, audienceArgs(r.MailingID, r.OwnerID)...)...)
 	} else {
 		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
 			status, next_attempt_at, updated_at)

@@ -147,6 +147,11 @@ type importPreviewData struct {
 	Update    bool
 	ValidOnly bool
 	Invalid   int // invalid rows among those shown
+	// Lists are the viewer's lists; ListID the one chosen for everyone in
+	// the file, or NewList the name of a list to make for them.
+	Lists   []*simplesender.List
+	ListID  int64
+	NewList string
 }
 
 // importColumn is one column of the file in the mapping form.
@@ -214,10 +219,26 @@ func (s *Server) importPreview(w http.ResponseWriter, r *http.Request) {
 		o, d.Sep, d.Enc = importOptions(r)
 		d.Update = r.PostFormValue("existing") == "update"
 		d.ValidOnly = r.PostFormValue("invalid") != "none"
+		d.ListID, _ = strconv.ParseInt(r.PostFormValue("list"), 10, 64)
+		d.NewList = strings.TrimSpace(r.PostFormValue("new_list"))
 		if r.PostFormValue("action") == "import" {
-			s.startImport(w, r, id, app.ImportOptions{CSV: o, Update: d.Update, ValidOnly: d.ValidOnly})
+			io := app.ImportOptions{CSV: o, Update: d.Update, ValidOnly: d.ValidOnly, ListID: max(d.ListID, 0)}
+			if d.NewList != "" {
+				l, err := s.app.ListByName(r.Context(), rc.actor(), 0, d.NewList, true)
+				if err != nil {
+					s.fail(w, r, err, "", nil)
+					return
+				}
+				io.ListID = l.ID
+			}
+			s.startImport(w, r, id, io)
 			return
 		}
+	}
+	var lerr error
+	if d.Lists, _, lerr = s.app.ListLists(r.Context(), rc.actor(), rc.User.ID, app.ListFilter{Limit: maxChooser}); lerr != nil {
+		s.fail(w, r, lerr, "", nil)
+		return
 	}
 	page := &Page{Title: "page.import_preview.title", Nav: "recipients", Data: d}
 	pv, err := s.app.PreviewImportJob(r.Context(), rc.actor(), id, o, previewRows)

@@ -28,10 +28,69 @@ type mailingForm struct {
 	Query     string // the recipient search
 	// IdentityID is the sender chosen; 0: the owner's default.
 	IdentityID int64
+	// The audience's lists and tags: everyone on IncLists or with a tag of
+	// IncTags, minus everyone on ExcLists or with a tag of ExcTags (tags
+	// separated by commas).
+	IncLists, ExcLists []int64
+	IncTags, ExcTags   string
+}
+
+// pickThreshold is the number of recipients above which the form lists
+// none of them until a search narrows the list: a large audience is built
+// from lists and tags, and single people are found by searching.
+const pickThreshold = maxPickList
+
+// audience returns the rules of the form's lists and tags.
+func (f mailingForm) audience() []simplesender.AudienceRule {
+	var out []simplesender.AudienceRule
+	for _, id := range f.IncLists {
+		out = append(out, simplesender.AudienceRule{Kind: simplesender.AudienceList, ListID: id})
+	}
+	for _, t := range splitTags(f.IncTags) {
+		out = append(out, simplesender.AudienceRule{Kind: simplesender.AudienceTag, Tag: t})
+	}
+	for _, id := range f.ExcLists {
+		out = append(out, simplesender.AudienceRule{Kind: simplesender.AudienceList, ListID: id, Exclude: true})
+	}
+	for _, t := range splitTags(f.ExcTags) {
+		out = append(out, simplesender.AudienceRule{Kind: simplesender.AudienceTag, Tag: t, Exclude: true})
+	}
+	return out
+}
+
+// withAudience sets the form's lists and tags from rules.
+func (f *mailingForm) withAudience(rules []simplesender.AudienceRule) {
+	var inc, exc []string
+	for _, r := range rules {
+		switch {
+		case r.Kind == simplesender.AudienceList && r.Exclude:
+			f.ExcLists = append(f.ExcLists, r.ListID)
+		case r.Kind == simplesender.AudienceList:
+			f.IncLists = append(f.IncLists, r.ListID)
+		case r.Exclude:
+			exc = append(exc, r.Tag)
+		default:
+			inc = append(inc, r.Tag)
+		}
+	}
+	f.IncTags, f.ExcTags = strings.Join(inc, ", "), strings.Join(exc, ", ")
+}
+
+// splitTags splits a comma-separated field; the app checks each tag.
+func splitTags(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func readMailingForm(v url.Values) mailingForm {
-	f := mailingForm{Name: v.Get("name"), Query: strings.TrimSpace(v.Get("rq"))}
+	f := mailingForm{Name: v.Get("name"), Query: strings.TrimSpace(v.Get("rq")), IncTags: v.Get("inc_tags"), ExcTags: v.Get("exc_tags")}
+	f.IncLists = uniqueIDs(app.ParseIDs(v["inc_list"]))
+	f.ExcLists = uniqueIDs(app.ParseIDs(v["exc_list"]))
 	f.MessageID, _ = strconv.ParseInt(v.Get("message_id"), 10, 64)
 	f.IdentityID, _ = strconv.ParseInt(v.Get("identity_id"), 10, 64)
 	seen := map[int64]bool{}
@@ -86,6 +145,18 @@ func (f mailingForm) url(path string) string {
 	if f.IdentityID != 0 {
 		v.Set("identity_id", strconv.FormatInt(f.IdentityID, 10))
 	}
+	for _, id := range f.IncLists {
+		v.Add("inc_list", strconv.FormatInt(id, 10))
+	}
+	for _, id := range f.ExcLists {
+		v.Add("exc_list", strconv.FormatInt(id, 10))
+	}
+	if f.IncTags != "" {
+		v.Set("inc_tags", f.IncTags)
+	}
+	if f.ExcTags != "" {
+		v.Set("exc_tags", f.ExcTags)
+	}
 	return path + "?" + v.Encode()
 }
 
@@ -111,6 +182,15 @@ type mailingFormData struct {
 	// count as boxes are ticked.
 	SelectedForms string
 	HiddenCount   int // chosen ids that are not listed
+	// Lists are the owner's lists; IncLists and ExcLists the chosen ones;
+	// Tags the tags the owner uses, for suggestions.
+	Lists              []*simplesender.List
+	IncLists, ExcLists map[int64]bool
+	IncTags, ExcTags   string
+	Tags               []string
+	// Large: the owner has too many recipients to list them all; a search
+	// lists some.
+	Large bool
 }
 
 func (s *Server) newMailingForm(w http.ResponseWriter, r *http.Request) {
@@ -151,12 +231,19 @@ func (s *Server) mailingFormPage(w http.ResponseWriter, r *http.Request, m *simp
 			s.fail(w, r, err, "", nil)
 			return
 		}
+		f = mailingForm{Name: m.Name, MessageID: m.MessageID, Selected: ids}
+		rules, err := s.app.MailingAudienceRules(r.Context(), m)
+		if err != nil {
+			s.fail(w, r, err, "", nil)
+			return
+		}
 		iid, err := s.app.MailingIdentityID(r.Context(), m)
 		if err != nil {
 			s.fail(w, r, err, "", nil)
 			return
 		}
-		f = mailingForm{Name: m.Name, MessageID: m.MessageID, Selected: ids, IdentityID: iid}
+		f.withAudience(rules)
+		f.IdentityID = iid
 	}
 	switch q.Get("go") {
 	case "recipient":
@@ -257,6 +344,26 @@ func (s *Server) mailingFormPageData(r *http.Request, m *simplesender.Mailing, f
 		}
 	}
 	d.Hidden, d.HiddenCount = joinIDs(hidden), len(hidden)
+	if d.Lists, _, err = s.app.ListLists(ctx, ac, me, app.ListFilter{Limit: maxChooser}); err != nil {
+		return nil, err
+	}
+	if d.Tags, err = s.app.RecipientTags(ctx, ac); err != nil {
+		return nil, err
+	}
+	d.IncLists, d.ExcLists = map[int64]bool{}, map[int64]bool{}
+	for _, id := range f.IncLists {
+		d.IncLists[id] = true
+	}
+	for _, id := range f.ExcLists {
+		d.ExcLists[id] = true
+	}
+	d.IncTags, d.ExcTags = f.IncTags, f.ExcTags
+	if f.Query == "" && owned > pickThreshold {
+		// No checkbox per recipient for a large audience: lists and tags,
+		// or a search.
+		d.Large, d.Recipients, d.Checked = true, nil, map[int64]bool{}
+		d.Hidden, d.HiddenCount = joinIDs(f.Selected), len(f.Selected)
+	}
 	d.SelectedForms = pluralSamples(rc.L, "mailing.selected")
 	return &Page{Title: title, Nav: "mailings", Data: d, Form: map[string]string{"name": f.Name}}, nil
 }
@@ -276,7 +383,8 @@ func (s *Server) updateMailing(w http.ResponseWriter, r *http.Request) {
 func (s *Server) saveMailing(w http.ResponseWriter, r *http.Request, m *simplesender.Mailing) {
 	rc := reqCtx(r)
 	f := readMailingForm(r.PostForm)
-	in := app.MailingInput{Name: f.Name, MessageID: f.MessageID, RecipientIDs: f.Selected, IdentityID: f.IdentityID}
+	in := app.MailingInput{Name: f.Name, MessageID: f.MessageID, RecipientIDs: f.Selected, Audience: f.audience(),
+		IdentityID: f.IdentityID}
 	var (
 		saved *simplesender.Mailing
 		err   error

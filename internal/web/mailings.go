@@ -159,6 +159,10 @@ type mailingData struct {
 	// FirstSentAt is when the mailing was first sent (nil: never), shown
 	// beside the last run's start and end as the original did.
 	FirstSentAt *time.Time
+	// Audience are the lists and tags of the audience; AudienceCount how
+	// many recipients a run starting now would be sent to.
+	Audience      []simplesender.AudienceRule
+	AudienceCount int
 }
 
 // mailingPage builds the detail page of the mailing in the path.
@@ -203,7 +207,10 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 		d.CanResendFailed = idle && m.Counts.Failed > 0
 		d.CanResendUnknown = idle && m.Counts.Unknown > 0
 	}
-	d.NoRecipients = m.RecipientCount == 0
+	if d.Audience, d.AudienceCount, err = s.app.MailingAudience(ctx, m); err != nil {
+		return nil, err
+	}
+	d.NoRecipients = d.AudienceCount == 0
 	d.CanEdit = ac.Can(app.ActEdit, m.OwnerID) && !m.Disabled()
 	d.CanDelete = ac.Can(app.ActDelete, m.OwnerID)
 	d.CanCancel = ac.Can(app.ActCancel, m.OwnerID) && m.Status == simplesender.MailingRunning && !m.Disabled()

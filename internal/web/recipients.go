@@ -20,14 +20,27 @@ type recipientsData struct {
 	// viewer's own, where staff see everyone's).
 	Mine      bool
 	MineTotal int
+	// ListID and Tag filter the page; Lists and Tags are the viewer's own,
+	// for the filters and the bulk actions.
+	ListID int64
+	Tag    string
+	Lists  []*simplesender.List
+	Tags   []string
 }
+
+// maxChooser bounds the lists and tags a chooser offers.
+const maxChooser = 200
 
 func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	listID, _ := strconv.ParseInt(r.URL.Query().Get("list"), 10, 64)
+	tag, _ := simplesender.NormalizeTag(r.URL.Query().Get("tag"))
 	per := perPageParam(r)
+	filter := app.ListFilter{Query: q, ListID: max(listID, 0), Tag: tag, Limit: per}
 	list, total, page, err := listPage(pageParam(r), per, func(off int) ([]*simplesender.Recipient, int, error) {
-		return s.app.ListRecipients(r.Context(), rc.actor(), 0, app.ListFilter{Query: q, Limit: per, Offset: off})
+		filter.Offset = off
+		return s.app.ListRecipients(r.Context(), rc.actor(), 0, filter)
 	})
 	if err != nil {
 		s.fail(w, r, err, "", nil)
@@ -38,9 +51,17 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 		owners[i] = x.OwnerID
 	}
 	d := recipientsData{Recipients: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q,
-		Pager: newPager(r.URL, page, per, total), MineTotal: total}
+		Pager: newPager(r.URL, page, per, total), MineTotal: total, ListID: filter.ListID, Tag: tag}
+	if d.Lists, _, err = s.app.ListLists(r.Context(), rc.actor(), rc.User.ID, app.ListFilter{Limit: maxChooser}); err == nil {
+		d.Tags, err = s.app.RecipientTags(r.Context(), rc.actor())
+	}
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
 	if rc.User.Role.IsStaff() {
-		if d.MineTotal, err = s.app.CountSelectedRecipients(r.Context(), rc.actor(), app.RecipientSelection{All: true, Query: q}); err != nil {
+		sel := app.RecipientSelection{All: true, Query: q, ListID: filter.ListID, Tag: tag}
+		if d.MineTotal, err = s.app.CountSelectedRecipients(r.Context(), rc.actor(), sel); err != nil {
 			s.fail(w, r, err, "", nil)
 			return
 		}
@@ -50,7 +71,8 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 }
 
 type recipientData struct {
-	R *simplesender.Recipient
+	R     *simplesender.Recipient
+	Lists []*simplesender.List
 	ownership
 }
 
@@ -63,7 +85,12 @@ func (s *Server) recipient(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, "recipient", &Page{Title: "page.recipient.title", Nav: "recipients", Data: recipientData{x, o}})
+	lists, err := s.app.RecipientLists(r.Context(), reqCtx(r).actor(), x.ID)
+	if err != nil {
+		s.fail(w, r, err, "", nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "recipient", &Page{Title: "page.recipient.title", Nav: "recipients", Data: recipientData{x, lists, o}})
 }
 
 // loadRecipient reads the recipient named in the path, answering 404 when
@@ -72,7 +99,7 @@ func (s *Server) loadRecipient(w http.ResponseWriter, r *http.Request) (*simples
 	return loadByID(s, w, r, s.app.GetRecipient)
 }
 
-var recipientFields = []string{"email", "last_name", "first_name", "middle_name", "comment", "return"}
+var recipientFields = []string{"email", "last_name", "first_name", "middle_name", "comment", "tags", "return"}
 
 // recipientFormData tells the form where it posts and where "cancel" goes.
 type recipientFormData struct {
@@ -82,12 +109,19 @@ type recipientFormData struct {
 
 func recipientForm(x *simplesender.Recipient) map[string]string {
 	return map[string]string{"email": x.Email, "last_name": x.LastName, "first_name": x.FirstName,
-		"middle_name": x.MiddleName, "comment": x.Comment}
+		"middle_name": x.MiddleName, "comment": x.Comment, "tags": strings.Join(x.Tags, ", ")}
 }
 
 func recipientFromForm(f map[string]string) *simplesender.Recipient {
-	return &simplesender.Recipient{Email: f["email"], LastName: f["last_name"], FirstName: f["first_name"],
-		MiddleName: f["middle_name"], Comment: f["comment"]}
+	r := &simplesender.Recipient{Email: f["email"], LastName: f["last_name"], FirstName: f["first_name"],
+		MiddleName: f["middle_name"], Comment: f["comment"], Tags: []string{}}
+	// The app checks each tag; a comma separates them.
+	for _, t := range strings.Split(f["tags"], ",") {
+		if strings.TrimSpace(t) != "" {
+			r.Tags = append(r.Tags, t)
+		}
+	}
+	return r
 }
 
 func (s *Server) newRecipientForm(w http.ResponseWriter, r *http.Request) {

@@ -19,12 +19,27 @@ import (
 
 // bulkData is the page that asks before a bulk action.
 type bulkData struct {
-	Action string // "delete" or "export"
+	Action string // "delete", "export", or an app.BulkOp
 	Count  int
 	All    bool
 	Query  string
+	ListID int64  // the list filter of the selection
+	Tag    string // the tag filter of the selection
 	IDs    []int64
 	Back   string // the list the selection came from
+	// Target is the list of add_to_list and remove_from_list; SetTag the
+	// tag of tag and untag.
+	Target *simplesender.List
+	SetTag string
+}
+
+// isBulkOp reports whether action is one of the list and tag operations.
+func isBulkOp(action string) bool {
+	switch app.BulkOp(action) {
+	case app.BulkAddToList, app.BulkRemoveFromList, app.BulkTag, app.BulkUntag:
+		return true
+	}
+	return false
 }
 
 // bulkSelection reads the selection a bulk form posts, and the list to go
@@ -36,14 +51,27 @@ func (s *Server) bulkSelection(w http.ResponseWriter, r *http.Request) (sel app.
 	}
 	q := strings.TrimSpace(r.PostFormValue("q"))
 	sel = app.RecipientSelection{All: r.PostFormValue("scope") == "all", Query: q}
+	sel.ListID, _ = strconv.ParseInt(r.PostFormValue("list"), 10, 64)
+	sel.ListID = max(sel.ListID, 0)
+	sel.Tag, _ = simplesender.NormalizeTag(r.PostFormValue("tag"))
 	for _, v := range r.PostForm["id"] {
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 && len(sel.IDs) <= 1000 {
 			sel.IDs = append(sel.IDs, id)
 		}
 	}
 	back = "/recipients"
+	v := url.Values{}
 	if q != "" {
-		back += "?" + url.Values{"q": {q}}.Encode()
+		v.Set("q", q)
+	}
+	if sel.ListID != 0 {
+		v.Set("list", strconv.FormatInt(sel.ListID, 10))
+	}
+	if sel.Tag != "" {
+		v.Set("tag", sel.Tag)
+	}
+	if len(v) > 0 {
+		back += "?" + v.Encode()
 	}
 	return sel, back, true
 }
@@ -56,8 +84,13 @@ func (s *Server) bulkFailed(w http.ResponseWriter, r *http.Request, back string,
 	}
 	if e := simplesender.AsError(err); e.Kind == simplesender.KindInvalid {
 		flash := "flash.bulk_none"
-		if e.Fields["ids"] == "error.bulk.too_many" {
+		switch {
+		case e.Fields["ids"] == "error.bulk.too_many":
 			flash = "flash.bulk_too_many"
+		case e.Fields["list_id"] != "":
+			flash = "flash.bulk_no_list"
+		case e.Fields["tag"] != "":
+			flash = "flash.bulk_bad_tag"
 		}
 		s.redirectFlash(w, r, back, "error", flash)
 		return true
@@ -76,7 +109,7 @@ func (s *Server) bulkRecipients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := r.PostFormValue("action")
-	if action != "delete" && action != "export" {
+	if action != "delete" && action != "export" && !isBulkOp(action) {
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
 		return
 	}
@@ -87,11 +120,59 @@ func (s *Server) bulkRecipients(w http.ResponseWriter, r *http.Request) {
 	if s.bulkFailed(w, r, back, err) {
 		return
 	}
-	d := bulkData{Action: action, Count: n, All: sel.All, Query: sel.Query, Back: back}
+	d := bulkData{Action: action, Count: n, All: sel.All, Query: sel.Query, ListID: sel.ListID, Tag: sel.Tag, Back: back}
 	if !sel.All {
 		d.IDs = sel.IDs
 	}
+	switch app.BulkOp(action) {
+	case app.BulkAddToList, app.BulkRemoveFromList:
+		id, _ := strconv.ParseInt(r.PostFormValue("target_list"), 10, 64)
+		l, err := s.app.GetList(r.Context(), rc.actor(), id)
+		if err != nil || l.OwnerID != rc.User.ID {
+			err = simplesender.Invalid(map[string]string{"list_id": "error.list.unknown"})
+		}
+		if s.bulkFailed(w, r, back, err) {
+			return
+		}
+		d.Target = l
+	case app.BulkTag, app.BulkUntag:
+		tag, ok := simplesender.NormalizeTag(r.PostFormValue("set_tag"))
+		if !ok {
+			s.bulkFailed(w, r, back, simplesender.Invalid(map[string]string{"tag": "error.tag.invalid"}))
+			return
+		}
+		d.SetTag = tag
+	}
 	s.render(w, r, http.StatusOK, "recipients_bulk", &Page{Title: "page.recipients_bulk." + action, Nav: "recipients", Data: d})
+}
+
+// bulkApplyRecipients adds the selection to a list, takes it off, tags or
+// untags it, once asked.
+func (s *Server) bulkApplyRecipients(w http.ResponseWriter, r *http.Request) {
+	rc := reqCtx(r)
+	sel, back, ok := s.bulkSelection(w, r)
+	if !ok {
+		return
+	}
+	op := r.PostFormValue("op")
+	if !isBulkOp(op) {
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	target, _ := strconv.ParseInt(r.PostFormValue("target_list"), 10, 64)
+	_, err := s.app.ApplyToSelected(r.Context(), rc.actor(), sel, app.BulkOp(op), app.BulkTarget{ListID: target, Tag: r.PostFormValue("set_tag")})
+	if s.bulkFailed(w, r, back, err) {
+		return
+	}
+	s.redirectFlash(w, r, back, "success", bulkDone[app.BulkOp(op)])
+}
+
+// bulkDone are the messages that say a bulk operation is done.
+var bulkDone = map[app.BulkOp]string{
+	app.BulkAddToList:      "flash.bulk_add_to_list",
+	app.BulkRemoveFromList: "flash.bulk_remove_from_list",
+	app.BulkTag:            "flash.bulk_tag",
+	app.BulkUntag:          "flash.bulk_untag",
 }
 
 // bulkDeleteRecipients deletes the selection once asked.

@@ -142,6 +142,14 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /recipients/{id}/delete", s.authed(s.deleteRecipientForm))
 	mux.Handle("POST /recipients/{id}/delete", s.authed(s.deleteRecipient))
 
+	mux.Handle("GET /lists", s.authed(s.lists))
+	mux.Handle("POST /lists", s.authed(s.createList))
+	mux.Handle("GET /lists/{id}", s.authed(s.list))
+	mux.Handle("POST /lists/{id}", s.authed(s.renameList))
+	mux.Handle("GET /lists/{id}/delete", s.authed(s.deleteListForm))
+	mux.Handle("POST /lists/{id}/delete", s.authed(s.deleteList))
+	mux.Handle("POST /recipients/bulk/apply", s.authed(s.bulkApplyRecipients))
+
 	mux.Handle("GET /messages", s.authed(s.messages))
 	mux.Handle("GET /messages/new", s.authed(s.newMessageForm))
 	mux.Handle("POST /messages", s.authed(s.createMessage))
