@@ -24,6 +24,7 @@ import (
 	"simplesender/internal/mailer"
 	"simplesender/internal/ratelimit"
 	"simplesender/internal/store"
+	"simplesender/internal/unsubscribe"
 )
 
 // Enqueuer puts a background job into the caller's transaction.
@@ -71,6 +72,9 @@ type Deps struct {
 	Secret []byte
 	// Imports bounds CSV uploads and tunes the import workers.
 	Imports ImportConfig
+	// Unsubscribe makes and opens the unsubscribe links of mailing
+	// messages; nil: links keyed by Secret under BaseURL, without mailto.
+	Unsubscribe *unsubscribe.Links
 }
 
 // App runs the use cases.
@@ -117,6 +121,9 @@ func New(d Deps) *App {
 		d.Secret = []byte(auth.NewToken(""))
 	}
 	d.Imports.fill()
+	if d.Unsubscribe == nil {
+		d.Unsubscribe = unsubscribe.NewLinks(d.BaseURL, d.Secret, "")
+	}
 	a := &App{Deps: d, limitKeyMAC: subkey(d.Secret, "ratelimit keys"), deviceMAC: subkey(d.Secret, "device tokens"),
 		imports: newImportState()}
 	d.DB.OnChange(a.dataChanged)

@@ -25,6 +25,7 @@ import (
 	"simplesender/internal/mailer"
 	"simplesender/internal/render"
 	"simplesender/internal/store"
+	"simplesender/internal/unsubscribe"
 )
 
 // Config tunes the engine.
@@ -50,6 +51,12 @@ type Config struct {
 	SendTimeout time.Duration
 	Now         func() time.Time
 	Logger      *slog.Logger
+	// Unsubscribe gives every message its unsubscribe link, List-* headers
+	// and, when the body does not place the link, a footer; nil: none.
+	Unsubscribe *unsubscribe.Links
+	// Words returns the default footer note and the link's label in lang
+	// ("en" or "ru"); needed with Unsubscribe.
+	Words func(lang string) (note, label string)
 	// Metrics counts messages; may be nil.
 	Metrics interface {
 		EmailSent(kind string)
@@ -70,6 +77,7 @@ type Store interface {
 	DueStarts(ctx context.Context, now time.Time, limit int) ([]int64, error)
 	StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error)
 	RunByID(ctx context.Context, id int64) (*simplesender.Run, error)
+	SenderOf(ctx context.Context, id int64) (*store.Sender, error)
 }
 
 var _ Store = (*store.DB)(nil)
@@ -98,6 +106,10 @@ type runInfo struct {
 	run *simplesender.Run
 	msg *render.Message
 	err error
+	// Of the unsubscribe link (with Config.Unsubscribe):
+	lang     string // the recipient's language, as the message shows it
+	listName string
+	footer   *unsubscribe.Footer
 }
 
 // New returns an engine; Run starts it.
@@ -281,6 +293,9 @@ func (e *Engine) runFor(ctx context.Context, id int64) *runInfo {
 	if ri.err == nil {
 		ri.msg, ri.err = render.ParseMessage(ri.run.Subject, ri.run.BodyText, ri.run.BodyHTML)
 	}
+	if ri.err == nil && e.cfg.Unsubscribe != nil {
+		ri.err = e.unsubscribeInfo(ctx, ri)
+	}
 	e.mu.Lock()
 	if len(e.runs) > 1000 {
 		clear(e.runs)
@@ -313,10 +328,19 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		return o
 	}
 	f := &render.Fields{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, MiddleName: c.MiddleName}
+	var token string
+	if e.cfg.Unsubscribe != nil {
+		token = e.cfg.Unsubscribe.Keys.Token(unsubscribe.Target{ID: c.ID, Lang: ri.lang})
+		f.UnsubscribeURL = e.cfg.Unsubscribe.URL(token)
+	}
 	m := &mailer.Message{From: e.cfg.From, To: mailer.Address{Name: f.FullName(), Email: c.Email},
 		Subject: ri.msg.Subject.String(f, false), Text: ri.msg.Text.String(f, false)}
 	if ri.msg.HTML != nil {
 		m.HTML = ri.msg.HTML.String(f, true)
+	}
+	if token != "" {
+		m.Headers = e.cfg.Unsubscribe.Headers(token, ri.run.OwnerID, ri.listName)
+		ri.footer.Add(m, ri.msg, f.UnsubscribeURL)
 	}
 	buf.Reset()
 	msgID, err := mailer.Build(buf, m, e.cfg.Now())
@@ -400,4 +424,24 @@ func (e *Engine) count(ok bool) {
 	} else {
 		e.cfg.Metrics.EmailFailed("mailing")
 	}
+}
+
+// unsubscribeInfo reads what a run's messages need for their unsubscribe
+// link: the owner's list name and footer, in the message's language.
+func (e *Engine) unsubscribeInfo(ctx context.Context, ri *runInfo) error {
+	sd, err := e.db.SenderOf(ctx, ri.run.OwnerID)
+	if err != nil {
+		return err
+	}
+	ri.lang = unsubscribe.Lang(ri.run.Subject, ri.run.BodyText)
+	ri.listName = sd.Name
+	if ri.listName == "" {
+		ri.listName = sd.Email
+	}
+	note, label := e.cfg.Words(ri.lang)
+	if sd.Settings.FooterText != "" {
+		note = sd.Settings.FooterText
+	}
+	ri.footer = &unsubscribe.Footer{Note: note, Label: label, Postal: sd.Settings.PostalAddress}
+	return nil
 }
