@@ -72,9 +72,9 @@ type Deps struct {
 	Secret []byte
 	// Imports bounds CSV uploads and tunes the import workers.
 	Imports ImportConfig
-	// Unsubscribe makes and opens the unsubscribe links of mailing
-	// messages; nil: links keyed by Secret under BaseURL, without mailto.
-	Unsubscribe *unsubscribe.Links
+	// Links makes and opens the unsubscribe links of mailing messages;
+	// nil: links keyed by Secret under BaseURL, without mailto.
+	Links *unsubscribe.Links
 }
 
 // App runs the use cases.
@@ -121,8 +121,8 @@ func New(d Deps) *App {
 		d.Secret = []byte(auth.NewToken(""))
 	}
 	d.Imports.fill()
-	if d.Unsubscribe == nil {
-		d.Unsubscribe = unsubscribe.NewLinks(d.BaseURL, d.Secret, "")
+	if d.Links == nil {
+		d.Links = unsubscribe.NewLinks(d.BaseURL, d.Secret, "")
 	}
 	a := &App{Deps: d, limitKeyMAC: subkey(d.Secret, "ratelimit keys"), deviceMAC: subkey(d.Secret, "device tokens"),
 		imports: newImportState()}

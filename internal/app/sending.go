@@ -52,13 +52,13 @@ func (a *App) addTestUnsubscribe(ctx context.Context, owner, id int64, pm *rende
 		return err
 	}
 	lang := unsubscribe.Lang(subject, text)
-	token := a.Unsubscribe.Keys.Token(unsubscribe.Target{ID: id, Test: true, Lang: lang})
-	f.UnsubscribeURL = a.Unsubscribe.URL(token)
+	token := a.Links.Keys.Token(unsubscribe.Target{ID: id, Test: true, Lang: lang})
+	f.UnsubscribeURL = a.Links.URL(token)
 	name := sd.Name
 	if name == "" {
 		name = sd.Email
 	}
-	mail.Headers = a.Unsubscribe.Headers(token, owner, name)
+	mail.Headers = a.Links.Headers(token, owner, name)
 	note, label := FooterWords(a.Bundle)(lang)
 	if sd.Settings.FooterText != "" {
 		note = sd.Settings.FooterText

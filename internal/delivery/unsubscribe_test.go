@@ -1,93 +1,19 @@
 package delivery_test
 
 import (
-	"bytes"
-	"encoding/base64"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net/mail"
 	"net/url"
 	"strings"
 	"testing"
 
 	"simplesender"
 	"simplesender/internal/app"
+	"simplesender/internal/app/apptest"
 	"simplesender/internal/delivery"
 	"simplesender/internal/i18n"
 	"simplesender/internal/store/storetest"
 	"simplesender/internal/unsubscribe"
 )
-
-// parsed is a sent message as an independent parser (net/mail and
-// mime/multipart) reads it.
-type parsed struct {
-	Header     mail.Header
-	Text, HTML string
-}
-
-func parseSent(t *testing.T, raw []byte) parsed {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("read message: %v", err)
-	}
-	p := parsed{Header: m.Header}
-	var walk func(ct, cte string, body io.Reader)
-	walk = func(ct, cte string, body io.Reader) {
-		mt, params, err := mime.ParseMediaType(ct)
-		if err != nil {
-			t.Fatalf("content type %q: %v", ct, err)
-		}
-		if strings.HasPrefix(mt, "multipart/") {
-			mr := multipart.NewReader(body, params["boundary"])
-			for {
-				part, err := mr.NextRawPart()
-				if err == io.EOF {
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				walk(part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), part)
-			}
-		}
-		switch strings.ToLower(cte) {
-		case "quoted-printable":
-			body = quotedprintable.NewReader(body)
-		case "base64":
-			body = base64.NewDecoder(base64.StdEncoding, body)
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := strings.ReplaceAll(string(b), "\r\n", "\n")
-		if mt == "text/html" {
-			p.HTML = s
-		} else {
-			p.Text = s
-		}
-	}
-	walk(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body)
-	return p
-}
-
-// unsubscribeURL is the https link of a List-Unsubscribe header.
-func unsubscribeURL(t *testing.T, h mail.Header) string {
-	t.Helper()
-	v := h.Get("List-Unsubscribe")
-	for _, part := range strings.Split(v, ",") {
-		part = strings.TrimSpace(part)
-		if strings.HasPrefix(part, "<http") && strings.HasSuffix(part, ">") {
-			return strings.Trim(part, "<>")
-		}
-	}
-	t.Fatalf("no http link in List-Unsubscribe %q", v)
-	return ""
-}
 
 func withUnsubscribe(t *testing.T, base string) func(*delivery.Config) {
 	b, err := i18n.New()
@@ -121,8 +47,8 @@ func TestMessagesCarryUnsubscribeHeadersAndFooter(t *testing.T) {
 			if len(raw) != 1 {
 				t.Fatalf("%s got %d messages", to, len(raw))
 			}
-			p := parseSent(t, raw[0])
-			link := unsubscribeURL(t, p.Header)
+			p := apptest.ParseSent(t, raw[0])
+			link := apptest.UnsubscribeURL(t, p.Header)
 			if seen[link] {
 				t.Errorf("two recipients share the link %s", link)
 			}

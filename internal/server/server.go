@@ -118,11 +118,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	// jobs), and the queue is handed the app when it starts (Run). Cache
 	// invalidation follows every committed write from the store's change
 	// hook, which app.New sets.
-	deps.Unsubscribe = unsubscribe.NewLinks(cfg.BaseURL, cfg.SecretKey, cfg.UnsubscribeMailto)
+	deps.Links = unsubscribe.NewLinks(cfg.BaseURL, cfg.SecretKey, cfg.UnsubscribeMailto)
 	s.Engine = delivery.New(db, sender, delivery.Config{
 		From:  deps.MailFrom,
 		Conns: smtpStatus().Conns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
-		Unsubscribe: deps.Unsubscribe, Words: app.FooterWords(bundle),
+		Unsubscribe: deps.Links, Words: app.FooterWords(bundle),
 	})
 	deps.Waker = s.Engine
 	q, err := jobs.New(ctx, db, cfg.DatabaseURL, jobs.Config{Logger: log, Work: !opt.NoWork, PollInterval: opt.PollInterval})

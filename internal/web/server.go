@@ -183,7 +183,15 @@ func (s *Server) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "error.csrf")
 	}))
-	return s.withRequest(cop.Handler(s.notFoundTo(mux)))
+	ui := s.withRequest(cop.Handler(s.notFoundTo(mux)))
+	unsub := s.unsubscribeRoutes()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := unsubscribeToken(r.URL.Path); ok {
+			unsub.ServeHTTP(w, r)
+			return
+		}
+		ui.ServeHTTP(w, r)
+	})
 }
 
 // ---- per-request context: who and in which language
