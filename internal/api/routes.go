@@ -68,6 +68,8 @@ func (x *API) routeTable() []route {
 		{"GET /me", user, x.me},
 		{"PUT /me/avatar", user, x.putAvatar},
 		{"DELETE /me/avatar", user, x.deleteAvatar},
+		{"GET /me/sending", user, x.getSending},
+		{"PUT /me/sending", user, x.putSending},
 
 		{"GET /users", user, x.listUsers},
 		{"GET /users/{id}", user, byID(x.getUser)},

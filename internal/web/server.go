@@ -111,6 +111,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /avatars/{id}/{v}", s.authed(s.avatarImage))
 	mux.Handle("GET /profile/password", s.authed(s.passwordForm))
 	mux.Handle("POST /profile/password", s.authed(s.changePassword))
+	mux.Handle("GET /profile/sending", s.authed(s.sendingSettings))
+	mux.Handle("POST /profile/sending", s.authed(s.saveSendingSettings))
 	mux.Handle("GET /tokens", s.authed(s.tokens))
 	mux.Handle("POST /tokens", s.authed(s.createToken))
 	mux.Handle("POST /tokens/{id}/delete", s.authed(s.deleteToken))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -274,4 +275,59 @@ func TestUnsubscribePage(t *testing.T) {
 			t.Errorf("%d suppressions in all, %v; want only the bounce", n, err)
 		}
 	})
+}
+
+// TestSendingSettingsPage: the footer note and postal address are saved
+// from the profile's sending settings page and previewed; bad input shows
+// a message by the field and keeps what was typed.
+func TestSendingSettingsPage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		check(t, "profile links it", s.do(t, "active", "GET", "/profile", nil), 200, []string{`href="/profile/sending"`}, nil)
+		check(t, "fresh page", s.do(t, "active", "GET", "/profile/sending", nil), 200,
+			[]string{"Footer note", "You receive this e-mail because you are on this sender", "Unsubscribe: http"}, nil)
+		r := s.do(t, "active", "POST", "/profile/sending", url.Values{"footer_text": {"Bad \x01 <b>note</b>"},
+			"postal_address": {"1 Main St"}})
+		check(t, "control character", r, 422, []string{"Use plain text: no control characters.", "1 Main St", "&lt;b&gt;note&lt;/b&gt;"}, []string{"<b>note</b>"})
+		r = s.do(t, "active", "POST", "/profile/sending", url.Values{"footer_text": {"You signed up at <example.com>"},
+			"postal_address": {"1 Main St\r\nSpringfield"}})
+		check(t, "saved", s.follow(t, "active", r), 200, []string{"Sending settings saved.",
+			"You signed up at &lt;example.com&gt;\nUnsubscribe: http", "Springfield"}, nil)
+		st, err := s.env.App.SendingSettings(context.Background(), s.actor(t, "active"))
+		if err != nil || st.PostalAddress != "1 Main St\nSpringfield" {
+			t.Errorf("saved %+v, %v", st, err)
+		}
+		r = s.do(t, "", "POST", "/profile/sending", url.Values{"footer_text": {"x"}})
+		if r.status != 401 {
+			t.Errorf("anonymous post: %d", r.status)
+		}
+	})
+}
+
+// TestTestMessageLinkChangesNothing: a test of a mailing carries the
+// headers and the footer, and its link's page says it was a test, also
+// when posted to.
+func TestTestMessageLinkChangesNothing(t *testing.T) {
+	s := newSite(t, storetest.NewURL(t, "sqlite"))
+	o := s.seed(t, "active", "Ann")
+	ctx := context.Background()
+	if _, err := s.env.App.SendTest(ctx, s.actor(t, "active"), o.G, app.TestSendInput{ToMe: true}, "en"); err != nil {
+		t.Fatal(err)
+	}
+	e := s.env.WaitEmail(t, "active@example.com", 1)
+	raw, err := os.ReadFile(e.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := apptest.ParseSent(t, raw)
+	link := apptest.UnsubscribeURL(t, msg.Header)
+	if msg.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.Contains(msg.Text, "Unsubscribe: "+link) {
+		t.Fatalf("the test lacks the one-click header or the footer:\n%s", raw)
+	}
+	path := link[strings.Index(link, "/u/"):]
+	check(t, "GET", s.do(t, "", "GET", path, nil), 200, []string{"This was a test message"}, []string{"One-Click"})
+	check(t, "POST", s.do(t, "", "POST", path, url.Values{"List-Unsubscribe": {"One-Click"}}), 200, []string{"This was a test message"}, nil)
+	if n, _ := s.env.DB.Store().CountSuppressions(ctx, store.SuppressionFilter{Everyone: true}); n != 0 {
+		t.Errorf("a test link suppressed %d addresses", n)
+	}
 }
