@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"simplesender/internal/mailer"
 	"simplesender/internal/render"
@@ -70,55 +71,72 @@ func phrase(name string) string {
 }
 
 // Footer is the visible unsubscribe notice appended to a message whose
-// body does not place the link itself ({{unsubscribe_url}}).
+// body does not place the link itself ({{unsubscribe_url}}). One footer
+// serves every message of a run, from any goroutine: its fixed parts are
+// written once.
 type Footer struct {
 	Note   string // the owner's text, or the default one in the recipient's language
 	Label  string // the link's words: "Unsubscribe"
 	Postal string // the sender's postal address (CAN-SPAM); may be empty, may have several lines
+
+	once                                 sync.Once
+	textPre, textPost, htmlPre, htmlPost string // the parts before and after the link
+}
+
+func (f *Footer) parts() {
+	f.once.Do(func() {
+		var b strings.Builder
+		b.WriteString("\n\n-- \n")
+		if f.Note != "" {
+			b.WriteString(f.Note + "\n")
+		}
+		b.WriteString(f.Label + ": ")
+		f.textPre = b.String()
+		f.textPost = "\n"
+		if f.Postal != "" {
+			f.textPost += f.Postal + "\n"
+		}
+		b.Reset()
+		b.WriteString(`<hr><p style="font-size:12px;color:#666">`)
+		if f.Note != "" {
+			b.WriteString(lines(f.Note) + "<br>")
+		}
+		b.WriteString(`<a href="`)
+		f.htmlPre = b.String()
+		f.htmlPost = `">` + html.EscapeString(f.Label) + "</a>"
+		if f.Postal != "" {
+			f.htmlPost += "<br>" + lines(f.Postal)
+		}
+		f.htmlPost += "</p>"
+	})
 }
 
 // Text returns the plain-text footer with link u.
 func (f *Footer) Text(u string) string {
-	var b strings.Builder
-	b.WriteString("\n\n-- \n")
-	if f.Note != "" {
-		b.WriteString(f.Note)
-		b.WriteString("\n")
-	}
-	b.WriteString(f.Label)
-	b.WriteString(": ")
-	b.WriteString(u)
-	b.WriteString("\n")
-	if f.Postal != "" {
-		b.WriteString(f.Postal)
-		b.WriteString("\n")
-	}
-	return b.String()
+	f.parts()
+	return f.textPre + u + f.textPost
 }
 
 // HTML returns body with the HTML footer with link u inserted before its
 // closing </body> (or at its end). The owner's texts are HTML-escaped.
 func (f *Footer) HTML(body, u string) string {
-	var b strings.Builder
-	b.WriteString(`<hr><p style="font-size:12px;color:#666">`)
-	if f.Note != "" {
-		b.WriteString(lines(f.Note))
-		b.WriteString("<br>")
+	f.parts()
+	i := lastIndexFold(body, "</body>")
+	if i < 0 {
+		i = len(body)
 	}
-	b.WriteString(`<a href="`)
-	b.WriteString(html.EscapeString(u))
-	b.WriteString(`">`)
-	b.WriteString(html.EscapeString(f.Label))
-	b.WriteString("</a>")
-	if f.Postal != "" {
-		b.WriteString("<br>")
-		b.WriteString(lines(f.Postal))
+	return body[:i] + f.htmlPre + html.EscapeString(u) + f.htmlPost + body[i:]
+}
+
+// lastIndexFold is the index of the last sub (lower-case ASCII) in s,
+// whatever its case, or -1; it copies nothing.
+func lastIndexFold(s, sub string) int {
+	for i := len(s) - len(sub); i >= 0; i-- {
+		if s[i] == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
 	}
-	b.WriteString("</p>")
-	if i := strings.LastIndex(strings.ToLower(body), "</body>"); i >= 0 {
-		return body[:i] + b.String() + body[i:]
-	}
-	return body + b.String()
+	return -1
 }
 
 // lines escapes s and keeps its line breaks.
@@ -131,8 +149,9 @@ func lines(s string) string {
 // rendered from msg, that do not place the link themselves: the text body
 // (unless the message has HTML and no text) and the HTML body.
 func (f *Footer) Add(m *mailer.Message, msg *render.Message, u string) {
+	f.parts()
 	if (m.Text != "" || m.HTML == "") && !msg.Text.Uses(render.UnsubscribeURL) {
-		m.Text += f.Text(u)
+		m.Text = m.Text + f.textPre + u + f.textPost
 	}
 	if m.HTML != "" && msg.HTML != nil && !msg.HTML.Uses(render.UnsubscribeURL) {
 		m.HTML = f.HTML(m.HTML, u)

@@ -160,3 +160,22 @@ func TestFooterIsAddedOnlyWhereTheBodyHasNoLink(t *testing.T) {
 		t.Errorf("a footer was added to a body that places the link: %q / %q", m.Text, m.HTML)
 	}
 }
+
+// FuzzOpen: no input makes Open panic, and whatever it accepts is a token
+// it made itself.
+func FuzzOpen(f *testing.F) {
+	k := NewKeys([]byte("secret"))
+	f.Add(k.Token(Target{ID: 1, Lang: "en"}))
+	f.Add(k.Token(Target{ID: 5, Test: true, Lang: "ru"}))
+	f.Add(strings.Repeat("A", TokenLen))
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := k.Open(s)
+		if err != nil {
+			return
+		}
+		if k.Token(got) != s {
+			t.Fatalf("Open(%q) = %+v, which is not its token", s, got)
+		}
+	})
+}

@@ -331,3 +331,26 @@ func TestTestMessageLinkChangesNothing(t *testing.T) {
 		t.Errorf("a test link suppressed %d addresses", n)
 	}
 }
+
+// TestUnsubscribeGuessingIsThrottled: a client that tries links that do not
+// open is refused after 20 (429 with Retry-After), while a valid link
+// from another address still works.
+func TestUnsubscribeGuessingIsThrottled(t *testing.T) {
+	s := newSite(t, storetest.NewURL(t, "sqlite"))
+	status := 0
+	for i := range 21 {
+		r := httptest.NewRequest("GET", "/u/"+strings.Repeat("A", 42)+string(rune('a'+i%26)), nil)
+		r.RemoteAddr = "198.51.100.7:1234"
+		w := httptest.NewRecorder()
+		s.h.ServeHTTP(w, r)
+		status = w.Code
+		if i < 20 && status != 404 {
+			t.Fatalf("guess %d: %d, want 404", i+1, status)
+		}
+	}
+	if status != http.StatusTooManyRequests {
+		t.Errorf("the 21st guess: %d, want 429", status)
+	}
+	test := s.env.App.Links.Keys.Token(unsubscribe.Target{ID: 1, Test: true, Lang: "en"})
+	check(t, "another client", s.do(t, "", "GET", "/u/"+test, nil), 200, []string{"This was a test message"}, nil)
+}
