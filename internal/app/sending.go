@@ -58,7 +58,7 @@ func (a *App) addTestUnsubscribe(ctx context.Context, owner, id int64, pm *rende
 	if name == "" {
 		name = sd.Email
 	}
-	mail.Headers = a.Links.Headers(token, owner, name)
+	mail.Headers = a.Links.Headers(token, a.Links.ListIDHeader(owner, name))
 	note, label := FooterWords(a.Bundle)(lang)
 	if sd.Settings.FooterText != "" {
 		note = sd.Settings.FooterText

@@ -107,9 +107,9 @@ type runInfo struct {
 	msg *render.Message
 	err error
 	// Of the unsubscribe link (with Config.Unsubscribe):
-	lang     string // the recipient's language, as the message shows it
-	listName string
-	footer   *unsubscribe.Footer
+	lang   string // the recipient's language, as the message shows it
+	listID string // the List-Id header
+	footer *unsubscribe.Footer
 }
 
 // New returns an engine; Run starts it.
@@ -346,7 +346,7 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		m.HTML = ri.msg.HTML.String(f, true)
 	}
 	if token != "" {
-		m.Headers = e.cfg.Unsubscribe.Headers(token, ri.run.OwnerID, ri.listName)
+		m.Headers = e.cfg.Unsubscribe.Headers(token, ri.listID)
 		ri.footer.Add(m, ri.msg, f.UnsubscribeURL)
 	}
 	buf.Reset()
@@ -441,10 +441,11 @@ func (e *Engine) unsubscribeInfo(ctx context.Context, ri *runInfo) error {
 		return err
 	}
 	ri.lang = unsubscribe.Lang(ri.run.Subject, ri.run.BodyText)
-	ri.listName = sd.Name
-	if ri.listName == "" {
-		ri.listName = sd.Email
+	name := sd.Name
+	if name == "" {
+		name = sd.Email
 	}
+	ri.listID = e.cfg.Unsubscribe.ListIDHeader(ri.run.OwnerID, name)
 	note, label := e.cfg.Words(ri.lang)
 	if sd.Settings.FooterText != "" {
 		note = sd.Settings.FooterText

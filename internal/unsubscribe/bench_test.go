@@ -24,6 +24,7 @@ func BenchmarkMessage(b *testing.B) {
 	l := NewLinks(base, []byte("secret"), "")
 	foot := &Footer{Note: "You receive this e-mail because you are on this sender's mailing list.", Label: "Unsubscribe", Postal: "1 Main St"}
 	now := time.Now()
+	listID := l.ListIDHeader(7, "Olga")
 	for _, with := range []bool{false, true} {
 		name := "plain"
 		if with {
@@ -43,7 +44,7 @@ func BenchmarkMessage(b *testing.B) {
 				m := &mailer.Message{From: mailer.Address{Email: "news@example.com"}, To: mailer.Address{Email: f.Email},
 					Subject: pm.Subject.String(f, false), Text: pm.Text.String(f, false), HTML: pm.HTML.String(f, true)}
 				if with {
-					m.Headers = l.Headers(token, 7, "Olga")
+					m.Headers = l.Headers(token, listID)
 					foot.Add(m, pm, f.UnsubscribeURL)
 				}
 				buf.Reset()

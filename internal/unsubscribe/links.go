@@ -38,12 +38,18 @@ func (l *Links) URL(token string) string { return l.base + "/u/" + token }
 // id under the service's host name, e.g. u123.mail.example.com.
 func (l *Links) ListID(owner int64) string { return "u" + strconv.FormatInt(owner, 10) + "." + l.host }
 
+// ListIDHeader is the List-Id value of owner's list called name: the name
+// as a phrase, then the id in angle brackets. It is ASCII: a name that is
+// not is RFC 2047 encoded here, since the id after it must stay as it is;
+// control characters in name become spaces.
+func (l *Links) ListIDHeader(owner int64, name string) string {
+	return phrase(name) + " <" + l.ListID(owner) + ">"
+}
+
 // Headers returns the List-Unsubscribe, List-Unsubscribe-Post and List-Id
-// headers of a message carrying token, from owner's list called name. The
-// values are ASCII: a name that is not is RFC 2047 encoded here, since
-// the angle-bracketed id after it must stay as it is; control characters in
-// name become spaces.
-func (l *Links) Headers(token string, owner int64, name string) map[string]string {
+// headers of a message carrying token, from the list whose List-Id value
+// (ListIDHeader) is listID.
+func (l *Links) Headers(token, listID string) map[string]string {
 	unsub := "<" + l.URL(token) + ">"
 	if l.mailto != "" {
 		unsub += ", <mailto:" + l.mailto + "?subject=unsubscribe%20" + token + ">"
@@ -51,7 +57,7 @@ func (l *Links) Headers(token string, owner int64, name string) map[string]strin
 	return map[string]string{
 		"List-Unsubscribe":      unsub,
 		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-		"List-Id":               phrase(name) + " <" + l.ListID(owner) + ">",
+		"List-Id":               listID,
 	}
 }
 

@@ -101,7 +101,7 @@ func TestLangFollowsTheMessage(t *testing.T) {
 func TestHeaders(t *testing.T) {
 	base, _ := url.Parse("https://mail.example.com:8443/")
 	l := NewLinks(base, []byte("secret"), "")
-	h := l.Headers("TOKEN", 123, `Anna "News" Smith`)
+	h := l.Headers("TOKEN", l.ListIDHeader(123, `Anna "News" Smith`))
 	if got, want := h["List-Unsubscribe"], "<https://mail.example.com:8443/u/TOKEN>"; got != want {
 		t.Errorf("List-Unsubscribe = %q, want %q", got, want)
 	}
@@ -113,7 +113,7 @@ func TestHeaders(t *testing.T) {
 	}
 
 	l = NewLinks(base, []byte("secret"), "unsub@example.com")
-	h = l.Headers("TOKEN", 5, "Анна\r\nBcc: x@example.com")
+	h = l.Headers("TOKEN", l.ListIDHeader(5, "Анна\r\nBcc: x@example.com"))
 	if got, want := h["List-Unsubscribe"], "<https://mail.example.com:8443/u/TOKEN>, <mailto:unsub@example.com?subject=unsubscribe%20TOKEN>"; got != want {
 		t.Errorf("List-Unsubscribe = %q, want %q", got, want)
 	}
