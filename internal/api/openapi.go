@@ -99,6 +99,9 @@ func components() map[string]schema {
 				"header": nullable(arr(str())), "mapping": arr(str())}),
 			"errors":         arr(object(map[string]schema{"line": integer(), "email": str(), "fields": strMap()})),
 			"duplicate_rows": arr(object(map[string]schema{"line": integer(), "first_line": integer(), "email": str()})),
+			"suppressed":     integer(),
+			"suppressed_rows": arr(object(map[string]schema{"line": integer(), "email": str(),
+				"reason": enumOf(simplesender.SuppressionReasons)})),
 		})),
 		"ImportError": object(map[string]schema{"error": ref("ErrorDetail"), "import": ref("ImportSummary")}),
 		"ImportJob": object(map[string]schema{
@@ -233,6 +236,7 @@ func operations() map[string]operation {
 				"UTF-8 (with or without BOM) and Windows-1251, separators , ; and tab are detected; the header names the columns (English or Russian). " +
 				"Every row is checked first: a file with invalid rows imports nothing (422 with the summary under import) unless valid_only=true. " +
 				"Importing the same file twice changes nothing the second time. " +
+				"An address on the suppression list is imported but stays suppressed: suppressed counts such rows and suppressed_rows lists the first 1000. " +
 				"The file becomes the caller's import job, run in the background by any instance; the answer waits for it up to wait seconds, " +
 				"then is 202 with the job (Location: /imports/{id}) if it still runs. " +
 				"A caller has one import at a time: 409 while the previous one is queued or running. " +

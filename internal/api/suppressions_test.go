@@ -126,6 +126,11 @@ func TestSuppressedAddressIsNotMailedAgain(t *testing.T) {
 		f.do(t, req{method: "GET", path: fmt.Sprintf("/mailings/%d", id), bearer: owner}).want(t, 200).
 			has(t, `"suppressed_reasons":{"complained":1,"manual":1}`)
 
+		if r := f.do(t, req{method: "GET", path: "/reports.csv", bearer: owner}); !strings.Contains(r.body, ",2,0,0,1,1\r\n") ||
+			!strings.Contains(r.body, "suppressed,suppressed_unsubscribed,suppressed_bounced,suppressed_complained,suppressed_manual") {
+			t.Errorf("report CSV lacks the suppressed deliveries by reason:\n%s", r.body)
+		}
+
 		// Removal needs a reason, and is audited.
 		path := fmt.Sprintf("/suppressions/%d", x.ID)
 		f.do(t, req{method: "DELETE", path: path, bearer: owner}).want(t, 422).has(t, `"reason"`)
@@ -229,6 +234,11 @@ func TestSuppressionImportExport(t *testing.T) {
 	if list.Total != 2 {
 		t.Errorf("bounced after the import: %d", list.Total)
 	}
+	// A recipient import reports the suppressed address, and keeps it suppressed.
+	f.do(t, req{method: "POST", path: "/recipients/import", bearer: user, body: "email\nnew@example.org\nONE@example.org\n",
+		header: []string{"Content-Type", "text/csv"}}).want(t, 200).
+		has(t, `"imported":2`, `"suppressed":1`, `"suppressed_rows":[{"line":3,"email":"ONE@example.org","reason":"bounced"}]`)
+	f.do(t, req{method: "GET", path: "/suppressions?q=one@", bearer: user}).want(t, 200).has(t, `"total":1`)
 	f.do(t, req{method: "POST", path: "/suppressions/import", bearer: f.tokens["manager"], body: file,
 		header: []string{"Content-Type", "text/csv"}}).want(t, 403)
 }

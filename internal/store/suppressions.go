@@ -311,3 +311,42 @@ func (s *Store) SuppressedReasons(ctx context.Context, mailing int64) (map[simpl
 	}
 	return out, s.wrap(rows.Err(), "count suppressed deliveries")
 }
+
+// SuppressedReasonsOf counts the suppressed deliveries of every run of
+// each of mailings by reason, by mailing.
+func (s *Store) SuppressedReasonsOf(ctx context.Context, mailings []int64) (map[int64]map[simplesender.SuppressionReason]int, error) {
+	out := map[int64]map[simplesender.SuppressionReason]int{}
+	for len(mailings) > 0 {
+		chunk := mailings[:min(len(mailings), 500)]
+		mailings = mailings[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.query(ctx, `SELECT r.mailing_id, d.last_response, count(*) FROM runs r
+			JOIN deliveries d ON d.run_id = r.id AND d.status = `+sqlSuppressed+`
+			WHERE r.mailing_id IN (`+placeholders(len(chunk))+`) GROUP BY r.mailing_id, d.last_response`, args...)
+		if err != nil {
+			return nil, s.wrap(err, "count suppressed deliveries")
+		}
+		for rows.Next() {
+			var id int64
+			var resp string
+			var n int
+			if err := rows.Scan(&id, &resp, &n); err != nil {
+				rows.Close()
+				return nil, s.wrap(err, "count suppressed deliveries")
+			}
+			if out[id] == nil {
+				out[id] = map[simplesender.SuppressionReason]int{}
+			}
+			out[id][simplesender.SuppressionReason(strings.TrimPrefix(resp, simplesender.SuppressedPrefix))] += n
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, s.wrap(err, "count suppressed deliveries")
+		}
+	}
+	return out, nil
+}
