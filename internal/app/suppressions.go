@@ -388,3 +388,27 @@ func (a *App) SuppressedReasons(ctx context.Context, m *simplesender.Mailing) (m
 	}
 	return a.DB.Store().SuppressedReasons(ctx, m.ID)
 }
+
+// ReportSuppressedReasons counts the suppressed deliveries of the report's
+// mailings (every run, as of now) by reason; rep is a report the caller
+// has read (Report). It reads nothing when there are none.
+func (a *App) ReportSuppressedReasons(ctx context.Context, rep *Report) (map[simplesender.SuppressionReason]int, error) {
+	if rep.Totals.Suppressed == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(rep.Mailings))
+	for i, m := range rep.Mailings {
+		ids[i] = m.ID
+	}
+	by, err := a.DB.Store().SuppressedReasonsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[simplesender.SuppressionReason]int{}
+	for _, m := range by {
+		for r, n := range m {
+			out[r] += n
+		}
+	}
+	return out, nil
+}

@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"simplesender"
 	"simplesender/internal/app"
+	"simplesender/internal/store"
 	"simplesender/internal/store/storetest"
 )
 
@@ -83,4 +85,42 @@ func TestSuppressionImportPage(t *testing.T) {
 	if !strings.Contains(csv.body, "a@example.org,bounced,old list") {
 		t.Errorf("export: %s", csv.body)
 	}
+}
+
+// TestSuppressedDeliveriesOnMailingAndReportPages: a delivery the claim
+// finds suppressed shows on the mailing page and the report page as
+// suppressed, with its reason, in the viewer's language.
+func TestSuppressedDeliveriesOnMailingAndReportPages(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, storetest.NewURL(t, "sqlite"))
+	ctx := context.Background()
+	o := s.seed(t, "active", "Anna")
+	r, err := s.env.App.GetRecipient(ctx, s.actor(t, "active"), o.R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.env.App.SuppressAddress(ctx, s.ids["active"], strings.ToUpper(r.Email), simplesender.ReasonUnsubscribed, o.G, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.env.App.SendNow(ctx, s.actor(t, "active"), o.G, "now"); err != nil {
+		t.Fatal(err)
+	}
+	at := s.env.DB.Now().Add(time.Second)
+	run := s.env.StartDue(t, o.G, at)
+	claimed, err := s.env.DB.ClaimDeliveries(ctx, "test", at, 10)
+	if err != nil || len(claimed) != 1 || claimed[0].Suppressed != simplesender.ReasonUnsubscribed {
+		t.Fatalf("claim: %+v, %v", claimed, err)
+	}
+	// What the engine records for a suppressed claim.
+	if err := s.env.DB.RecordOutcomes(ctx, []store.Outcome{{DeliveryID: claimed[0].ID, RunID: run.ID, MailingID: o.G,
+		OwnerID: run.OwnerID, Email: r.Email, Status: simplesender.DeliverySuppressed, Cause: simplesender.CauseSuppressed, At: at,
+		Response: simplesender.SuppressedPrefix + string(simplesender.ReasonUnsubscribed)}}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "mailing page", s.do(t, "active", "GET", o.path("/mailings/{G}"), nil), http.StatusOK,
+		[]string{`data-count="suppressed">1<`, "unsubscribed — 1"}, nil)
+	check(t, "mailing page in Russian", s.do(t, "active", "GET", o.path("/mailings/{G}"), nil, "Accept-Language", "ru"), http.StatusOK,
+		[]string{"отписался — 1"}, nil)
+	check(t, "report page", s.do(t, "active", "GET", "/reports", nil), http.StatusOK,
+		[]string{`data-figure="suppressed">1<`, "unsubscribed — 1"}, nil)
 }
