@@ -30,6 +30,9 @@ type mailingJSON struct {
 	// StatusDetail says what the mailing does now (see statusDetailJSON).
 	StatusDetail statusDetailJSON `json:"status_detail"`
 	RecipientIDs []int64          `json:"recipient_ids,omitempty"`
+	// SuppressedReasons counts the last run's suppressed deliveries by
+	// reason, in the answers about one mailing; absent when none was.
+	SuppressedReasons map[simplesender.SuppressionReason]int `json:"suppressed_reasons,omitempty"`
 }
 
 func mailingOf(m *simplesender.Mailing) mailingJSON {
@@ -103,6 +106,11 @@ func (x *API) listMailings(w http.ResponseWriter, r *http.Request, u *simplesend
 func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender.Mailing, audience bool) (mailingJSON, error) {
 	out := mailingOf(m)
 	out.StatusDetail = x.statusDetailOf(r, u, m)
+	reasons, err := x.app.SuppressedReasons(r.Context(), m)
+	if err != nil {
+		return mailingJSON{}, err
+	}
+	out.SuppressedReasons = reasons
 	if !audience {
 		return out, nil
 	}

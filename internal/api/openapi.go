@@ -27,6 +27,13 @@ var (
 		"skipped": integer(), "duplicates": integer(), "invalid": integer()}
 )
 
+// suppressionFields are the properties of a suppressed address.
+func suppressionFields() map[string]schema {
+	return map[string]schema{"id": integer(), "owner_id": nullable(integer()), "owner_email": str(),
+		"email": str(), "reason": enumOf(simplesender.SuppressionReasons), "note": str(), "mailing_id": nullable(integer()),
+		"created_at": dateTime(), "created_by": nullable(integer()), "created_by_email": str()}
+}
+
 // components are the named schemas.
 func components() map[string]schema {
 	mailing := object(map[string]schema{"id": integer(), "owner_id": integer(), "owner_email": str(), "name": str(),
@@ -40,6 +47,9 @@ func components() map[string]schema {
 	// only: reading a mailing costs the same for any audience; its
 	// recipients are paged by GET /mailings/{id}/recipients.
 	mailing["required"] = without(mailing["required"].([]string), "recipient_ids")
+	// By reason, in the answers about one mailing whose last run suppressed some.
+	mailing["properties"].(map[string]schema)["suppressed_reasons"] = schema{"type": "object",
+		"propertyNames": enumOf(simplesender.SuppressionReasons), "additionalProperties": integer()}
 	return map[string]schema{
 		"Error": object(map[string]schema{"error": ref("ErrorDetail")}),
 		"ErrorDetail": object(map[string]schema{
@@ -89,6 +99,9 @@ func components() map[string]schema {
 				"header": nullable(arr(str())), "mapping": arr(str())}),
 			"errors":         arr(object(map[string]schema{"line": integer(), "email": str(), "fields": strMap()})),
 			"duplicate_rows": arr(object(map[string]schema{"line": integer(), "first_line": integer(), "email": str()})),
+			"suppressed":     integer(),
+			"suppressed_rows": arr(object(map[string]schema{"line": integer(), "email": str(),
+				"reason": enumOf(simplesender.SuppressionReasons)})),
 		})),
 		"ImportError": object(map[string]schema{"error": ref("ErrorDetail"), "import": ref("ImportSummary")}),
 		"ImportJob": object(map[string]schema{
@@ -100,6 +113,10 @@ func components() map[string]schema {
 			"created_at": dateTime(), "started_at": nullable(dateTime()), "finished_at": nullable(dateTime()),
 		}),
 
+		"Suppression": object(suppressionFields()),
+		"SuppressionImport": object(map[string]schema{"rows": integer(), "added": integer(), "already": integer(), "invalid": integer(),
+			"errors": arr(object(map[string]schema{"line": integer(), "email": str(), "fields": strMap()}))}),
+		"SuppressionList": listOf(ref("Suppression")),
 		"UserList":        listOf(ref("User")),
 		"SendingSettings": object(map[string]schema{"footer_text": str(), "postal_address": str()}),
 		"TokenList":       listOf(ref("Token")),
@@ -226,6 +243,7 @@ func operations() map[string]operation {
 				"UTF-8 (with or without BOM) and Windows-1251, separators , ; and tab are detected; the header names the columns (English or Russian). " +
 				"Every row is checked first: a file with invalid rows imports nothing (422 with the summary under import) unless valid_only=true. " +
 				"Importing the same file twice changes nothing the second time. " +
+				"An address on the suppression list is imported but stays suppressed: suppressed counts such rows and suppressed_rows lists the first 1000. " +
 				"The file becomes the caller's import job, run in the background by any instance; the answer waits for it up to wait seconds, " +
 				"then is 202 with the job (Location: /imports/{id}) if it still runs. " +
 				"A caller has one import at a time: 409 while the previous one is queued or running. " +
@@ -305,6 +323,28 @@ func operations() map[string]operation {
 		"GET /mailings/{id}/attempts.csv": {tag: "deliveries", who: whoUser, summary: "Every attempt as CSV",
 			desc:   "Columns id, run, email, attempted_at (caller's time zone), status, code, enhanced, response.",
 			params: []param{bomParam}, ok: str(), okType: "text/csv"},
+
+		"GET /suppressions": {tag: "suppressions", who: whoUser, summary: "List suppressed addresses, newest first (staff: everyone's and the service-wide list)",
+			desc:   "A delivery to a suppressed address (the owner's list or the service-wide one) ends as suppressed when the engine claims it: no message is sent.",
+			params: append([]param{searchParam, suppressionReasonParam, ownerParam, serviceWideParam}, pageParams...), ok: ref("SuppressionList")},
+		"POST /suppressions": {tag: "suppressions", who: whoAuthor, summary: "Suppress an address",
+			desc: "reason is manual by default. Admins may name owner_id, or service_wide=true for every user's mailings. " +
+				"An address already on that list keeps its first record: the answer is that record with created=false. Audited.",
+			body: input(map[string]schema{"email": str(), "reason": enumOf(simplesender.SuppressionReasons), "note": str(),
+				"owner_id": integer(), "service_wide": boolean()}, "email"),
+			ok: object(with(suppressionFields(), map[string]schema{"created": boolean()})), errs: []int{404}},
+		"GET /suppressions.csv": {tag: "suppressions", who: whoUser, summary: "Export suppressed addresses as CSV",
+			desc:   "Columns email, reason, note, owner (empty: service-wide), mailing_id, created_at, created_by; oldest first; selected as by GET /suppressions.",
+			params: []param{bomParam, separatorParam, searchParam, suppressionReasonParam, ownerParam, serviceWideParam}, ok: str(), okType: "text/csv"},
+		"POST /suppressions/import": {tag: "suppressions", who: whoAuthor, summary: "Suppress the addresses of a CSV file",
+			desc: "The body is the file (text/csv), or the part named file of a multipart/form-data body. The e-mail column is found as for a recipient import; " +
+				"a note or comment column becomes each row's note. Rows without a valid address are skipped and listed. At most 100,000 rows. Audited as one event.",
+			params:  []param{suppressionReasonParam, query("note", "The note of rows without one.", str()), ownerParam, serviceWideParam},
+			rawBody: true, ok: ref("SuppressionImport"), errs: []int{404}},
+		"GET /suppressions/{id}": {tag: "suppressions", who: whoUser, summary: "One suppressed address", ok: ref("Suppression")},
+		"DELETE /suppressions/{id}": {tag: "suppressions", who: whoOwner, summary: "Take an address off its suppression list",
+			desc:   "reason is required (422 otherwise) and kept in the audit log with who removed it. Admins only for the service-wide list.",
+			params: []param{query("reason", "Why it may be mailed again.", str())}, okStatus: 204, errs: []int{422}},
 
 		"GET /stats": {tag: "reports", who: whoUser, summary: "Figures over all time (regular users: their own; staff: everyone's)", ok: ref("Stats")},
 		"GET /stats/users": {tag: "reports", who: whoStaff, summary: "Figures per user (managers, admins)",

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"simplesender/internal/app"
 	"simplesender/internal/store/storetest"
 )
 
@@ -30,6 +31,11 @@ func TestPageNumbersOfEveryList(t *testing.T) {
 		f.run(t, o.G.ID)
 		if _, _, err := f.env.App.CreateAPIToken(t.Context(), actor(owner), owner, "second"); err != nil {
 			t.Fatal(err)
+		}
+		for _, e := range []string{"stop1@example.org", "stop2@example.org"} {
+			if _, _, err := f.env.App.AddSuppression(t.Context(), actor(owner), app.SuppressionInput{Email: e}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		var lists []string
 		for pattern, op := range operations() {

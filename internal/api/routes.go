@@ -115,6 +115,13 @@ func (x *API) routeTable() []route {
 		{"GET /mailings/{id}/attempts", user, byID(x.listAttempts)},
 		{"GET /mailings/{id}/attempts.csv", user, byID(x.attemptsCSV)},
 
+		{"GET /suppressions", user, x.listSuppressions},
+		{"POST /suppressions", user, x.addSuppression},
+		{"GET /suppressions.csv", user, x.exportSuppressions},
+		{"POST /suppressions/import", user, x.importSuppressions},
+		{"GET /suppressions/{id}", user, byID(x.getSuppression)},
+		{"DELETE /suppressions/{id}", user, byID(x.removeSuppression)},
+
 		{"GET /stats", user, x.stats},
 		{"GET /stats/users", user, x.statsUsers},
 		{"GET /reports.csv", user, x.reportCSV},

@@ -154,12 +154,12 @@ type Outcome struct {
 
 // updateOutcomes sets each delivery's new state from one row of values:
 // pending (released unsent) gives back the attempt it was counted for and
-// keeps the last reply; a waiting state (deferred, pending) sets the next
-// attempt's time; sent sets sent_at; every other state keeps the
-// Message-ID of the try. Only deliveries in sending change: every outcome
+// keeps the last reply; suppressed (never tried) gives the attempt back
+// too; a waiting state (deferred, pending) sets the next attempt's time;
+// sent sets sent_at; every other state keeps the Message-ID of the try. Only deliveries in sending change: every outcome
 // is a move from sending (see recordOutcomes).
 var updateOutcomes = `UPDATE deliveries SET status = v.status, claimed_by = NULL,
-	attempts = deliveries.attempts - CASE WHEN v.status = ` + sqlPending + ` THEN 1 ELSE 0 END,
+	attempts = deliveries.attempts - CASE WHEN v.status IN (` + sqlPending + `, ` + sqlSuppressed + `) THEN 1 ELSE 0 END,
 	next_attempt_at = CASE WHEN v.status IN ` + sqlWaiting + ` THEN v.next_at ELSE deliveries.next_attempt_at END,
 	last_code = CASE WHEN v.status = ` + sqlPending + ` THEN deliveries.last_code ELSE v.code END,
 	last_enhanced = CASE WHEN v.status = ` + sqlPending + ` THEN deliveries.last_enhanced ELSE v.enhanced END,

@@ -275,3 +275,78 @@ func (s *Store) markSuppressed(ctx context.Context, cs []Claimed) error {
 	}
 	return s.wrap(rows.Err(), "check suppressions")
 }
+
+// SuppressionAudit returns the newest audit events about the suppression
+// list of owner (0: the service-wide list), at most limit.
+func (s *Store) SuppressionAudit(ctx context.Context, owner int64, limit int) ([]*simplesender.AuditEvent, error) {
+	return s.audit(ctx, `a.target_type = 'suppression' AND COALESCE(a.owner_id, 0) = ?`, owner, limit)
+}
+
+// SuppressionAuditAll returns the newest audit events about every
+// suppression list, at most limit.
+func (s *Store) SuppressionAuditAll(ctx context.Context, limit int) ([]*simplesender.AuditEvent, error) {
+	return s.audit(ctx, `a.target_type = 'suppression'`, limit)
+}
+
+// SuppressedReasons counts the suppressed deliveries of the last run of
+// mailing by the reason their claim found (the last response after
+// SuppressedPrefix). It reads only the suppressed rows, through the
+// index of a run's deliveries by state.
+func (s *Store) SuppressedReasons(ctx context.Context, mailing int64) (map[simplesender.SuppressionReason]int, error) {
+	rows, err := s.query(ctx, `SELECT last_response, count(*) FROM deliveries
+		WHERE run_id = (SELECT max(id) FROM runs WHERE mailing_id = ?) AND status = `+sqlSuppressed+`
+		GROUP BY last_response`, mailing)
+	if err != nil {
+		return nil, s.wrap(err, "count suppressed deliveries")
+	}
+	defer rows.Close()
+	out := map[simplesender.SuppressionReason]int{}
+	for rows.Next() {
+		var resp string
+		var n int
+		if err := rows.Scan(&resp, &n); err != nil {
+			return nil, s.wrap(err, "count suppressed deliveries")
+		}
+		out[simplesender.SuppressionReason(strings.TrimPrefix(resp, simplesender.SuppressedPrefix))] += n
+	}
+	return out, s.wrap(rows.Err(), "count suppressed deliveries")
+}
+
+// SuppressedReasonsOf counts the suppressed deliveries of every run of
+// each of mailings by reason, by mailing.
+func (s *Store) SuppressedReasonsOf(ctx context.Context, mailings []int64) (map[int64]map[simplesender.SuppressionReason]int, error) {
+	out := map[int64]map[simplesender.SuppressionReason]int{}
+	for len(mailings) > 0 {
+		chunk := mailings[:min(len(mailings), 500)]
+		mailings = mailings[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.query(ctx, `SELECT r.mailing_id, d.last_response, count(*) FROM runs r
+			JOIN deliveries d ON d.run_id = r.id AND d.status = `+sqlSuppressed+`
+			WHERE r.mailing_id IN (`+placeholders(len(chunk))+`) GROUP BY r.mailing_id, d.last_response`, args...)
+		if err != nil {
+			return nil, s.wrap(err, "count suppressed deliveries")
+		}
+		for rows.Next() {
+			var id int64
+			var resp string
+			var n int
+			if err := rows.Scan(&id, &resp, &n); err != nil {
+				rows.Close()
+				return nil, s.wrap(err, "count suppressed deliveries")
+			}
+			if out[id] == nil {
+				out[id] = map[simplesender.SuppressionReason]int{}
+			}
+			out[id][simplesender.SuppressionReason(strings.TrimPrefix(resp, simplesender.SuppressedPrefix))] += n
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, s.wrap(err, "count suppressed deliveries")
+		}
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"simplesender"
 	"simplesender/internal/store"
@@ -159,5 +160,66 @@ func TestClaimSeesSuppressions(t *testing.T) {
 			t.Errorf("run after the sends: counts %+v, finished %v", got.Counts, got.FinishedAt)
 		}
 		checkCountersMatchRows(t, db, m.ID, "after suppressed outcomes")
+	})
+}
+
+// TestSuppressionReachesEveryRunningMailing: an address suppressed while
+// two mailings of its owner are sending is marked in the next claim of
+// each, without anything being reloaded; a mailing of another owner to the
+// same address is not.
+func TestSuppressionReachesEveryRunningMailing(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := storetest.Open(t, url)
+		a, b := newReportRig(t, db, "running-a@example.com"), newReportRig(t, db, "running-b@example.com")
+		a.start(t, 2)
+		a.start(t, 2)
+		b.start(t, 2)
+		// The addresses are learned by a claim that is given back.
+		all := claim(t, db, "probe", 6)
+		var outs []store.Outcome
+		for _, c := range all {
+			outs = append(outs, store.Outcome{DeliveryID: c.ID, RunID: c.RunID, Email: c.Email, Status: simplesender.DeliveryPending,
+				At: db.Now(), NextAt: db.Now().Add(-time.Hour)})
+		}
+		record(t, db, outs...)
+		owners := map[int64]int64{}
+		for _, c := range all {
+			run, err := db.RunByID(ctx, c.RunID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			owners[c.ID] = run.OwnerID
+		}
+		// Suppress, for a, every address of a's deliveries, in upper case.
+		for _, c := range all {
+			if owners[c.ID] == a.owner.ID {
+				if _, _, err := db.Store().Suppress(ctx, a.owner.ID, strings.ToUpper(c.Email), simplesender.ReasonManual, 0, 0, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// b's addresses too, but on a's list: they stay mailable for b.
+		for _, c := range all {
+			if owners[c.ID] == b.owner.ID {
+				if _, _, err := db.Store().Suppress(ctx, a.owner.ID, c.Email, simplesender.ReasonManual, 0, 0, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		marked := 0
+		for _, c := range claim(t, db, "engine", 6) {
+			switch {
+			case owners[c.ID] == a.owner.ID && c.Suppressed != simplesender.ReasonManual:
+				t.Errorf("a's delivery to %s claimed unsuppressed", c.Email)
+			case owners[c.ID] == b.owner.ID && c.Suppressed != "":
+				t.Errorf("b's delivery to %s suppressed by a's list", c.Email)
+			case c.Suppressed != "":
+				marked++
+			}
+		}
+		if marked != 4 {
+			t.Errorf("%d of a's 4 deliveries in two running mailings marked", marked)
+		}
 	})
 }

@@ -168,6 +168,13 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /mailings/{id}/progress.json", s.authed(s.progressJSON))
 	mux.Handle("GET /mailings/{id}/attempts.csv", s.authed(s.attemptsCSV))
 
+	mux.Handle("GET /suppressions", s.authed(s.suppressions))
+	mux.Handle("POST /suppressions", s.authed(s.addSuppression))
+	mux.Handle("POST /suppressions/import", s.authed(s.importSuppressions))
+	mux.Handle("GET /suppressions/export.csv", s.authed(s.exportSuppressions))
+	mux.Handle("GET /suppressions/{id}/remove", s.authed(s.removeSuppressionForm))
+	mux.Handle("POST /suppressions/{id}/remove", s.authed(s.removeSuppression))
+
 	mux.Handle("GET /reports", s.authed(s.reports))
 	mux.Handle("GET /reports.csv", s.authed(s.reportCSV))
 
