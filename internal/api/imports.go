@@ -46,6 +46,10 @@ type importJSON struct {
 	Format        importFormatJSON      `json:"format"`
 	Errors        []importRowJSON       `json:"errors"`
 	DuplicateRows []importDuplicateJSON `json:"duplicate_rows"`
+	// Suppressed counts the rows whose address is suppressed: imported,
+	// and still not mailed; SuppressedRows lists the first ones.
+	Suppressed     int                    `json:"suppressed"`
+	SuppressedRows []app.ImportSuppressed `json:"suppressed_rows"`
 }
 
 // importOf builds the summary of res, with messages in the caller's language.
@@ -55,7 +59,8 @@ func (x *API) importOf(r *http.Request, res *app.ImportResult, dry bool) importJ
 	out := importJSON{ImportCounts: res.ImportCounts, Committed: res.Committed, DryRun: dry,
 		Format: importFormatJSON{Encoding: string(f.Encoding), BOM: f.BOM, Separator: string(f.Separator),
 			Header: f.Header, Mapping: make([]string, len(f.Mapping))},
-		Errors: make([]importRowJSON, 0, len(res.Errors)), DuplicateRows: make([]importDuplicateJSON, 0, len(res.DuplicateRows))}
+		Errors: make([]importRowJSON, 0, len(res.Errors)), DuplicateRows: make([]importDuplicateJSON, 0, len(res.DuplicateRows)),
+		Suppressed: res.Suppressed, SuppressedRows: append([]app.ImportSuppressed{}, res.SuppressedRows...)}
 	for i, m := range f.Mapping {
 		out.Format.Mapping[i] = string(m)
 	}

@@ -36,6 +36,9 @@ type mailingJSON struct {
 	// Audience are the lists and tags of the audience (answers about one
 	// mailing only).
 	Audience []audienceRuleJSON `json:"audience,omitempty"`
+	// SuppressedReasons counts the last run's suppressed deliveries by
+	// reason, in the answers about one mailing; absent when none was.
+	SuppressedReasons map[simplesender.SuppressionReason]int `json:"suppressed_reasons,omitempty"`
 }
 
 func mailingOf(m *simplesender.Mailing) mailingJSON {
@@ -130,6 +133,11 @@ func (x *API) fullMailing(r *http.Request, u *simplesender.User, m *simplesender
 		return mailingJSON{}, err
 	}
 	out.Audience = audienceOf(rules)
+	reasons, err := x.app.SuppressedReasons(r.Context(), m)
+	if err != nil {
+		return mailingJSON{}, err
+	}
+	out.SuppressedReasons = reasons
 	if !audience {
 		return out, nil
 	}

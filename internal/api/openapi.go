@@ -34,6 +34,13 @@ var (
 		"skipped": integer(), "duplicates": integer(), "invalid": integer()}
 )
 
+// suppressionFields are the properties of a suppressed address.
+func suppressionFields() map[string]schema {
+	return map[string]schema{"id": integer(), "owner_id": nullable(integer()), "owner_email": str(),
+		"email": str(), "reason": enumOf(simplesender.SuppressionReasons), "note": str(), "mailing_id": nullable(integer()),
+		"created_at": dateTime(), "created_by": nullable(integer()), "created_by_email": str()}
+}
+
 // components are the named schemas.
 func components() map[string]schema {
 	mailing := object(map[string]schema{"id": integer(), "owner_id": integer(), "owner_email": str(), "name": str(),
@@ -48,6 +55,9 @@ func components() map[string]schema {
 	// only: reading a mailing costs the same for any audience; its
 	// recipients are paged by GET /mailings/{id}/recipients.
 	mailing["required"] = without(without(without(mailing["required"].([]string), "recipient_ids"), "audience"), "identity_id")
+	// By reason, in the answers about one mailing whose last run suppressed some.
+	mailing["properties"].(map[string]schema)["suppressed_reasons"] = schema{"type": "object",
+		"propertyNames": enumOf(simplesender.SuppressionReasons), "additionalProperties": integer()}
 	return map[string]schema{
 		"Error": object(map[string]schema{"error": ref("ErrorDetail")}),
 		"ErrorDetail": object(map[string]schema{
@@ -106,6 +116,9 @@ func components() map[string]schema {
 				"header": nullable(arr(str())), "mapping": arr(str())}),
 			"errors":         arr(object(map[string]schema{"line": integer(), "email": str(), "fields": strMap()})),
 			"duplicate_rows": arr(object(map[string]schema{"line": integer(), "first_line": integer(), "email": str()})),
+			"suppressed":     integer(),
+			"suppressed_rows": arr(object(map[string]schema{"line": integer(), "email": str(),
+				"reason": enumOf(simplesender.SuppressionReasons)})),
 		})),
 		"ImportError": object(map[string]schema{"error": ref("ErrorDetail"), "import": ref("ImportSummary")}),
 		"ImportJob": object(map[string]schema{
@@ -136,12 +149,17 @@ func components() map[string]schema {
 			"items": arr(object(map[string]schema{"domain": str(), "rule": enum("allow", "forbid"), "changed_by": str(),
 				"changed_at": dateTime()}))}),
 
-		"UserList":      listOf(ref("User")),
-		"TokenList":     listOf(ref("Token")),
-		"RecipientList": listOf(ref("Recipient")),
-		"MessageList":   listOf(ref("Message")),
-		"MailingList":   listOf(ref("Mailing")),
-		"RunList":       listOf(ref("Run")),
+		"Suppression": object(suppressionFields()),
+		"SuppressionImport": object(map[string]schema{"rows": integer(), "added": integer(), "already": integer(), "invalid": integer(),
+			"errors": arr(object(map[string]schema{"line": integer(), "email": str(), "fields": strMap()}))}),
+		"SuppressionList": listOf(ref("Suppression")),
+		"UserList":        listOf(ref("User")),
+		"SendingSettings": object(map[string]schema{"footer_text": str(), "postal_address": str()}),
+		"TokenList":       listOf(ref("Token")),
+		"RecipientList":   listOf(ref("Recipient")),
+		"MessageList":     listOf(ref("Message")),
+		"MailingList":     listOf(ref("Mailing")),
+		"RunList":         listOf(ref("Run")),
 		"DeliveryList": object(map[string]schema{"items": arr(ref("Delivery")), "total": integer(), "page": integer(),
 			"per_page": integer(), "pages": integer(), "run": nullable(ref("Run"))}),
 		"AttemptList":   listOf(ref("Attempt")),
@@ -221,6 +239,12 @@ func operations() map[string]operation {
 			imageBody: true, ok: ref("User"), errs: []int{429}},
 		"DELETE /me/avatar": {tag: "users", who: whoUser, summary: "Remove the caller's profile picture",
 			desc: "Having none is not an error. The answer is the account, with avatar_version 0.", ok: ref("User")},
+		"GET /me/sending": {tag: "users", who: whoUser, summary: "The caller's sending settings",
+			desc: "footer_text is the note above the unsubscribe link of the footer that mailing messages get when their body does not place {{unsubscribe_url}} (empty: the default note in the recipient's language); postal_address is shown under the link (CAN-SPAM).",
+			ok:   ref("SendingSettings")},
+		"PUT /me/sending": {tag: "users", who: whoUser, summary: "Replace the caller's sending settings",
+			desc: "Plain text, several lines allowed, no other control characters; footer_text at most 1000 characters, postal_address at most 300 (422 otherwise). A field left out is emptied. Runs already sending keep the footer they started with.",
+			body: input(map[string]schema{"footer_text": str(), "postal_address": str()}), ok: ref("SendingSettings")},
 		"GET /users": {tag: "users", who: whoStaff, summary: "List users",
 			params: append([]param{searchParam, query("status", "", enum("pending", "active", "blocked")),
 				query("role", "", enum("user", "manager", "admin"))}, pageParams...), ok: ref("UserList")},
@@ -268,6 +292,7 @@ func operations() map[string]operation {
 				"UTF-8 (with or without BOM) and Windows-1251, separators , ; and tab are detected; the header names the columns (English or Russian). " +
 				"Every row is checked first: a file with invalid rows imports nothing (422 with the summary under import) unless valid_only=true. " +
 				"Importing the same file twice changes nothing the second time. " +
+				"An address on the suppression list is imported but stays suppressed: suppressed counts such rows and suppressed_rows lists the first 1000. " +
 				"The file becomes the caller's import job, run in the background by any instance; the answer waits for it up to wait seconds, " +
 				"then is 202 with the job (Location: /imports/{id}) if it still runs. " +
 				"A caller has one import at a time: 409 while the previous one is queued or running. " +
@@ -392,6 +417,27 @@ func operations() map[string]operation {
 		"GET /domain-rules":                 {tag: "senders", who: whoStaff, summary: "Domains allowed or forbidden for everyone", ok: ref("DomainRules")},
 		"POST /domain-rules": {tag: "senders", who: whoStaff, summary: "Allow or forbid a domain for everyone (admins); rule none removes the rule",
 			body: input(map[string]schema{"domain": str(), "rule": enum("allow", "forbid", "none")}, "domain", "rule"), ok: ref("DomainRules")},
+		"GET /suppressions": {tag: "suppressions", who: whoUser, summary: "List suppressed addresses, newest first (staff: everyone's and the service-wide list)",
+			desc:   "A delivery to a suppressed address (the owner's list or the service-wide one) ends as suppressed when the engine claims it: no message is sent.",
+			params: append([]param{searchParam, suppressionReasonParam, ownerParam, serviceWideParam}, pageParams...), ok: ref("SuppressionList")},
+		"POST /suppressions": {tag: "suppressions", who: whoAuthor, summary: "Suppress an address",
+			desc: "reason is manual by default. Admins may name owner_id, or service_wide=true for every user's mailings. " +
+				"An address already on that list keeps its first record: the answer is that record with created=false. Audited.",
+			body: input(map[string]schema{"email": str(), "reason": enumOf(simplesender.SuppressionReasons), "note": str(),
+				"owner_id": integer(), "service_wide": boolean()}, "email"),
+			ok: object(with(suppressionFields(), map[string]schema{"created": boolean()})), errs: []int{404}},
+		"GET /suppressions.csv": {tag: "suppressions", who: whoUser, summary: "Export suppressed addresses as CSV",
+			desc:   "Columns email, reason, note, owner (empty: service-wide), mailing_id, created_at, created_by; oldest first; selected as by GET /suppressions.",
+			params: []param{bomParam, separatorParam, searchParam, suppressionReasonParam, ownerParam, serviceWideParam}, ok: str(), okType: "text/csv"},
+		"POST /suppressions/import": {tag: "suppressions", who: whoAuthor, summary: "Suppress the addresses of a CSV file",
+			desc: "The body is the file (text/csv), or the part named file of a multipart/form-data body. The e-mail column is found as for a recipient import; " +
+				"a note or comment column becomes each row's note. Rows without a valid address are skipped and listed. At most 100,000 rows. Audited as one event.",
+			params:  []param{suppressionReasonParam, query("note", "The note of rows without one.", str()), ownerParam, serviceWideParam},
+			rawBody: true, ok: ref("SuppressionImport"), errs: []int{404}},
+		"GET /suppressions/{id}": {tag: "suppressions", who: whoUser, summary: "One suppressed address", ok: ref("Suppression")},
+		"DELETE /suppressions/{id}": {tag: "suppressions", who: whoOwner, summary: "Take an address off its suppression list",
+			desc:   "reason is required (422 otherwise) and kept in the audit log with who removed it. Admins only for the service-wide list.",
+			params: []param{query("reason", "Why it may be mailed again.", str())}, okStatus: 204, errs: []int{422}},
 
 		"GET /stats": {tag: "reports", who: whoUser, summary: "Figures over all time (regular users: their own; staff: everyone's)", ok: ref("Stats")},
 		"GET /stats/users": {tag: "reports", who: whoStaff, summary: "Figures per user (managers, admins)",

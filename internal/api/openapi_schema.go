@@ -124,7 +124,9 @@ var (
 		query("from", "First day, YYYY-MM-DD, in the caller's time zone (default: 29 days before to).", schema{"type": "string", "format": "date"}),
 		query("to", "Last day, YYYY-MM-DD (default: today, or 29 days after from).", schema{"type": "string", "format": "date"}),
 	}
-	separatorParam = query("separator", "Cell separator: , ; | or tab.", enum(",", ";", "|", "tab"))
+	suppressionReasonParam = query("reason", "Only this reason.", enumOf(simplesender.SuppressionReasons))
+	serviceWideParam       = query("service_wide", "Managers and admins: only the service-wide list (with import and POST: admins add to it).", schema{"type": "boolean", "default": false})
+	separatorParam         = query("separator", "Cell separator: , ; | or tab.", enum(",", ";", "|", "tab"))
 )
 
 // sortParam is ?sort= over the allowed fields.

@@ -68,6 +68,8 @@ func (x *API) routeTable() []route {
 		{"GET /me", user, x.me},
 		{"PUT /me/avatar", user, x.putAvatar},
 		{"DELETE /me/avatar", user, x.deleteAvatar},
+		{"GET /me/sending", user, x.getSending},
+		{"PUT /me/sending", user, x.putSending},
 
 		{"GET /users", user, x.listUsers},
 		{"GET /users/{id}", user, byID(x.getUser)},
@@ -141,6 +143,12 @@ func (x *API) routeTable() []route {
 		{"POST /domains/{id}/remove-retired", user, byID(x.domainAction(removeRetiredKeys))},
 		{"GET /domain-rules", user, x.listDomainRules},
 		{"POST /domain-rules", user, x.setDomainRule},
+		{"GET /suppressions", user, x.listSuppressions},
+		{"POST /suppressions", user, x.addSuppression},
+		{"GET /suppressions.csv", user, x.exportSuppressions},
+		{"POST /suppressions/import", user, x.importSuppressions},
+		{"GET /suppressions/{id}", user, byID(x.getSuppression)},
+		{"DELETE /suppressions/{id}", user, byID(x.removeSuppression)},
 
 		{"GET /stats", user, x.stats},
 		{"GET /stats/users", user, x.statsUsers},

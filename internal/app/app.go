@@ -26,6 +26,7 @@ import (
 	"simplesender/internal/mailer"
 	"simplesender/internal/ratelimit"
 	"simplesender/internal/store"
+	"simplesender/internal/unsubscribe"
 )
 
 // Enqueuer puts a background job into the caller's transaction.
@@ -82,6 +83,9 @@ type Deps struct {
 	// Keys keeps the DKIM signers, shared with the engine; nil: one made
 	// from Secret.
 	Keys *dkim.Keyring
+	// Links makes and opens the unsubscribe links of mailing messages;
+	// nil: links keyed by Secret under BaseURL, without mailto.
+	Links *unsubscribe.Links
 }
 
 // App runs the use cases.
@@ -136,6 +140,9 @@ func New(d Deps) *App {
 	sealer := dkim.NewSealer(d.Secret)
 	if d.Keys == nil {
 		d.Keys = NewKeyring(d.DB, sealer)
+	}
+	if d.Links == nil {
+		d.Links = unsubscribe.NewLinks(d.BaseURL, d.Secret, "")
 	}
 	a := &App{Deps: d, limitKeyMAC: subkey(d.Secret, "ratelimit keys"), deviceMAC: subkey(d.Secret, "device tokens"),
 		domainMAC: subkey(d.Secret, "domain verification"), sealer: sealer, imports: newImportState()}

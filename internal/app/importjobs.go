@@ -187,6 +187,9 @@ type jobResult struct {
 	Errors        []ImportRowError  `json:"errors"`
 	DuplicateRows []ImportDuplicate `json:"duplicate_rows"`
 	Elapsed       time.Duration     `json:"elapsed"`
+	// Suppressed and SuppressedRows: see ImportResult.
+	Suppressed     int                `json:"suppressed,omitempty"`
+	SuppressedRows []ImportSuppressed `json:"suppressed_rows,omitempty"`
 }
 
 func countsOf(c store.ImportCounts) ImportCounts {
@@ -213,7 +216,8 @@ func jobOf(r *store.ImportJob) *ImportJob {
 	var res jobResult
 	if len(r.Result) > 0 && json.Unmarshal(r.Result, &res) == nil {
 		j.Result = &ImportResult{ImportCounts: countsOf(p.Counts), Format: res.Format, Committed: res.Committed,
-			Errors: res.Errors, DuplicateRows: res.DuplicateRows, Elapsed: res.Elapsed}
+			Errors: res.Errors, DuplicateRows: res.DuplicateRows, Elapsed: res.Elapsed,
+			Suppressed: res.Suppressed, SuppressedRows: res.SuppressedRows}
 	}
 	return j
 }

@@ -23,7 +23,11 @@ type importBatch struct {
 	cols   []store.RecipientColumn
 	listID int64 // every row goes on this list (0: none)
 	rows   []*simplesender.Recipient
+	lines  []int // the line of each row
 	write  []*simplesender.Recipient
+	// suppressed is told each row whose address is suppressed for the
+	// owner, once its batch is done.
+	suppressed func(line int, email string, reason simplesender.SuppressionReason)
 	// commit, when set, runs in each batch's transaction with the counts
 	// as they will be once it commits (an import job's offset).
 	commit func(s *store.Store, c ImportCounts) error
@@ -37,9 +41,19 @@ func (b *importBatch) flush(ctx context.Context, c *ImportCounts) (bool, error) 
 		return false, nil
 	}
 	var n ImportCounts
+	var sup map[string]simplesender.SuppressionReason
 	run := func(s *store.Store) error {
 		have, err := s.MatchRecipients(ctx, b.owner, b.rows, b.cols)
 		if err != nil {
+			return err
+		}
+		// An import never lifts a suppression: the suppressed addresses
+		// are reported, and mailings go on skipping them.
+		emails := make([]string, len(b.rows))
+		for i, r := range b.rows {
+			emails[i] = r.Email
+		}
+		if sup, err = s.SuppressedAmong(ctx, b.owner, emails); err != nil {
 			return err
 		}
 		n, b.write = ImportCounts{}, b.write[:0]
@@ -95,11 +109,19 @@ func (b *importBatch) flush(ctx context.Context, c *ImportCounts) (bool, error) 
 	} else {
 		err = b.a.DB.InTx(ctx, run)
 	}
-	b.rows = b.rows[:0]
+	rows, lines := b.rows, b.lines
+	b.rows, b.lines = b.rows[:0], b.lines[:0]
 	if err != nil {
 		return false, err
 	}
 	c.add(n)
+	if b.suppressed != nil && len(sup) > 0 {
+		for i, r := range rows {
+			if reason, ok := sup[simplesender.NormalizeEmail(r.Email)]; ok && i < len(lines) {
+				b.suppressed(lines[i], r.Email, reason)
+			}
+		}
+	}
 	return !b.dry && len(b.write) > 0, nil
 }
 

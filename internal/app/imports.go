@@ -107,8 +107,21 @@ type ImportResult struct {
 	// DuplicateRows are the first MaxImportErrors repeated addresses;
 	// Duplicates counts them all.
 	DuplicateRows []ImportDuplicate
+	// Suppressed counts the imported rows whose address is on the owner's
+	// suppression list or the service-wide one: they are imported (or
+	// kept) as recipients and stay suppressed, so mailings skip them;
+	// SuppressedRows lists the first MaxImportErrors.
+	Suppressed     int
+	SuppressedRows []ImportSuppressed
 	// Elapsed is the time the import took.
 	Elapsed time.Duration
+}
+
+// ImportSuppressed is a row of an import whose address is suppressed.
+type ImportSuppressed struct {
+	Line   int                            `json:"line"`
+	Email  string                         `json:"email"`
+	Reason simplesender.SuppressionReason `json:"reason"`
 }
 
 // ImportRecipients imports a CSV file of recipients into the owner's list:
@@ -284,6 +297,12 @@ func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o Imp
 		return fileError(err)
 	}
 	b := &importBatch{a: a, owner: owner, update: o.Update, dry: o.DryRun, cols: mappedColumns(res.Format.Mapping), listID: o.ListID}
+	b.suppressed = func(line int, email string, reason simplesender.SuppressionReason) {
+		res.Suppressed++
+		if len(res.SuppressedRows) < MaxImportErrors {
+			res.SuppressedRows = append(res.SuppressedRows, ImportSuppressed{Line: line, Email: shorten(email), Reason: reason})
+		}
+	}
 	firstLine := map[string]int{} // for the addresses that may repeat
 	done, skip := 0, 0
 	if resume != nil && !o.DryRun {
@@ -323,6 +342,7 @@ func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o Imp
 			continue // written by an earlier worker
 		}
 		b.rows = append(b.rows, &r)
+		b.lines = append(b.lines, rec.Line)
 		if len(b.rows) >= ImportBatch {
 			if err := flush(); err != nil {
 				return err

@@ -226,7 +226,7 @@ func importEnd(j *store.ImportJob, res *ImportResult, err error, interrupted boo
 	if res != nil {
 		e.Progress = store.ImportProgress{Phase: string(ImportWriting), Done: res.Rows, Total: res.Rows, Counts: storeCounts(res.ImportCounts)}
 		e.Result, _ = json.Marshal(jobResult{Format: res.Format, Committed: res.Committed, Errors: res.Errors,
-			DuplicateRows: res.DuplicateRows, Elapsed: res.Elapsed})
+			DuplicateRows: res.DuplicateRows, Elapsed: res.Elapsed, Suppressed: res.Suppressed, SuppressedRows: res.SuppressedRows})
 	}
 	var ce *csvio.Error
 	switch {

@@ -90,10 +90,9 @@ func (a *App) SendTest(ctx context.Context, ac *Actor, id int64, in TestSendInpu
 		r = sampleRecipient
 	}
 	f := &render.Fields{Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, MiddleName: r.MiddleName}
-	mail := mailer.Message{From: a.MailFrom, Subject: a.Bundle.For(lang).T("mailing.test.subject_prefix") + pm.Subject.String(f, false),
-		Text: pm.Text.String(f, false)}
-	if pm.HTML != nil {
-		mail.HTML = pm.HTML.String(f, true)
+	mail := mailer.Message{From: a.MailFrom, Subject: a.Bundle.For(lang).T("mailing.test.subject_prefix") + pm.Subject.String(f, false)}
+	if err := a.addTestUnsubscribe(ctx, m.OwnerID, id, pm, f, &mail, msg.Subject, msg.BodyText); err != nil {
+		return nil, err
 	}
 	if err := a.testSender(ctx, ac, m, to, &mail); err != nil {
 		return nil, err

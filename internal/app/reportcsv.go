@@ -35,20 +35,50 @@ func figureCells(f Figures) []string {
 // row, one row per mailing, and a last row whose mailing_id is "total".
 // The columns are mailing_id, mailing, status, disabled, then the Figures
 // (attempts in the period) and success_rate (0-1, 4 decimals, empty when
-// undefined). Text cells are neutralised against formula injection. Errors:
+// undefined), then suppressed and suppressed_<reason> for each reason
+// (deliveries not sent because the address is suppressed, as of now). Text cells are neutralised against formula injection. Errors:
 // those of Report, and w's.
 func (a *App) WriteReportCSV(ctx context.Context, ac *Actor, w io.Writer, owner int64, p Period, bom bool) error {
 	r, err := a.Report(ctx, ac, owner, p)
 	if err != nil {
 		return err
 	}
-	cw := csvio.NewWriter(w, csvio.WriterOptions{BOM: bom})
-	cw.Write(append([]string{"mailing_id", "mailing", "status", "disabled"}, figureColumns...)...)
-	for _, m := range r.Mailings {
-		cw.Write(append([]string{strconv.FormatInt(m.ID, 10), m.Name, string(m.Status), strconv.FormatBool(m.Disabled)},
-			figureCells(m.Figures)...)...)
+	// Suppressed deliveries, in all and by reason, come last: read from
+	// the suppressed rows only, and only when there are any.
+	reasons := map[int64]map[simplesender.SuppressionReason]int{}
+	if r.Totals.Suppressed > 0 {
+		ids := make([]int64, len(r.Mailings))
+		for i, m := range r.Mailings {
+			ids[i] = m.ID
+		}
+		if reasons, err = a.DB.Store().SuppressedReasonsOf(ctx, ids); err != nil {
+			return err
+		}
 	}
-	cw.Write(append([]string{"total", "", "", ""}, figureCells(r.Totals)...)...)
+	total := map[simplesender.SuppressionReason]int{}
+	suppressed := func(n int, by map[simplesender.SuppressionReason]int) []string {
+		out := []string{strconv.Itoa(n)}
+		for _, rs := range simplesender.SuppressionReasons {
+			out = append(out, strconv.Itoa(by[rs]))
+		}
+		return out
+	}
+	head := append([]string{"mailing_id", "mailing", "status", "disabled"}, figureColumns...)
+	head = append(head, "suppressed")
+	for _, rs := range simplesender.SuppressionReasons {
+		head = append(head, "suppressed_"+string(rs))
+	}
+	cw := csvio.NewWriter(w, csvio.WriterOptions{BOM: bom})
+	cw.Write(head...)
+	for _, m := range r.Mailings {
+		row := append([]string{strconv.FormatInt(m.ID, 10), m.Name, string(m.Status), strconv.FormatBool(m.Disabled)},
+			figureCells(m.Figures)...)
+		for rs, n := range reasons[m.ID] {
+			total[rs] += n
+		}
+		cw.Write(append(row, suppressed(m.Figures.Suppressed, reasons[m.ID])...)...)
+	}
+	cw.Write(append(append([]string{"total", "", "", ""}, figureCells(r.Totals)...), suppressed(r.Totals.Suppressed, total)...)...)
 	return cw.Flush()
 }
 

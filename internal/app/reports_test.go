@@ -567,9 +567,10 @@ func TestReportMatchesASeededHistory(t *testing.T) {
 		if err := env.App.WriteReportCSV(ctx, ac, &buf, 0, app.Period{From: "2025-03-10", To: "2025-03-11"}, true); err != nil {
 			t.Fatal(err)
 		}
-		wantCSV := "\uFEFF" + "mailing_id,mailing,status,disabled,mailings,mailings_active,sent,failed,unknown,pending,cancelled,attempts_success,attempts_failure,success_rate\r\n" +
-			fmt.Sprintf("%d,'@SUM(1+1),running,false,1,1,3,1,1,1,0,3,3,0.6000\r\n", h.m.ID) +
-			"total,,,,1,1,3,1,1,1,0,3,3,0.6000\r\n"
+		wantCSV := "\uFEFF" + "mailing_id,mailing,status,disabled,mailings,mailings_active,sent,failed,unknown,pending,cancelled,attempts_success,attempts_failure,success_rate," +
+			"suppressed,suppressed_unsubscribed,suppressed_bounced,suppressed_complained,suppressed_manual\r\n" +
+			fmt.Sprintf("%d,'@SUM(1+1),running,false,1,1,3,1,1,1,0,3,3,0.6000,0,0,0,0,0\r\n", h.m.ID) +
+			"total,,,,1,1,3,1,1,1,0,3,3,0.6000,0,0,0,0,0\r\n"
 		if buf.String() != wantCSV {
 			t.Fatalf("report CSV:\n%q\nwant\n%q", buf.String(), wantCSV)
 		}

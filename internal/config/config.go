@@ -40,6 +40,9 @@ type Config struct {
 	AllowedFromDomains []string
 	BaseURL            *url.URL
 	SecretKey          []byte
+	// UnsubscribeMailto is the inbound unsubscribe address offered in the
+	// List-Unsubscribe header besides the link; "" for none.
+	UnsubscribeMailto string
 
 	// SessionIdle and SessionMax bound a login session.
 	SessionIdle time.Duration
@@ -109,6 +112,7 @@ const (
 	EnvRetry       = "SIMPLESENDER_RETRY_SCHEDULE"
 	EnvMetricsAddr = "SIMPLESENDER_METRICS_ADDR"
 	EnvMetricsTok  = "SIMPLESENDER_METRICS_TOKEN"
+	EnvUnsubMailto = "SIMPLESENDER_UNSUBSCRIBE_MAILTO"
 )
 
 // The values of SIMPLESENDER_CACHE.
@@ -221,6 +225,14 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 		return nil, fmt.Errorf("%s: want an absolute http(s) URL such as https://mail.example.com", EnvBaseURL)
 	}
 	c.BaseURL = u
+
+	if v := strings.TrimSpace(get(EnvUnsubMailto, "")); v != "" {
+		a, err := mail.ParseAddress(v)
+		if err != nil || a.Name != "" || strings.ContainsAny(a.Address, "\r\n<>?%,\" ") {
+			return nil, fmt.Errorf("%s: want a bare e-mail address such as unsubscribe@mail.example.com", EnvUnsubMailto)
+		}
+		c.UnsubscribeMailto = a.Address
+	}
 
 	if c.SessionIdle, err = duration(get(EnvSessionIdle, "72h"), EnvSessionIdle); err != nil {
 		return nil, err

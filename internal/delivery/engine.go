@@ -25,6 +25,7 @@ import (
 	"simplesender/internal/mailer"
 	"simplesender/internal/render"
 	"simplesender/internal/store"
+	"simplesender/internal/unsubscribe"
 )
 
 // Config tunes the engine.
@@ -50,6 +51,12 @@ type Config struct {
 	SendTimeout time.Duration
 	Now         func() time.Time
 	Logger      *slog.Logger
+	// Unsubscribe gives every message its unsubscribe link, List-* headers
+	// and, when the body does not place the link, a footer; nil: none.
+	Unsubscribe *unsubscribe.Links
+	// Words returns the default footer note and the link's label in lang
+	// ("en" or "ru"); needed with Unsubscribe.
+	Words func(lang string) (note, label string)
 	// Metrics counts messages; may be nil.
 	Metrics interface {
 		EmailSent(kind string)
@@ -80,6 +87,7 @@ type Store interface {
 	DueStarts(ctx context.Context, now time.Time, limit int) ([]int64, error)
 	StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error)
 	RunByID(ctx context.Context, id int64) (*simplesender.Run, error)
+	SenderOf(ctx context.Context, id int64) (*store.Sender, error)
 }
 
 var _ Store = (*store.DB)(nil)
@@ -110,6 +118,10 @@ type runInfo struct {
 	from    mailer.Address  // the run's sender identity, or the service's address
 	replyTo *mailer.Address // nil: none
 	err     error
+	// Of the unsubscribe link (with Config.Unsubscribe):
+	lang   string // the recipient's language, as the message shows it
+	listID string // the List-Id header
+	footer *unsubscribe.Footer
 }
 
 // New returns an engine; Run starts it.
@@ -300,6 +312,9 @@ func (e *Engine) runFor(ctx context.Context, id int64) *runInfo {
 			ri.replyTo = &mailer.Address{Email: ri.run.ReplyTo}
 		}
 	}
+	if ri.err == nil && e.cfg.Unsubscribe != nil {
+		ri.err = e.unsubscribeInfo(ctx, ri)
+	}
 	e.mu.Lock()
 	if len(e.runs) > 1000 {
 		clear(e.runs)
@@ -316,12 +331,19 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 	if ri.run != nil {
 		o.MailingID, o.OwnerID = ri.run.MailingID, ri.run.OwnerID
 	}
+	if ri.err != nil && simplesender.IsKind(ri.err, simplesender.KindInternal) {
+		// A database hiccup: leave it for the next claim.
+		o.Status, o.Cause, o.At = simplesender.DeliveryPending, simplesender.CauseRelease, e.cfg.Now()
+		return o
+	}
+	// The claim read the suppression list in its own transaction: nothing
+	// is built or sent, and the reason is kept as the last response.
+	if c.Suppressed != "" {
+		o.Status, o.Cause, o.At = simplesender.DeliverySuppressed, simplesender.CauseSuppressed, e.cfg.Now()
+		o.Response = simplesender.SuppressedPrefix + string(c.Suppressed)
+		return o
+	}
 	if ri.err != nil {
-		if simplesender.IsKind(ri.err, simplesender.KindInternal) {
-			// A database hiccup: leave it for the next claim.
-			o.Status, o.Cause, o.At = simplesender.DeliveryPending, simplesender.CauseRelease, e.cfg.Now()
-			return o
-		}
 		o.Status, o.Cause, o.Attempted, o.At = simplesender.DeliveryFailed, simplesender.CausePermanent, true, e.cfg.Now()
 		o.Response = "the message cannot be rendered: " + ri.err.Error()
 		return o
@@ -332,10 +354,19 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		return o
 	}
 	f := &render.Fields{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, MiddleName: c.MiddleName}
+	var token string
+	if e.cfg.Unsubscribe != nil {
+		token = e.cfg.Unsubscribe.Keys.Token(unsubscribe.Target{ID: c.ID, Lang: ri.lang})
+		f.UnsubscribeURL = e.cfg.Unsubscribe.URL(token)
+	}
 	m := &mailer.Message{From: ri.from, ReplyTo: ri.replyTo, To: mailer.Address{Name: f.FullName(), Email: c.Email},
 		Subject: ri.msg.Subject.String(f, false), Text: ri.msg.Text.String(f, false)}
 	if ri.msg.HTML != nil {
 		m.HTML = ri.msg.HTML.String(f, true)
+	}
+	if token != "" {
+		m.Headers = e.cfg.Unsubscribe.Headers(token, ri.listID)
+		ri.footer.Add(m, ri.msg, f.UnsubscribeURL)
 	}
 	buf.Reset()
 	msgID, err := mailer.Build(buf, m, e.cfg.Now())
@@ -434,4 +465,25 @@ func (e *Engine) count(ok bool) {
 	} else {
 		e.cfg.Metrics.EmailFailed("mailing")
 	}
+}
+
+// unsubscribeInfo reads what a run's messages need for their unsubscribe
+// link: the owner's list name and footer, in the message's language.
+func (e *Engine) unsubscribeInfo(ctx context.Context, ri *runInfo) error {
+	sd, err := e.db.SenderOf(ctx, ri.run.OwnerID)
+	if err != nil {
+		return err
+	}
+	ri.lang = unsubscribe.Lang(ri.run.Subject, ri.run.BodyText)
+	name := sd.Name
+	if name == "" {
+		name = sd.Email
+	}
+	ri.listID = e.cfg.Unsubscribe.ListIDHeader(ri.run.OwnerID, name)
+	note, label := e.cfg.Words(ri.lang)
+	if sd.Settings.FooterText != "" {
+		note = sd.Settings.FooterText
+	}
+	ri.footer = &unsubscribe.Footer{Note: note, Label: label, Postal: sd.Settings.PostalAddress}
+	return nil
 }

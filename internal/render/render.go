@@ -4,7 +4,8 @@
 // recipient's first name, and {{first_name|friend}} by the first name or, when
 // it is empty, by "friend". Spaces inside the braces are ignored. The fields
 // are email, first_name, last_name, middle_name and full_name (last, first and
-// middle name joined). Nothing else is reachable: no functions, no loops, no
+// middle name joined), and unsubscribe_url: the recipient's own unsubscribe
+// link (a message that does not use it gets a footer with it). Nothing else is reachable: no functions, no loops, no
 // access to the server. Text outside placeholders is copied as is.
 //
 // A template is parsed once when the message is saved, so a broken
@@ -27,6 +28,9 @@ import (
 // Fields are the values a template can reach.
 type Fields struct {
 	Email, FirstName, LastName, MiddleName string
+	// UnsubscribeURL is the recipient's unsubscribe link; empty where there
+	// is none (a preview).
+	UnsubscribeURL string
 
 	fullName *string // FullName, once computed (a template may use it many times)
 }
@@ -52,12 +56,17 @@ func (f *Fields) get(name string) string {
 		return f.MiddleName
 	case "full_name":
 		return f.FullName()
+	case "unsubscribe_url":
+		return f.UnsubscribeURL
 	}
 	return ""
 }
 
 // Names lists the placeholder fields, for documentation and forms.
-var Names = []string{"email", "first_name", "last_name", "middle_name", "full_name"}
+var Names = []string{"email", "first_name", "last_name", "middle_name", "full_name", UnsubscribeURL}
+
+// UnsubscribeURL is the placeholder of the recipient's unsubscribe link.
+const UnsubscribeURL = "unsubscribe_url"
 
 // Limits.
 const (
@@ -192,6 +201,16 @@ func (t *Template) Execute(buf *bytes.Buffer, f *Fields, escapeHTML bool) {
 			buf.WriteString(v)
 		}
 	}
+}
+
+// Uses reports whether the template has a placeholder of field name.
+func (t *Template) Uses(name string) bool {
+	for _, p := range t.parts {
+		if p.field == name {
+			return true
+		}
+	}
+	return false
 }
 
 // String renders the template into a new string.

@@ -30,6 +30,7 @@ import (
 	"simplesender/internal/mailer"
 	"simplesender/internal/ratelimit"
 	"simplesender/internal/store"
+	"simplesender/internal/unsubscribe"
 	"simplesender/internal/web"
 )
 
@@ -121,9 +122,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	// jobs), and the queue is handed the app when it starts (Run). Cache
 	// invalidation follows every committed write from the store's change
 	// hook, which app.New sets.
+	deps.Links = unsubscribe.NewLinks(cfg.BaseURL, cfg.SecretKey, cfg.UnsubscribeMailto)
 	s.Engine = delivery.New(db, sender, delivery.Config{
 		From: deps.MailFrom, Signer: deps.Keys,
 		Conns: smtpStatus().Conns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
+		Unsubscribe: deps.Links, Words: app.FooterWords(bundle),
 	})
 	deps.Waker = s.Engine
 	q, err := jobs.New(ctx, db, cfg.DatabaseURL, jobs.Config{Logger: log, Work: !opt.NoWork, PollInterval: opt.PollInterval})

@@ -16,6 +16,11 @@ type Claimed struct {
 	MailingID int64
 	OwnerID   int64
 	Due       time.Time // when it was due: with ID, its place in the queue
+	// Suppressed is why its address must not be mailed (the owner's
+	// suppression list or the service-wide one), read in the claim's
+	// transaction; "" when it may be sent. A suppressed claim ends as
+	// DeliverySuppressed with no attempt.
+	Suppressed simplesender.SuppressionReason
 }
 
 // QueuePlace is a place in the queue of due deliveries, which is ordered
@@ -54,7 +59,9 @@ func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 // multi-row statement, whatever the batch size. Claims look for due
 // deliveries after the place after; when fewer than limit are found there,
 // the rest are looked for from the queue's start. Nothing is claimed when
-// the transaction does not commit. It returns the claims.
+// the transaction does not commit. Each claim whose address is suppressed
+// says so (Claimed.Suppressed), read in the same transaction. It returns
+// the claims.
 func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs []Outcome, limit int, after QueuePlace) ([]Claimed, error) {
 	var out []Claimed
 	err := db.InTx(ctx, func(s *Store) error {
@@ -74,6 +81,9 @@ func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs
 				if out, err = s.claim(ctx, instance, now, limit-len(out), QueuePlace{}, out); err != nil {
 					return err
 				}
+			}
+			if err := s.markSuppressed(ctx, out); err != nil {
+				return err
 			}
 		}
 		if len(outs) == 0 {
@@ -144,12 +154,12 @@ type Outcome struct {
 
 // updateOutcomes sets each delivery's new state from one row of values:
 // pending (released unsent) gives back the attempt it was counted for and
-// keeps the last reply; a waiting state (deferred, pending) sets the next
-// attempt's time; sent sets sent_at; every other state keeps the
-// Message-ID of the try. Only deliveries in sending change: every outcome
+// keeps the last reply; suppressed (never tried) gives the attempt back
+// too; a waiting state (deferred, pending) sets the next attempt's time;
+// sent sets sent_at; every other state keeps the Message-ID of the try. Only deliveries in sending change: every outcome
 // is a move from sending (see recordOutcomes).
 var updateOutcomes = `UPDATE deliveries SET status = v.status, claimed_by = NULL,
-	attempts = deliveries.attempts - CASE WHEN v.status = ` + sqlPending + ` THEN 1 ELSE 0 END,
+	attempts = deliveries.attempts - CASE WHEN v.status IN (` + sqlPending + `, ` + sqlSuppressed + `) THEN 1 ELSE 0 END,
 	next_attempt_at = CASE WHEN v.status IN ` + sqlWaiting + ` THEN v.next_at ELSE deliveries.next_attempt_at END,
 	last_code = CASE WHEN v.status = ` + sqlPending + ` THEN deliveries.last_code ELSE v.code END,
 	last_enhanced = CASE WHEN v.status = ` + sqlPending + ` THEN deliveries.last_enhanced ELSE v.enhanced END,

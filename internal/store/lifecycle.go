@@ -14,9 +14,10 @@ import (
 // one place. TestStoreFollowsTransitions drives each statement through
 // every state and checks it against simplesender.CanTransition.
 var (
-	sqlPending = quoted(simplesender.DeliveryPending)
-	sqlSending = quoted(simplesender.DeliverySending)
-	sqlSent    = quoted(simplesender.DeliverySent)
+	sqlPending    = quoted(simplesender.DeliveryPending)
+	sqlSending    = quoted(simplesender.DeliverySending)
+	sqlSent       = quoted(simplesender.DeliverySent)
+	sqlSuppressed = quoted(simplesender.DeliverySuppressed)
 	// sqlClaimable: the states a claim takes (pending, deferred); the
 	// same text as the predicate of the partial index deliveries_todo.
 	sqlClaimable = inList(simplesender.Sources(simplesender.DeliverySending, simplesender.CauseClaim))

@@ -156,6 +156,8 @@ type mailingData struct {
 	NoRecipients bool
 	// The schedule form.
 	SendAt, MinSendAt, TimeZone string
+	// Suppressed counts the last run's suppressed deliveries by reason.
+	Suppressed map[simplesender.SuppressionReason]int
 	// FirstSentAt is when the mailing was first sent (nil: never), shown
 	// beside the last run's start and end as the original did.
 	FirstSentAt *time.Time
@@ -174,6 +176,9 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 	d.Watch = d.State.Scheduled && !m.Disabled() && m.ScheduledAt.Sub(now) <= time.Hour
 	var err error
 	if d.Progress, err = s.progressOf(r, m); err != nil {
+		return nil, err
+	}
+	if d.Suppressed, err = s.app.SuppressedReasons(ctx, m); err != nil {
 		return nil, err
 	}
 	if late := int(m.LateBy / time.Minute); late >= 120 {
@@ -446,4 +451,16 @@ func (s *Server) deleteMailing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.redirectFlash(w, r, "/mailings", "success", "flash.mailing_deleted")
+}
+
+// SuppressedReasons lists, in the order of simplesender.SuppressionReasons,
+// the reasons the last run's suppressed deliveries had.
+func (d *mailingData) SuppressedReasons() []simplesender.SuppressionReason {
+	var out []simplesender.SuppressionReason
+	for _, r := range simplesender.SuppressionReasons {
+		if d.Suppressed[r] > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }

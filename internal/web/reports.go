@@ -23,11 +23,14 @@ type reportData struct {
 	// viewer's own.
 	Target *simplesender.User
 	Totals app.Figures
-	Zone   string
-	From   string
-	To     string
-	Chart  chart
-	Pager  pager
+	// Suppressed counts the report's suppressed deliveries by reason (a
+	// user's report only).
+	Suppressed map[simplesender.SuppressionReason]int
+	Zone       string
+	From       string
+	To         string
+	Chart      chart
+	Pager      pager
 	// CSVURL and ExcelURL download what the page shows, as CSV (with a
 	// byte order mark for Excel). Built whole here: html/template escapes a
 	// value in a URL's query as one parameter's value, so a query string
@@ -97,6 +100,10 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		d.Report, d.Totals, d.Zone, d.From, d.To = rep, rep.Totals, rep.TimeZone, rep.From, rep.To
+		if d.Suppressed, err = s.app.ReportSuppressedReasons(r.Context(), rep); err != nil {
+			s.fail(w, r, err, "", nil)
+			return
+		}
 		d.Chart = newChart(rep.Days)
 	}
 	v := url.Values{"from": {d.From}, "to": {d.To}}
@@ -301,3 +308,15 @@ func niceStep(peak int) int {
 
 // f1 formats a coordinate for SVG.
 func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
+
+// SuppressedReasons lists, in the order of simplesender.SuppressionReasons,
+// the reasons the report's suppressed deliveries had.
+func (d reportData) SuppressedReasons() []simplesender.SuppressionReason {
+	var out []simplesender.SuppressionReason
+	for _, r := range simplesender.SuppressionReasons {
+		if d.Suppressed[r] > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -127,7 +127,7 @@ func TestReports(t *testing.T) {
 			t.Errorf("report CSV: formula not neutralised:\n%s", r.body)
 		}
 		lines := strings.Split(strings.TrimSpace(r.body), "\r\n")
-		if last := lines[len(lines)-1]; !strings.HasPrefix(last, "total,,,,2,") || !strings.HasSuffix(last, ",1,1,0,1,0,1,2,0.5000") {
+		if last := lines[len(lines)-1]; !strings.HasPrefix(last, "total,,,,2,") || !strings.HasSuffix(last, ",1,1,0,1,0,1,2,0.5000,0,0,0,0,0") {
 			t.Errorf("report CSV totals: %q", last)
 		}
 		r = s.do(t, "active", "GET", "/reports.csv?bom=1&from=2025-01-01&to=2025-01-31", nil)

@@ -111,6 +111,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /avatars/{id}/{v}", s.authed(s.avatarImage))
 	mux.Handle("GET /profile/password", s.authed(s.passwordForm))
 	mux.Handle("POST /profile/password", s.authed(s.changePassword))
+	mux.Handle("GET /profile/sending", s.authed(s.sendingSettings))
+	mux.Handle("POST /profile/sending", s.authed(s.saveSendingSettings))
 	mux.Handle("GET /tokens", s.authed(s.tokens))
 	mux.Handle("POST /tokens", s.authed(s.createToken))
 	mux.Handle("POST /tokens/{id}/delete", s.authed(s.deleteToken))
@@ -175,6 +177,13 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /mailings/{id}/attempts.csv", s.authed(s.attemptsCSV))
 
 	s.identityRoutes(mux)
+	mux.Handle("GET /suppressions", s.authed(s.suppressions))
+	mux.Handle("POST /suppressions", s.authed(s.addSuppression))
+	mux.Handle("POST /suppressions/import", s.authed(s.importSuppressions))
+	mux.Handle("GET /suppressions/export.csv", s.authed(s.exportSuppressions))
+	mux.Handle("GET /suppressions/{id}/remove", s.authed(s.removeSuppressionForm))
+	mux.Handle("POST /suppressions/{id}/remove", s.authed(s.removeSuppression))
+
 	mux.Handle("GET /reports", s.authed(s.reports))
 	mux.Handle("GET /reports.csv", s.authed(s.reportCSV))
 
@@ -192,7 +201,15 @@ func (s *Server) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "error.csrf")
 	}))
-	return s.withRequest(cop.Handler(s.notFoundTo(mux)))
+	ui := s.withRequest(cop.Handler(s.notFoundTo(mux)))
+	unsub := s.unsubscribeRoutes()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := unsubscribeToken(r.URL.Path); ok {
+			unsub.ServeHTTP(w, r)
+			return
+		}
+		ui.ServeHTTP(w, r)
+	})
 }
 
 // ---- per-request context: who and in which language
