@@ -74,7 +74,7 @@ func (s *Server) renderSuppressions(w http.ResponseWriter, r *http.Request, stat
 	if p == nil {
 		p = &Page{Form: map[string]string{"reason": string(simplesender.ReasonManual)}}
 	}
-	p.Title, p.Nav, p.Data = "page.suppressions.title", "suppressions", d
+	p.Title, p.Nav, p.Data = "page.suppressions.title", "recipients", d
 	s.render(w, r, status, "suppressions", p)
 }
 
@@ -113,7 +113,7 @@ func (s *Server) removeSuppressionForm(w http.ResponseWriter, r *http.Request) {
 	if !ok || s.refused(w, r, app.ActDelete, x.OwnerID) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "suppression_remove", &Page{Title: "page.suppression_remove.title", Nav: "suppressions",
+	s.render(w, r, http.StatusOK, "suppression_remove", &Page{Title: "page.suppression_remove.title", Nav: "recipients",
 		Form: map[string]string{}, Data: x})
 }
 
@@ -126,7 +126,7 @@ func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
 	}
 	form := formValues(r, "reason")
 	if _, err := s.app.RemoveSuppression(r.Context(), rc.actor(), x.ID, form["reason"]); err != nil {
-		s.fail(w, r, err, formFor(err, "suppression_remove"), &Page{Title: "page.suppression_remove.title", Nav: "suppressions",
+		s.fail(w, r, err, formFor(err, "suppression_remove"), &Page{Title: "page.suppression_remove.title", Nav: "recipients",
 			Form: form, Data: x})
 		return
 	}
