@@ -297,12 +297,19 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 	if ri.run != nil {
 		o.MailingID, o.OwnerID = ri.run.MailingID, ri.run.OwnerID
 	}
+	if ri.err != nil && simplesender.IsKind(ri.err, simplesender.KindInternal) {
+		// A database hiccup: leave it for the next claim.
+		o.Status, o.Cause, o.At = simplesender.DeliveryPending, simplesender.CauseRelease, e.cfg.Now()
+		return o
+	}
+	// The claim read the suppression list in its own transaction: nothing
+	// is built or sent, and the reason is kept as the last response.
+	if c.Suppressed != "" {
+		o.Status, o.Cause, o.At = simplesender.DeliverySuppressed, simplesender.CauseSuppressed, e.cfg.Now()
+		o.Response = simplesender.SuppressedPrefix + string(c.Suppressed)
+		return o
+	}
 	if ri.err != nil {
-		if simplesender.IsKind(ri.err, simplesender.KindInternal) {
-			// A database hiccup: leave it for the next claim.
-			o.Status, o.Cause, o.At = simplesender.DeliveryPending, simplesender.CauseRelease, e.cfg.Now()
-			return o
-		}
 		o.Status, o.Cause, o.Attempted, o.At = simplesender.DeliveryFailed, simplesender.CausePermanent, true, e.cfg.Now()
 		o.Response = "the message cannot be rendered: " + ri.err.Error()
 		return o

@@ -16,6 +16,11 @@ type Claimed struct {
 	MailingID int64
 	OwnerID   int64
 	Due       time.Time // when it was due: with ID, its place in the queue
+	// Suppressed is why its address must not be mailed (the owner's
+	// suppression list or the service-wide one), read in the claim's
+	// transaction; "" when it may be sent. A suppressed claim ends as
+	// DeliverySuppressed with no attempt.
+	Suppressed simplesender.SuppressionReason
 }
 
 // QueuePlace is a place in the queue of due deliveries, which is ordered
@@ -54,7 +59,9 @@ func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 // multi-row statement, whatever the batch size. Claims look for due
 // deliveries after the place after; when fewer than limit are found there,
 // the rest are looked for from the queue's start. Nothing is claimed when
-// the transaction does not commit. It returns the claims.
+// the transaction does not commit. Each claim whose address is suppressed
+// says so (Claimed.Suppressed), read in the same transaction. It returns
+// the claims.
 func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs []Outcome, limit int, after QueuePlace) ([]Claimed, error) {
 	var out []Claimed
 	err := db.InTx(ctx, func(s *Store) error {
@@ -74,6 +81,9 @@ func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs
 				if out, err = s.claim(ctx, instance, now, limit-len(out), QueuePlace{}, out); err != nil {
 					return err
 				}
+			}
+			if err := s.markSuppressed(ctx, out); err != nil {
+				return err
 			}
 		}
 		if len(outs) == 0 {
