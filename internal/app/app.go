@@ -71,6 +71,8 @@ type Deps struct {
 	Secret []byte
 	// Imports bounds CSV uploads and tunes the import workers.
 	Imports ImportConfig
+	// Returns tells how bounces and complaints are matched and applied.
+	Returns ReturnsConfig
 }
 
 // App runs the use cases.

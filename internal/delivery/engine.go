@@ -17,11 +17,13 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"simplesender"
+	"simplesender/internal/bounce"
 	"simplesender/internal/mailer"
 	"simplesender/internal/render"
 	"simplesender/internal/store"
@@ -29,7 +31,10 @@ import (
 
 // Config tunes the engine.
 type Config struct {
-	From  mailer.Address
+	From mailer.Address
+	// VERP, when set, makes each message's envelope sender and Message-ID
+	// name its delivery, so that bounces and complaints find it.
+	VERP  *bounce.VERP
 	Conns int // messages sent at once (SMTP connections); default 10
 	// InFlight is how many deliveries may be claimed (in sending) and not
 	// yet recorded at once: the most that can turn unknown if the process
@@ -325,6 +330,11 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 	if ri.msg.HTML != nil {
 		m.HTML = ri.msg.HTML.String(f, true)
 	}
+	envelope := e.cfg.From.Email
+	if v := e.cfg.VERP; v != nil {
+		envelope = v.Address(c.ID)
+		m.MessageID = v.MessageID(c.ID, "a"+strconv.Itoa(c.Attempts), domainOf(e.cfg.From.Email))
+	}
 	buf.Reset()
 	msgID, err := mailer.Build(buf, m, e.cfg.Now())
 	if err != nil {
@@ -333,7 +343,7 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		return o
 	}
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
-	reply, err := e.sender.Send(sctx, e.cfg.From.Email, c.Email, buf.Bytes())
+	reply, err := e.sender.Send(sctx, envelope, c.Email, buf.Bytes())
 	cancel()
 	if re := (*RestingError)(nil); errors.As(err, &re) {
 		// Nothing was tried: every server rests. Give the delivery back,
@@ -407,4 +417,12 @@ func (e *Engine) count(ok bool) {
 	} else {
 		e.cfg.Metrics.EmailFailed("mailing")
 	}
+}
+
+// domainOf is the domain of an address, for Message-IDs.
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 && i+1 < len(addr) {
+		return addr[i+1:]
+	}
+	return "localhost"
 }

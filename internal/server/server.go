@@ -21,6 +21,7 @@ import (
 	"simplesender/internal/api"
 	"simplesender/internal/app"
 	"simplesender/internal/auth"
+	"simplesender/internal/bounce"
 	"simplesender/internal/cache"
 	"simplesender/internal/config"
 	"simplesender/internal/delivery"
@@ -117,8 +118,12 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	// jobs), and the queue is handed the app when it starts (Run). Cache
 	// invalidation follows every committed write from the store's change
 	// hook, which app.New sets.
+	if rc := cfg.Returns; rc.BounceDomain != "" {
+		deps.Returns = app.ReturnsConfig{VERP: bounce.NewVERP(cfg.SecretKey, rc.BouncePrefix, rc.BounceDomain),
+			SoftLimit: rc.SoftLimit, SoftWindow: rc.SoftWindow}
+	}
 	s.Engine = delivery.New(db, sender, delivery.Config{
-		From:  deps.MailFrom,
+		From: deps.MailFrom, VERP: deps.Returns.VERP,
 		Conns: smtpStatus().Conns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
 	})
 	deps.Waker = s.Engine
@@ -264,6 +269,17 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	// the running ones within their grace, while the requests finish.
 	importsDone := make(chan struct{})
 	go func() { s.App.RunImports(ctx); close(importsDone) }()
+	returnsDone := make(chan struct{})
+	inbound, err := s.startReturns(ctx, returnsDone)
+	if err != nil {
+		ln.Close()
+		stopEngine()
+		<-engineDone
+		<-importsDone
+		qctx, qcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer qcancel()
+		return errors.Join(err, s.Queue.Stop(qctx))
+	}
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -306,6 +322,10 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	stopEngine()
 	eerr := <-engineDone // the engine stops with ctx, after its messages in flight
 	<-importsDone
+	if inbound != nil {
+		inbound.Close()
+	}
+	<-returnsDone
 	if errors.Is(herr, http.ErrServerClosed) {
 		herr = nil
 	}
