@@ -62,6 +62,18 @@ func (a *App) SaveReturned(ctx context.Context, source, remote, from string, to 
 	return m.ID, nil
 }
 
+// SaveWebhook keeps the body of a provider's webhook whose signature was
+// checked, before anything is read from it; eventID tells the same
+// delivery apart when the provider sends it again.
+func (a *App) SaveWebhook(ctx context.Context, provider, eventID, remote string, body []byte) error {
+	_, err := a.DB.Store().SaveInbound(ctx, &store.InboundMessage{Source: webhookSource + provider, ReceivedAt: a.Now(),
+		Remote: remote, EventID: eventID, Raw: body})
+	return err
+}
+
+// webhookSource starts the source of a stored webhook: "webhook:ses".
+const webhookSource = "webhook:"
+
 // ProcessReturns reads up to limit stored inbound messages and applies
 // what they say; it returns how many it finished. A message that cannot be
 // read is finished with its error (kept for admins); one whose applying
@@ -97,6 +109,9 @@ func (a *App) ProcessReturns(ctx context.Context, limit int) (int, error) {
 // readInbound reads the reports of an inbound message, each with the
 // delivery it names when it names one of ours.
 func (a *App) readInbound(m *store.InboundMessage) ([]*store.DeliveryReport, string) {
+	if provider, ok := strings.CutPrefix(m.Source, webhookSource); ok {
+		return a.readWebhook(m, provider)
+	}
 	reps, err := bounce.Parse(bytes.NewReader(m.Raw))
 	if err != nil {
 		return nil, err.Error()
@@ -117,6 +132,28 @@ func (a *App) readInbound(m *store.InboundMessage) ([]*store.DeliveryReport, str
 		dr.DeliveryID = verpID
 		if dr.DeliveryID == 0 {
 			dr.DeliveryID = a.deliveryNamedBy(r.ReturnPath, r.MessageID)
+		}
+		out = append(out, dr)
+	}
+	return out, ""
+}
+
+// readWebhook reads the events of a provider's webhook.
+func (a *App) readWebhook(m *store.InboundMessage, provider string) ([]*store.DeliveryReport, string) {
+	evs, err := bounce.ParseWebhook(provider, m.Raw)
+	if err != nil {
+		return nil, err.Error()
+	}
+	out := make([]*store.DeliveryReport, 0, len(evs))
+	for _, ev := range evs {
+		dr := &store.DeliveryReport{ReceivedAt: m.ReceivedAt, Source: m.Source, Kind: string(ev.Kind),
+			Email: simplesender.NormalizeEmail(ev.Recipient), Status: ev.Status, Diagnostic: ev.Diagnostic}
+		dr.DeliveryID = a.deliveryNamedBy(ev.ReturnPath, ev.MessageID)
+		for _, v := range ev.Metadata {
+			if dr.DeliveryID != 0 {
+				break
+			}
+			dr.DeliveryID = a.deliveryNamedBy(v, v)
 		}
 		out = append(out, dr)
 	}

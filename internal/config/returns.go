@@ -18,7 +18,23 @@ const (
 	EnvSoftBounceLimit  = "SIMPLESENDER_SOFT_BOUNCE_LIMIT"
 	EnvSoftBounceWindow = "SIMPLESENDER_SOFT_BOUNCE_WINDOW"
 	EnvInboundRetention = "SIMPLESENDER_INBOUND_RETENTION"
+	EnvHookSESTopics    = "SIMPLESENDER_WEBHOOK_SES_TOPICS"
+	EnvHookPostmark     = "SIMPLESENDER_WEBHOOK_POSTMARK"
+	EnvHookSendGridKey  = "SIMPLESENDER_WEBHOOK_SENDGRID_KEY"
+	EnvHookMailgunKey   = "SIMPLESENDER_WEBHOOK_MAILGUN_KEY"
+	EnvHookSecret       = "SIMPLESENDER_WEBHOOK_SECRET"
 )
+
+// Webhooks holds what checks each provider's webhook; an empty field
+// leaves that provider's webhook off (404).
+type Webhooks struct {
+	SESTopics        []string // SNS topic ARNs accepted
+	PostmarkUser     string   // the basic-auth credentials put in Postmark's webhook URL
+	PostmarkPassword string
+	SendGridKey      string // the verification key of SendGrid's signed event webhook (base64)
+	MailgunKey       string // Mailgun's HTTP webhook signing key
+	Secret           string // the generic webhook's HMAC secret
+}
 
 // Returns configures how the service learns from bounces and complaints.
 type Returns struct {
@@ -38,6 +54,7 @@ type Returns struct {
 	SoftWindow time.Duration
 	// Retention is how long the raw text of what came back is kept.
 	Retention time.Duration
+	Webhooks  Webhooks
 }
 
 func loadReturns(get func(key, def string) string) (Returns, error) {
@@ -76,6 +93,24 @@ func loadReturns(get func(key, def string) string) (Returns, error) {
 	}
 	if r.Retention, err = duration(get(EnvInboundRetention, "720h"), EnvInboundRetention); err != nil {
 		return r, err
+	}
+	w := &r.Webhooks
+	for _, t := range strings.FieldsFunc(get(EnvHookSESTopics, ""), func(c rune) bool { return c == ',' || c == ' ' }) {
+		if !strings.HasPrefix(t, "arn:aws") {
+			return r, fmt.Errorf("%s: %q is not an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:ses-feedback", EnvHookSESTopics, t)
+		}
+		w.SESTopics = append(w.SESTopics, t)
+	}
+	if pm := get(EnvHookPostmark, ""); pm != "" {
+		u, p, ok := strings.Cut(pm, ":")
+		if !ok || u == "" || len(p) < 16 {
+			return r, fmt.Errorf("%s: want USER:PASSWORD with a password of at least 16 characters", EnvHookPostmark)
+		}
+		w.PostmarkUser, w.PostmarkPassword = u, p
+	}
+	w.SendGridKey, w.MailgunKey = strings.TrimSpace(get(EnvHookSendGridKey, "")), strings.TrimSpace(get(EnvHookMailgunKey, ""))
+	if w.Secret = get(EnvHookSecret, ""); w.Secret != "" && len(w.Secret) < 16 {
+		return r, fmt.Errorf("%s: must be at least 16 characters", EnvHookSecret)
 	}
 	return r, nil
 }

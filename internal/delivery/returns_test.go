@@ -169,6 +169,25 @@ func TestBouncesComeBackToTheirDelivery(t *testing.T) {
 		if got := suppressed("soft@example.com"); got != simplesender.ReasonBounced {
 			t.Errorf("soft bounces in two mailings: suppressed as %q, want bounced", got)
 		}
+		// A provider's webhook (here the generic one) quoting the
+		// Message-ID of the second message to fine@ reports a complaint.
+		m2raw, _ := mail.ReadMessage(strings.NewReader(string(r.smtp.Raw("fine@example.com")[1])))
+		hook := `{"events":[{"type":"complaint","recipient":"fine@example.com","message_id":"` + m2raw.Header.Get("Message-Id") + `"}]}`
+		if err := env.App.SaveWebhook(ctx, "generic", "ev-1", "192.0.2.9", []byte(hook)); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.App.SaveWebhook(ctx, "generic", "ev-1", "192.0.2.9", []byte(hook)); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := env.App.ProcessReturns(ctx, 100); err != nil || n != 1 {
+			t.Errorf("webhook processed %d times, %v; want once however often the provider sends it", n, err)
+		}
+		if got := suppressed("fine@example.com"); got != simplesender.ReasonComplained {
+			t.Errorf("complaint through the webhook: suppressed as %q, want complained", got)
+		}
+		if m2 = r.wait(t, m.ID, "counts", func(*simplesender.Mailing) bool { return true }); m2.Counts.Complained != 1 {
+			t.Errorf("second run's counts %+v; want the webhook's complaint", m2.Counts)
+		}
 		for _, d := range p.Deliveries {
 			if d.Email != "hard@example.com" {
 				continue

@@ -18,7 +18,7 @@ const returnsPoll = 5 * time.Second
 // is applied once, by whichever instance finishes it first). done is closed
 // when the loop has stopped (with ctx).
 func (s *Server) startReturns(ctx context.Context, done chan<- struct{}) (*inbound.Server, error) {
-	kick := make(chan struct{}, 1)
+	kick := s.returnsKick
 	var srv *inbound.Server
 	rc := s.Cfg.Returns
 	if rc.InboundAddr != "" {
@@ -44,10 +44,7 @@ func (s *Server) startReturns(ctx context.Context, done chan<- struct{}) (*inbou
 				if _, err := s.App.SaveReturned(ctx, "smtp", env.RemoteIP, env.From, to, env.Data); err != nil {
 					return err
 				}
-				select {
-				case kick <- struct{}{}:
-				default:
-				}
+				s.kickReturns()
 				return nil
 			},
 		})
@@ -89,4 +86,12 @@ func (s *Server) startReturns(ctx context.Context, done chan<- struct{}) (*inbou
 		}
 	}()
 	return srv, nil
+}
+
+// kickReturns makes the loop read what came back now.
+func (s *Server) kickReturns() {
+	select {
+	case s.returnsKick <- struct{}{}:
+	default:
+	}
 }

@@ -45,6 +45,8 @@ type Server struct {
 	Log     *slog.Logger
 	metrics *metrics
 	handler http.Handler
+	// returnsKick wakes the loop that reads what came back.
+	returnsKick chan struct{}
 	// metricsAddr is the bound address of the metrics listener (a string).
 	metricsAddr atomic.Value
 }
@@ -64,7 +66,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Cfg: cfg, DB: db, Log: log}
+	s := &Server{Cfg: cfg, DB: db, Log: log, returnsKick: make(chan struct{}, 1)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -144,6 +146,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api.New(a, bundle, log).Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
+	hk, err := newHooks(s)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("POST /hooks/{provider}", hk)
 	// No /metrics here: they have a listener of their own (MetricsHandler),
 	// so the public one answers 404 for it like for any unknown path.
 	mux.Handle("/", ui.Handler())
