@@ -132,6 +132,24 @@ func (s *Store) ReportsOfDelivery(ctx context.Context, id int64) ([]*DeliveryRep
 	return out, s.wrap(err, "reports of delivery")
 }
 
+// ReportsOf returns the reports about each of deliveryIDs, oldest first.
+func (s *Store) ReportsOf(ctx context.Context, deliveryIDs []int64) (map[int64][]*DeliveryReport, error) {
+	out := map[int64][]*DeliveryReport{}
+	if len(deliveryIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(deliveryIDs))
+	for i, id := range deliveryIDs {
+		args[i] = id
+	}
+	reps, err := scanReports(s.query(ctx, `SELECT `+reportColumns+` FROM delivery_reports
+		WHERE delivery_id IN (`+placeholders(len(args))+`) ORDER BY id`, args...))
+	for _, r := range reps {
+		out[r.DeliveryID] = append(out[r.DeliveryID], r)
+	}
+	return out, s.wrap(err, "reports of deliveries")
+}
+
 // UnmatchedReports returns a page of the reports that matched no delivery,
 // newest first, and how many there are.
 func (s *Store) UnmatchedReports(ctx context.Context, limit, offset int) ([]*DeliveryReport, int, error) {
