@@ -86,6 +86,8 @@ type Deps struct {
 	// Links makes and opens the unsubscribe links of mailing messages;
 	// nil: links keyed by Secret under BaseURL, without mailto.
 	Links *unsubscribe.Links
+	// Returns tells how bounces and complaints are matched and applied.
+	Returns ReturnsConfig
 }
 
 // App runs the use cases.

@@ -416,7 +416,9 @@ type DeliveryPage struct {
 	Run        *simplesender.Run
 	Deliveries []*simplesender.Delivery
 	Attempts   map[int64][]*simplesender.Attempt
-	Total      int
+	// Reports are the bounces and complaints that came back, by delivery.
+	Reports map[int64][]*store.DeliveryReport
+	Total   int
 }
 
 // Deliveries returns a page of the deliveries of a run of a mailing (runID
@@ -446,7 +448,10 @@ func (a *App) Deliveries(ctx context.Context, ac *Actor, id, runID int64, f stor
 	for i, d := range p.Deliveries {
 		ids[i] = d.ID
 	}
-	p.Attempts, err = st.AttemptsOf(ctx, ids)
+	if p.Attempts, err = st.AttemptsOf(ctx, ids); err != nil {
+		return nil, err
+	}
+	p.Reports, err = st.ReportsOf(ctx, ids)
 	return p, err
 }
 

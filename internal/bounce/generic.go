@@ -30,8 +30,16 @@ func SignGeneric(body, secret []byte, t time.Time) string {
 // type is bounce, complaint, delayed or delivered; bounce is hard, soft or
 // policy, and when absent the status and diagnostic decide.
 func Generic(body []byte, signature string, secret []byte, now time.Time) ([]Event, error) {
+	if err := VerifyGeneric(body, signature, secret, now); err != nil {
+		return nil, err
+	}
+	return ParseGeneric(body)
+}
+
+// VerifyGeneric checks the generic webhook's signature (see Generic).
+func VerifyGeneric(body []byte, signature string, secret []byte, now time.Time) error {
 	if len(secret) == 0 {
-		return nil, ErrSignature
+		return ErrSignature
 	}
 	var ts string
 	var sigs []string
@@ -52,15 +60,17 @@ func Generic(body []byte, signature string, secret []byte, now time.Time) ([]Eve
 		}
 	}
 	if ts == "" || !ok {
-		return nil, ErrSignature
+		return ErrSignature
 	}
 	t, err := unixTime(ts)
 	if err != nil {
-		return nil, ErrSignature
+		return ErrSignature
 	}
-	if err := checkTime(t, now); err != nil {
-		return nil, err
-	}
+	return checkTime(t, now)
+}
+
+// ParseGeneric reads a generic webhook whose signature was checked.
+func ParseGeneric(body []byte) ([]Event, error) {
 	var p struct {
 		Events []struct {
 			ID         string            `json:"id"`

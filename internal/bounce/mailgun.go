@@ -13,12 +13,41 @@ import (
 // that say nothing about bounces or complaints (opened, clicked...) give
 // an event of kind Unknown.
 func Mailgun(body []byte, signingKey []byte, now time.Time) (Event, error) {
+	if err := VerifyMailgun(body, signingKey, now); err != nil {
+		return Event{}, err
+	}
+	return ParseMailgun(body)
+}
+
+// mailgunSignature is the signature object of a Mailgun webhook.
+type mailgunSignature struct {
+	Signature struct {
+		Timestamp string `json:"timestamp"`
+		Token     string `json:"token"`
+		Signature string `json:"signature"`
+	} `json:"signature"`
+}
+
+// VerifyMailgun checks a Mailgun webhook's signature (see Mailgun).
+func VerifyMailgun(body []byte, signingKey []byte, now time.Time) error {
+	var p mailgunSignature
+	if err := json.Unmarshal(body, &p); err != nil {
+		return fmt.Errorf("bounce: mailgun: %w", err)
+	}
+	s := p.Signature
+	if len(signingKey) == 0 || s.Token == "" || !sameHex(s.Signature, hmacHex(signingKey, s.Timestamp, s.Token)) {
+		return ErrSignature
+	}
+	ts, err := unixTime(s.Timestamp)
+	if err != nil {
+		return ErrSignature
+	}
+	return checkTime(ts, now)
+}
+
+// ParseMailgun reads a Mailgun webhook whose signature was checked.
+func ParseMailgun(body []byte) (Event, error) {
 	var p struct {
-		Signature struct {
-			Timestamp string `json:"timestamp"`
-			Token     string `json:"token"`
-			Signature string `json:"signature"`
-		} `json:"signature"`
 		Data struct {
 			ID        string  `json:"id"`
 			Event     string  `json:"event"`
@@ -42,17 +71,6 @@ func Mailgun(body []byte, signingKey []byte, now time.Time) (Event, error) {
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
 		return Event{}, fmt.Errorf("bounce: mailgun: %w", err)
-	}
-	s := p.Signature
-	if len(signingKey) == 0 || s.Token == "" || !sameHex(s.Signature, hmacHex(signingKey, s.Timestamp, s.Token)) {
-		return Event{}, ErrSignature
-	}
-	ts, err := unixTime(s.Timestamp)
-	if err != nil {
-		return Event{}, ErrSignature
-	}
-	if err := checkTime(ts, now); err != nil {
-		return Event{}, err
 	}
 	d := p.Data
 	var ev Event

@@ -12,11 +12,24 @@ import (
 // URL as HTTP basic authentication, so the caller passes what the request
 // carried (user, password) and what is configured (wantUser, wantPassword).
 func Postmark(body []byte, user, password, wantUser, wantPassword string) (Event, error) {
+	if err := VerifyPostmark(user, password, wantUser, wantPassword); err != nil {
+		return Event{}, err
+	}
+	return ParsePostmark(body)
+}
+
+// VerifyPostmark checks the credentials of a Postmark webhook (see Postmark).
+func VerifyPostmark(user, password, wantUser, wantPassword string) error {
 	if wantPassword == "" ||
 		subtle.ConstantTimeCompare([]byte(user), []byte(wantUser)) != 1 ||
 		subtle.ConstantTimeCompare([]byte(password), []byte(wantPassword)) != 1 {
-		return Event{}, ErrSignature
+		return ErrSignature
 	}
+	return nil
+}
+
+// ParsePostmark reads a Postmark webhook whose credentials were checked.
+func ParsePostmark(body []byte) (Event, error) {
 	var p struct {
 		RecordType  string            `json:"RecordType"`
 		ID          json.Number       `json:"ID"`

@@ -36,23 +36,33 @@ func SendGridKey(b64 string) (*ecdsa.PublicKey, error) {
 // timestamp within MaxSkew of now. Custom arguments given when sending come
 // back as Metadata.
 func SendGrid(body []byte, signature, timestamp string, key *ecdsa.PublicKey, now time.Time) ([]Event, error) {
+	if err := VerifySendGrid(body, signature, timestamp, key, now); err != nil {
+		return nil, err
+	}
+	return ParseSendGrid(body)
+}
+
+// VerifySendGrid checks a SendGrid event webhook's signature (see SendGrid).
+func VerifySendGrid(body []byte, signature, timestamp string, key *ecdsa.PublicKey, now time.Time) error {
 	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(signature))
 	if key == nil || err != nil || len(sig) == 0 {
-		return nil, ErrSignature
+		return ErrSignature
 	}
 	h := sha256.New()
 	h.Write([]byte(timestamp))
 	h.Write(body)
 	if !ecdsa.VerifyASN1(key, h.Sum(nil), sig) {
-		return nil, ErrSignature
+		return ErrSignature
 	}
 	ts, err := unixTime(timestamp)
 	if err != nil {
-		return nil, ErrSignature
+		return ErrSignature
 	}
-	if err := checkTime(ts, now); err != nil {
-		return nil, err
-	}
+	return checkTime(ts, now)
+}
+
+// ParseSendGrid reads a SendGrid event webhook whose signature was checked.
+func ParseSendGrid(body []byte) ([]Event, error) {
 	var raw []map[string]any
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, fmt.Errorf("bounce: sendgrid: %w", err)

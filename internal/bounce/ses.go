@@ -312,3 +312,41 @@ func SES(message string) ([]Event, error) {
 	}
 	return out, nil
 }
+
+// ParseSNS reads the SES events of an SNS delivery whose signature was
+// checked; a subscription confirmation or another type gives none.
+func ParseSNS(body []byte) ([]Event, error) {
+	var m SNSMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("bounce: sns: %w", err)
+	}
+	if m.Type != "Notification" {
+		return nil, nil
+	}
+	return SES(m.Message)
+}
+
+// ParseWebhook reads the body of a provider's webhook ("ses", "postmark",
+// "sendgrid", "mailgun", "generic") whose signature was checked when it
+// arrived.
+func ParseWebhook(provider string, body []byte) ([]Event, error) {
+	one := func(e Event, err error) ([]Event, error) {
+		if err != nil {
+			return nil, err
+		}
+		return []Event{e}, nil
+	}
+	switch provider {
+	case "ses":
+		return ParseSNS(body)
+	case "postmark":
+		return one(ParsePostmark(body))
+	case "sendgrid":
+		return ParseSendGrid(body)
+	case "mailgun":
+		return one(ParseMailgun(body))
+	case "generic":
+		return ParseGeneric(body)
+	}
+	return nil, fmt.Errorf("bounce: no webhook reader for %q", clean(provider, 40))
+}

@@ -67,6 +67,8 @@ type Config struct {
 	// MetricsAddr is where /metrics is served, on a listener of its own;
 	// empty: nowhere. The main listener never serves it.
 	MetricsAddr string
+	// Returns: bounces and complaints (VERP, the inbound listener).
+	Returns Returns
 	// MetricsToken, when set, must be sent as "Authorization: Bearer TOKEN"
 	// to read the metrics.
 	MetricsToken string
@@ -268,6 +270,9 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 		c.RetrySchedule = append(c.RetrySchedule, d)
 	}
 	if c.UploadMax, c.UploadTotalMax, err = uploadLimits(get); err != nil {
+		return nil, err
+	}
+	if c.Returns, err = loadReturns(get); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {

@@ -10,6 +10,7 @@ package delivery
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"simplesender"
+	"simplesender/internal/bounce"
 	"simplesender/internal/mailer"
 	"simplesender/internal/render"
 	"simplesender/internal/store"
@@ -30,7 +32,10 @@ import (
 
 // Config tunes the engine.
 type Config struct {
-	From  mailer.Address
+	From mailer.Address
+	// VERP, when set, makes each message's envelope sender and Message-ID
+	// name its delivery, so that bounces and complaints find it.
+	VERP  *bounce.VERP
 	Conns int // messages sent at once (SMTP connections); default 10
 	// InFlight is how many deliveries may be claimed (in sending) and not
 	// yet recorded at once: the most that can turn unknown if the process
@@ -368,6 +373,11 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		m.Headers = e.cfg.Unsubscribe.Headers(token, ri.listID)
 		ri.footer.Add(m, ri.msg, f.UnsubscribeURL)
 	}
+	envelope := e.cfg.From.Email
+	if v := e.cfg.VERP; v != nil {
+		envelope = v.Address(c.ID)
+		m.MessageID = v.MessageID(c.ID, "a"+strconv.Itoa(c.Attempts), cmp.Or(simplesender.DomainOf(ri.from.Email), "localhost"))
+	}
 	buf.Reset()
 	msgID, err := mailer.Build(buf, m, e.cfg.Now())
 	if err != nil {
@@ -391,7 +401,7 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
-	reply, err := e.sender.Send(sctx, e.cfg.From.Email, c.Email, data)
+	reply, err := e.sender.Send(sctx, envelope, c.Email, data)
 	cancel()
 	if re := (*RestingError)(nil); errors.As(err, &re) {
 		// Nothing was tried: every server rests. Give the delivery back,

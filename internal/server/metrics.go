@@ -22,6 +22,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	sent     *prometheus.CounterVec
 	failed   *prometheus.CounterVec
+	refused  *prometheus.CounterVec
 }
 
 func newMetrics(db *store.DB) *metrics {
@@ -35,8 +36,10 @@ func newMetrics(db *store.DB) *metrics {
 			Help: "E-mails handed to the mail server or outbox, by kind."}, []string{"kind"}),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "simplesender_emails_failed_total",
 			Help: "E-mails that failed to send, by kind."}, []string{"kind"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "simplesender_webhooks_refused_total",
+			Help: "Provider webhooks refused, by provider and reason (signature, stale, unreadable)."}, []string{"provider", "reason"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.sent, m.failed, &queueCollector{db: db},
+	m.reg.MustRegister(m.requests, m.duration, m.sent, m.failed, m.refused, &queueCollector{db: db},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -21,6 +21,7 @@ import (
 	"simplesender/internal/api"
 	"simplesender/internal/app"
 	"simplesender/internal/auth"
+	"simplesender/internal/bounce"
 	"simplesender/internal/cache"
 	"simplesender/internal/config"
 	"simplesender/internal/delivery"
@@ -46,6 +47,8 @@ type Server struct {
 	Log     *slog.Logger
 	metrics *metrics
 	handler http.Handler
+	// returnsKick wakes the loop that reads what came back.
+	returnsKick chan struct{}
 	// metricsAddr is the bound address of the metrics listener (a string).
 	metricsAddr atomic.Value
 }
@@ -65,7 +68,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Cfg: cfg, DB: db, Log: log}
+	s := &Server{Cfg: cfg, DB: db, Log: log, returnsKick: make(chan struct{}, 1)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -122,9 +125,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	// jobs), and the queue is handed the app when it starts (Run). Cache
 	// invalidation follows every committed write from the store's change
 	// hook, which app.New sets.
+	if rc := cfg.Returns; rc.BounceDomain != "" {
+		deps.Returns = app.ReturnsConfig{VERP: bounce.NewVERP(cfg.SecretKey, rc.BouncePrefix, rc.BounceDomain),
+			SoftLimit: rc.SoftLimit, SoftWindow: rc.SoftWindow}
+	}
 	deps.Links = unsubscribe.NewLinks(cfg.BaseURL, cfg.SecretKey, cfg.UnsubscribeMailto)
 	s.Engine = delivery.New(db, sender, delivery.Config{
-		From: deps.MailFrom, Signer: deps.Keys,
+		From: deps.MailFrom, Signer: deps.Keys, VERP: deps.Returns.VERP,
 		Conns: smtpStatus().Conns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
 		Unsubscribe: deps.Links, Words: app.FooterWords(bundle),
 	})
@@ -146,6 +153,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api.New(a, bundle, log).Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
+	hk, err := newHooks(s)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("POST /hooks/{provider}", hk)
 	// No /metrics here: they have a listener of their own (MetricsHandler),
 	// so the public one answers 404 for it like for any unknown path.
 	mux.Handle("/", ui.Handler())
@@ -271,6 +283,17 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	// the running ones within their grace, while the requests finish.
 	importsDone := make(chan struct{})
 	go func() { s.App.RunImports(ctx); close(importsDone) }()
+	returnsDone := make(chan struct{})
+	inbound, err := s.startReturns(ctx, returnsDone)
+	if err != nil {
+		ln.Close()
+		stopEngine()
+		<-engineDone
+		<-importsDone
+		qctx, qcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer qcancel()
+		return errors.Join(err, s.Queue.Stop(qctx))
+	}
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -313,6 +336,10 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	stopEngine()
 	eerr := <-engineDone // the engine stops with ctx, after its messages in flight
 	<-importsDone
+	if inbound != nil {
+		inbound.Close()
+	}
+	<-returnsDone
 	if errors.Is(herr, http.ErrServerClosed) {
 		herr = nil
 	}

@@ -99,7 +99,7 @@ func (s *Store) FinishInbound(ctx context.Context, id int64, reports []*Delivery
 func (s *Store) AddDeliveryReport(ctx context.Context, r *DeliveryReport) error {
 	err := s.writeRow(ctx, `INSERT INTO delivery_reports (inbound_id, received_at, source, kind, delivery_id, owner_id,
 		mailing_id, email, status, diagnostic, applied) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		idOrNull(r.InboundID), r.ReceivedAt, r.Source, r.Kind, idOrNull(r.DeliveryID), idOrNull(r.OwnerID), idOrNull(r.MailingID),
+		nullID(r.InboundID), r.ReceivedAt, r.Source, r.Kind, nullID(r.DeliveryID), nullID(r.OwnerID), nullID(r.MailingID),
 		r.Email, r.Status, r.Diagnostic, r.Applied).Scan(&r.ID)
 	return s.wrap(err, "add delivery report")
 }
@@ -132,6 +132,24 @@ func (s *Store) ReportsOfDelivery(ctx context.Context, id int64) ([]*DeliveryRep
 	return out, s.wrap(err, "reports of delivery")
 }
 
+// ReportsOf returns the reports about each of deliveryIDs, oldest first.
+func (s *Store) ReportsOf(ctx context.Context, deliveryIDs []int64) (map[int64][]*DeliveryReport, error) {
+	out := map[int64][]*DeliveryReport{}
+	if len(deliveryIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(deliveryIDs))
+	for i, id := range deliveryIDs {
+		args[i] = id
+	}
+	reps, err := scanReports(s.query(ctx, `SELECT `+reportColumns+` FROM delivery_reports
+		WHERE delivery_id IN (`+placeholders(len(args))+`) ORDER BY id`, args...))
+	for _, r := range reps {
+		out[r.DeliveryID] = append(out[r.DeliveryID], r)
+	}
+	return out, s.wrap(err, "reports of deliveries")
+}
+
 // UnmatchedReports returns a page of the reports that matched no delivery,
 // newest first, and how many there are.
 func (s *Store) UnmatchedReports(ctx context.Context, limit, offset int) ([]*DeliveryReport, int, error) {
@@ -144,12 +162,14 @@ func (s *Store) UnmatchedReports(ctx context.Context, limit, offset int) ([]*Del
 	return out, n, s.wrap(err, "unmatched reports")
 }
 
-// SoftBounceMailings returns in how many different mailings of owner the
-// address email soft-bounced since the given time.
-func (s *Store) SoftBounceMailings(ctx context.Context, owner int64, email string, since time.Time) (int, error) {
+// SoftBounces returns how many other deliveries of owner to the address
+// email (besides delivery besides) soft-bounced since the given time: each
+// sending of a mailing counts once, however many reports it got.
+func (s *Store) SoftBounces(ctx context.Context, owner int64, email string, besides int64, since time.Time) (int, error) {
 	var n int
-	err := s.queryRow(ctx, `SELECT count(DISTINCT mailing_id) FROM delivery_reports
-		WHERE kind = 'soft' AND owner_id = ? AND email = ? AND received_at >= ?`, owner, email, since).Scan(&n)
+	err := s.queryRow(ctx, `SELECT count(DISTINCT delivery_id) FROM delivery_reports
+		WHERE kind = 'soft' AND owner_id = ? AND email = ? AND delivery_id <> ? AND received_at >= ?`,
+		owner, email, besides, since).Scan(&n)
 	return n, s.wrap(err, "count soft bounces")
 }
 
@@ -184,12 +204,4 @@ func (s *Store) ForgetInboundRaw(ctx context.Context, before time.Time) (int64, 
 	}
 	n, err := res.RowsAffected()
 	return n, s.wrap(err, "forget inbound messages")
-}
-
-// idOrNull is id as a nullable column value: NULL for 0.
-func idOrNull(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
 }

@@ -66,10 +66,13 @@ func TestWhatComesBackIsKept(t *testing.T) {
 		if err != nil || n != 1 || len(un) != 1 || un[0].Email != "stranger@example.net" {
 			t.Errorf("unmatched %+v (%d), %v", un, n, err)
 		}
-		if n, err := s.SoftBounceMailings(ctx, d.OwnerID, d.Email, now.Add(-time.Hour)); err != nil || n != 1 {
-			t.Errorf("soft bounce mailings %d, %v; want 1", n, err)
+		if n, err := s.SoftBounces(ctx, d.OwnerID, d.Email, 0, now.Add(-time.Hour)); err != nil || n != 1 {
+			t.Errorf("soft bounces %d, %v; want 1", n, err)
 		}
-		if n, _ := s.SoftBounceMailings(ctx, d.OwnerID, d.Email, now.Add(time.Hour)); n != 0 {
+		if n, _ := s.SoftBounces(ctx, d.OwnerID, d.Email, d.ID, now.Add(-time.Hour)); n != 0 {
+			t.Errorf("soft bounces besides the delivery they came from: %d, want 0", n)
+		}
+		if n, _ := s.SoftBounces(ctx, d.OwnerID, d.Email, 0, now.Add(time.Hour)); n != 0 {
 			t.Errorf("soft bounces after the window: %d, want 0", n)
 		}
 		if n, err := s.ForgetInboundRaw(ctx, now.Add(time.Minute)); err != nil || n != 1 {

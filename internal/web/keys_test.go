@@ -28,6 +28,8 @@ var dynamicKeys = map[string][]string{
 	"run.trigger.%s":       names(simplesender.Triggers),
 	"import.field.%s":      {"ignore", "email", "last_name", "first_name", "middle_name", "full_name", "comment"},
 	"import.phase.%s":      {"check", "write"},
+	"report.kind.%s":       {"hard", "soft", "policy", "delayed", "delivered", "complaint", "auto_reply", "unknown"},
+	"report.applied.%s":    {"bounced", "complained", "suppressed", "counted", "ignored", "unmatched"},
 	"audit.%s":             {"mailing.disable", "mailing.enable", "mailing.cancel", "mailing.test", "mailing.duplicate", "user.block", "user.unblock", "user.role"},
 }
 

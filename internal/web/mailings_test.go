@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"simplesender"
+	"simplesender/internal/store"
 	"simplesender/internal/store/storetest"
 )
 
@@ -217,6 +218,26 @@ func TestAttemptsPage(t *testing.T) {
 			[]string{"<script>alert"})
 		check(t, "attempts in Russian", s.do(t, "active", "GET", path, nil, "Accept-Language", "ru"), 200,
 			[]string{"Успешно", "Не успешно", "Не доставлено", "Отправить повторно неудавшимся"}, nil)
+		// A bounce that came back later shows on its delivery, next to
+		// its attempts, the remote server's words escaped.
+		dp, err := s.env.App.Deliveries(ctx, ac, o.G, first.ID, store.DeliveryFilter{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range dp.Deliveries {
+			if strings.Contains(d.Email, "-2@") {
+				if err := s.env.DB.Store().AddDeliveryReport(ctx, &store.DeliveryReport{ReceivedAt: now, Source: "smtp", Kind: "hard",
+					DeliveryID: d.ID, OwnerID: ac.User.ID, MailingID: o.G, Email: d.Email, Status: "5.1.1",
+					Diagnostic: "<b>user unknown</b>", Applied: "bounced"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		check(t, "a report on its delivery", s.do(t, "active", "GET", path, nil), 200,
+			[]string{"1 report that came back", "Bounced for good", "the delivery is bounced, the address suppressed",
+				"&lt;b&gt;user unknown&lt;/b&gt;"}, []string{"<b>user unknown"})
+		check(t, "a report in Russian", s.do(t, "active", "GET", path, nil, "Accept-Language", "ru"), 200,
+			[]string{"1 отчёт о возврате", "Постоянный отказ"}, nil)
 		check(t, "filtered", s.do(t, "active", "GET", path+"?status=failed", nil), 200, []string{"1 recipient", "no such user"}, []string{"OK queued"})
 		check(t, "manager reads", s.do(t, "manager", "GET", path, nil), 200, []string{"no such user"}, []string{"/resend"})
 		check(t, "admin may resend", s.do(t, "admin", "GET", path, nil), 200, []string{"no such user", "Resend to failed"}, nil)

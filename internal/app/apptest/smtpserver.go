@@ -36,14 +36,15 @@ type SMTPServer struct {
 	StallFor time.Duration
 	Delay    time.Duration // added to every accepted message
 
-	mu    sync.Mutex
-	msgs  []Email
-	byTo  map[string][]int // indexes into msgs by recipient
-	raw   map[string][][]byte
-	seen  map[string]int
-	fail  int
-	srv   *smtp.Server
-	conns int
+	mu      sync.Mutex
+	msgs    []Email
+	byTo    map[string][]int // indexes into msgs by recipient
+	raw     map[string][][]byte
+	envFrom map[string][]string // envelope senders (MAIL FROM) by recipient
+	seen    map[string]int
+	fail    int
+	srv     *smtp.Server
+	conns   int
 }
 
 // SMTPServerOptions tune a test SMTP server.
@@ -58,7 +59,8 @@ type SMTPServerOptions struct {
 // most one SMTPServerOptions.
 func NewSMTPServer(t testing.TB, opts ...SMTPServerOptions) *SMTPServer {
 	t.Helper()
-	s := &SMTPServer{seen: map[string]int{}, byTo: map[string][]int{}, raw: map[string][][]byte{}, StallFor: 3 * time.Second}
+	s := &SMTPServer{seen: map[string]int{}, byTo: map[string][]int{}, raw: map[string][][]byte{}, envFrom: map[string][]string{},
+		StallFor: 3 * time.Second}
 	s.srv = smtp.NewServer(smtpBackend{s})
 	s.srv.Domain = "localhost"
 	for _, o := range opts {
@@ -104,6 +106,14 @@ func (s *SMTPServer) Raw(to string) [][]byte {
 	return s.raw[to]
 }
 
+// EnvelopeSenders returns the envelope senders (MAIL FROM) of the accepted
+// messages for `to`.
+func (s *SMTPServer) EnvelopeSenders(to string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.envFrom[to]...)
+}
+
 // Accepted returns how many messages were accepted in all.
 func (s *SMTPServer) Accepted() int {
 	s.mu.Lock()
@@ -130,13 +140,15 @@ func (b smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 type smtpSession struct {
 	s      *SMTPServer
 	c      *smtp.Conn
+	from   string
 	to     string
 	action Action
 }
 
 func (x *smtpSession) Reset()        { x.to, x.action = "", Accept }
 func (x *smtpSession) Logout() error { return nil }
-func (x *smtpSession) Mail(string, *smtp.MailOptions) error {
+func (x *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
+	x.from = from
 	return nil
 }
 
@@ -194,5 +206,6 @@ func (x *smtpSession) Data(r io.Reader) error {
 	x.s.byTo[x.to] = append(x.s.byTo[x.to], len(x.s.msgs))
 	x.s.msgs = append(x.s.msgs, e)
 	x.s.raw[x.to] = append(x.s.raw[x.to], b)
+	x.s.envFrom[x.to] = append(x.s.envFrom[x.to], x.from)
 	return nil
 }

@@ -1,0 +1,247 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"simplesender"
+	"simplesender/internal/bounce"
+	"simplesender/internal/store"
+)
+
+// ReturnsConfig tells how the service learns from what comes back.
+type ReturnsConfig struct {
+	// VERP names each message's delivery in its envelope sender and its
+	// Message-ID; nil when no bounce domain is configured (reports are then
+	// matched by the quoted Message-ID alone, which needs VERP's key too,
+	// so they stay unmatched).
+	VERP *bounce.VERP
+	// SoftLimit: an address that soft-bounced in this many sendings (runs
+	// of mailings) of an owner within SoftWindow is suppressed. Defaults 3 and
+	// 30 days.
+	SoftLimit  int
+	SoftWindow time.Duration
+}
+
+func (c ReturnsConfig) softLimit() int {
+	if c.SoftLimit <= 0 {
+		return 3
+	}
+	return c.SoftLimit
+}
+
+func (c ReturnsConfig) softWindow() time.Duration {
+	if c.SoftWindow <= 0 {
+		return 30 * 24 * time.Hour
+	}
+	return c.SoftWindow
+}
+
+// What a report did, as stored with it and shown next to the delivery.
+const (
+	appliedBounced    = "bounced"    // the sent delivery is now bounced, the address suppressed
+	appliedComplained = "complained" // the delivery is now complained, the address suppressed
+	appliedSuppressed = "suppressed" // the address is suppressed (the delivery was not sent, or soft bounces added up)
+	appliedCounted    = "counted"    // a soft bounce, counted
+	appliedIgnored    = "ignored"    // nothing to do (auto-reply, delay, a policy block, a report already applied)
+	appliedUnmatched  = "unmatched"  // it names no delivery of ours
+)
+
+// SaveReturned keeps a returned e-mail (received for the given envelope
+// recipients) durably, before anything is read from it: when it returns
+// nil, the sender may be told 250. ProcessReturns reads it.
+func (a *App) SaveReturned(ctx context.Context, source, remote, from string, to []string, raw []byte) (int64, error) {
+	m := &store.InboundMessage{Source: source, ReceivedAt: a.Now(), Remote: remote, EnvelopeFrom: from,
+		EnvelopeTo: strings.Join(to, ","), Raw: raw}
+	if _, err := a.DB.Store().SaveInbound(ctx, m); err != nil {
+		return 0, err
+	}
+	return m.ID, nil
+}
+
+// SaveWebhook keeps the body of a provider's webhook whose signature was
+// checked, before anything is read from it; eventID tells the same
+// delivery apart when the provider sends it again.
+func (a *App) SaveWebhook(ctx context.Context, provider, eventID, remote string, body []byte) error {
+	_, err := a.DB.Store().SaveInbound(ctx, &store.InboundMessage{Source: webhookSource + provider, ReceivedAt: a.Now(),
+		Remote: remote, EventID: eventID, Raw: body})
+	return err
+}
+
+// webhookSource starts the source of a stored webhook: "webhook:ses".
+const webhookSource = "webhook:"
+
+// ProcessReturns reads up to limit stored inbound messages and applies
+// what they say; it returns how many it finished. A message that cannot be
+// read is finished with its error (kept for admins); one whose applying
+// failed on the database stays for the next call.
+func (a *App) ProcessReturns(ctx context.Context, limit int) (int, error) {
+	pending, err := a.DB.Store().PendingInbound(ctx, limit)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, m := range pending {
+		reports, readErr := a.readInbound(m)
+		err := a.DB.InTx(ctx, func(s *store.Store) error {
+			for _, r := range reports {
+				if err := a.applyReport(ctx, s, r); err != nil {
+					return err
+				}
+			}
+			return s.FinishInbound(ctx, m.ID, reports, readErr)
+		})
+		switch {
+		case simplesender.IsKind(err, simplesender.KindNotFound):
+			// Another instance finished it first.
+		case err != nil:
+			return done, fmt.Errorf("process inbound message %d: %w", m.ID, err)
+		default:
+			done++
+		}
+	}
+	return done, nil
+}
+
+// readInbound reads the reports of an inbound message, each with the
+// delivery it names when it names one of ours.
+func (a *App) readInbound(m *store.InboundMessage) ([]*store.DeliveryReport, string) {
+	if provider, ok := strings.CutPrefix(m.Source, webhookSource); ok {
+		return a.readWebhook(m, provider)
+	}
+	reps, err := bounce.Parse(bytes.NewReader(m.Raw))
+	if err != nil {
+		return nil, err.Error()
+	}
+	var verpID int64
+	if v := a.Returns.VERP; v != nil {
+		for _, to := range strings.Split(m.EnvelopeTo, ",") {
+			if id, ok := v.FromAddress(to); ok {
+				verpID = id
+				break
+			}
+		}
+	}
+	out := make([]*store.DeliveryReport, 0, len(reps))
+	for _, r := range reps {
+		dr := &store.DeliveryReport{ReceivedAt: m.ReceivedAt, Source: m.Source, Kind: string(r.Kind),
+			Email: simplesender.NormalizeEmail(r.Recipient), Status: r.Status, Diagnostic: r.Diagnostic}
+		dr.DeliveryID = verpID
+		if dr.DeliveryID == 0 {
+			dr.DeliveryID = a.deliveryNamedBy(r.ReturnPath, r.MessageID)
+		}
+		out = append(out, dr)
+	}
+	return out, ""
+}
+
+// readWebhook reads the events of a provider's webhook.
+func (a *App) readWebhook(m *store.InboundMessage, provider string) ([]*store.DeliveryReport, string) {
+	evs, err := bounce.ParseWebhook(provider, m.Raw)
+	if err != nil {
+		return nil, err.Error()
+	}
+	out := make([]*store.DeliveryReport, 0, len(evs))
+	for _, ev := range evs {
+		dr := &store.DeliveryReport{ReceivedAt: m.ReceivedAt, Source: m.Source, Kind: string(ev.Kind),
+			Email: simplesender.NormalizeEmail(ev.Recipient), Status: ev.Status, Diagnostic: ev.Diagnostic}
+		dr.DeliveryID = a.deliveryNamedBy(ev.ReturnPath, ev.MessageID)
+		for _, v := range ev.Metadata {
+			if dr.DeliveryID != 0 {
+				break
+			}
+			dr.DeliveryID = a.deliveryNamedBy(v, v)
+		}
+		out = append(out, dr)
+	}
+	return out, ""
+}
+
+// deliveryNamedBy returns the delivery a quoted envelope sender or
+// Message-ID names, 0 when neither is ours.
+func (a *App) deliveryNamedBy(returnPath, messageID string) int64 {
+	v := a.Returns.VERP
+	if v == nil {
+		return 0
+	}
+	if id, ok := v.FromAddress(returnPath); ok {
+		return id
+	}
+	if id, ok := v.FromMessageID(messageID); ok {
+		return id
+	}
+	return 0
+}
+
+// applyReport applies one report in the caller's transaction and fills in
+// what it did.
+func (a *App) applyReport(ctx context.Context, s *store.Store, r *store.DeliveryReport) error {
+	if r.DeliveryID == 0 {
+		r.Applied = appliedUnmatched
+		return nil
+	}
+	d, err := s.DeliveryForReport(ctx, r.DeliveryID)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		// A valid token of a delivery since deleted (its mailing was).
+		r.DeliveryID, r.Applied = 0, appliedUnmatched
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r.OwnerID, r.MailingID = d.OwnerID, d.MailingID
+	if r.Email == "" {
+		r.Email = simplesender.NormalizeEmail(d.Email)
+	}
+	// The address suppressed is the one we sent to: a report that names
+	// another (a forward) still concerns this delivery.
+	email := d.Email
+	switch bounce.Kind(r.Kind) {
+	case bounce.Hard:
+		return a.applyFinal(ctx, s, r, d, email, simplesender.CauseBounce, simplesender.ReasonBounced, appliedBounced)
+	case bounce.Complaint:
+		return a.applyFinal(ctx, s, r, d, email, simplesender.CauseComplaint, simplesender.ReasonComplained, appliedComplained)
+	case bounce.Soft:
+		r.Applied = appliedCounted
+		// This report is not stored yet: it is one more sending, besides
+		// the others the address soft-bounced in lately.
+		n, err := s.SoftBounces(ctx, d.OwnerID, simplesender.NormalizeEmail(email), d.ID,
+			a.Now().Add(-a.Returns.softWindow()))
+		if err != nil {
+			return err
+		}
+		if n+1 >= a.Returns.softLimit() {
+			note := fmt.Sprintf("soft bounces in %d sendings", n+1)
+			if _, _, err := s.Suppress(ctx, d.OwnerID, email, simplesender.ReasonBounced, d.MailingID, 0, note); err != nil {
+				return err
+			}
+			r.Applied = appliedSuppressed
+		}
+		return nil
+	}
+	r.Applied = appliedIgnored
+	return nil
+}
+
+// applyFinal marks a sent delivery bounced or complained and suppresses
+// the address.
+func (a *App) applyFinal(ctx context.Context, s *store.Store, r *store.DeliveryReport, d *store.ReportedDelivery,
+	email string, cause simplesender.Cause, reason simplesender.SuppressionReason, applied string) error {
+	_, err := s.ApplyReport(ctx, d.ID, cause, a.Now())
+	switch {
+	case err == nil:
+		r.Applied = applied
+	case simplesender.IsKind(err, simplesender.KindConflict):
+		// Not sent, or already reported: the address is still suppressed.
+		r.Applied = appliedSuppressed
+	default:
+		return err
+	}
+	if _, _, err := s.Suppress(ctx, d.OwnerID, email, reason, d.MailingID, 0, r.Diagnostic); err != nil {
+		return err
+	}
+	return nil
+}
