@@ -309,7 +309,7 @@ func TestStats(t *testing.T) {
 			has(t, `"page":2`, `"per_page":2`)
 
 		rep := f.do(t, req{method: "GET", path: "/reports.csv", bearer: f.tokens["owner"]}).want(t, 200)
-		if !strings.Contains(rep.body, "\r\ntotal,,,,1,0,1,1,0,0,0,1,1,0.5000\r\n") {
+		if !strings.Contains(rep.body, "\r\ntotal,,,,1,0,1,1,0,0,0,1,1,0.5000,0,0,0,0,0\r\n") {
 			t.Errorf("report CSV:\n%s", rep.body)
 		}
 	})
