@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -71,8 +72,16 @@ func (a *App) SaveWebhook(ctx context.Context, provider, eventID, remote string,
 	return err
 }
 
-// webhookSource starts the source of a stored webhook: "webhook:ses".
-const webhookSource = "webhook:"
+// The sources of stored inbound messages.
+const (
+	// SourceSMTP: a bounce or complaint received by the inbound listener.
+	SourceSMTP = "smtp"
+	// SourceUnsubscribeMail: a message to the List-Unsubscribe mailto
+	// address, whose subject is "unsubscribe TOKEN".
+	SourceUnsubscribeMail = "unsubscribe"
+	// webhookSource starts the source of a stored webhook: "webhook:ses".
+	webhookSource = "webhook:"
+)
 
 // ProcessReturns reads up to limit stored inbound messages and applies
 // what they say; it returns how many it finished. A message that cannot be
@@ -85,6 +94,13 @@ func (a *App) ProcessReturns(ctx context.Context, limit int) (int, error) {
 	}
 	done := 0
 	for _, m := range pending {
+		if m.Source == SourceUnsubscribeMail {
+			if err := a.unsubscribeByMail(ctx, m); err != nil {
+				return done, fmt.Errorf("process inbound message %d: %w", m.ID, err)
+			}
+			done++
+			continue
+		}
 		reports, readErr := a.readInbound(m)
 		err := a.DB.InTx(ctx, func(s *store.Store) error {
 			for _, r := range reports {
@@ -127,8 +143,7 @@ func (a *App) readInbound(m *store.InboundMessage) ([]*store.DeliveryReport, str
 	}
 	out := make([]*store.DeliveryReport, 0, len(reps))
 	for _, r := range reps {
-		dr := &store.DeliveryReport{ReceivedAt: m.ReceivedAt, Source: m.Source, Kind: string(r.Kind),
-			Email: simplesender.NormalizeEmail(r.Recipient), Status: r.Status, Diagnostic: r.Diagnostic}
+		dr := reportOf(m, r)
 		dr.DeliveryID = verpID
 		if dr.DeliveryID == 0 {
 			dr.DeliveryID = a.deliveryNamedBy(r.ReturnPath, r.MessageID)
@@ -146,8 +161,7 @@ func (a *App) readWebhook(m *store.InboundMessage, provider string) ([]*store.De
 	}
 	out := make([]*store.DeliveryReport, 0, len(evs))
 	for _, ev := range evs {
-		dr := &store.DeliveryReport{ReceivedAt: m.ReceivedAt, Source: m.Source, Kind: string(ev.Kind),
-			Email: simplesender.NormalizeEmail(ev.Recipient), Status: ev.Status, Diagnostic: ev.Diagnostic}
+		dr := reportOf(m, ev.Report)
 		dr.DeliveryID = a.deliveryNamedBy(ev.ReturnPath, ev.MessageID)
 		for _, v := range ev.Metadata {
 			if dr.DeliveryID != 0 {
@@ -158,6 +172,13 @@ func (a *App) readWebhook(m *store.InboundMessage, provider string) ([]*store.De
 		out = append(out, dr)
 	}
 	return out, ""
+}
+
+// reportOf is what report r of inbound message m says, to be matched to
+// its delivery and applied.
+func reportOf(m *store.InboundMessage, r bounce.Report) *store.DeliveryReport {
+	return &store.DeliveryReport{ReceivedAt: m.ReceivedAt, Source: m.Source, Kind: string(r.Kind),
+		Email: simplesender.NormalizeEmail(r.Recipient), Status: r.Status, Diagnostic: r.Diagnostic}
 }
 
 // deliveryNamedBy returns the delivery a quoted envelope sender or
@@ -244,4 +265,34 @@ func (a *App) applyFinal(ctx context.Context, s *store.Store, r *store.DeliveryR
 		return err
 	}
 	return nil
+}
+
+// unsubscribeByMail applies a message to the List-Unsubscribe mailto
+// address (RFC 2369): its subject carries the token of the link, as the
+// header offers it. The unsubscribe is idempotent, so a message applied
+// again after a crash changes nothing more; one without a valid token is
+// finished with the reason.
+func (a *App) unsubscribeByMail(ctx context.Context, m *store.InboundMessage) error {
+	readErr := ""
+	msg, err := mail.ReadMessage(bytes.NewReader(m.Raw))
+	if err != nil {
+		readErr = err.Error()
+	} else {
+		token := ""
+		if f := strings.Fields(msg.Header.Get("Subject")); len(f) == 2 && strings.EqualFold(f[0], "unsubscribe") {
+			token = f[1]
+		}
+		_, err := a.Unsubscribe(ctx, token, m.Remote)
+		switch {
+		case simplesender.IsKind(err, simplesender.KindNotFound), simplesender.IsKind(err, simplesender.KindRateLimited):
+			readErr = "no valid unsubscribe token in the subject"
+		case err != nil:
+			return err
+		}
+	}
+	err = a.DB.Store().FinishInbound(ctx, m.ID, nil, readErr)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return nil // another instance finished it first
+	}
+	return err
 }

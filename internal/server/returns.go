@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"simplesender/internal/app"
 	"simplesender/internal/inbound"
 	"simplesender/internal/ratelimit"
 )
@@ -34,6 +35,9 @@ func (s *Server) startReturns(ctx context.Context, done chan<- struct{}) (*inbou
 				if rc.AbuseAddress != "" && strings.EqualFold(strings.TrimSpace(rcpt), rc.AbuseAddress) {
 					return inbound.Recipient{Address: rcpt, Purpose: inbound.Abuse}, true
 				}
+				if m := s.Cfg.UnsubscribeMailto; m != "" && strings.EqualFold(strings.TrimSpace(rcpt), m) {
+					return inbound.Recipient{Address: rcpt, Purpose: inbound.Unsubscribe}, true
+				}
 				return inbound.Recipient{}, false
 			},
 			Deliver: func(ctx context.Context, env inbound.Envelope) error {
@@ -41,7 +45,11 @@ func (s *Server) startReturns(ctx context.Context, done chan<- struct{}) (*inbou
 				for i, r := range env.To {
 					to[i] = r.Address
 				}
-				if _, err := s.App.SaveReturned(ctx, "smtp", env.RemoteIP, env.From, to, env.Data); err != nil {
+				source := app.SourceSMTP
+				if env.To[0].Purpose == inbound.Unsubscribe {
+					source = app.SourceUnsubscribeMail
+				}
+				if _, err := s.App.SaveReturned(ctx, source, env.RemoteIP, env.From, to, env.Data); err != nil {
 					return err
 				}
 				s.kickReturns()
