@@ -44,10 +44,6 @@ const (
 	Unknown Kind = "unknown"
 )
 
-// Final reports whether a report of this kind ends the delivery's story:
-// hard bounces and complaints do; the rest do not.
-func (k Kind) Final() bool { return k == Hard || k == Complaint }
-
 // Source says how a report was read.
 type Source string
 

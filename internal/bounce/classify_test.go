@@ -50,14 +50,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestOnlyHardBouncesAndComplaintsAreFinal(t *testing.T) {
-	for _, k := range []Kind{Hard, Soft, Policy, Delayed, Delivered, Complaint, AutoReply, Unknown} {
-		if want := k == Hard || k == Complaint; k.Final() != want {
-			t.Errorf("%s.Final() = %v, want %v", k, k.Final(), want)
-		}
-	}
-}
-
 func TestFindStatus(t *testing.T) {
 	for in, want := range map[string]string{
 		"550 5.1.1 <a@b>: nope":           "5.1.1",

@@ -19,24 +19,10 @@ func SignGeneric(body, secret []byte, t time.Time) string {
 	return "t=" + ts + ",v1=" + hmacHex(secret, ts, ".", string(body))
 }
 
-// Generic reads the generic signed JSON webhook, for providers and relays
-// this package has no reader of:
-//
-//	{"events": [{"type": "bounce", "recipient": "ann@example.net",
-//	  "message_id": "<...>", "status": "5.1.1", "diagnostic": "550 ...",
-//	  "bounce": "hard", "at": "2026-12-03T10:15:00Z", "id": "...",
-//	  "metadata": {"...": "..."}}]}
-//
-// type is bounce, complaint, delayed or delivered; bounce is hard, soft or
-// policy, and when absent the status and diagnostic decide.
-func Generic(body []byte, signature string, secret []byte, now time.Time) ([]Event, error) {
-	if err := VerifyGeneric(body, signature, secret, now); err != nil {
-		return nil, err
-	}
-	return ParseGeneric(body)
-}
-
-// VerifyGeneric checks the generic webhook's signature (see Generic).
+// VerifyGeneric checks the generic signed JSON webhook (see ParseGeneric):
+// GenericSignatureHeader's HMAC of the timestamp and the body under the
+// secret, the timestamp within MaxSkew of now. Errors: ErrSignature,
+// ErrStale.
 func VerifyGeneric(body []byte, signature string, secret []byte, now time.Time) error {
 	if len(secret) == 0 {
 		return ErrSignature
@@ -69,7 +55,16 @@ func VerifyGeneric(body []byte, signature string, secret []byte, now time.Time) 
 	return checkTime(t, now)
 }
 
-// ParseGeneric reads a generic webhook whose signature was checked.
+// ParseGeneric reads the generic JSON webhook, for providers and relays
+// this package has no reader of, whose signature was checked:
+//
+//	{"events": [{"type": "bounce", "recipient": "ann@example.net",
+//	  "message_id": "<...>", "status": "5.1.1", "diagnostic": "550 ...",
+//	  "bounce": "hard", "at": "2026-12-03T10:15:00Z", "id": "...",
+//	  "metadata": {"...": "..."}}]}
+//
+// type is bounce, complaint, delayed or delivered; bounce is hard, soft or
+// policy, and when absent the status and diagnostic decide.
 func ParseGeneric(body []byte) ([]Event, error) {
 	var p struct {
 		Events []struct {

@@ -7,18 +7,6 @@ import (
 	"time"
 )
 
-// Mailgun reads a Mailgun webhook (one event per request) after checking
-// its signature: the hex HMAC-SHA256 of timestamp and token under the
-// webhook signing key, with the timestamp within MaxSkew of now. Events
-// that say nothing about bounces or complaints (opened, clicked...) give
-// an event of kind Unknown.
-func Mailgun(body []byte, signingKey []byte, now time.Time) (Event, error) {
-	if err := VerifyMailgun(body, signingKey, now); err != nil {
-		return Event{}, err
-	}
-	return ParseMailgun(body)
-}
-
 // mailgunSignature is the signature object of a Mailgun webhook.
 type mailgunSignature struct {
 	Signature struct {
@@ -28,7 +16,9 @@ type mailgunSignature struct {
 	} `json:"signature"`
 }
 
-// VerifyMailgun checks a Mailgun webhook's signature (see Mailgun).
+// VerifyMailgun checks a Mailgun webhook (one event per request): the hex
+// HMAC-SHA256 of timestamp and token under the webhook signing key, with
+// the timestamp within MaxSkew of now. Errors: ErrSignature, ErrStale.
 func VerifyMailgun(body []byte, signingKey []byte, now time.Time) error {
 	var p mailgunSignature
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -45,7 +35,9 @@ func VerifyMailgun(body []byte, signingKey []byte, now time.Time) error {
 	return checkTime(ts, now)
 }
 
-// ParseMailgun reads a Mailgun webhook whose signature was checked.
+// ParseMailgun reads a Mailgun webhook whose signature was checked. Events
+// that say nothing about bounces or complaints (opened, clicked...) give an
+// event of kind Unknown.
 func ParseMailgun(body []byte) (Event, error) {
 	var p struct {
 		Data struct {

@@ -7,18 +7,10 @@ import (
 	"time"
 )
 
-// Postmark reads a Postmark bounce or spam-complaint webhook. Postmark
-// does not sign its webhooks; it sends the credentials put in the webhook's
-// URL as HTTP basic authentication, so the caller passes what the request
-// carried (user, password) and what is configured (wantUser, wantPassword).
-func Postmark(body []byte, user, password, wantUser, wantPassword string) (Event, error) {
-	if err := VerifyPostmark(user, password, wantUser, wantPassword); err != nil {
-		return Event{}, err
-	}
-	return ParsePostmark(body)
-}
-
-// VerifyPostmark checks the credentials of a Postmark webhook (see Postmark).
+// VerifyPostmark checks a Postmark webhook. Postmark does not sign its
+// webhooks; it sends the credentials put in the webhook's URL as HTTP basic
+// authentication, so the caller passes what the request carried (user,
+// password) and what is configured (wantUser, wantPassword).
 func VerifyPostmark(user, password, wantUser, wantPassword string) error {
 	if wantPassword == "" ||
 		subtle.ConstantTimeCompare([]byte(user), []byte(wantUser)) != 1 ||

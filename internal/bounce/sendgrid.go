@@ -30,19 +30,10 @@ func SendGridKey(b64 string) (*ecdsa.PublicKey, error) {
 	return ek, nil
 }
 
-// SendGrid reads a SendGrid event webhook (an array of events) after
-// checking its signature: ECDSA over SHA-256 of the timestamp header
-// followed by the raw body, the signature header base64 DER, and the
-// timestamp within MaxSkew of now. Custom arguments given when sending come
-// back as Metadata.
-func SendGrid(body []byte, signature, timestamp string, key *ecdsa.PublicKey, now time.Time) ([]Event, error) {
-	if err := VerifySendGrid(body, signature, timestamp, key, now); err != nil {
-		return nil, err
-	}
-	return ParseSendGrid(body)
-}
-
-// VerifySendGrid checks a SendGrid event webhook's signature (see SendGrid).
+// VerifySendGrid checks a SendGrid event webhook's signature: ECDSA over
+// SHA-256 of the timestamp header followed by the raw body, the signature
+// header base64 DER, and the timestamp within MaxSkew of now. Errors:
+// ErrSignature, ErrStale.
 func VerifySendGrid(body []byte, signature, timestamp string, key *ecdsa.PublicKey, now time.Time) error {
 	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(signature))
 	if key == nil || err != nil || len(sig) == 0 {
@@ -61,7 +52,9 @@ func VerifySendGrid(body []byte, signature, timestamp string, key *ecdsa.PublicK
 	return checkTime(ts, now)
 }
 
-// ParseSendGrid reads a SendGrid event webhook whose signature was checked.
+// ParseSendGrid reads a SendGrid event webhook (an array of events) whose
+// signature was checked. Custom arguments given when sending come back as
+// Metadata.
 func ParseSendGrid(body []byte) ([]Event, error) {
 	var raw []map[string]any
 	if err := json.Unmarshal(body, &raw); err != nil {

@@ -24,6 +24,36 @@ import (
 
 var now = time.Date(2026, 12, 3, 10, 20, 0, 0, time.UTC)
 
+// The webhook endpoint checks, then reads (Verify*, then Parse*), as these do.
+
+func Mailgun(body, key []byte, now time.Time) (Event, error) {
+	if err := VerifyMailgun(body, key, now); err != nil {
+		return Event{}, err
+	}
+	return ParseMailgun(body)
+}
+
+func SendGrid(body []byte, sig, ts string, key *ecdsa.PublicKey, now time.Time) ([]Event, error) {
+	if err := VerifySendGrid(body, sig, ts, key, now); err != nil {
+		return nil, err
+	}
+	return ParseSendGrid(body)
+}
+
+func Postmark(body []byte, user, password, wantUser, wantPassword string) (Event, error) {
+	if err := VerifyPostmark(user, password, wantUser, wantPassword); err != nil {
+		return Event{}, err
+	}
+	return ParsePostmark(body)
+}
+
+func Generic(body []byte, sig string, secret []byte, now time.Time) ([]Event, error) {
+	if err := VerifyGeneric(body, sig, secret, now); err != nil {
+		return nil, err
+	}
+	return ParseGeneric(body)
+}
+
 func TestMailgunWebhook(t *testing.T) {
 	key := []byte("key-mailgun-signing")
 	body := func(ts, token, sig, event, severity string) []byte {

@@ -192,7 +192,8 @@ func TestBouncesComeBackToTheirDelivery(t *testing.T) {
 			if d.Email != "hard@example.com" {
 				continue
 			}
-			reps, err := env.DB.Store().ReportsOfDelivery(ctx, d.ID)
+			byDelivery, err := env.DB.Store().ReportsOf(ctx, []int64{d.ID})
+			reps := byDelivery[d.ID]
 			if err != nil || len(reps) != 1 || reps[0].Kind != "hard" || reps[0].Applied != "bounced" ||
 				!strings.Contains(reps[0].Diagnostic, "user unknown") {
 				t.Errorf("the report on the bounced delivery: %+v, %v", reps, err)

@@ -125,13 +125,6 @@ func scanReports(rows *sql.Rows, err error) ([]*DeliveryReport, error) {
 	return out, rows.Err()
 }
 
-// ReportsOfDelivery returns the reports about delivery id, oldest first.
-func (s *Store) ReportsOfDelivery(ctx context.Context, id int64) ([]*DeliveryReport, error) {
-	out, err := scanReports(s.query(ctx, `SELECT `+reportColumns+` FROM delivery_reports
-		WHERE delivery_id = ? ORDER BY id`, id))
-	return out, s.wrap(err, "reports of delivery")
-}
-
 // ReportsOf returns the reports about each of deliveryIDs, oldest first.
 func (s *Store) ReportsOf(ctx context.Context, deliveryIDs []int64) (map[int64][]*DeliveryReport, error) {
 	out := map[int64][]*DeliveryReport{}

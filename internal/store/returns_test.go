@@ -58,7 +58,8 @@ func TestWhatComesBackIsKept(t *testing.T) {
 		if pending, _ := s.PendingInbound(ctx, 10); len(pending) != 1 || pending[0].ID != ev.ID {
 			t.Errorf("pending after finishing one: %+v", pending)
 		}
-		reps, err := s.ReportsOfDelivery(ctx, d.ID)
+		byDelivery, err := s.ReportsOf(ctx, []int64{d.ID})
+		reps := byDelivery[d.ID]
 		if err != nil || len(reps) != 1 || reps[0].Kind != "soft" || reps[0].Diagnostic != "mailbox full" || reps[0].InboundID != in.ID {
 			t.Errorf("reports of the delivery %+v, %v", reps, err)
 		}
