@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"simplesender/internal/app"
+	"simplesender/internal/store"
 	"simplesender/internal/store/storetest"
 )
 
@@ -49,6 +50,12 @@ func TestPageNumbersOfEveryList(t *testing.T) {
 		}
 		for _, e := range []string{"stop1@example.org", "stop2@example.org"} {
 			if _, _, err := f.env.App.AddSuppression(t.Context(), actor(owner), app.SuppressionInput{Email: e}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, e := range []string{"gone1@example.net", "gone2@example.net"} {
+			if err := f.env.DB.Store().AddDeliveryReport(t.Context(), &store.DeliveryReport{ReceivedAt: time.Now(), Source: "smtp",
+				Kind: "hard", Email: e, Applied: "unmatched"}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -152,6 +152,7 @@ func (x *API) routeTable() []route {
 
 		{"GET /stats", user, x.stats},
 		{"GET /stats/users", user, x.statsUsers},
+		{"GET /reports/unmatched", user, x.unmatchedReports},
 		{"GET /reports.csv", user, x.reportCSV},
 		{"GET /reports/users.csv", user, x.usersReportCSV},
 	}

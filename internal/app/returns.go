@@ -296,3 +296,13 @@ func (a *App) unsubscribeByMail(ctx context.Context, m *store.InboundMessage) er
 	}
 	return err
 }
+
+// UnmatchedReports returns a page of the reports that named no delivery of
+// ours (forwarded bounces, reports of deleted mailings), newest first, and
+// how many there are: for managers and admins. Errors: Forbidden.
+func (a *App) UnmatchedReports(ctx context.Context, ac *Actor, limit, offset int) ([]*store.DeliveryReport, int, error) {
+	if !ac.role().IsStaff() {
+		return nil, 0, errForbidden
+	}
+	return a.DB.Store().UnmatchedReports(ctx, limit, offset)
+}
