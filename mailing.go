@@ -137,7 +137,15 @@ type Mailing struct {
 	Counts DeliveryCounts
 	// LateBy is how late the last run started after its planned time.
 	LateBy time.Duration
+	// StartNote says why the last pending start did not happen when it
+	// came due (StartRefusedSender), "" when it did or none was refused.
+	StartNote string
 }
+
+// StartRefusedSender notes a start refused when it came due because the
+// mailing's sender address could no longer be used (its domain forbidden,
+// or no longer verified or allowed).
+const StartRefusedSender = "sender"
 
 // Disabled reports whether a manager switched the mailing off.
 func (m *Mailing) Disabled() bool { return m.DisabledAt != nil }

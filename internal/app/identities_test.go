@@ -104,7 +104,8 @@ func identityEnv(t *testing.T, dbURL string) (*apptest.Env, *fakeDNS, *apptest.S
 	}
 	env := apptest.New(t, dbURL, apptest.Options{Transport: smtp, Deps: func(d *app.Deps) { d.DNS, d.RepeatWindow = dns, -1 }})
 	e := delivery.New(env.DB, delivery.NewPool(smtp, 2), delivery.Config{From: env.App.MailFrom,
-		Conns: 2, Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Signer: env.App.Keys})
+		Conns: 2, Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Signer: env.App.Keys,
+		SenderUsable: env.App.IdentityUsable})
 	env.App.Waker = e
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -141,6 +142,25 @@ func verifiedDomain(t *testing.T, env *apptest.Env, dns *fakeDNS, ac *app.Actor,
 func publishKeys(env *apptest.Env, dns *fakeDNS, d *simplesender.SenderDomain) {
 	for _, k := range env.App.DomainRecords(d).Keys {
 		dns.publish(k.Name, k.Record)
+	}
+}
+
+// waitMailing waits until ac's mailing id is as ok wants it, and returns it.
+func waitMailing(t *testing.T, env *apptest.Env, ac *app.Actor, id int64, ok func(*simplesender.Mailing) bool) *simplesender.Mailing {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		m, err := env.App.GetMailing(ctx, ac, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(m) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailing %d never came to the state waited for: %+v", id, m)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -341,6 +361,27 @@ func TestUnverifiedSenderSendsTestsToItsOwnerOnly(t *testing.T) {
 		}
 		if err := env.App.SendNow(ctx, ac, m.ID, simplesender.TriggerNow); !simplesender.IsKind(err, simplesender.KindConflict) {
 			t.Errorf("send from a forbidden (verified) domain: %v", err)
+		}
+		// A start scheduled while the domain was allowed does not happen
+		// once it is forbidden: it is dropped, and the mailing says why.
+		if err := env.App.SetDomainRule(ctx, admin, "corp.example", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.App.Schedule(ctx, ac, m.ID, env.App.Now().Add(1500*time.Millisecond)); err != nil {
+			t.Fatalf("schedule from an allowed domain: %v", err)
+		}
+		if err := env.App.SetDomainRule(ctx, admin, "corp.example", false); err != nil {
+			t.Fatal(err)
+		}
+		refused := waitMailing(t, env, ac, m.ID, func(m *simplesender.Mailing) bool { return m.StartNote != "" })
+		if refused.StartNote != simplesender.StartRefusedSender || refused.ScheduledAt != nil || refused.Status != simplesender.MailingFinished {
+			t.Errorf("due start from a forbidden domain: note %q, scheduled %v, status %s", refused.StartNote, refused.ScheduledAt, refused.Status)
+		}
+		if runs, err := env.App.Runs(ctx, ac, m.ID); err != nil || len(runs) != 1 {
+			t.Errorf("runs after the refused start: %d %v, want the one before", len(runs), err)
+		}
+		if got := len(srv.Raw("x@inbox.example")); got != 1 {
+			t.Errorf("messages to the recipient: %d, want 1 (the refused start sent nothing)", got)
 		}
 		// A domain check reports what is missing.
 		h, err := env.App.CheckDomain(ctx, ac, d.ID)

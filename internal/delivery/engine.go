@@ -69,6 +69,11 @@ type Config struct {
 	}
 	// Signer DKIM-signs each message from its From domain; nil signs nothing.
 	Signer Signer
+	// SenderUsable reports whether owner may still send mailings from
+	// address email (its domain verified or allowed, not forbidden). A
+	// start that comes due from an address that may not be used is
+	// dropped with a note instead of run; nil: every sender may be used.
+	SenderUsable func(ctx context.Context, owner int64, email string) (bool, error)
 }
 
 // Signer DKIM-signs messages (a *dkim.Keyring).
@@ -92,6 +97,8 @@ type Store interface {
 	DueStarts(ctx context.Context, now time.Time, limit int) ([]int64, error)
 	StartDue(ctx context.Context, id int64, now time.Time) (*simplesender.Run, error)
 	RunByID(ctx context.Context, id int64) (*simplesender.Run, error)
+	DueSender(ctx context.Context, id int64) (owner int64, email string, err error)
+	RefuseStart(ctx context.Context, id int64, now time.Time, note string) (bool, error)
 	SenderOf(ctx context.Context, id int64) (*store.Sender, error)
 }
 
@@ -263,6 +270,23 @@ func (e *Engine) startDue(ctx context.Context, now time.Time) {
 		return
 	}
 	for _, id := range ids {
+		if ok, err := e.senderUsable(ctx, id); err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("check the sender of a due mailing", "mailing", id, "err", err)
+			}
+			continue
+		} else if !ok {
+			refused, err := e.db.RefuseStart(ctx, id, now, simplesender.StartRefusedSender)
+			switch {
+			case err != nil:
+				if ctx.Err() == nil {
+					e.log.Error("refuse start", "mailing", id, "err", err)
+				}
+			case refused:
+				e.log.Warn("start refused: the sender address may not be used", "mailing", id)
+			}
+			continue
+		}
 		run, err := e.db.StartDue(ctx, id, now)
 		switch {
 		case err != nil:
@@ -274,6 +298,22 @@ func (e *Engine) startDue(ctx context.Context, now time.Time) {
 				"kind", run.Kind, "trigger", run.Trigger)
 		}
 	}
+}
+
+// senderUsable reports whether due mailing id's sender may still be used
+// (domains are verified, allowed and forbidden after a start was asked).
+func (e *Engine) senderUsable(ctx context.Context, id int64) (bool, error) {
+	if e.cfg.SenderUsable == nil {
+		return true, nil
+	}
+	owner, email, err := e.db.DueSender(ctx, id)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return true, nil // deleted meanwhile: StartDue finds nothing to start
+	}
+	if err != nil || email == "" {
+		return err == nil, err
+	}
+	return e.cfg.SenderUsable(ctx, owner, email)
 }
 
 // refreshCancelled reads which runs are cancelled, for deliver to check

@@ -134,6 +134,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		From: deps.MailFrom, Signer: deps.Keys, VERP: deps.Returns.VERP,
 		Conns: smtpStatus().Conns, Retry: cfg.RetrySchedule, Logger: log, Metrics: s.metrics,
 		Unsubscribe: deps.Links, Words: app.FooterWords(bundle),
+		// s.App is made below, before the engine runs.
+		SenderUsable: func(ctx context.Context, owner int64, email string) (bool, error) {
+			return s.App.IdentityUsable(ctx, owner, email)
+		},
 	})
 	deps.Waker = s.Engine
 	q, err := jobs.New(ctx, db, cfg.DatabaseURL, jobs.Config{Logger: log, Work: !opt.NoWork, PollInterval: opt.PollInterval})

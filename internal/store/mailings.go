@@ -12,7 +12,7 @@ import (
 // times (lr, c: see mailingFrom), so that one statement reads a mailing as
 // it is shown; scanMailing reads them.
 var mailingColumns = `m.id, m.owner_id, u.email, m.name, m.message_id, m.status, m.scheduled_at, m.started_at,
-	m.finished_at, m.disabled_at, m.created_at, m.updated_at, m.recipient_count,
+	m.finished_at, m.disabled_at, m.created_at, m.updated_at, m.recipient_count, m.start_note,
 	COALESCE((SELECT ms.subject FROM messages ms WHERE ms.id = m.message_id), ''),
 	COALESCE(lr.total, 0), lr.scheduled_at, lr.started_at, ` + finalCountsSQL
 
@@ -26,7 +26,7 @@ func scanMailing(row scanner) (*simplesender.Mailing, error) {
 	var total int
 	final := make([]int, len(finalColumns))
 	dest := []any{&m.ID, &m.OwnerID, &m.OwnerEmail, &m.Name, &m.MessageID, &st, &sched, &started, &finished, &disabled,
-		&m.CreatedAt, &m.UpdatedAt, &m.RecipientCount, &m.Subject, &total, &runSched, &runStarted}
+		&m.CreatedAt, &m.UpdatedAt, &m.RecipientCount, &m.StartNote, &m.Subject, &total, &runSched, &runStarted}
 	for i := range final {
 		dest = append(dest, &final[i])
 	}

@@ -44,7 +44,7 @@ func (s *Store) RequestStart(ctx context.Context, owner, id int64, at time.Time,
 		return err
 	}
 	_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = ?, start_kind = ?, start_trigger = ?, status = ?,
-		updated_at = ? WHERE id = ?`, at, kind, trigger, simplesender.MailingStatusOf(m.StartedAt != nil, active != 0, true), now, id)
+		start_note = '', updated_at = ? WHERE id = ?`, at, kind, trigger, simplesender.MailingStatusOf(m.StartedAt != nil, active != 0, true), now, id)
 	return s.touch(ctx, s.wrap(err, "request start"), m.OwnerID)
 }
 
@@ -456,6 +456,35 @@ func (db *DB) StartDue(ctx context.Context, id int64, now time.Time) (*simplesen
 		return err
 	})
 	return run, err
+}
+
+// DueSender returns the owner of mailing id and the address its next run
+// would send from ("" for the service's own): the mailing's identity, or
+// the owner's default one. NotFound when there is no such mailing.
+func (db *DB) DueSender(ctx context.Context, id int64) (owner int64, email string, err error) {
+	err = db.Store().queryRow(ctx, `SELECT m.owner_id, COALESCE(CASE WHEN m.identity_id IS NULL
+		THEN (SELECT i.email FROM sender_identities i WHERE i.owner_id = m.owner_id AND i.is_default)
+		ELSE (SELECT i.email FROM sender_identities i WHERE i.id = m.identity_id) END, '')
+		FROM mailings m WHERE m.id = ?`, id).Scan(&owner, &email)
+	return owner, email, db.Store().wrap(err, "get mailing sender")
+}
+
+// RefuseStart drops the pending start of mailing id, if it may begin now
+// (as StartDue would start it), and notes why (a simplesender.StartRefused*
+// value) for its page. It reports whether there was such a start.
+func (db *DB) RefuseStart(ctx context.Context, id int64, now time.Time, note string) (bool, error) {
+	var refused bool
+	err := db.InTx(ctx, func(s *Store) error {
+		m, err := s.lockDue(ctx, id, now)
+		if m == nil || err != nil {
+			return err
+		}
+		_, err = s.exec(ctx, `UPDATE mailings SET scheduled_at = NULL, start_kind = '', start_trigger = '',
+			status = `+mailingStatusSQL+`, start_note = ?, updated_at = ? WHERE id = ?`, note, now, id)
+		refused = err == nil
+		return s.touch(ctx, s.wrap(err, "refuse start"), m.OwnerID)
+	})
+	return refused, err
 }
 
 // RunByID is Store.RunByID outside a transaction.
