@@ -39,13 +39,17 @@ type mailingJSON struct {
 	// SuppressedReasons counts the last run's suppressed deliveries by
 	// reason, in the answers about one mailing; absent when none was.
 	SuppressedReasons map[simplesender.SuppressionReason]int `json:"suppressed_reasons,omitempty"`
+	// StartRefused says why the last pending start did not happen when it
+	// came due ("sender": its sender address may no longer be used); absent
+	// when it did, or none was refused.
+	StartRefused string `json:"start_refused,omitempty"`
 }
 
 func mailingOf(m *simplesender.Mailing) mailingJSON {
 	return mailingJSON{ID: m.ID, OwnerID: m.OwnerID, OwnerEmail: m.OwnerEmail, Name: m.Name, MessageID: m.MessageID,
 		Status: string(m.Status), Disabled: m.Disabled(), DisabledAt: optTime(m.DisabledAt), ScheduledAt: optTime(m.ScheduledAt),
 		StartedAt: optTime(m.StartedAt), FinishedAt: optTime(m.FinishedAt), CreatedAt: timeJSON(m.CreatedAt),
-		UpdatedAt: timeJSON(m.UpdatedAt), RecipientCount: m.RecipientCount, Counts: m.Counts}
+		UpdatedAt: timeJSON(m.UpdatedAt), RecipientCount: m.RecipientCount, Counts: m.Counts, StartRefused: m.StartNote}
 }
 
 // mailingInput is the body of POST and PATCH /mailings; nil is absent.

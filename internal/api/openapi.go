@@ -58,6 +58,8 @@ func components() map[string]schema {
 	// By reason, in the answers about one mailing whose last run suppressed some.
 	mailing["properties"].(map[string]schema)["suppressed_reasons"] = schema{"type": "object",
 		"propertyNames": enumOf(simplesender.SuppressionReasons), "additionalProperties": integer()}
+	// Why the last pending start was dropped when it came due, when it was.
+	mailing["properties"].(map[string]schema)["start_refused"] = enum(simplesender.StartRefusedSender)
 	return map[string]schema{
 		"Error": object(map[string]schema{"error": ref("ErrorDetail")}),
 		"ErrorDetail": object(map[string]schema{

@@ -194,3 +194,31 @@ func TestMailingPageWatchesPlannedStart(t *testing.T) {
 	}
 	check(t, "in 3 hours", s.do(t, "active", "GET", page, nil), 200, []string{`data-running="false"`}, []string{"data-watch"})
 }
+
+// TestRefusedStartSaysWhy: a planned start dropped when it came due because
+// its sender could no longer be used says so on the mailing's page, in both
+// languages, and a new start request clears the note.
+func TestRefusedStartSaysWhy(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		ctx, ac := context.Background(), s.actor(t, "active")
+		o := s.seed(t, "active", "Vera")
+		page := o.path("/mailings/{G}")
+		at := s.env.App.Now().Add(time.Hour)
+		if err := s.env.App.Schedule(ctx, ac, o.G, at); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.env.DB.RefuseStart(ctx, o.G, at, simplesender.StartRefusedSender); err != nil || !ok {
+			t.Fatalf("refuse start: %v %v", ok, err)
+		}
+		check(t, "refused", s.do(t, "active", "GET", page, nil), 200,
+			[]string{"The planned sending did not start", ">Created</span>"}, []string{"scheduled for"})
+		check(t, "refused in Russian", s.do(t, "active", "GET", page, nil, "Accept-Language", "ru"), 200,
+			[]string{"Запланированная рассылка не началась"}, nil)
+		if err := s.env.App.Schedule(ctx, ac, o.G, at); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "planned again", s.do(t, "active", "GET", page, nil), 200, nil, []string{"did not start"})
+	})
+}
