@@ -195,7 +195,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		senders.Add(1)
 		go func() {
 			defer senders.Done()
-			var buf bytes.Buffer // reused: messages are built into it one after another
+			var buf buffers // reused: messages are built into it one after another
 			for c := range work {
 				results <- e.deliver(bg, c, &buf)
 			}
@@ -370,7 +370,13 @@ func (e *Engine) runFor(ctx context.Context, id int64) *runInfo {
 }
 
 // deliver renders and sends one message and classifies the outcome.
-func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer) store.Outcome {
+// buffers are the memory a sender reuses for one message after another.
+type buffers struct {
+	msg    bytes.Buffer // the message as built
+	signed bytes.Buffer // its signature fields, then the message
+}
+
+func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *buffers) store.Outcome {
 	ri := e.runFor(ctx, c.RunID)
 	o := store.Outcome{DeliveryID: c.ID, RunID: c.RunID, Email: c.Email}
 	if ri.run != nil {
@@ -418,14 +424,14 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 		envelope = v.Address(c.ID)
 		m.MessageID = v.MessageID(c.ID, "a"+strconv.Itoa(c.Attempts), cmp.Or(simplesender.DomainOf(ri.from.Email), "localhost"))
 	}
-	buf.Reset()
-	msgID, err := mailer.Build(buf, m, e.cfg.Now())
+	buf.msg.Reset()
+	msgID, err := mailer.Build(&buf.msg, m, e.cfg.Now())
 	if err != nil {
 		o.Status, o.Cause, o.Attempted, o.At = simplesender.DeliveryFailed, simplesender.CausePermanent, true, e.cfg.Now()
 		o.Response = "the message cannot be built: " + err.Error()
 		return o
 	}
-	data := buf.Bytes()
+	data := buf.msg.Bytes()
 	if e.cfg.Signer != nil {
 		sig, err := e.cfg.Signer.Sign(ctx, ri.run.OwnerID, simplesender.DomainOf(ri.from.Email), data)
 		switch {
@@ -437,7 +443,10 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *bytes.Buffer
 			o.Response = "the message cannot be signed: " + err.Error()
 			return o
 		case sig != nil:
-			data = append(sig, data...)
+			buf.signed.Reset()
+			buf.signed.Write(sig)
+			buf.signed.Write(data)
+			data = buf.signed.Bytes()
 		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)

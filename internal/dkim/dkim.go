@@ -1,8 +1,8 @@
 // Package dkim makes, keeps and uses the DKIM keys of sender domains: it
 // generates RSA 2048 and Ed25519 (RFC 8463) keys, seals the private keys
 // with a key derived from the service secret, writes the DNS records to
-// publish, and signs messages (relaxed/relaxed, From over-signed) with
-// github.com/emersion/go-msgauth. Signers are parsed once per domain and
+// publish, and signs messages (relaxed/relaxed, From over-signed; see
+// sign.go). Signers are parsed once per domain and
 // kept (Keyring), so that the hot path of the engine never parses a key.
 package dkim
 
@@ -21,8 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/emersion/go-msgauth/dkim"
+	"time"
 
 	"simplesender"
 )
@@ -167,27 +166,7 @@ func NewSigner(domain string, keys []Key) *Signer { return &Signer{domain: domai
 // Sign returns the DKIM-Signature header fields (one per key, CRLF ended)
 // to put before msg, a complete message with CRLF line endings. It signs
 // the SignedHeaders that msg has, From twice, relaxed/relaxed.
-func (s *Signer) Sign(msg []byte) ([]byte, error) {
-	h := presentHeaders(msg)
-	var out []byte
-	for _, k := range s.keys {
-		sg, err := dkim.NewSigner(&dkim.SignOptions{Domain: s.domain, Selector: k.Selector, Signer: k.Signer,
-			Hash: crypto.SHA256, HeaderCanonicalization: dkim.CanonicalizationRelaxed,
-			BodyCanonicalization: dkim.CanonicalizationRelaxed, HeaderKeys: h})
-		if err != nil {
-			return nil, err
-		}
-		if _, err := sg.Write(msg); err != nil {
-			sg.Close()
-			return nil, err
-		}
-		if err := sg.Close(); err != nil {
-			return nil, err
-		}
-		out = append(out, sg.Signature()...)
-	}
-	return out, nil
-}
+func (s *Signer) Sign(msg []byte) ([]byte, error) { return s.sign(msg, time.Now()) }
 
 // presentHeaders returns the SignedHeaders that the header of msg has,
 // with From once more.
