@@ -63,10 +63,10 @@ func (a *App) addTestUnsubscribe(ctx context.Context, owner, id int64, pm *rende
 	if sd.Settings.FooterText != "" {
 		note = sd.Settings.FooterText
 	}
+	pm = (&unsubscribe.Footer{Note: note, Label: label, Postal: sd.Settings.PostalAddress}).Apply(pm)
 	mail.Text = pm.Text.String(f, false)
 	if pm.HTML != nil {
 		mail.HTML = pm.HTML.String(f, true)
 	}
-	(&unsubscribe.Footer{Note: note, Label: label, Postal: sd.Settings.PostalAddress}).Add(mail, pm, f.UnsubscribeURL)
 	return nil
 }

@@ -133,7 +133,6 @@ type runInfo struct {
 	// Of the unsubscribe link (with Config.Unsubscribe):
 	lang   string // the recipient's language, as the message shows it
 	listID string // the List-Id header
-	footer *unsubscribe.Footer
 }
 
 // New returns an engine; Run starts it.
@@ -417,7 +416,6 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *buffers) sto
 	}
 	if token != "" {
 		m.Headers = e.cfg.Unsubscribe.Headers(token, ri.listID)
-		ri.footer.Add(m, ri.msg, f.UnsubscribeURL)
 	}
 	envelope := e.cfg.From.Email
 	if v := e.cfg.VERP; v != nil {
@@ -543,6 +541,6 @@ func (e *Engine) unsubscribeInfo(ctx context.Context, ri *runInfo) error {
 	if sd.Settings.FooterText != "" {
 		note = sd.Settings.FooterText
 	}
-	ri.footer = &unsubscribe.Footer{Note: note, Label: label, Postal: sd.Settings.PostalAddress}
+	ri.msg = (&unsubscribe.Footer{Note: note, Label: label, Postal: sd.Settings.PostalAddress}).Apply(ri.msg)
 	return nil
 }

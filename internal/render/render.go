@@ -18,6 +18,7 @@ package render
 import (
 	"bytes"
 	"html"
+	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -186,9 +187,13 @@ func trim(s string) string {
 // values (and defaults) are HTML-escaped; the template's own text never is.
 func (t *Template) Execute(buf *bytes.Buffer, f *Fields, escapeHTML bool) {
 	buf.Grow(t.size + 64)
+	t.write(buf, f, escapeHTML)
+}
+
+func (t *Template) write(w io.StringWriter, f *Fields, escapeHTML bool) {
 	for _, p := range t.parts {
 		if p.field == "" {
-			buf.WriteString(p.lit)
+			w.WriteString(p.lit)
 			continue
 		}
 		v := f.get(p.field)
@@ -196,11 +201,60 @@ func (t *Template) Execute(buf *bytes.Buffer, f *Fields, escapeHTML bool) {
 			v = p.def
 		}
 		if escapeHTML {
-			buf.WriteString(html.EscapeString(v))
+			w.WriteString(html.EscapeString(v))
 		} else {
-			buf.WriteString(v)
+			w.WriteString(v)
 		}
 	}
+}
+
+// Empty reports whether the template has no text and no placeholder.
+func (t *Template) Empty() bool { return len(t.parts) == 0 }
+
+// Around returns a template that writes before, then field's value (as
+// a placeholder of t would write it), then after, inserted into t at the
+// start of the last occurrence of mark (ASCII, any case) in t's own text,
+// or at t's end when there is none. before and after are text, never
+// placeholders: "{{" in them is written as it is. t is not changed.
+func (t *Template) Around(mark, before, field, after string) *Template {
+	at, off := len(t.parts), 0 // insert before parts[at], splitting its text at off
+	for i := len(t.parts) - 1; i >= 0 && at == len(t.parts) && mark != ""; i-- {
+		if p := t.parts[i]; p.field == "" {
+			if j := lastIndexFold(p.lit, mark); j >= 0 {
+				at, off = i, j
+			}
+		}
+	}
+	out := &Template{size: t.size + len(before) + len(after), parts: make([]part, 0, len(t.parts)+4)}
+	out.parts = append(out.parts, t.parts[:at]...)
+	var tail []part
+	if at < len(t.parts) {
+		lit := t.parts[at].lit
+		if off > 0 {
+			out.parts = append(out.parts, part{lit: lit[:off]})
+		}
+		tail = append([]part{{lit: lit[off:]}}, t.parts[at+1:]...)
+	}
+	if before != "" {
+		out.parts = append(out.parts, part{lit: before})
+	}
+	out.parts = append(out.parts, part{field: field})
+	if after != "" {
+		out.parts = append(out.parts, part{lit: after})
+	}
+	out.parts = append(out.parts, tail...)
+	return out
+}
+
+// lastIndexFold is the index of the last sub (lower-case ASCII) in s,
+// whatever its case, or -1.
+func lastIndexFold(s, sub string) int {
+	for i := len(s) - len(sub); i >= 0; i-- {
+		if s[i] == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Uses reports whether the template has a placeholder of field name.
@@ -215,8 +269,9 @@ func (t *Template) Uses(name string) bool {
 
 // String renders the template into a new string.
 func (t *Template) String(f *Fields, escapeHTML bool) string {
-	var b bytes.Buffer
-	t.Execute(&b, f, escapeHTML)
+	var b strings.Builder
+	b.Grow(t.size + 64)
+	t.write(&b, f, escapeHTML)
 	return b.String()
 }
 

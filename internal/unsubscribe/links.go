@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"simplesender/internal/mailer"
 	"simplesender/internal/render"
 )
 
@@ -123,43 +122,26 @@ func (f *Footer) Text(u string) string {
 	return f.textPre + u + f.textPost
 }
 
-// HTML returns body with the HTML footer with link u inserted before its
-// closing </body> (or at its end). The owner's texts are HTML-escaped.
-func (f *Footer) HTML(body, u string) string {
-	f.parts()
-	i := lastIndexFold(body, "</body>")
-	if i < 0 {
-		i = len(body)
-	}
-	return body[:i] + f.htmlPre + html.EscapeString(u) + f.htmlPost + body[i:]
-}
-
-// lastIndexFold is the index of the last sub (lower-case ASCII) in s,
-// whatever its case, or -1; it copies nothing.
-func lastIndexFold(s, sub string) int {
-	for i := len(s) - len(sub); i >= 0; i-- {
-		if s[i] == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
-			return i
-		}
-	}
-	return -1
-}
-
 // lines escapes s and keeps its line breaks.
 func lines(s string) string {
 	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	return strings.ReplaceAll(html.EscapeString(s), "\n", "<br>")
 }
 
-// Add appends the footer with link u to the bodies of m, the message
-// rendered from msg, that do not place the link themselves: the text body
-// (unless the message has HTML and no text) and the HTML body.
-func (f *Footer) Add(m *mailer.Message, msg *render.Message, u string) {
+// Apply returns msg with the footer written around a placeholder of the
+// unsubscribe link, in the parts that do not place the link themselves:
+// the text (unless the message has HTML and no text), and the HTML before
+// its closing </body> (or at its end). The owner's texts are HTML-escaped
+// in the HTML part, and never read as placeholders. msg is not changed, so
+// a run applies its footer once and renders each message in one pass.
+func (f *Footer) Apply(msg *render.Message) *render.Message {
 	f.parts()
-	if (m.Text != "" || m.HTML == "") && !msg.Text.Uses(render.UnsubscribeURL) {
-		m.Text = m.Text + f.textPre + u + f.textPost
+	out := *msg
+	if (!msg.Text.Empty() || msg.HTML == nil) && !msg.Text.Uses(render.UnsubscribeURL) {
+		out.Text = msg.Text.Around("", f.textPre, render.UnsubscribeURL, f.textPost)
 	}
-	if m.HTML != "" && msg.HTML != nil && !msg.HTML.Uses(render.UnsubscribeURL) {
-		m.HTML = f.HTML(m.HTML, u)
+	if msg.HTML != nil && !msg.HTML.Uses(render.UnsubscribeURL) {
+		out.HTML = msg.HTML.Around("</body>", f.htmlPre, render.UnsubscribeURL, f.htmlPost)
 	}
+	return &out
 }

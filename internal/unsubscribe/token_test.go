@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"simplesender/internal/mailer"
 	"simplesender/internal/render"
 )
 
@@ -131,33 +130,42 @@ func TestHeaders(t *testing.T) {
 }
 
 func TestFooterIsAddedOnlyWhereTheBodyHasNoLink(t *testing.T) {
-	f := &Footer{Note: "Because <you> subscribed", Label: "Unsubscribe", Postal: "1 Main St\nSpringfield"}
+	f := &Footer{Note: "Because <you> subscribed {{email}}", Label: "Unsubscribe", Postal: "1 Main St\nSpringfield"}
 	u := "https://x.example/u/T?a=1&b=2"
-	parse := func(text, html string) *render.Message {
+	fields := &render.Fields{Email: "ann@example.com", UnsubscribeURL: u}
+	render2 := func(text, html string) (string, string) {
 		m, err := render.ParseMessage("s", text, html)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return m
+		m = f.Apply(m)
+		h := ""
+		if m.HTML != nil {
+			h = m.HTML.String(fields, true)
+		}
+		return m.Text.String(fields, false), h
 	}
 
-	pm := parse("Hi", "<html><body><p>Hi</p></body></html>")
-	m := &mailer.Message{Text: "Hi", HTML: "<html><body><p>Hi</p></body></html>"}
-	f.Add(m, pm, u)
-	if !strings.Contains(m.Text, "Unsubscribe: "+u) || !strings.Contains(m.Text, "1 Main St\nSpringfield") {
-		t.Errorf("text footer missing: %q", m.Text)
+	text, html := render2("Hi", "<html><body><p>Hi</p></BODY></html>")
+	if !strings.Contains(text, "Unsubscribe: "+u) || !strings.Contains(text, "1 Main St\nSpringfield") ||
+		!strings.Contains(text, "subscribed {{email}}") {
+		t.Errorf("text footer missing, or the note read as a placeholder: %q", text)
 	}
-	wantHTML := `<p>Hi</p><hr><p style="font-size:12px;color:#666">Because &lt;you&gt; subscribed<br>` +
-		`<a href="https://x.example/u/T?a=1&amp;b=2">Unsubscribe</a><br>1 Main St<br>Springfield</p></body></html>`
-	if !strings.HasSuffix(m.HTML, wantHTML) {
-		t.Errorf("HTML = %q, want it to end in %q", m.HTML, wantHTML)
+	wantHTML := `<p>Hi</p><hr><p style="font-size:12px;color:#666">Because &lt;you&gt; subscribed {{email}}<br>` +
+		`<a href="https://x.example/u/T?a=1&amp;b=2">Unsubscribe</a><br>1 Main St<br>Springfield</p></BODY></html>`
+	if !strings.HasSuffix(html, wantHTML) {
+		t.Errorf("HTML = %q, want it to end in %q", html, wantHTML)
+	}
+	if _, html := render2("Hi", "<p>no body element</p>"); !strings.HasSuffix(html, "Springfield</p>") {
+		t.Errorf("HTML without </body>: the footer is not at the end: %q", html)
+	}
+	if text, _ := render2("", "<p>only HTML</p>"); text != "" {
+		t.Errorf("a footer was added to the missing text of an HTML-only message: %q", text)
 	}
 
-	pm = parse("Bye: {{unsubscribe_url}}", "<a href=\"{{unsubscribe_url}}\">bye</a>")
-	m = &mailer.Message{Text: "Bye: " + u, HTML: `<a href="` + u + `">bye</a>`}
-	f.Add(m, pm, u)
-	if strings.Contains(m.Text, "Unsubscribe") || strings.Contains(m.HTML, "<hr>") {
-		t.Errorf("a footer was added to a body that places the link: %q / %q", m.Text, m.HTML)
+	text, html = render2("Bye: {{unsubscribe_url}}", "<a href=\"{{unsubscribe_url}}\">bye</a>")
+	if strings.Contains(text, "Unsubscribe") || strings.Contains(html, "<hr>") {
+		t.Errorf("a footer was added to a body that places the link: %q / %q", text, html)
 	}
 }
 
