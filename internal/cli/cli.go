@@ -52,6 +52,7 @@ func commands() []command {
 		{"send-mailing", "send a mailing now and wait until it is finished", runSendMailing},
 		{"import-recipients", "import recipients from a CSV file into a user's list", runImportRecipients},
 		{"export-recipients", "write a user's recipients as CSV", runExportRecipients},
+		{"suppressions", "add, remove, import and export the addresses never mailed (suppressions -h)", runSuppressions},
 		{"version", "print the version", runVersion},
 	}
 }
