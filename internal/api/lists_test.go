@@ -51,6 +51,11 @@ func TestListRoutes(t *testing.T) {
 		f.do(t, req{method: "GET", path: fmt.Sprintf("/recipients?list_id=%d", l.ID), bearer: other}).want(t, 404)
 		f.do(t, req{method: "POST", path: "/recipients/bulk/untag", bearer: own,
 			body: fmt.Sprintf(`{"ids":[%d],"set_tag":"club"}`, ids[1])}).want(t, 200).has(t, `{"count":1}`)
+		f.do(t, req{method: "POST", path: "/recipients/bulk/suppress", bearer: mgr, body: `{"all":true}`}).want(t, 403)
+		f.do(t, req{method: "POST", path: "/recipients/bulk/suppress", bearer: own,
+			body: fmt.Sprintf(`{"ids":[%d,%d]}`, ids[0], ids[1])}).want(t, 200).has(t, `{"count":2}`)
+		f.do(t, req{method: "POST", path: "/recipients/bulk/suppress", bearer: own, body: `{"all":true,"tag":"vip"}`}).want(t, 200).has(t, `{"count":1}`)
+		f.do(t, req{method: "GET", path: "/suppressions", bearer: own}).want(t, 200).has(t, `"total":3`, `"reason":"manual"`, "c0@", "c1@", "c2@")
 
 		f.do(t, req{method: "POST", path: "/recipients/import?list=Fair", bearer: own, body: "email\nc2@example.com\nnew@example.com\n",
 			header: []string{csvHeader, "text/csv"}}).want(t, 200).has(t, `"imported":1`)

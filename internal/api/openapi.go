@@ -289,6 +289,10 @@ func operations() map[string]operation {
 			body: ref("RecipientBulkAction"), ok: ref("Count")},
 		"POST /recipients/bulk/untag": {tag: "recipients", who: whoAuthor, summary: "Take the tag set_tag from a selection of the caller's recipients",
 			desc: "The answer counts those that had it.", body: ref("RecipientBulkAction"), ok: ref("Count")},
+		"POST /recipients/bulk/suppress": {tag: "recipients", who: whoAuthor, summary: "Put the addresses of a selection of the caller's recipients on the caller's suppression list",
+			desc: "The body selects as for /recipients/bulk/count. The recipients stay; their addresses are suppressed by hand (reason manual), " +
+				"so that no mailing reaches them. The answer counts the addresses that were not suppressed yet. Done in batches of 500, each its own transaction.",
+			body: ref("RecipientSelection"), ok: ref("Count")},
 		"POST /recipients/bulk/export.csv": {tag: "recipients", who: whoUser, summary: "Export a selection of the caller's recipients as CSV",
 			desc:   "The body selects as for /recipients/bulk/count; the file is as GET /recipients.csv.",
 			params: []param{bomParam, separatorParam}, body: ref("RecipientSelection"), ok: str(), okType: "text/csv"},

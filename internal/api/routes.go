@@ -87,6 +87,7 @@ func (x *API) routeTable() []route {
 		{"POST /recipients/bulk/remove-from-list", user, x.bulkApply(app.BulkRemoveFromList)},
 		{"POST /recipients/bulk/tag", user, x.bulkApply(app.BulkTag)},
 		{"POST /recipients/bulk/untag", user, x.bulkApply(app.BulkUntag)},
+		{"POST /recipients/bulk/suppress", user, x.bulkApply(app.BulkSuppress)},
 		{"POST /recipients/import", user, x.importRecipients},
 		{"GET /imports/{id}", user, x.getImport},
 		{"DELETE /imports/{id}", user, x.cancelImport},

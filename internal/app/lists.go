@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"strconv"
 
 	"simplesender"
 	"simplesender/internal/store"
@@ -162,6 +164,9 @@ const (
 	BulkRemoveFromList BulkOp = "remove_from_list"
 	BulkTag            BulkOp = "tag"
 	BulkUntag          BulkOp = "untag"
+	// BulkSuppress puts the recipients' addresses on the actor's
+	// suppression list (reason manual); the recipients stay.
+	BulkSuppress BulkOp = "suppress"
 )
 
 // BulkTarget is what a BulkOp applies: a list of the actor's (the list
@@ -179,7 +184,9 @@ const bulkBatch = 500
 // ApplyToSelected adds the actor's recipients that sel picks to a list,
 // takes them off it, tags or untags them, in batches of their own
 // transactions, and returns how many changed (those already in the state
-// asked for do not count). Errors: Unauthenticated; Forbidden (managers);
+// asked for do not count), or suppresses their addresses (BulkSuppress:
+// those already suppressed do not count; the audit log gets one entry).
+// Errors: Unauthenticated; Forbidden (managers);
 // Invalid: nothing or too much selected (field ids), an unknown operation
 // (op), a list not the actor's (list_id), a bad tag (tag).
 func (a *App) ApplyToSelected(ctx context.Context, ac *Actor, sel RecipientSelection, op BulkOp, to BulkTarget) (int, error) {
@@ -217,9 +224,23 @@ func (a *App) ApplyToSelected(ctx context.Context, ac *Actor, sel RecipientSelec
 			}
 			return s.UntagRecipients(ctx, ac.id(), tag, ids)
 		}
+	case BulkSuppress:
+		apply = func(s *store.Store, ids []int64) (int, error) { return s.SuppressRecipients(ctx, ac.id(), ids) }
 	default:
 		return 0, simplesender.Invalid(map[string]string{"op": "error.bulk.op"})
 	}
+	total, err := a.applyInBatches(ctx, ac, sel, apply)
+	if op == BulkSuppress && total > 0 {
+		err = errors.Join(err, a.DB.Store().AddAudit(ctx, &simplesender.AuditEvent{ActorID: ac.id(), OwnerID: ac.id(),
+			Action: "suppression.bulk", TargetType: targetSuppression, Detail: strconv.Itoa(total) + " recipients suppressed"}))
+	}
+	return total, err
+}
+
+// applyInBatches runs apply on the ids of the actor's recipients that sel
+// picks, bulkBatch at a time, each batch in a transaction of its own, and
+// returns the sum of what apply counted.
+func (a *App) applyInBatches(ctx context.Context, ac *Actor, sel RecipientSelection, apply func(s *store.Store, ids []int64) (int, error)) (int, error) {
 	total := 0
 	var after int64
 	for {

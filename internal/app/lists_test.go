@@ -130,6 +130,25 @@ func TestBulkListsAndTags(t *testing.T) {
 			t.Errorf("remove all from the list: %d, %d left", n, got.Members)
 		}
 
+		// Suppressing every Zoe (over a batch): their addresses go on the
+		// list once each, the recipients stay, the audit log says it once.
+		n, err = env.App.ApplyToSelected(ctx, ann, app.RecipientSelection{All: true, Query: "zoe"}, app.BulkSuppress, app.BulkTarget{})
+		if err != nil || n != 401 {
+			t.Fatalf("suppress the zoes: %d, %v; want 401", n, err)
+		}
+		if n, _ = env.App.ApplyToSelected(ctx, ann, app.RecipientSelection{All: true}, app.BulkSuppress, app.BulkTarget{}); n != 1203-401 {
+			t.Errorf("suppress everyone after the zoes: %d newly suppressed, want %d", n, 1203-401)
+		}
+		if x, err := env.App.IsSuppressed(ctx, ann.User.ID, "p0003@example.com"); err != nil || x == nil || x.Reason != simplesender.ReasonManual {
+			t.Errorf("a Zoe's address: %+v %v", x, err)
+		}
+		if _, total, _ := env.App.ListRecipients(ctx, ann, 0, store.ListFilter{Limit: 1}); total != 1203 {
+			t.Errorf("recipients after suppressing: %d, want all 1203 kept", total)
+		}
+		if ev, err := env.App.SuppressionAudit(ctx, ann, 0, 10); err != nil || len(ev) != 2 || ev[0].Action != "suppression.bulk" {
+			t.Errorf("audit of the bulk suppressions: %+v %v", ev, err)
+		}
+
 		r := page[1]
 		r.Tags = []string{"Paid", "new", "paid"}
 		if err := env.App.UpdateRecipient(ctx, ann, r); err != nil {

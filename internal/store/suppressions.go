@@ -350,3 +350,41 @@ func (s *Store) SuppressedReasonsOf(ctx context.Context, mailings []int64) (map[
 	}
 	return out, nil
 }
+
+// SuppressRecipients puts the addresses of owner's recipients ids on
+// owner's suppression list by hand (reason manual, added by owner), and
+// returns how many were not on it yet.
+func (s *Store) SuppressRecipients(ctx context.Context, owner int64, ids []int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	rows, err := s.w.QueryContext(ctx, s.db.dialect.rebind("SELECT email FROM recipients WHERE owner_id = ? AND id IN ("+placeholders(len(ids))+")"),
+		append([]any{owner}, idArgs(ids)...)...)
+	if err != nil {
+		return 0, s.wrap(err, "read recipients to suppress")
+	}
+	var emails []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			rows.Close()
+			return 0, s.wrap(err, "read recipients to suppress")
+		}
+		emails = append(emails, simplesender.NormalizeEmail(e))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, s.wrap(err, "read recipients to suppress")
+	}
+	n, now := 0, s.Now()
+	for _, e := range emails {
+		res, err := s.exec(ctx, `INSERT INTO suppressions (owner_id, email, reason, note, created_at, created_by)
+			VALUES (?, ?, ?, '', ?, ?) ON CONFLICT DO NOTHING`, owner, e, string(simplesender.ReasonManual), now, owner)
+		if err != nil {
+			return n, s.wrap(err, "suppress recipients")
+		}
+		k, _ := res.RowsAffected()
+		n += int(k)
+	}
+	return n, s.touch(ctx, nil, owner)
+}

@@ -36,7 +36,7 @@ type bulkData struct {
 // isBulkOp reports whether action is one of the list and tag operations.
 func isBulkOp(action string) bool {
 	switch app.BulkOp(action) {
-	case app.BulkAddToList, app.BulkRemoveFromList, app.BulkTag, app.BulkUntag:
+	case app.BulkAddToList, app.BulkRemoveFromList, app.BulkTag, app.BulkUntag, app.BulkSuppress:
 		return true
 	}
 	return false
@@ -173,6 +173,7 @@ var bulkDone = map[app.BulkOp]string{
 	app.BulkRemoveFromList: "flash.bulk_remove_from_list",
 	app.BulkTag:            "flash.bulk_tag",
 	app.BulkUntag:          "flash.bulk_untag",
+	app.BulkSuppress:       "flash.bulk_suppress",
 }
 
 // bulkDeleteRecipients deletes the selection once asked.

@@ -2,9 +2,12 @@ package web_test
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	"simplesender"
+	"simplesender/internal/app"
 	"simplesender/internal/store/storetest"
 )
 
@@ -70,5 +73,40 @@ func TestBulkDeleteAndExportOfRecipients(t *testing.T) {
 		// is offered no delete.
 		m := s.do(t, "manager", "GET", "/recipients", nil)
 		check(t, "manager", m, 200, nil, []string{`value="` + itoa(anna[2]) + `" form="bulk"`, `name="action" value="delete"`})
+	})
+}
+
+// TestBulkSuppressOfRecipients: the list offers "Suppress"; the page asks
+// with the count (in Russian too), and once confirmed the ticked
+// recipients' addresses, and no one else's, are on the user's suppression
+// list while the recipients stay.
+func TestBulkSuppressOfRecipients(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := newSite(t, dbURL)
+		a, b := s.recipient(t, "active", "Anna"), s.recipient(t, "active", "Boris")
+		s.recipient(t, "active", "Zoe")
+		theirs := s.recipient(t, "other", "Zoe")
+		check(t, "the list", s.do(t, "active", "GET", "/recipients", nil), 200, []string{`name="action" value="suppress"`}, nil)
+		ticked := url.Values{"action": {"suppress"}, "scope": {"ticked"}, "id": {itoa(a), itoa(b), itoa(theirs)}}
+		check(t, "asked in Russian", s.do(t, "active", "POST", "/recipients/bulk", ticked, "Accept-Language", "ru"), 200,
+			[]string{"Добавить адреса 2 получателей в стоп-лист?", `name="op" value="suppress"`}, nil)
+		done := s.follow(t, "active", s.do(t, "active", "POST", "/recipients/bulk/apply", url.Values{"op": {"suppress"},
+			"id": {itoa(a), itoa(b), itoa(theirs)}}))
+		check(t, "done", done, 200, []string{"addresses are on your suppression list", "3 recipients"}, nil)
+		ctx, me := t.Context(), s.actor(t, "active")
+		list, total, err := s.env.App.ListSuppressions(ctx, me, app.SuppressionQuery{Limit: 10})
+		if err != nil || total != 2 {
+			t.Fatalf("the suppression list: %d %v", total, err)
+		}
+		for _, id := range []int64{a, b} {
+			r, _ := s.env.App.GetRecipient(ctx, me, id)
+			if !slices.ContainsFunc(list, func(x *simplesender.Suppression) bool { return x.Email == strings.ToLower(r.Email) }) {
+				t.Errorf("%s is not suppressed", r.Email)
+			}
+		}
+		if l, total, _ := s.env.App.ListSuppressions(ctx, s.actor(t, "other"), app.SuppressionQuery{Limit: 10}); total != 0 {
+			t.Errorf("the other user's list got %v", l)
+		}
 	})
 }
