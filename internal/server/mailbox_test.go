@@ -7,10 +7,6 @@ import (
 	"net"
 	"net/mail"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +14,7 @@ import (
 	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/app/apptest"
-	"simplesender/internal/nettest"
+	"simplesender/internal/mailbox/mailboxtest"
 	"simplesender/internal/server"
 	"simplesender/internal/store/storetest"
 )
@@ -30,21 +26,21 @@ import (
 // nothing, even when a message already applied is found there again (the
 // service stopped between keeping it and deleting it).
 func TestBounceMailbox(t *testing.T) {
-	dc := startDovecot(t)
+	dc := mailboxtest.Start(t)
 	for _, engine := range storetest.Engines() {
 		for _, tc := range []struct {
 			name, url, move string
 		}{
-			{"imap moves", "imap://bounces:secret%20pass@" + dc.imap + "/INBOX?tls=plain&move=Processed", "Processed"},
-			{"pop3 deletes", "pop3://bounces:secret%20pass@" + dc.pop3 + "?tls=plain", ""},
+			{"imap moves", "imap://bounces:secret%20pass@" + dc.IMAP + "/INBOX?tls=plain&move=Processed", "Processed"},
+			{"pop3 deletes", "pop3://bounces:secret%20pass@" + dc.POP3 + "?tls=plain", ""},
 		} {
 			t.Run(engine+"/"+tc.name, func(t *testing.T) { mailboxRun(t, dc, storetest.NewURL(t, engine), tc.url, tc.move) })
 		}
 	}
 }
 
-func mailboxRun(t *testing.T, dc *dovecot, dbURL, mailboxURL, move string) {
-	dc.empty(t)
+func mailboxRun(t *testing.T, dc *mailboxtest.Dovecot, dbURL, mailboxURL, move string) {
+	dc.Empty(t)
 	ctx := context.Background()
 	sink := apptest.NewSMTPServer(t)
 	vars := map[string]string{"SIMPLESENDER_BOUNCE_DOMAIN": "bounce.example.org", "SIMPLESENDER_SMTP_URL": sink.URL(),
@@ -89,14 +85,14 @@ func mailboxRun(t *testing.T, dc *dovecot, dbURL, mailboxURL, move string) {
 	// What the bounce domain's mail server delivers into the mailbox: two
 	// DSNs (it adds Delivered-To, the VERP address) and a feedback-loop
 	// complaint that quotes the message.
-	dc.deliver(t, "Delivered-To: "+verp(emails[0])+"\r\n"+string(mailboxDSN(emails[0], "5.1.1")))
-	dc.deliver(t, "Delivered-To: "+verp(emails[1])+"\r\n"+string(mailboxDSN(emails[1], "5.1.2")))
+	dc.Deliver(t, "Delivered-To: "+verp(emails[0])+"\r\n"+string(mailboxDSN(emails[0], "5.1.1")))
+	dc.Deliver(t, "Delivered-To: "+verp(emails[1])+"\r\n"+string(mailboxDSN(emails[1], "5.1.2")))
 	sent, err := mail.ReadMessage(bytes.NewReader(sink.Raw(emails[2])[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	arf := mailboxARF(emails[2], verp(emails[2]), sent.Header.Get("Message-Id"))
-	dc.deliver(t, arf)
+	dc.Deliver(t, arf)
 
 	want := map[string]simplesender.DeliveryStatus{emails[0]: simplesender.DeliveryBounced,
 		emails[1]: simplesender.DeliveryBounced, emails[2]: simplesender.DeliveryComplained}
@@ -109,12 +105,12 @@ func mailboxRun(t *testing.T, dc *dovecot, dbURL, mailboxURL, move string) {
 			t.Fatalf("deliveries %v, want %v", got, want)
 		}
 	}
-	waitFor(t, "the mailbox to be emptied", func() bool { return dc.count(t, "") == 0 })
+	waitFor(t, "the mailbox to be emptied", func() bool { return dc.Count(t, "") == 0 })
 	if move != "" {
-		if n := dc.count(t, move); n != 3 {
+		if n := dc.Count(t, move); n != 3 {
 			t.Errorf("%d messages moved to %s, want 3", n, move)
 		}
-	} else if n := dc.count(t, "Processed"); n != 0 {
+	} else if n := dc.Count(t, "Processed"); n != 0 {
 		t.Errorf("POP3 left %d messages in Processed", n)
 	}
 	reports := func() (n int) {
@@ -129,8 +125,8 @@ func mailboxRun(t *testing.T, dc *dovecot, dbURL, mailboxURL, move string) {
 
 	// The same DSN found again: the service stopped after keeping it and
 	// before deleting it. It is deleted and not applied again.
-	dc.deliver(t, "Delivered-To: "+verp(emails[0])+"\r\n"+string(mailboxDSN(emails[0], "5.1.1")))
-	waitFor(t, "the mailbox to be emptied again", func() bool { return dc.count(t, "") == 0 })
+	dc.Deliver(t, "Delivered-To: "+verp(emails[0])+"\r\n"+string(mailboxDSN(emails[0], "5.1.1")))
+	waitFor(t, "the mailbox to be emptied again", func() bool { return dc.Count(t, "") == 0 })
 	time.Sleep(1500 * time.Millisecond) // more than one poll with nothing new
 	if n := reports(); n != 3 {
 		t.Errorf("%d reports after the same DSN came again and another poll, want 3", n)
@@ -215,210 +211,4 @@ func mailboxARF(rcpt, returnPath, messageID string) string {
 		"--arf\r\nContent-Type: message/rfc822\r\n\r\n" +
 		"Return-Path: <" + returnPath + ">\r\nFrom: news@example.org\r\nTo: " + rcpt + "\r\nSubject: News\r\n" +
 		"Message-ID: " + messageID + "\r\n\r\nHello\r\n--arf--\r\n"
-}
-
-// dovecot is a Dovecot server run by the test, with one user "bounces"
-// (password "secret pass") whose mail is a maildir the test writes to.
-type dovecot struct {
-	imap, pop3 string
-	maildir    string
-	uid, gid   int
-	seq        int
-}
-
-// startDovecot runs Debian's Dovecot (apt-get install dovecot-imapd
-// dovecot-pop3d) with its own configuration in a temporary folder. The
-// test is skipped without it, except under CI=true.
-func startDovecot(t *testing.T) *dovecot {
-	t.Helper()
-	bin, err := exec.LookPath("dovecot")
-	if err != nil {
-		bin = "/usr/sbin/dovecot"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)")
-		}
-		t.Skip("dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)")
-	}
-	// Short paths: Dovecot's sockets live in base_dir.
-	dir, err := os.MkdirTemp("", "dc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil { // Dovecot's own users read its files
-		t.Fatal(err)
-	}
-	dc := &dovecot{imap: nettest.FreeAddr(t), pop3: nettest.FreeAddr(t), maildir: filepath.Join(dir, "mail", "bounces"),
-		uid: os.Getuid(), gid: os.Getgid()}
-	loginUser := ""
-	if dc.uid == 0 {
-		// Dovecot gives no mail to root: the mail belongs to nobody.
-		nobody, err := user.Lookup("nobody")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dc.uid, _ = strconv.Atoi(nobody.Uid)
-		dc.gid, _ = strconv.Atoi(nobody.Gid)
-	} else {
-		me, err := user.Current()
-		if err != nil {
-			t.Fatal(err)
-		}
-		loginUser = "default_login_user = " + me.Username + "\ndefault_internal_user = " + me.Username + "\n"
-	}
-	for _, sub := range []string{"new", "cur", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(dc.maildir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dc.chown(t)
-	port := func(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
-	conf := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-protocols = imap pop3
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:%[1]s/mail/%%u
-first_valid_uid = 1
-%[6]s
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN %[1]s/passwd
-}
-userdb {
-  driver = static
-  args = uid=%[2]d gid=%[3]d home=%[1]s/mail/%%u
-}
-service imap-login {
-  inet_listener imap {
-    port = %[4]s
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = %[5]s
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-pop3_uidl_format = %%08Xu%%08Xv
-`, dir, dc.uid, dc.gid, port(dc.imap), port(dc.pop3), loginUser)
-	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte("bounces:{PLAIN}secret pass::::::\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Logf("dovecot.log:\n%s", b)
-		}
-	})
-	for _, a := range []string{dc.imap, dc.pop3} {
-		waitFor(t, "dovecot at "+a, func() bool {
-			c, err := net.DialTimeout("tcp", a, time.Second)
-			if err == nil {
-				c.Close()
-			}
-			return err == nil
-		})
-	}
-	return dc
-}
-
-// chown gives the maildir to the mail user.
-func (dc *dovecot) chown(t *testing.T) {
-	t.Helper()
-	if os.Getuid() != 0 {
-		return
-	}
-	root := filepath.Dir(dc.maildir)
-	err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, dc.uid, dc.gid)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// deliver puts a message in the INBOX as a mail server does: written in
-// tmp, then renamed into new.
-func (dc *dovecot) deliver(t *testing.T, raw string) {
-	t.Helper()
-	dc.seq++
-	name := fmt.Sprintf("%d.M%dP%d.test", time.Now().Unix(), dc.seq, os.Getpid())
-	tmp := filepath.Join(dc.maildir, "tmp", name)
-	if err := os.WriteFile(tmp, []byte(raw), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if os.Getuid() == 0 {
-		if err := os.Chown(tmp, dc.uid, dc.gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Rename(tmp, filepath.Join(dc.maildir, "new", name)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// count counts the messages of a folder ("" for the INBOX).
-func (dc *dovecot) count(t *testing.T, folder string) int {
-	t.Helper()
-	dir := dc.maildir
-	if folder != "" {
-		dir = filepath.Join(dir, "."+folder)
-	}
-	n := 0
-	for _, sub := range []string{"new", "cur"} {
-		es, err := os.ReadDir(filepath.Join(dir, sub))
-		if err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-		n += len(es)
-	}
-	return n
-}
-
-// empty removes every message of every folder.
-func (dc *dovecot) empty(t *testing.T) {
-	t.Helper()
-	for _, folder := range []string{"", "Processed"} {
-		dir := dc.maildir
-		if folder != "" {
-			dir = filepath.Join(dir, "."+folder)
-		}
-		for _, sub := range []string{"new", "cur"} {
-			es, _ := os.ReadDir(filepath.Join(dir, sub))
-			for _, e := range es {
-				os.Remove(filepath.Join(dir, sub, e.Name()))
-			}
-		}
-	}
 }
