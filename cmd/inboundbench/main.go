@@ -158,6 +158,7 @@ func run(n, recipients, conns int, corpusDir, admin, bin string, keep bool) erro
 	fmt.Fprintf(os.Stderr, "sending %d returned messages (%d kinds) over %d connections ...\n", n, len(msgs), conns)
 
 	samples := sampleRSS(pid)
+	cpu0 := procCPU(pid)
 	start := time.Now()
 	var accepted atomic.Int64
 	var lastAccept atomic.Int64
@@ -192,6 +193,7 @@ func run(n, recipients, conns int, corpusDir, admin, bin string, keep bool) erro
 		return fmt.Errorf("applying: %w", err)
 	}
 	applySpan := time.Since(start)
+	cpu := procCPU(pid) - cpu0
 	rssSeen := samples.stop()
 	kinds, err := appliedKinds(ctx, db)
 	if err != nil {
@@ -200,6 +202,7 @@ func run(n, recipients, conns int, corpusDir, admin, bin string, keep bool) erro
 	fmt.Printf("engine %s, %d returned messages of %d kinds to %d deliveries, %d connections\n", engine, n, len(msgs), len(to), conns)
 	fmt.Printf("accepted (250):  %8.0f msg/s (%d in %s)\n", float64(accepted.Load())/acceptSpan.Seconds(), accepted.Load(), acceptSpan.Round(time.Millisecond))
 	fmt.Printf("applied:         %8.0f msg/s (all read and applied %s after the first was sent)\n", float64(n)/applySpan.Seconds(), applySpan.Round(time.Millisecond))
+	fmt.Printf("service CPU:     %.2f s, %.3f ms per message (load average %s)\n", cpu.Seconds(), cpu.Seconds()*1000/float64(n), loadAverage())
 	fmt.Printf("reports:         %s\n", kinds)
 	fmt.Printf("service RSS:     %.1f MB before, %s while working, peak %.1f MB\n", float64(rssBefore)/1024, rssSeen, float64(rss(pid, "VmHWM:"))/1024)
 	if accepted.Load() != int64(n) {
@@ -405,4 +408,27 @@ func (s *rssSamples) stop() string {
 		parts = append(parts[:15], append([]string{"..."}, parts[len(parts)-15:]...)...)
 	}
 	return fmt.Sprintf("%.1f-%.1f MB [%s]", float64(lo)/1024, float64(hi)/1024, strings.Join(parts, " "))
+}
+
+// procCPU returns the CPU time (user and system) of process pid.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// loadAverage is the machine's one-minute load average: the figures mean
+// little on a machine busy with other work.
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
