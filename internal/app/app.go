@@ -98,6 +98,7 @@ type App struct {
 	domainMAC   []byte // HMAC key of domain verification tokens
 	sealer      *dkim.Sealer
 	imports     importState
+	saves       inboundSaves // returned e-mails being stored, committed together
 }
 
 // New returns an App, filling in defaults.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"simplesender"
@@ -53,14 +54,87 @@ const (
 
 // SaveReturned keeps a returned e-mail (received for the given envelope
 // recipients) durably, before anything is read from it: when it returns
-// nil, the sender may be told 250. ProcessReturns reads it.
+// nil, the sender may be told 250. ProcessReturns reads it. Messages saved
+// at the same time by several connections are committed together.
 func (a *App) SaveReturned(ctx context.Context, source, remote, from string, to []string, raw []byte) (int64, error) {
 	m := &store.InboundMessage{Source: source, ReceivedAt: a.Now(), Remote: remote, EnvelopeFrom: from,
 		EnvelopeTo: strings.Join(to, ","), Raw: raw}
-	if _, err := a.DB.Store().SaveInbound(ctx, m); err != nil {
+	if err := a.saves.save(ctx, a.DB, m); err != nil {
 		return 0, err
 	}
 	return m.ID, nil
+}
+
+// inboundSaves is a group commit of inbound messages: the first caller
+// stores what is queued in one transaction while the others queue behind
+// it, so that a listener taking many messages at once pays one commit (one
+// flush to disk) for each group rather than for each message.
+type inboundSaves struct {
+	mu      sync.Mutex
+	queue   []*pendingSave
+	running bool
+}
+
+type pendingSave struct {
+	m    *store.InboundMessage
+	done chan error
+}
+
+// maxSaveGroup bounds the messages committed together.
+const maxSaveGroup = 200
+
+func (g *inboundSaves) save(ctx context.Context, db *store.DB, m *store.InboundMessage) error {
+	p := &pendingSave{m: m, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, p)
+	if g.running {
+		g.mu.Unlock()
+		select {
+		case err := <-p.done:
+			return err
+		case <-ctx.Done():
+			// The group may still commit it; the sender is told to retry
+			// and the copy it sends again is one more report, read as
+			// already applied.
+			return ctx.Err()
+		}
+	}
+	g.running = true
+	for len(g.queue) > 0 {
+		group := g.queue[:min(len(g.queue), maxSaveGroup)]
+		g.queue = g.queue[len(group):]
+		g.mu.Unlock()
+		g.commit(context.WithoutCancel(ctx), db, group)
+		g.mu.Lock()
+	}
+	g.running = false
+	g.mu.Unlock()
+	return <-p.done
+}
+
+// commit stores a group in one transaction, or, when that fails, each on
+// its own, and tells every caller how its message fared.
+func (g *inboundSaves) commit(ctx context.Context, db *store.DB, group []*pendingSave) {
+	err := db.InTx(ctx, func(s *store.Store) error {
+		for _, p := range group {
+			p.m.ID = 0
+			if _, err := s.SaveInbound(ctx, p.m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || len(group) == 1 {
+		for _, p := range group {
+			p.done <- err
+		}
+		return
+	}
+	for _, p := range group {
+		p.m.ID = 0
+		_, err := db.Store().SaveInbound(ctx, p.m)
+		p.done <- err
+	}
 }
 
 // SaveWebhook keeps the body of a provider's webhook whose signature was
@@ -93,6 +167,7 @@ func (a *App) ProcessReturns(ctx context.Context, limit int) (int, error) {
 		return 0, err
 	}
 	done := 0
+	var batch []readMessage
 	for _, m := range pending {
 		if m.Source == SourceUnsubscribeMail {
 			if err := a.unsubscribeByMail(ctx, m); err != nil {
@@ -102,24 +177,55 @@ func (a *App) ProcessReturns(ctx context.Context, limit int) (int, error) {
 			continue
 		}
 		reports, readErr := a.readInbound(m)
-		err := a.DB.InTx(ctx, func(s *store.Store) error {
-			for _, r := range reports {
-				if err := a.applyReport(ctx, s, r); err != nil {
-					return err
-				}
+		batch = append(batch, readMessage{m, reports, readErr})
+	}
+	if len(batch) == 0 {
+		return done, nil
+	}
+	// The messages are applied in one transaction: a commit each would
+	// hold the rate to the disk's flushes per second. When it fails (one
+	// message's applying failed, or another instance finished one first)
+	// they are applied one by one.
+	if err := a.DB.InTx(ctx, func(s *store.Store) error {
+		for _, b := range batch {
+			if err := a.applyMessage(ctx, s, b); err != nil {
+				return err
 			}
-			return s.FinishInbound(ctx, m.ID, reports, readErr)
-		})
+		}
+		return nil
+	}); err == nil {
+		return done + len(batch), nil
+	}
+	for _, b := range batch {
+		err := a.DB.InTx(ctx, func(s *store.Store) error { return a.applyMessage(ctx, s, b) })
 		switch {
 		case simplesender.IsKind(err, simplesender.KindNotFound):
 			// Another instance finished it first.
 		case err != nil:
-			return done, fmt.Errorf("process inbound message %d: %w", m.ID, err)
+			return done, fmt.Errorf("process inbound message %d: %w", b.m.ID, err)
 		default:
 			done++
 		}
 	}
 	return done, nil
+}
+
+// readMessage is a stored inbound message with what was read from it.
+type readMessage struct {
+	m       *store.InboundMessage
+	reports []*store.DeliveryReport
+	readErr string
+}
+
+// applyMessage applies the reports of a message and finishes it, in the
+// caller's transaction.
+func (a *App) applyMessage(ctx context.Context, s *store.Store, b readMessage) error {
+	for _, r := range b.reports {
+		if err := a.applyReport(ctx, s, r); err != nil {
+			return err
+		}
+	}
+	return s.FinishInbound(ctx, b.m.ID, b.reports, b.readErr)
 }
 
 // readInbound reads the reports of an inbound message, each with the

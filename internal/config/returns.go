@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"simplesender/internal/mailbox"
 )
 
 // The variables of what comes back after sending (bounces, complaints).
@@ -18,6 +20,9 @@ const (
 	EnvSoftBounceLimit  = "SIMPLESENDER_SOFT_BOUNCE_LIMIT"
 	EnvSoftBounceWindow = "SIMPLESENDER_SOFT_BOUNCE_WINDOW"
 	EnvInboundRetention = "SIMPLESENDER_INBOUND_RETENTION"
+	EnvInboundRate      = "SIMPLESENDER_INBOUND_RATE"
+	EnvBounceMailbox    = "SIMPLESENDER_BOUNCE_MAILBOX"
+	EnvMailboxInterval  = "SIMPLESENDER_BOUNCE_MAILBOX_INTERVAL"
 	EnvHookSESTopics    = "SIMPLESENDER_WEBHOOK_SES_TOPICS"
 	EnvHookPostmark     = "SIMPLESENDER_WEBHOOK_POSTMARK"
 	EnvHookSendGridKey  = "SIMPLESENDER_WEBHOOK_SENDGRID_KEY"
@@ -45,6 +50,13 @@ type Returns struct {
 	// InboundAddr is where the inbound SMTP listener takes bounces and
 	// complaints ("" for none); the bounce domain's MX points at it.
 	InboundAddr string
+	// InboundRate is how many messages per minute the listener takes from
+	// one client IP address; 0: no limit.
+	InboundRate int
+	// Mailbox, when set, is a mailbox polled over IMAP or POP3 for bounces
+	// and complaints every MailboxInterval.
+	Mailbox         *mailbox.Config
+	MailboxInterval time.Duration
 	// AbuseAddress is an address the listener also accepts, for feedback
 	// loops' complaints; "" for none.
 	AbuseAddress string
@@ -82,6 +94,24 @@ func loadReturns(get func(key, def string) string) (Returns, error) {
 		if a, err := mail.ParseAddress(r.AbuseAddress); err != nil || a.Name != "" {
 			return r, fmt.Errorf("%s: %q is not an e-mail address", EnvAbuseAddress, r.AbuseAddress)
 		}
+	}
+	rate, err := strconv.Atoi(strings.TrimSpace(get(EnvInboundRate, "600")))
+	if err != nil || rate < 0 {
+		return r, fmt.Errorf("%s: want a number of messages per minute per client address, 0 for no limit", EnvInboundRate)
+	}
+	r.InboundRate = rate
+	if u := strings.TrimSpace(get(EnvBounceMailbox, "")); u != "" {
+		mc, err := mailbox.ParseURL(u)
+		if err != nil {
+			return r, fmt.Errorf("%s: %v", EnvBounceMailbox, err)
+		}
+		r.Mailbox = &mc
+	}
+	if r.MailboxInterval, err = duration(get(EnvMailboxInterval, "1m"), EnvMailboxInterval); err != nil {
+		return r, err
+	}
+	if r.MailboxInterval < time.Second {
+		return r, fmt.Errorf("%s: want at least 1s, such as 1m", EnvMailboxInterval)
 	}
 	n, err := strconv.Atoi(get(EnvSoftBounceLimit, "3"))
 	if err != nil || n < 1 || n > 100 {

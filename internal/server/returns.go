@@ -24,10 +24,14 @@ func (s *Server) startReturns(ctx context.Context, done chan<- struct{}) (*inbou
 	rc := s.Cfg.Returns
 	if rc.InboundAddr != "" {
 		verp := s.App.Returns.VERP
+		var limiter ratelimit.Limiter
+		if rc.InboundRate > 0 {
+			limiter = ratelimit.NewMemory(nil)
+		}
 		var err error
 		srv, err = inbound.Start(inbound.Config{
 			Addr: rc.InboundAddr, Hostname: rc.BounceDomain, Log: s.Log,
-			Limiter: ratelimit.NewMemory(nil), Rate: ratelimit.Rule{Name: "inbound", Limit: 600, Window: time.Minute},
+			Limiter: limiter, Rate: ratelimit.Rule{Name: "inbound", Limit: rc.InboundRate, Window: time.Minute},
 			Accept: func(_ context.Context, rcpt string) (inbound.Recipient, bool) {
 				if _, ok := verp.FromAddress(rcpt); ok {
 					return inbound.Recipient{Address: rcpt, Purpose: inbound.Bounce}, true
@@ -62,8 +66,15 @@ func (s *Server) startReturns(ctx context.Context, done chan<- struct{}) (*inbou
 		}
 		s.Log.Info("inbound SMTP listener for bounces and complaints", "addr", srv.Addr(), "domain", rc.BounceDomain)
 	}
+	mailboxDone := make(chan struct{})
+	if mc := rc.Mailbox; mc != nil {
+		go func() { defer close(mailboxDone); s.runMailbox(ctx, *mc, rc.MailboxInterval) }()
+	} else {
+		close(mailboxDone)
+	}
 	go func() {
 		defer close(done)
+		defer func() { <-mailboxDone }()
 		tick := time.NewTicker(returnsPoll)
 		defer tick.Stop()
 		lastPurge := time.Time{}
