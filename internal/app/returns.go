@@ -338,3 +338,7 @@ func (a *App) UnmatchedReport(ctx context.Context, ac *Actor, id int64) (*store.
 	}
 	return r, m, err
 }
+
+// DeliveryReport is what one inbound message said about one delivery (or
+// about an address, when it matched none), as the pages show it.
+type DeliveryReport = store.DeliveryReport
