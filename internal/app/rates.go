@@ -105,7 +105,7 @@ type MailingReturns struct {
 // or got anything back in the period, newest first), and every day.
 type Rates struct {
 	OwnerID   int64            `json:"owner_id"`
-	MailingID int64            `json:"mailing_id,omitempty"` // set for one mailing's rates
+	MailingID int64            `json:"mailing_id"` // the mailing of one mailing's rates; 0 for a user's
 	TimeZone  string           `json:"time_zone"`
 	From      string           `json:"from"`
 	To        string           `json:"to"`
