@@ -475,16 +475,16 @@ func operations() map[string]operation {
 			desc: "Counts and rates (percent of the messages sent in the period) in total, per mailing that sent or got anything back, " +
 				"and per day of the period in the caller's time zone. Read from counters, never from the deliveries. " +
 				"rates is null when nothing was sent (a day, a mailing or the period). Staff may name another user with owner_id.",
-			params: append([]param{ownerParam}, periodParam...), ok: ref("Rates")},
+			params: append([]param{ownerParam}, periodParam...), ok: ref("Rates"), errs: []int{404, 422}},
 		"GET /mailings/{id}/rates": {tag: "reports", who: whoUser, summary: "Bounce, complaint and unsubscribe rates of one mailing over a period",
 			desc:   "As GET /reports/rates for one mailing (mailings is empty).",
-			params: periodParam, ok: ref("Rates")},
+			params: periodParam, ok: ref("Rates"), errs: []int{422}},
 		"GET /reports/senders": {tag: "reports", who: whoStaff, summary: "Senders' hard-bounce and complaint rates over a period, worst first (managers, admins)",
 			desc: "Every user who sent or got anything back in the period, worst first: the larger of the hard-bounce rate over " +
 				"bounce_alert_rate (SIMPLESENDER_BOUNCE_ALERT_RATE) and the complaint rate over complaint_line (0.3, Gmail's). " +
 				"hard_bounce_alert and complaint_alert say which line a user is above. Act with POST /users/{id}/block or " +
 				"POST /mailings/{id}/disable.",
-			params: append(append([]param{}, periodParam...), pageParams...), ok: ref("SenderList")},
+			params: append(append([]param{}, periodParam...), pageParams...), ok: ref("SenderList"), errs: []int{422}},
 		"GET /stats/users": {tag: "reports", who: whoStaff, summary: "Figures per user (managers, admins)",
 			params: pageParams, ok: ref("UserStatsList")},
 		"GET /reports.csv": {tag: "reports", who: whoUser, summary: "The report of a user's mailings over a period, as CSV",
