@@ -107,9 +107,9 @@ func TestRatesPages(t *testing.T) {
 		check(t, "another's mailing", s.do(t, "other", "GET", mp, nil), 404, nil, []string{"rates-hard"})
 
 		check(t, "reports page", s.do(t, "active", "GET", "/reports", nil), 200,
-			append(figures, "By mailing", "Spring &lt;news&gt;", mp+"?from="), []string{"Other digest"})
+			append(figures, "Bounces and complaints by mailing", "Spring &lt;news&gt;", mp+"?from="), []string{"Other digest"})
 		check(t, "reports page in Russian", s.do(t, "active", "GET", "/reports", nil, "Accept-Language", "ru"), 200,
-			[]string{"Отказы и жалобы", "По рассылкам"}, nil)
+			[]string{"Отказы и жалобы", "Отказы и жалобы по рассылкам"}, nil)
 		check(t, "manager's reports page links the staff pages", s.do(t, "manager", "GET", "/reports", nil), 200,
 			[]string{`href="/reports/senders?from=`, `href="/reports/unmatched"`}, nil)
 
