@@ -38,6 +38,11 @@ func (sc ReturnScope) where() (string, []any) {
 	if sc.Mailing != 0 {
 		return "mailing_id = ?", []any{sc.Mailing}
 	}
+	if o := sc.Owners; o.Min == o.Max && o.Min != 0 {
+		// An equality, not BETWEEN, so that the (owner_id, slot) index
+		// bounds the slots too.
+		return "owner_id = ?", []any{o.Min}
+	}
 	return inOwners("owner_id", sc.Owners)
 }
 
