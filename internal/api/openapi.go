@@ -158,6 +158,22 @@ func components() map[string]schema {
 		"UnmatchedReportList": listOf(object(map[string]schema{"id": integer(), "received_at": dateTime(), "source": str(),
 			"kind": enum("hard", "soft", "policy", "delayed", "delivered", "complaint", "auto_reply", "unknown"), "email": str(),
 			"status": str(), "diagnostic": str(), "applied": str()})),
+		"UnmatchedReport": object(map[string]schema{"id": integer(), "received_at": dateTime(), "source": str(),
+			"kind": enum("hard", "soft", "policy", "delayed", "delivered", "complaint", "auto_reply", "unknown"), "email": str(),
+			"status": str(), "diagnostic": str(), "applied": str(), "raw": nullable(str()), "remote": str(),
+			"envelope_from": str(), "envelope_to": str(), "error": str(), "processed_at": dateTime()}),
+		"Returns": object(returnsFields),
+		"RateDay": object(with(returnsFields, map[string]schema{"date": str(), "start": dateTime()})),
+		"Rates": object(map[string]schema{"owner_id": integer(), "mailing_id": integer(), "time_zone": str(), "from": str(),
+			"to": str(), "start": dateTime(), "end": dateTime(), "totals": ref("Returns"),
+			"mailings": arr(object(with(returnsFields, map[string]schema{"id": integer(), "name": str(), "disabled": boolean()}))),
+			"days":     arr(ref("RateDay"))}),
+		"SenderList": object(map[string]schema{"time_zone": str(), "from": str(), "to": str(), "start": dateTime(), "end": dateTime(),
+			"bounce_alert_rate": number(), "complaint_line": number(), "total": integer(), "flagged": integer(),
+			"page": integer(), "per_page": integer(), "pages": integer(),
+			"items": arr(object(with(returnsFields, map[string]schema{"user_id": integer(), "email": str(), "name": str(),
+				"status": enum("pending", "active", "blocked"), "hard_bounce_alert": boolean(), "complaint_alert": boolean(),
+				"mailings": arr(object(with(returnsFields, map[string]schema{"id": integer(), "name": str(), "disabled": boolean()})))})))}),
 		"UserList":        listOf(ref("User")),
 		"SendingSettings": object(map[string]schema{"footer_text": str(), "postal_address": str()}),
 		"TokenList":       listOf(ref("Token")),
@@ -171,6 +187,12 @@ func components() map[string]schema {
 		"UserStatsList": listOf(ref("UserStats")),
 	}
 }
+
+// returnsFields are the properties of app.Returns.
+var returnsFields = map[string]schema{"sent": integer(), "delivered": integer(), "hard_bounces": integer(),
+	"soft_bounces": integer(), "complaints": integer(), "unsubscribes": integer(), "suppressed": integer(),
+	"rates": nullable(object(map[string]schema{"delivered": number(), "hard_bounce": number(), "soft_bounce": number(),
+		"complaint": number(), "unsubscribe": number(), "suppressed": number()}))}
 
 func without(s []string, v string) []string {
 	out := []string{}
@@ -452,6 +474,23 @@ func operations() map[string]operation {
 		"GET /reports/unmatched": {tag: "reports", who: whoStaff, summary: "Bounces and complaints that named no delivery (managers, admins)",
 			desc:   "Reports received by the inbound listener or a provider webhook whose VERP address or quoted Message-ID is not one of ours (forwarded bounces, reports of deleted mailings), newest first.",
 			params: pageParams, ok: ref("UnmatchedReportList")},
+		"GET /reports/unmatched/{id}": {tag: "reports", who: whoStaff, summary: "One report that named no delivery, with the message it came in (managers, admins)",
+			desc: "raw is the message as received (a webhook's body) while it is kept (SIMPLESENDER_INBOUND_RETENTION), then null.",
+			ok:   ref("UnmatchedReport")},
+		"GET /reports/rates": {tag: "reports", who: whoUser, summary: "Bounce, complaint and unsubscribe rates of a user's mailings over a period",
+			desc: "Counts and rates (percent of the messages sent in the period) in total, per mailing that sent or got anything back, " +
+				"and per day of the period in the caller's time zone. Read from counters, never from the deliveries. " +
+				"rates is null when nothing was sent (a day, a mailing or the period). Staff may name another user with owner_id.",
+			params: append([]param{ownerParam}, periodParam...), ok: ref("Rates"), errs: []int{404, 422}},
+		"GET /mailings/{id}/rates": {tag: "reports", who: whoUser, summary: "Bounce, complaint and unsubscribe rates of one mailing over a period",
+			desc:   "As GET /reports/rates for one mailing (mailings is empty).",
+			params: periodParam, ok: ref("Rates"), errs: []int{422}},
+		"GET /reports/senders": {tag: "reports", who: whoStaff, summary: "Senders' hard-bounce and complaint rates over a period, worst first (managers, admins)",
+			desc: "Every user who sent or got anything back in the period, worst first: the larger of the hard-bounce rate over " +
+				"bounce_alert_rate (SIMPLESENDER_BOUNCE_ALERT_RATE) and the complaint rate over complaint_line (0.3, Gmail's). " +
+				"hard_bounce_alert and complaint_alert say which line a user is above. Act with POST /users/{id}/block or " +
+				"POST /mailings/{id}/disable.",
+			params: append(append([]param{}, periodParam...), pageParams...), ok: ref("SenderList"), errs: []int{422}},
 		"GET /stats/users": {tag: "reports", who: whoStaff, summary: "Figures per user (managers, admins)",
 			params: pageParams, ok: ref("UserStatsList")},
 		"GET /reports.csv": {tag: "reports", who: whoUser, summary: "The report of a user's mailings over a period, as CSV",

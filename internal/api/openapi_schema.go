@@ -13,6 +13,7 @@ type schema = map[string]any
 
 func str() schema      { return schema{"type": "string"} }
 func integer() schema  { return schema{"type": "integer"} }
+func number() schema   { return schema{"type": "number"} }
 func boolean() schema  { return schema{"type": "boolean"} }
 func dateTime() schema { return schema{"type": "string", "format": "date-time"} }
 func ref(name string) schema {

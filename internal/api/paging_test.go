@@ -24,6 +24,7 @@ func TestPageNumbersOfEveryList(t *testing.T) {
 		// Every list holds two items or more: two tokens, two runs, ...
 		owner := f.users["owner"]
 		f.sent(t, owner)
+		f.sent(t, f.users["other"]) // a second sender for GET /reports/senders
 		o := f.sent(t, owner)
 		f.env.App.RepeatWindow = time.Nanosecond // a second run at once
 		if err := f.env.App.SendNow(t.Context(), actor(owner), o.G.ID, "now"); err != nil {

@@ -127,6 +127,7 @@ func (x *API) routeTable() []route {
 		{"GET /mailings/{id}/deliveries", user, byID(x.listDeliveries)},
 		{"GET /mailings/{id}/attempts", user, byID(x.listAttempts)},
 		{"GET /mailings/{id}/attempts.csv", user, byID(x.attemptsCSV)},
+		{"GET /mailings/{id}/rates", user, byID(x.mailingRates)},
 
 		{"GET /identities", user, x.listIdentities},
 		{"POST /identities", user, x.createIdentity},
@@ -154,6 +155,9 @@ func (x *API) routeTable() []route {
 		{"GET /stats", user, x.stats},
 		{"GET /stats/users", user, x.statsUsers},
 		{"GET /reports/unmatched", user, x.unmatchedReports},
+		{"GET /reports/unmatched/{id}", user, byID(x.unmatchedReport)},
+		{"GET /reports/rates", user, x.reportRates},
+		{"GET /reports/senders", user, x.senders},
 		{"GET /reports.csv", user, x.reportCSV},
 		{"GET /reports/users.csv", user, x.usersReportCSV},
 	}

@@ -26,6 +26,16 @@ type ReturnsConfig struct {
 	// 30 days.
 	SoftLimit  int
 	SoftWindow time.Duration
+	// BounceAlertRate: the hard-bounce rate (percent of sent) above which
+	// SenderRates flags a user. Default 2.
+	BounceAlertRate float64
+}
+
+func (c ReturnsConfig) bounceAlertRate() float64 {
+	if c.BounceAlertRate <= 0 {
+		return 2
+	}
+	return c.BounceAlertRate
 }
 
 func (c ReturnsConfig) softLimit() int {
@@ -412,3 +422,29 @@ func (a *App) UnmatchedReports(ctx context.Context, ac *Actor, limit, offset int
 	}
 	return a.DB.Store().UnmatchedReports(ctx, limit, offset)
 }
+
+// UnmatchedReport returns, for managers and admins, report id that named
+// no delivery, and the message it was read from (its Raw nil once the
+// retention time has passed; the message nil when it is gone). Errors:
+// Forbidden, NotFound.
+func (a *App) UnmatchedReport(ctx context.Context, ac *Actor, id int64) (*store.DeliveryReport, *store.InboundMessage, error) {
+	if !ac.role().IsStaff() {
+		return nil, nil, errForbidden
+	}
+	r, err := a.DB.Store().UnmatchedReport(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.InboundID == 0 {
+		return r, nil, nil
+	}
+	m, err := a.DB.Store().InboundByID(ctx, r.InboundID)
+	if simplesender.IsKind(err, simplesender.KindNotFound) {
+		return r, nil, nil
+	}
+	return r, m, err
+}
+
+// DeliveryReport is what one inbound message said about one delivery (or
+// about an address, when it matched none), as the pages show it.
+type DeliveryReport = store.DeliveryReport

@@ -28,6 +28,7 @@ const (
 	EnvHookSendGridKey  = "SIMPLESENDER_WEBHOOK_SENDGRID_KEY"
 	EnvHookMailgunKey   = "SIMPLESENDER_WEBHOOK_MAILGUN_KEY"
 	EnvHookSecret       = "SIMPLESENDER_WEBHOOK_SECRET"
+	EnvBounceAlertRate  = "SIMPLESENDER_BOUNCE_ALERT_RATE"
 )
 
 // Webhooks holds what checks each provider's webhook; an empty field
@@ -67,6 +68,10 @@ type Returns struct {
 	// Retention is how long the raw text of what came back is kept.
 	Retention time.Duration
 	Webhooks  Webhooks
+	// BounceAlertRate is the hard-bounce rate, in percent of the messages
+	// sent over a period, above which the staff's page of senders
+	// highlights a user.
+	BounceAlertRate float64
 }
 
 func loadReturns(get func(key, def string) string) (Returns, error) {
@@ -124,6 +129,9 @@ func loadReturns(get func(key, def string) string) (Returns, error) {
 	if r.Retention, err = duration(get(EnvInboundRetention, "720h"), EnvInboundRetention); err != nil {
 		return r, err
 	}
+	if r.BounceAlertRate, err = percent(get(EnvBounceAlertRate, "2")); err != nil {
+		return r, fmt.Errorf("%s: want a percentage above 0 and up to 100, such as 2 or 0.5%%", EnvBounceAlertRate)
+	}
 	w := &r.Webhooks
 	for _, t := range strings.FieldsFunc(get(EnvHookSESTopics, ""), func(c rune) bool { return c == ',' || c == ' ' }) {
 		if !strings.HasPrefix(t, "arn:aws") {
@@ -143,6 +151,16 @@ func loadReturns(get func(key, def string) string) (Returns, error) {
 		return r, fmt.Errorf("%s: must be at least 16 characters", EnvHookSecret)
 	}
 	return r, nil
+}
+
+// percent reads a percentage such as "2", "0.5" or "2%" (above 0, at most
+// 100).
+func percent(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
+	if err != nil || !(v > 0 && v <= 100) {
+		return 0, fmt.Errorf("bad percentage %q", s)
+	}
+	return v, nil
 }
 
 func isHostname(s string) bool {

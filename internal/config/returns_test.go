@@ -44,6 +44,8 @@ func TestReturnsSettings(t *testing.T) {
 		{map[string]string{"SIMPLESENDER_BOUNCE_DOMAIN": "b.example.com", "SIMPLESENDER_INBOUND_ADDR": "2525"}},
 		{map[string]string{"SIMPLESENDER_ABUSE_ADDRESS": "Abuse Desk <abuse@example.com>"}},
 		{map[string]string{"SIMPLESENDER_SOFT_BOUNCE_LIMIT": "0"}},
+		{map[string]string{"SIMPLESENDER_BOUNCE_ALERT_RATE": "0"}},
+		{map[string]string{"SIMPLESENDER_BOUNCE_ALERT_RATE": "2 percent"}},
 		{map[string]string{"SIMPLESENDER_SOFT_BOUNCE_WINDOW": "forever"}},
 		{map[string]string{"SIMPLESENDER_INBOUND_RETENTION": "-1h"}},
 		{map[string]string{"SIMPLESENDER_INBOUND_RATE": "-5"}},

@@ -129,6 +129,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		deps.Returns = app.ReturnsConfig{VERP: bounce.NewVERP(cfg.SecretKey, rc.BouncePrefix, rc.BounceDomain),
 			SoftLimit: rc.SoftLimit, SoftWindow: rc.SoftWindow}
 	}
+	deps.Returns.BounceAlertRate = cfg.Returns.BounceAlertRate
 	deps.Links = unsubscribe.NewLinks(cfg.BaseURL, cfg.SecretKey, cfg.UnsubscribeMailto)
 	s.Engine = delivery.New(db, sender, delivery.Config{
 		From: deps.MailFrom, Signer: deps.Keys, VERP: deps.Returns.VERP,

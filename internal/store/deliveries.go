@@ -218,6 +218,9 @@ func (s *Store) recordOutcomes(ctx context.Context, outs []Outcome, runs map[int
 	if err := scanIDs(rows, func(id int64) {
 		if o := byID[id]; o != nil {
 			counts.delivery(o.RunID, o.Status)
+			if o.Status == simplesender.DeliverySuppressed {
+				counts.returned(o.MailingID, o.OwnerID, o.At, returnSuppressed)
+			}
 		}
 	}); err != nil {
 		return s.wrap(err, "record outcomes")

@@ -18,6 +18,8 @@ var (
 	sqlSending    = quoted(simplesender.DeliverySending)
 	sqlSent       = quoted(simplesender.DeliverySent)
 	sqlSuppressed = quoted(simplesender.DeliverySuppressed)
+	sqlBounced    = quoted(simplesender.DeliveryBounced)
+	sqlComplained = quoted(simplesender.DeliveryComplained)
 	// sqlClaimable: the states a claim takes (pending, deferred); the
 	// same text as the predicate of the partial index deliveries_todo.
 	sqlClaimable = inList(simplesender.Sources(simplesender.DeliverySending, simplesender.CauseClaim))
@@ -127,10 +129,10 @@ func sumColumns(prefix string, cols []string) string {
 // Errors: NotFound (no such delivery), Conflict (the report does not apply
 // to the delivery's state; nothing changes). Run it in a transaction.
 func (s *Store) ApplyReport(ctx context.Context, id int64, cause simplesender.Cause, at time.Time) (simplesender.DeliveryStatus, error) {
-	var run, owner int64
+	var run, owner, mailing int64
 	var from simplesender.DeliveryStatus
-	err := s.writeRow(ctx, `SELECT d.run_id, r.owner_id, d.status FROM deliveries d JOIN runs r ON r.id = d.run_id
-		WHERE d.id = ?`+s.rowLock("UPDATE OF d"), id).Scan(&run, &owner, &from)
+	err := s.writeRow(ctx, `SELECT d.run_id, r.owner_id, r.mailing_id, d.status FROM deliveries d JOIN runs r ON r.id = d.run_id
+		WHERE d.id = ?`+s.rowLock("UPDATE OF d"), id).Scan(&run, &owner, &mailing, &from)
 	if err != nil {
 		return "", s.wrap(err, "lock delivery")
 	}
@@ -143,5 +145,11 @@ func (s *Store) ApplyReport(ctx context.Context, id int64, cause simplesender.Ca
 	}
 	var counts tally
 	counts.move(run, from, to)
+	switch to {
+	case simplesender.DeliveryBounced:
+		counts.returned(mailing, owner, at, returnHard)
+	case simplesender.DeliveryComplained:
+		counts.returned(mailing, owner, at, returnComplaint)
+	}
 	return to, s.touch(ctx, counts.save(ctx, s), owner)
 }

@@ -95,8 +95,24 @@ func (s *Store) FinishInbound(ctx context.Context, id int64, reports []*Delivery
 	return s.affected(res, err, "finish inbound message")
 }
 
-// AddDeliveryReport stores r and sets its ID.
+// AddDeliveryReport stores r and sets its ID. A delivery's first soft
+// bounce is counted in the report counters (return_counts); hard bounces
+// and complaints are counted by ApplyReport, when they move the delivery.
 func (s *Store) AddDeliveryReport(ctx context.Context, r *DeliveryReport) error {
+	if r.Kind == "soft" && r.DeliveryID != 0 && r.MailingID != 0 {
+		var n int
+		if err := s.queryRow(ctx, `SELECT count(*) FROM delivery_reports WHERE delivery_id = ? AND kind = 'soft'`,
+			r.DeliveryID).Scan(&n); err != nil {
+			return s.wrap(err, "count soft bounces of delivery")
+		}
+		if n == 0 {
+			var counts tally
+			counts.returned(r.MailingID, r.OwnerID, r.ReceivedAt, returnSoft)
+			if err := s.touch(ctx, counts.save(ctx, s), r.OwnerID); err != nil {
+				return err
+			}
+		}
+	}
 	err := s.writeRow(ctx, `INSERT INTO delivery_reports (inbound_id, received_at, source, kind, delivery_id, owner_id,
 		mailing_id, email, status, diagnostic, applied) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		nullID(r.InboundID), r.ReceivedAt, r.Source, r.Kind, nullID(r.DeliveryID), nullID(r.OwnerID), nullID(r.MailingID),
@@ -197,4 +213,32 @@ func (s *Store) ForgetInboundRaw(ctx context.Context, before time.Time) (int64, 
 	}
 	n, err := res.RowsAffected()
 	return n, s.wrap(err, "forget inbound messages")
+}
+
+// UnmatchedReport returns report id if it matched no delivery. Errors:
+// NotFound.
+func (s *Store) UnmatchedReport(ctx context.Context, id int64) (*DeliveryReport, error) {
+	reps, err := scanReports(s.query(ctx, `SELECT `+reportColumns+` FROM delivery_reports WHERE id = ? AND owner_id IS NULL`, id))
+	if err != nil {
+		return nil, s.wrap(err, "read report")
+	}
+	if len(reps) == 0 {
+		return nil, s.wrap(sql.ErrNoRows, "read report")
+	}
+	return reps[0], nil
+}
+
+// InboundByID returns inbound message id, with its raw text while it is
+// kept (nil after). Errors: NotFound.
+func (s *Store) InboundByID(ctx context.Context, id int64) (*InboundMessage, error) {
+	m := &InboundMessage{}
+	var processed sql.NullTime
+	err := s.queryRow(ctx, `SELECT id, source, received_at, remote, envelope_from, envelope_to, COALESCE(event_id, ''), raw,
+		processed_at, error FROM inbound_messages WHERE id = ?`, id).Scan(&m.ID, &m.Source, &m.ReceivedAt, &m.Remote,
+		&m.EnvelopeFrom, &m.EnvelopeTo, &m.EventID, &m.Raw, &processed, &m.Error)
+	if err != nil {
+		return nil, s.wrap(err, "read inbound message")
+	}
+	m.ReceivedAt, m.ProcessedAt = m.ReceivedAt.UTC(), processed.Time.UTC()
+	return m, nil
 }

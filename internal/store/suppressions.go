@@ -52,6 +52,13 @@ func (s *Store) Suppress(ctx context.Context, owner int64, email string, reason 
 	switch {
 	case err == nil:
 		created = true
+		if reason == simplesender.ReasonUnsubscribed {
+			var counts tally // the mailing's unsubscribes, for its rates
+			counts.returned(mailing, owner, s.Now(), returnUnsubscribed)
+			if err := counts.save(ctx, s); err != nil {
+				return nil, false, err
+			}
+		}
 	case err != sql.ErrNoRows:
 		return nil, false, s.wrap(err, "suppress address")
 	}

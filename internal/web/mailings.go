@@ -165,6 +165,8 @@ type mailingData struct {
 	// many recipients a run starting now would be sent to.
 	Audience      []simplesender.AudienceRule
 	AudienceCount int
+	// Rates: what came back over the chosen period, and its chart.
+	Rates *ratesView
 }
 
 // mailingPage builds the detail page of the mailing in the path.
@@ -196,6 +198,9 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 		return nil, err
 	}
 	if d.LastTest, err = s.app.LastTest(ctx, m); err != nil {
+		return nil, err
+	}
+	if d.Rates, err = s.mailingRates(r, m); err != nil {
 		return nil, err
 	}
 	if d.Staff {

@@ -45,7 +45,7 @@ func parseTemplates(assets *Assets) (templates, error) {
 	}
 	out := templates{}
 	for _, p := range pages {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", p)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/rates.html", p)
 		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", p, err)
 		}

@@ -36,6 +36,8 @@ type reportData struct {
 	// value in a URL's query as one parameter's value, so a query string
 	// put after a "?" in a template loses its "&" and "=".
 	CSVURL, ExcelURL string
+	// Rates: what came back over the period (a user's report only).
+	Rates *ratesView
 }
 
 // periodOf reads the period of a reports request.
@@ -105,6 +107,13 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		d.Chart = newChart(rep.Days)
+		rates, err := s.app.ReportRates(r.Context(), rc.actor(), owner, per)
+		if err != nil {
+			s.fail(w, r, err, "", nil)
+			return
+		}
+		v := s.newRatesView(r, rates, r.URL, "")
+		d.Rates = &v
 	}
 	v := url.Values{"from": {d.From}, "to": {d.To}}
 	if owner != 0 {

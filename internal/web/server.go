@@ -186,6 +186,9 @@ func (s *Server) Handler() http.Handler {
 
 	mux.Handle("GET /reports", s.authed(s.reports))
 	mux.Handle("GET /reports.csv", s.authed(s.reportCSV))
+	mux.Handle("GET /reports/senders", s.authed(s.senders))
+	mux.Handle("GET /reports/unmatched", s.authed(s.unmatched))
+	mux.Handle("GET /reports/unmatched/{id}", s.authed(s.unmatchedReport))
 
 	mux.HandleFunc("GET /docs/api", s.apiDocs)
 	mux.Handle("POST /mailings/{id}/send", s.authed(s.sendMailing))

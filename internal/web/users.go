@@ -143,7 +143,8 @@ func (s *Server) setBlocked(w http.ResponseWriter, r *http.Request, blocked bool
 	if blocked {
 		key = "flash.user_blocked"
 	}
-	s.redirectFlash(w, r, "/users/"+strconv.FormatInt(id, 10), "success", key)
+	// A form elsewhere (the page of senders) may ask to come back to it.
+	s.redirectFlash(w, r, localTarget(r.PostFormValue("next"), "/users/"+strconv.FormatInt(id, 10)), "success", key)
 }
 
 func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
