@@ -108,7 +108,15 @@ func (a *App) ProcessReturns(ctx context.Context, limit int) (int, error) {
 					return err
 				}
 			}
-			return s.FinishInbound(ctx, m.ID, reports, readErr)
+			if err := s.FinishInbound(ctx, m.ID, reports, readErr); err != nil {
+				return err
+			}
+			for _, r := range reports {
+				if err := a.recordReportEvent(ctx, s, r); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		switch {
 		case simplesender.IsKind(err, simplesender.KindNotFound):
