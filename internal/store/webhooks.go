@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+
+	"simplesender"
 )
 
 // Webhook is an endpoint of a user's that receives events as signed JSON.
@@ -404,4 +406,19 @@ func (s *Store) DeliveryRecipient(ctx context.Context, id int64) (int64, error) 
 	var rid sql.NullInt64
 	err := s.queryRow(ctx, `SELECT recipient_id FROM deliveries WHERE id = ?`, id).Scan(&rid)
 	return rid.Int64, s.wrap(err, "get delivery recipient")
+}
+
+// GetDelivery returns delivery id and the mailing it belongs to, or
+// NotFound.
+func (s *Store) GetDelivery(ctx context.Context, id int64) (*simplesender.Delivery, int64, error) {
+	var mailing int64
+	if err := s.queryRow(ctx, `SELECT r.mailing_id FROM deliveries d JOIN runs r ON r.id = d.run_id WHERE d.id = ?`, id).
+		Scan(&mailing); err != nil {
+		return nil, 0, s.wrap(err, "get delivery")
+	}
+	d, err := scanDelivery(s.queryRow(ctx, "SELECT "+deliveryColumns+" FROM deliveries WHERE id = ?", id))
+	if err != nil {
+		return nil, 0, s.wrap(err, "get delivery")
+	}
+	return d, mailing, nil
 }
