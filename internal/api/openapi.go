@@ -473,7 +473,8 @@ func operations() map[string]operation {
 			ok: ref("WebhookList")},
 		"POST /webhooks": {tag: "webhooks", who: whoAuthor, summary: "Add a webhook endpoint",
 			desc: "The service POSTs what happens to the caller's deliveries to url as JSON batches of up to 100 events, " +
-				"signed in the Simplesender-Signature header (see docs/api.md). events defaults to all of them, enabled to true. " +
+				"signed in the header Simplesender-Signature: t=UNIX_SECONDS,v1=HEX, HEX being the HMAC-SHA256 keyed by the secret of UNIX_SECONDS, a full stop and the raw body. " +
+				"A batch not answered 2xx within 10 s is retried after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h and 8 h, then dropped and the endpoint disabled; each event has an id to drop copies by. events defaults to all of them, enabled to true. " +
 				"The URL must be http or https and must not resolve to a loopback, private or link-local address (422 on url), " +
 				"unless the service allows it. At most 10 endpoints per user. The answer holds the new secret.",
 			body: ref("WebhookInput"), okStatus: 201, ok: ref("Webhook")},
