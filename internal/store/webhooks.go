@@ -313,9 +313,12 @@ func (s *Store) WebhookLogPage(ctx context.Context, hook int64, limit, offset in
 	return out, n, err
 }
 
-// CleanWebhooks drops finished batches and log entries older than before.
+// CleanWebhooks drops finished batches and log entries older than before,
+// and batches made before then that still wait (their endpoint was
+// disabled and never enabled again).
 func (s *Store) CleanWebhooks(ctx context.Context, before time.Time) error {
-	if _, err := s.exec(ctx, `DELETE FROM webhook_batches WHERE state <> 'pending' AND finished_at < ?`, before); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM webhook_batches WHERE (state <> 'pending' AND finished_at < ?)
+		OR (created_at < ? AND (lease_until IS NULL OR lease_until < ?))`, before, before, before); err != nil {
 		return s.wrap(err, "clean webhook batches")
 	}
 	_, err := s.exec(ctx, `DELETE FROM webhook_log WHERE at < ?`, before)
