@@ -21,9 +21,9 @@ const (
 	// webhookLease is how long an instance holds a batch it is sending;
 	// longer than a request may last.
 	webhookLease = time.Minute
-	// webhookSendMax is how many batches one round sends, at most
+	// WebhookSendMax is how many batches one round sends, at most
 	// webhookParallel at once.
-	webhookSendMax  = 20
+	WebhookSendMax  = 20
 	webhookParallel = 4
 	// WebhookKeep is how long delivered and failed batches and the log
 	// are kept.
@@ -177,7 +177,7 @@ func (a *App) BatchWebhookEvents(ctx context.Context) error {
 	return nil
 }
 
-// SendWebhookBatches claims the due batches (up to webhookSendMax), posts
+// SendWebhookBatches claims the due batches (up to WebhookSendMax), posts
 // each to its endpoint and records what came back: a 2xx answer delivers
 // it; anything else is retried after the next wait of the schedule, and
 // when the schedule is used up the batch has failed and its endpoint is
@@ -185,7 +185,7 @@ func (a *App) BatchWebhookEvents(ctx context.Context) error {
 func (a *App) SendWebhookBatches(ctx context.Context) (int, error) {
 	a.webhookClient()
 	now := a.Now()
-	batches, err := a.DB.Store().ClaimWebhookBatches(ctx, a.hooksInstance, now, now.Add(webhookLease), webhookSendMax)
+	batches, err := a.DB.Store().ClaimWebhookBatches(ctx, a.hooksInstance, now, now.Add(webhookLease), WebhookSendMax)
 	if err != nil || len(batches) == 0 {
 		return 0, err
 	}

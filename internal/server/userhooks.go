@@ -3,10 +3,14 @@ package server
 import (
 	"context"
 	"time"
+
+	"simplesender/internal/app"
 )
 
 // userhooksPoll is how often the webhook dispatcher looks for events and
-// due batches when the last round found nothing to send.
+// due batches, unless the last round sent as many as a round may: the
+// events of the deliveries finished meanwhile go in full batches, and
+// sending shares the database writer with a round every few seconds only.
 const userhooksPoll = 2 * time.Second
 
 // runUserhooks runs users' webhook dispatcher until ctx ends (on every
@@ -28,8 +32,8 @@ func (s *Server) runUserhooks(ctx context.Context, done chan<- struct{}) {
 			}
 			lastClean = time.Now()
 		}
-		if n > 0 && err == nil {
-			continue // more may be due
+		if n >= app.WebhookSendMax && err == nil {
+			continue // a full round: more are due
 		}
 		select {
 		case <-ctx.Done():
