@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,10 +138,10 @@ func (s *Store) WebhooksWanting(ctx context.Context, types ...string) ([]*Webhoo
 	return out, err
 }
 
-// AddWebhookEvent stores an event of owner's, of type typ, for each of
-// their enabled endpoints that wants it: one statement, which writes
-// nothing when none does. payload builds the JSON of the event for an
-// endpoint id. Call it in the transaction that makes the event happen.
+// AddWebhookEvent stores an event of owner's, of type typ, whose JSON is
+// payload, for each of their enabled endpoints that wants it: one
+// statement, which writes nothing when none does. Call it in the
+// transaction that makes the event happen.
 func (s *Store) AddWebhookEvent(ctx context.Context, owner int64, typ string, payload string) error {
 	_, err := s.exec(ctx, `INSERT INTO webhook_events (webhook_id, created_at, payload)
 		SELECT id, ?, ? FROM webhooks WHERE owner_id = ? AND enabled AND ' ' || events || ' ' LIKE ?`,
@@ -178,15 +180,11 @@ func (s *Store) TakeWebhookEvents(ctx context.Context, hook int64, limit int) ([
 		}
 		evs = append(evs, e)
 	}
+	// RETURNING gives no order: keep the events' own.
+	slices.SortFunc(evs, func(a, b ev) int { return cmp.Compare(a.id, b.id) })
 	out := make([]string, 0, len(evs))
-	for i := range evs {
-		// RETURNING gives no order: keep the events' own.
-		for j := i + 1; j < len(evs); j++ {
-			if evs[j].id < evs[i].id {
-				evs[i], evs[j] = evs[j], evs[i]
-			}
-		}
-		out = append(out, evs[i].p)
+	for _, e := range evs {
+		out = append(out, e.p)
 	}
 	return out, s.wrap(rows.Err(), "take webhook events")
 }

@@ -22,7 +22,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 )
 
 // SignatureHeader is the header that carries a request's signature.
@@ -258,9 +257,6 @@ func describe(err error) string {
 // clean makes b valid UTF-8 without control characters but newlines and tabs.
 func clean(b []byte) string {
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	if !utf8.ValidString(s) {
-		return ""
-	}
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
 			return -1
