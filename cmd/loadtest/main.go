@@ -59,6 +59,7 @@ func main() {
 	pageWatchers := flag.Int("page-watchers", 0, "browsers that watch the send, each signed in and polling the page's /mailings/{id}/progress.json every -watch-every")
 	flag.StringVar(&signWith, "sign", "", "send from a verified domain and DKIM-sign every message with this key: rsa, ed25519 or both; empty: no signing")
 	watchEvery := flag.Duration("watch-every", 100*time.Millisecond, "how often each watcher polls")
+	flag.BoolVar(&withWebhook, "webhook", false, "give the owner a webhook endpoint (served by loadtest) that wants delivery.sent and delivery.failed, and report when its events arrived")
 	flag.Parse()
 	scheduleRuns = *schedule
 	watch = watchConfig{api: *viaAPI || *watchers > 0 || *pageWatchers > 0, watchers: *watchers, pages: *pageWatchers, every: *watchEvery}
@@ -116,6 +117,14 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "seeded in %s\n", time.Since(t0).Round(time.Millisecond))
+	var hook *hookReceiver
+	if withWebhook {
+		if hook, err = startHookReceiver(ctx, db, ownerID); err != nil {
+			return err
+		}
+		defer hook.close()
+		env = append(env, "SIMPLESENDER_WEBHOOK_ALLOW_PRIVATE=true")
+	}
 
 	addr, cmd, stop, err := benchrig.Serve(bin, env)
 	if err != nil {
@@ -201,6 +210,9 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 		fmt.Printf("PostgreSQL CPU:  %.2f s, %.3f ms per message (all postgres processes on this machine)\n", pgCPU.Seconds(), pgCPU.Seconds()*1000/float64(max(c.Sent, 1)))
 	}
 	fmt.Printf("peak RSS:        %.1f MB\n", float64(rss)/1024)
+	if hook != nil {
+		hook.report(c.Sent+c.Failed, start.Add(elapsed))
+	}
 	if sink != nil {
 		return reportSink(sink.Stats(), c.Sent)
 	}

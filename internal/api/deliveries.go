@@ -2,10 +2,10 @@ package api
 
 import (
 	"net/http"
-	"simplesender/internal/app"
 	"strconv"
 
 	"simplesender"
+	"simplesender/internal/app"
 )
 
 // runJSON is one send run of a mailing.
@@ -48,13 +48,19 @@ type deliveryJSON struct {
 	LastResponse  string  `json:"last_response"`
 	SentAt        *string `json:"sent_at"`
 	UpdatedAt     string  `json:"updated_at"`
+	// Reports are the bounces and complaints that came back about it,
+	// oldest first.
+	Reports []reportJSON `json:"reports"`
 }
 
-func deliveryOf(d *simplesender.Delivery) deliveryJSON {
+func deliveryOf(d *simplesender.Delivery, reps []*app.DeliveryReport) deliveryJSON {
 	out := deliveryJSON{ID: d.ID, RunID: d.RunID, RecipientID: d.RecipientID, Email: d.Email, FirstName: d.FirstName,
 		LastName: d.LastName, MiddleName: d.MiddleName, Status: string(d.Status), Attempts: d.Attempts,
 		NextAttemptAt: optTime(d.NextAttemptAt), LastEnhanced: d.LastEnhanced, LastResponse: d.LastResponse,
-		SentAt: optTime(d.SentAt), UpdatedAt: timeJSON(d.UpdatedAt)}
+		SentAt: optTime(d.SentAt), UpdatedAt: timeJSON(d.UpdatedAt), Reports: make([]reportJSON, 0, len(reps))}
+	for _, r := range reps {
+		out.Reports = append(out.Reports, reportOf(r))
+	}
 	if d.Attempts > 0 || d.LastCode != 0 {
 		code := d.LastCode
 		out.LastCode = &code
@@ -147,7 +153,7 @@ func (x *API) listDeliveries(w http.ResponseWriter, r *http.Request, u *simplese
 	out := deliveryList{list: list[deliveryJSON]{Items: make([]deliveryJSON, 0, len(page.Deliveries)), Total: page.Total,
 		Page: p.Page, PerPage: p.PerPage, Pages: p.pages(page.Total)}, Run: runOf(page.Run)}
 	for _, d := range page.Deliveries {
-		out.Items = append(out.Items, deliveryOf(d))
+		out.Items = append(out.Items, deliveryOf(d, page.Reports[d.ID]))
 	}
 	x.reply(w, http.StatusOK, out)
 	return nil
@@ -181,4 +187,27 @@ func (x *API) attemptsCSV(w http.ResponseWriter, r *http.Request, u *simplesende
 	}
 	cw := &csvWriter{w: w, filename: "mailing-" + strconv.FormatInt(id, 10) + "-attempts.csv"}
 	return x.finishCSV(r, cw, x.app.WriteAttemptsCSV(r.Context(), as(u), id, cw, bom))
+}
+
+// oneDeliveryJSON is one delivery with its mailing and its attempts.
+type oneDeliveryJSON struct {
+	deliveryJSON
+	MailingID   int64         `json:"mailing_id"`
+	AttemptList []attemptJSON `json:"attempt_list"`
+}
+
+// getDelivery answers one delivery with its attempts and the bounces and
+// complaints that came back about it. Errors: NotFound.
+func (x *API) getDelivery(w http.ResponseWriter, r *http.Request, u *simplesender.User, id int64) error {
+	d, err := x.app.Delivery(r.Context(), as(u), id)
+	if err != nil {
+		return err
+	}
+	out := oneDeliveryJSON{deliveryJSON: deliveryOf(d.Delivery, d.Reports), MailingID: d.MailingID,
+		AttemptList: make([]attemptJSON, 0, len(d.Attempts))}
+	for _, a := range d.Attempts {
+		out.AttemptList = append(out.AttemptList, attemptOf(a))
+	}
+	x.reply(w, http.StatusOK, out)
+	return nil
 }

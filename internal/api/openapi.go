@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"simplesender"
+	"simplesender/internal/app"
 )
 
 // The OpenAPI 3.1 document of the API, built from the operations below. It
@@ -103,11 +104,7 @@ func components() map[string]schema {
 		"Run": object(map[string]schema{"id": integer(), "number": integer(), "kind": enumOf(simplesender.RunKinds),
 			"trigger": enumOf(simplesender.Triggers), "scheduled_at": nullable(dateTime()), "started_at": dateTime(), "finished_at": nullable(dateTime()),
 			"cancelled": boolean(), "subject": str(), "counts": ref("Counts")}),
-		"Delivery": object(map[string]schema{"id": integer(), "run_id": integer(), "recipient_id": integer(), "email": str(),
-			"first_name": str(), "last_name": str(), "middle_name": str(),
-			"status":   enumOf(simplesender.DeliveryStatuses(nil)),
-			"attempts": integer(), "next_attempt_at": nullable(dateTime()), "last_code": nullable(integer()),
-			"last_enhanced": str(), "last_response": str(), "sent_at": nullable(dateTime()), "updated_at": dateTime()}),
+		"Delivery": object(deliveryFields()),
 		"Attempt": object(map[string]schema{"id": integer(), "delivery_id": integer(), "run_id": integer(), "email": str(),
 			"attempted_at": dateTime(), "status": enum("success", "failure"), "code": integer(), "enhanced": str(), "response": str()}),
 		"Stats":     object(statsFields),
@@ -183,7 +180,21 @@ func components() map[string]schema {
 		"RunList":         listOf(ref("Run")),
 		"DeliveryList": object(map[string]schema{"items": arr(ref("Delivery")), "total": integer(), "page": integer(),
 			"per_page": integer(), "pages": integer(), "run": nullable(ref("Run"))}),
-		"AttemptList":   listOf(ref("Attempt")),
+		"AttemptList": listOf(ref("Attempt")),
+		"Report": object(map[string]schema{"id": integer(), "received_at": dateTime(), "source": str(),
+			"kind": enum("hard", "soft", "policy", "delayed", "delivered", "complaint", "auto_reply", "unknown"), "email": str(),
+			"status": str(), "diagnostic": str(), "applied": str()}),
+		"OneDelivery": object(with(deliveryFields(), map[string]schema{"mailing_id": integer(), "attempt_list": arr(ref("Attempt"))})),
+		"Webhook": object(map[string]schema{"id": integer(), "owner_id": integer(), "owner_email": str(), "url": str(),
+			"events": arr(enumOf(webhookEvents())), "enabled": boolean(),
+			"secret":        described(nullable(str()), "The signing secret; null for managers, who may not change the endpoint."),
+			"failing_since": nullable(dateTime()), "disabled_at": nullable(dateTime()), "disabled_reason": str(),
+			"pending_batches": integer(), "created_at": dateTime(), "updated_at": dateTime()}),
+		"WebhookInput": input(map[string]schema{"url": str(), "events": arr(enumOf(webhookEvents())), "enabled": boolean()}),
+		"WebhookList":  object(map[string]schema{"items": arr(ref("Webhook"))}),
+		"WebhookLogEntry": object(map[string]schema{"id": integer(), "at": dateTime(), "batch_id": nullable(integer()),
+			"attempt": integer(), "events": integer(), "status": integer(), "duration_ms": integer(), "failure": described(str(), "Why the request failed (\"HTTP 500\", a time-out, a refused address); empty when the endpoint answered 2xx."), "response": str()}),
+		"WebhookLog":    listOf(ref("WebhookLogEntry")),
 		"UserStatsList": listOf(ref("UserStats")),
 	}
 }
@@ -193,6 +204,18 @@ var returnsFields = map[string]schema{"sent": integer(), "delivered": integer(),
 	"soft_bounces": integer(), "complaints": integer(), "unsubscribes": integer(), "suppressed": integer(),
 	"rates": nullable(object(map[string]schema{"delivered": number(), "hard_bounce": number(), "soft_bounce": number(),
 		"complaint": number(), "unsubscribe": number(), "suppressed": number()}))}
+// deliveryFields are the properties of a delivery.
+func deliveryFields() map[string]schema {
+	return map[string]schema{"id": integer(), "run_id": integer(), "recipient_id": integer(), "email": str(),
+		"first_name": str(), "last_name": str(), "middle_name": str(),
+		"status":   enumOf(simplesender.DeliveryStatuses(nil)),
+		"attempts": integer(), "next_attempt_at": nullable(dateTime()), "last_code": nullable(integer()),
+		"last_enhanced": str(), "last_response": str(), "sent_at": nullable(dateTime()), "updated_at": dateTime(),
+		"reports": described(arr(ref("Report")), "The bounces and complaints that came back about it, oldest first.")}
+}
+
+// webhookEvents are the event types an endpoint may ask for.
+func webhookEvents() []string { return app.WebhookEvents }
 
 func without(s []string, v string) []string {
 	out := []string{}
@@ -469,6 +492,32 @@ func operations() map[string]operation {
 		"DELETE /suppressions/{id}": {tag: "suppressions", who: whoOwner, summary: "Take an address off its suppression list",
 			desc:   "reason is required (422 otherwise) and kept in the audit log with who removed it. Admins only for the service-wide list.",
 			params: []param{query("reason", "Why it may be mailed again.", str())}, okStatus: 204, errs: []int{422}},
+
+		"GET /deliveries/{id}": {tag: "deliveries", who: whoUser, summary: "One delivery with its attempts and the bounces and complaints that came back",
+			ok: ref("OneDelivery")},
+
+		"GET /webhooks": {tag: "webhooks", who: whoUser, summary: "The caller's webhook endpoints (staff: everyone's)",
+			ok: ref("WebhookList")},
+		"POST /webhooks": {tag: "webhooks", who: whoAuthor, summary: "Add a webhook endpoint",
+			desc: "The service POSTs what happens to the caller's deliveries to url as JSON batches of up to 100 events, " +
+				"signed in the header Simplesender-Signature: t=UNIX_SECONDS,v1=HEX, HEX being the HMAC-SHA256 keyed by the secret of UNIX_SECONDS, a full stop and the raw body. " +
+				"A batch not answered 2xx within 10 s is retried after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h and 8 h, then dropped and the endpoint disabled; each event has an id to drop copies by. events defaults to all of them, enabled to true. " +
+				"The URL must be http or https and must not resolve to a loopback, private or link-local address (422 on url), " +
+				"unless the service allows it. At most 10 endpoints per user. The answer holds the new secret.",
+			body: ref("WebhookInput"), okStatus: 201, ok: ref("Webhook")},
+		"GET /webhooks/{id}": {tag: "webhooks", who: whoUser, summary: "One webhook endpoint", ok: ref("Webhook")},
+		"PATCH /webhooks/{id}": {tag: "webhooks", who: whoOwner, summary: "Change a webhook endpoint (absent fields keep their value)",
+			desc: "Enabling an endpoint the service disabled (after failing for about a day) clears the notice; its waiting batches are sent again.",
+			body: ref("WebhookInput"), ok: ref("Webhook")},
+		"DELETE /webhooks/{id}": {tag: "webhooks", who: whoOwner, summary: "Delete a webhook endpoint, what waits for it and its log",
+			okStatus: 204},
+		"POST /webhooks/{id}/test": {tag: "webhooks", who: whoOwner, summary: "Send the endpoint one webhook.test event now",
+			desc: "The answer is the request's log entry, whatever the endpoint answered.", ok: ref("WebhookLogEntry")},
+		"POST /webhooks/{id}/rotate-secret": {tag: "webhooks", who: whoOwner, summary: "Give the endpoint a new signing secret",
+			desc: "Requests are signed with the new secret from now on; the old one stops working at once.", ok: ref("Webhook")},
+		"GET /webhooks/{id}/log": {tag: "webhooks", who: whoUser, summary: "The requests made to the endpoint, newest first",
+			desc:   "Kept 7 days, at most 200 per endpoint. response is the start of the endpoint's answer (1 KiB at most).",
+			params: pageParams, ok: ref("WebhookLog")},
 
 		"GET /stats": {tag: "reports", who: whoUser, summary: "Figures over all time (regular users: their own; staff: everyone's)", ok: ref("Stats")},
 		"GET /reports/unmatched": {tag: "reports", who: whoStaff, summary: "Bounces and complaints that named no delivery (managers, admins)",

@@ -60,6 +60,23 @@ func TestPageNumbersOfEveryList(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A webhook endpoint with the mailing's id, whose log holds two
+		// requests.
+		for {
+			h := &store.Webhook{OwnerID: owner.ID, URL: "https://hooks.example.com/", Events: []string{app.EventSent}, Secret: "s"}
+			if err := f.env.DB.Store().CreateWebhook(t.Context(), h); err != nil || h.ID > o.G.ID {
+				t.Fatalf("webhook %d: %v", h.ID, err)
+			}
+			if h.ID == o.G.ID {
+				for i := range 2 {
+					if err := f.env.DB.Store().AddWebhookLog(t.Context(), &store.WebhookLog{WebhookID: h.ID, At: time.Now(),
+						Attempt: i + 1, Events: 1, Status: 500}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				break
+			}
+		}
 		var lists []string
 		for pattern, op := range operations() {
 			for _, p := range op.params {

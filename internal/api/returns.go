@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"simplesender"
+	"simplesender/internal/app"
 )
 
 // reportJSON is a report that came back (a bounce, a complaint) as the API
@@ -32,9 +33,13 @@ func (x *API) unmatchedReports(w http.ResponseWriter, r *http.Request, u *simple
 	}
 	out := list[reportJSON]{Items: make([]reportJSON, 0, len(reps)), Total: total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(total)}
 	for _, d := range reps {
-		out.Items = append(out.Items, reportJSON{ID: d.ID, ReceivedAt: d.ReceivedAt, Source: d.Source, Kind: d.Kind,
-			Email: d.Email, Status: d.Status, Diagnostic: d.Diagnostic, Applied: d.Applied})
+		out.Items = append(out.Items, reportOf(d))
 	}
 	x.reply(w, http.StatusOK, out)
 	return nil
+}
+
+func reportOf(d *app.DeliveryReport) reportJSON {
+	return reportJSON{ID: d.ID, ReceivedAt: d.ReceivedAt, Source: d.Source, Kind: d.Kind,
+		Email: d.Email, Status: d.Status, Diagnostic: d.Diagnostic, Applied: d.Applied}
 }

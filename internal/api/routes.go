@@ -126,6 +126,7 @@ func (x *API) routeTable() []route {
 		{"GET /mailings/{id}/runs", user, byID(x.listRuns)},
 		{"GET /mailings/{id}/deliveries", user, byID(x.listDeliveries)},
 		{"GET /mailings/{id}/attempts", user, byID(x.listAttempts)},
+		{"GET /deliveries/{id}", user, byID(x.getDelivery)},
 		{"GET /mailings/{id}/attempts.csv", user, byID(x.attemptsCSV)},
 		{"GET /mailings/{id}/rates", user, byID(x.mailingRates)},
 
@@ -151,6 +152,15 @@ func (x *API) routeTable() []route {
 		{"POST /suppressions/import", user, x.importSuppressions},
 		{"GET /suppressions/{id}", user, byID(x.getSuppression)},
 		{"DELETE /suppressions/{id}", user, byID(x.removeSuppression)},
+
+		{"GET /webhooks", user, x.listWebhooks},
+		{"POST /webhooks", user, x.createWebhook},
+		{"GET /webhooks/{id}", user, byID(x.getWebhook)},
+		{"PATCH /webhooks/{id}", user, byID(x.patchWebhook)},
+		{"DELETE /webhooks/{id}", user, byID(x.deleteWebhook)},
+		{"POST /webhooks/{id}/test", user, byID(x.testWebhook)},
+		{"POST /webhooks/{id}/rotate-secret", user, byID(x.rotateWebhookSecret)},
+		{"GET /webhooks/{id}/log", user, byID(x.webhookLog)},
 
 		{"GET /stats", user, x.stats},
 		{"GET /stats/users", user, x.statsUsers},

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -27,6 +28,7 @@ import (
 	"simplesender/internal/ratelimit"
 	"simplesender/internal/store"
 	"simplesender/internal/unsubscribe"
+	"simplesender/internal/webhook"
 )
 
 // Enqueuer puts a background job into the caller's transaction.
@@ -88,6 +90,8 @@ type Deps struct {
 	Links *unsubscribe.Links
 	// Returns tells how bounces and complaints are matched and applied.
 	Returns ReturnsConfig
+	// Webhooks tells how users' webhooks are sent.
+	Webhooks WebhookConfig
 }
 
 // App runs the use cases.
@@ -99,6 +103,10 @@ type App struct {
 	sealer      *dkim.Sealer
 	imports     importState
 	saves       inboundSaves // returned e-mails being stored, committed together
+
+	hooksOnce     sync.Once
+	hooksClient   *webhook.Client // posts users' webhooks
+	hooksInstance string          // names this process's leases of webhook batches
 }
 
 // New returns an App, filling in defaults.

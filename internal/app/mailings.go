@@ -455,6 +455,37 @@ func (a *App) Deliveries(ctx context.Context, ac *Actor, id, runID int64, f stor
 	return p, err
 }
 
+// OneDelivery is a delivery with the mailing it belongs to, its attempts
+// and the bounces and complaints that came back about it.
+type OneDelivery struct {
+	Delivery  *simplesender.Delivery
+	MailingID int64
+	Attempts  []*simplesender.Attempt
+	Reports   []*store.DeliveryReport
+}
+
+// Delivery returns delivery id when the actor may see its mailing.
+// Errors: NotFound (also another user's), Unauthenticated.
+func (a *App) Delivery(ctx context.Context, ac *Actor, id int64) (*OneDelivery, error) {
+	st := a.DB.Store()
+	d, mailing, err := st.GetDelivery(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.GetMailing(ctx, ac, mailing); err != nil {
+		return nil, err
+	}
+	atts, err := st.AttemptsOf(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	reps, err := st.ReportsOf(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	return &OneDelivery{Delivery: d, MailingID: mailing, Attempts: atts[id], Reports: reps[id]}, nil
+}
+
 // Attempts returns a page of every attempt of a mailing, oldest first.
 func (a *App) Attempts(ctx context.Context, ac *Actor, id int64, limit, offset int) ([]*simplesender.Attempt, int, error) {
 	m, err := a.GetMailing(ctx, ac, id)

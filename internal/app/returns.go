@@ -235,7 +235,15 @@ func (a *App) applyMessage(ctx context.Context, s *store.Store, b readMessage) e
 			return err
 		}
 	}
-	return s.FinishInbound(ctx, b.m.ID, b.reports, b.readErr)
+	if err := s.FinishInbound(ctx, b.m.ID, b.reports, b.readErr); err != nil {
+		return err
+	}
+	for _, r := range b.reports {
+		if err := a.recordReportEvent(ctx, s, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readInbound reads the reports of an inbound message, each with the

@@ -16,4 +16,8 @@ type (
 	DeliveryFilter = store.DeliveryFilter
 	// APIToken is a stored API token (never the token itself).
 	APIToken = store.APIToken
+	// Webhook is a user's webhook endpoint.
+	Webhook = store.Webhook
+	// WebhookLog is one request made to a webhook endpoint.
+	WebhookLog = store.WebhookLog
 )

@@ -126,7 +126,18 @@ func (a *App) Unsubscribe(ctx context.Context, token, ip string) (*UnsubscribeSt
 	if err != nil {
 		return nil, notFoundAs(err, errBadUnsubscribe)
 	}
-	x, created, err := s.Suppress(ctx, d.OwnerID, d.Email, simplesender.ReasonUnsubscribed, d.MailingID, 0, "unsubscribe link")
+	var x *simplesender.Suppression
+	var created bool
+	// The event for the owner's webhooks is recorded with the suppression,
+	// or neither is.
+	err = a.DB.InTx(ctx, func(s *store.Store) error {
+		var err error
+		x, created, err = s.Suppress(ctx, d.OwnerID, d.Email, simplesender.ReasonUnsubscribed, d.MailingID, 0, "unsubscribe link")
+		if err != nil || !created {
+			return err
+		}
+		return a.recordUnsubscribeEvent(ctx, s, d, x)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -76,6 +76,10 @@ type Config struct {
 	// of everyone that wait or are being imported, in bytes.
 	UploadMax      int64
 	UploadTotalMax int64
+	// WebhookAllowPrivate lets users' webhook endpoints be on internal
+	// addresses (tests, or a service whose users' systems are on its own
+	// network).
+	WebhookAllowPrivate bool
 }
 
 // OutboxDir is where e-mails go when no SMTP server is configured.
@@ -273,6 +277,9 @@ func Load(getenv func(string) string, envFile string) (*Config, error) {
 		return nil, err
 	}
 	if c.Returns, err = loadReturns(get); err != nil {
+		return nil, err
+	}
+	if c.WebhookAllowPrivate, err = webhookAllowPrivate(get); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {

@@ -92,6 +92,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, Secret: cfg.SecretKey,
 		Imports:            app.ImportConfig{MaxFile: cfg.UploadMax, MaxTotal: cfg.UploadTotalMax},
 		AllowedFromDomains: cfg.AllowedFromDomains,
+		Webhooks:           app.WebhookConfig{AllowPrivate: cfg.WebhookAllowPrivate},
 	}
 	// One keyring of DKIM signers for the engine and the app's test sends.
 	deps.Keys = app.NewKeyring(db, dkim.NewSealer(cfg.SecretKey))
@@ -288,6 +289,10 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	// the running ones within their grace, while the requests finish.
 	importsDone := make(chan struct{})
 	go func() { s.App.RunImports(ctx); close(importsDone) }()
+	hctx, stopHooks := context.WithCancel(ctx)
+	hooksDone := make(chan struct{})
+	go s.runUserhooks(hctx, hooksDone)
+	defer func() { stopHooks(); <-hooksDone }() // it stops after its requests in flight
 	returnsDone := make(chan struct{})
 	inbound, err := s.startReturns(ctx, returnsDone)
 	if err != nil {

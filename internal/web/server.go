@@ -177,6 +177,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /mailings/{id}/attempts.csv", s.authed(s.attemptsCSV))
 
 	s.identityRoutes(mux)
+	s.webhookRoutes(mux)
 	mux.Handle("GET /suppressions", s.authed(s.suppressions))
 	mux.Handle("POST /suppressions", s.authed(s.addSuppression))
 	mux.Handle("POST /suppressions/import", s.authed(s.importSuppressions))
