@@ -71,7 +71,7 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 }
 
 type recipientData struct {
-	R     *simplesender.Recipient
+	R      *simplesender.Recipient
 	Lists  []*simplesender.List
 	Fields []formField // the owner's custom fields
 	ownership
