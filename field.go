@@ -111,6 +111,9 @@ func NormalizeField(f *Field) error {
 // error.field.text.
 func CanonicalValue(t FieldType, s string) (value string, num float64, hasNum bool, errKey string) {
 	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", 0, false, ""
+	}
 	switch t {
 	case FieldNumber:
 		c := strings.NewReplacer(" ", "", "\u00a0", "", ",", ".").Replace(s)

@@ -66,13 +66,22 @@ func (s *Store) CountFields(ctx context.Context, owner int64) (int, error) {
 	return n, s.wrap(err, "count fields")
 }
 
-// numArg is the num column's argument: a decimal string or NULL, which
-// both engines cast the same way from an untyped VALUES column.
+// numArg is the num column's argument in a VALUES list: a decimal string
+// or NULL, which both engines cast the same way from an untyped (text)
+// VALUES column.
 func numArg(v simplesender.FieldValue) any {
 	if !v.HasNum {
 		return nil
 	}
 	return strconv.FormatFloat(v.Num, 'f', -1, 64)
+}
+
+// numValue is the num column's argument of a plain statement.
+func numValue(v simplesender.FieldValue) any {
+	if !v.HasNum {
+		return nil
+	}
+	return v.Num
 }
 
 // SetRecipientValues sets the values of recipient id of owner: each of set
@@ -87,9 +96,9 @@ func (s *Store) SetRecipientValues(ctx context.Context, owner, id int64, set []s
 	}
 	for _, v := range set {
 		if _, err := s.exec(ctx, `INSERT INTO recipient_values (recipient_id, field_id, value, num)
-			SELECT r.id, ?, ?, CAST(? AS DOUBLE PRECISION) FROM recipients r WHERE r.id = ? AND r.owner_id = ?
+			SELECT r.id, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION) FROM recipients r WHERE r.id = ? AND r.owner_id = ?
 			ON CONFLICT (recipient_id, field_id) DO UPDATE SET value = excluded.value, num = excluded.num`,
-			v.FieldID, v.Value, numArg(v), id, owner); err != nil {
+			v.FieldID, v.Value, numValue(v), id, owner); err != nil {
 			return s.wrap(err, "set value")
 		}
 	}
@@ -112,7 +121,7 @@ func (s *Store) SetValuesByEmail(ctx context.Context, owner int64, vals []EmailV
 		vals = vals[len(chunk):]
 		args := make([]any, 0, 4*len(chunk)+1)
 		for _, v := range chunk {
-			args = append(args, strings.ToLower(v.Email), v.FieldID, v.Value, numArg(v.FieldValue))
+			args = append(args, strings.ToLower(v.Email), strconv.FormatInt(v.FieldID, 10), v.Value, numArg(v.FieldValue))
 		}
 		args = append(args, owner)
 		// ORDER BY: rows in one statement must not conflict twice on
