@@ -126,40 +126,58 @@ func (sch *importSchema) extras(rec csvio.Record, r *simplesender.Recipient, add
 // writeExtras writes, in a batch's transaction, the tags, list memberships
 // and custom field values of its rows: tags and lists for every row, values
 // for the new rows and, when updating, for the others (have says which
-// were new).
+// were new). The rows' recipients are looked up by address once.
 func (b *importBatch) writeExtras(ctx context.Context, s *store.Store, have []store.Match) error {
-	var tags []store.EmailTag
-	var vals []store.EmailValue
+	some := false
+	for i, r := range b.rows {
+		if len(r.Tags) > 0 || i < len(b.extras) && (len(b.extras[i].lists) > 0 || len(b.extras[i].values) > 0) {
+			some = true
+			break
+		}
+	}
+	if !some {
+		return nil
+	}
+	emails := make([]string, len(b.rows))
+	for i, r := range b.rows {
+		emails[i] = r.Email
+	}
+	ids, err := s.RecipientIDsByEmail(ctx, b.owner, emails)
+	if err != nil {
+		return err
+	}
+	var tags []store.RecipientTag
+	var vals []store.RecipientValue
 	var lists map[int64][]string
 	for i, r := range b.rows {
+		id, ok := ids[lower(r.Email)]
+		if !ok {
+			continue
+		}
 		for _, t := range r.Tags {
-			tags = append(tags, store.EmailTag{Email: r.Email, Tag: t})
+			tags = append(tags, store.RecipientTag{RecipientID: id, Tag: t})
 		}
 		if i >= len(b.extras) {
 			continue
 		}
 		x := b.extras[i]
-		for _, id := range x.lists {
+		for _, l := range x.lists {
 			if lists == nil {
 				lists = map[int64][]string{}
 			}
-			lists[id] = append(lists[id], r.Email)
+			lists[l] = append(lists[l], r.Email)
 		}
 		if have[i] == store.MatchNone || b.update {
 			for _, v := range x.values {
-				vals = append(vals, store.EmailValue{Email: r.Email, FieldValue: v})
+				vals = append(vals, store.RecipientValue{RecipientID: id, FieldValue: v})
 			}
 		}
 	}
-	if len(tags) > 0 {
-		if err := s.TagByEmail(ctx, b.owner, tags); err != nil {
-			return err
-		}
+	if err := s.AddTags(ctx, b.owner, tags); err != nil {
+		return err
 	}
-	if len(vals) > 0 {
-		if err := s.SetValuesByEmail(ctx, b.owner, vals); err != nil {
-			return err
-		}
+	if err := s.SetValues(ctx, b.owner, vals); err != nil {
+		return err
 	}
 	for _, id := range slices.Sorted(maps.Keys(lists)) {
 		if err := s.AddListMembersByEmail(ctx, b.owner, id, lists[id]); err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"simplesender"
@@ -66,16 +65,6 @@ func (s *Store) CountFields(ctx context.Context, owner int64) (int, error) {
 	return n, s.wrap(err, "count fields")
 }
 
-// numArg is the num column's argument in a VALUES list: a decimal string
-// or NULL, which both engines cast the same way from an untyped (text)
-// VALUES column.
-func numArg(v simplesender.FieldValue) any {
-	if !v.HasNum {
-		return nil
-	}
-	return strconv.FormatFloat(v.Num, 'f', -1, 64)
-}
-
 // numValue is the num column's argument of a plain statement.
 func numValue(v simplesender.FieldValue) any {
 	if !v.HasNum {
@@ -105,60 +94,95 @@ func (s *Store) SetRecipientValues(ctx context.Context, owner, id int64, set []s
 	return s.touch(ctx, nil, owner)
 }
 
-// EmailValue is a custom field's value for the owner's recipient with an
-// address, as an import writes it.
-type EmailValue struct {
-	Email string
+// RecipientIDsByEmail returns the ids of owner's recipients with the
+// addresses emails, by address in lower case, a few hundred per query
+// through the unique index (owner_id, email_norm).
+func (s *Store) RecipientIDsByEmail(ctx context.Context, owner int64, emails []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(emails))
+	for len(emails) > 0 {
+		chunk := emails[:min(len(emails), 500)]
+		emails = emails[len(chunk):]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, owner)
+		for _, e := range chunk {
+			args = append(args, strings.ToLower(e))
+		}
+		rows, err := s.query(ctx, "SELECT email_norm, id FROM recipients WHERE owner_id = ? AND email_norm IN ("+placeholders(len(chunk))+")", args...)
+		if err != nil {
+			return nil, s.wrap(err, "find recipients by address")
+		}
+		for rows.Next() {
+			var e string
+			var id int64
+			if err := rows.Scan(&e, &id); err != nil {
+				rows.Close()
+				return nil, s.wrap(err, "find recipients by address")
+			}
+			out[e] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.wrap(err, "find recipients by address")
+		}
+	}
+	return out, nil
+}
+
+// RecipientValue is a custom field's value of a recipient, as an import
+// writes it.
+type RecipientValue struct {
+	RecipientID int64
 	simplesender.FieldValue
 }
 
-// SetValuesByEmail writes vals for owner's recipients by address (compared
-// in lower case), replacing the values they had, a few hundred per
-// statement. The fields must be owner's (the caller checked).
-func (s *Store) SetValuesByEmail(ctx context.Context, owner int64, vals []EmailValue) error {
+// SetValues writes vals of owner's recipients, replacing the values they
+// had, a few hundred per statement. The recipients and fields must be
+// owner's (the caller checked), each (recipient, field) once.
+func (s *Store) SetValues(ctx context.Context, owner int64, vals []RecipientValue) error {
+	if len(vals) == 0 {
+		return nil
+	}
 	for len(vals) > 0 {
-		chunk := vals[:min(len(vals), 300)]
+		chunk := vals[:min(len(vals), 250)]
 		vals = vals[len(chunk):]
-		args := make([]any, 0, 4*len(chunk)+1)
+		args := make([]any, 0, 4*len(chunk))
 		for _, v := range chunk {
-			args = append(args, strings.ToLower(v.Email), strconv.FormatInt(v.FieldID, 10), v.Value, numArg(v.FieldValue))
+			args = append(args, v.RecipientID, v.FieldID, v.Value, numValue(v.FieldValue))
 		}
-		args = append(args, owner)
-		// ORDER BY: rows in one statement must not conflict twice on
-		// PostgreSQL, and the caller sends each (address, field) once.
-		_, err := s.exec(ctx, `INSERT INTO recipient_values (recipient_id, field_id, value, num)
-			SELECT r.id, CAST(v.column2 AS BIGINT), v.column3, CAST(v.column4 AS DOUBLE PRECISION)
-			FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(chunk)), ", ")+`) AS v
-			JOIN recipients r ON r.owner_id = ? AND r.email_norm = v.column1 WHERE 1 = 1
-			ON CONFLICT (recipient_id, field_id) DO UPDATE SET value = excluded.value, num = excluded.num`, args...)
+		_, err := s.exec(ctx, `INSERT INTO recipient_values (recipient_id, field_id, value, num) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(chunk)), ", ")+
+			` ON CONFLICT (recipient_id, field_id) DO UPDATE SET value = excluded.value, num = excluded.num`, args...)
 		if err != nil {
-			return s.wrap(err, "set values by address")
+			return s.wrap(err, "set values")
 		}
 	}
 	return s.touch(ctx, nil, owner)
 }
 
-// EmailTag is a tag for the owner's recipient with an address.
-type EmailTag struct {
-	Email, Tag string
+// RecipientTag is a tag for a recipient.
+type RecipientTag struct {
+	RecipientID int64
+	Tag         string
 }
 
-// TagByEmail gives owner's recipients the tags of tags by address, a few
-// hundred per statement; tags they have stay.
-func (s *Store) TagByEmail(ctx context.Context, owner int64, tags []EmailTag) error {
+// AddTags gives owner's recipients the tags of tags, a few hundred per
+// statement; tags they have stay. The recipients must be owner's (the
+// caller checked).
+func (s *Store) AddTags(ctx context.Context, owner int64, tags []RecipientTag) error {
+	if len(tags) == 0 {
+		return nil
+	}
 	for len(tags) > 0 {
-		chunk := tags[:min(len(tags), 400)]
+		chunk := tags[:min(len(tags), 300)]
 		tags = tags[len(chunk):]
-		args := make([]any, 0, 2*len(chunk)+1)
+		args := make([]any, 0, 3*len(chunk))
 		for _, t := range chunk {
-			args = append(args, strings.ToLower(t.Email), t.Tag)
+			args = append(args, t.RecipientID, owner, t.Tag)
 		}
-		args = append(args, owner)
-		_, err := s.exec(ctx, `INSERT INTO recipient_tags (recipient_id, owner_id, tag)
-			SELECT r.id, r.owner_id, v.column2 FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?), ", len(chunk)), ", ")+`) AS v
-			JOIN recipients r ON r.owner_id = ? AND r.email_norm = v.column1 WHERE 1 = 1 ON CONFLICT DO NOTHING`, args...)
+		_, err := s.exec(ctx, `INSERT INTO recipient_tags (recipient_id, owner_id, tag) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(chunk)), ", ")+` ON CONFLICT DO NOTHING`, args...)
 		if err != nil {
-			return s.wrap(err, "tag by address")
+			return s.wrap(err, "add tags")
 		}
 	}
 	return s.touch(ctx, nil, owner)
