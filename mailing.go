@@ -17,7 +17,11 @@ type Recipient struct {
 	MiddleName string
 	Comment    string
 	// Tags are the recipient's tags, sorted, when the reader loaded them.
-	Tags      []string
+	Tags []string
+	// Fields are the recipient's custom field values by key, in their
+	// stored form (see CanonicalValue), when the reader loaded them. On a
+	// change, nil leaves the values as they are; an empty value removes one.
+	Fields    map[string]string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -9,6 +9,11 @@
 //	go run ./cmd/importbench -n 1000000 -encoding windows-1251 -again
 //	go run ./cmd/importbench -n 100000 -db 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
 //
+// With -fields the owner has three custom fields (text, number, date) and
+// the file three more columns that map to them, and a tags column:
+//
+//	go run ./cmd/importbench -n 100000 -fields
+//
 // With -db pointing at a PostgreSQL server it creates (and afterwards drops)
 // a fresh database there; without it, a SQLite file in a temporary folder.
 package main
@@ -16,6 +21,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -27,7 +33,9 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 
+	"simplesender"
 	"simplesender/internal/benchrig"
+	"simplesender/internal/store"
 )
 
 func main() {
@@ -37,21 +45,22 @@ func main() {
 	enc := flag.String("encoding", "utf-8", "encoding of the file: utf-8 or windows-1251")
 	again := flag.Bool("again", false, "import the same file a second time (with --update) and measure that too")
 	keep := flag.Bool("keep", false, "keep the temporary folder and database")
+	fields := flag.Bool("fields", false, "three custom fields (text, number, date) and a tags column in the file")
 	flag.Parse()
-	if err := run(*n, *dbURL, *bin, *enc, *again, *keep); err != nil {
+	if err := run(*n, *dbURL, *bin, *enc, *again, *keep, *fields); err != nil {
 		fmt.Fprintln(os.Stderr, "importbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, admin, bin, enc string, again, keep bool) error {
+func run(n int, admin, bin, enc string, again, keep, fields bool) error {
 	dir, bin, remove, err := benchrig.Workdir("ssimport-", bin, keep)
 	if err != nil {
 		return err
 	}
 	defer remove()
 	file := filepath.Join(dir, "recipients.csv")
-	size, err := writeFile(file, n, enc == "windows-1251")
+	size, err := writeFile(file, n, enc == "windows-1251", fields)
 	if err != nil {
 		return err
 	}
@@ -67,7 +76,12 @@ func run(n int, admin, bin, enc string, again, keep bool) error {
 	if out, err := admCmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("create-admin: %v\n%s", err, out)
 	}
-	fmt.Printf("file: %d rows, %.1f MiB, %s; database: %s\n", n, float64(size)/(1<<20), enc, engine)
+	if fields {
+		if err := defineFields(dbURL, "owner@example.com"); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("file: %d rows, %.1f MiB, %s; database: %s; custom fields: %v\n", n, float64(size)/(1<<20), enc, engine, fields)
 	if err := measure(bin, env, n, "first import", "imported: "+fmt.Sprint(n), "--email", "owner@example.com", "--quiet", file); err != nil {
 		return err
 	}
@@ -98,7 +112,7 @@ func measure(bin string, env []string, n int, label, want string, args ...string
 
 // writeFile writes n rows with a header, ; between cells and CRLF line
 // ends, and returns its size.
-func writeFile(path string, n int, cp1251 bool) (int64, error) {
+func writeFile(path string, n int, cp1251, fields bool) (int64, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, err
@@ -118,12 +132,21 @@ func writeFile(path string, n int, cp1251 bool) (int64, error) {
 		_, err := w.WriteString(s)
 		return err
 	}
-	if err := line("Электронная почта;Фамилия;Имя;Отчество;Комментарий\r\n"); err != nil {
+	header := "Электронная почта;Фамилия;Имя;Отчество;Комментарий"
+	if fields {
+		header += ";city;orders;since;tags"
+	}
+	if err := line(header + "\r\n"); err != nil {
 		return 0, err
 	}
+	cities := []string{"Москва", "Тверь", "Омск", "Казань", ""}
 	for i := range n {
-		s := fmt.Sprintf("user%07d@example.com;%s;%s;%s;\"клиент №%d; с %d года\"\r\n", i, last[i%len(last)],
+		s := fmt.Sprintf("user%07d@example.com;%s;%s;%s;\"клиент №%d; с %d года\"", i, last[i%len(last)],
 			first[i/len(last)%len(first)], middle[i%len(middle)], i, 2000+i%25)
+		if fields {
+			s += fmt.Sprintf(";%s;%d,%d;%02d.%02d.%d;client, group%d", cities[i%len(cities)], i%1000, i%10, 1+i%28, 1+i%12, 2000+i%25, i%7)
+		}
+		s += "\r\n"
 		if err := line(s); err != nil {
 			return 0, err
 		}
@@ -136,4 +159,27 @@ func writeFile(path string, n int, cp1251 bool) (int64, error) {
 		return 0, err
 	}
 	return st.Size(), nil
+}
+
+// defineFields gives the user with the address email the fields city
+// (text), orders (number) and since (date).
+func defineFields(dbURL, email string) error {
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, err := db.Store().UserByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	for _, f := range []simplesender.Field{{Key: "city", Type: simplesender.FieldText}, {Key: "orders", Type: simplesender.FieldNumber},
+		{Key: "since", Type: simplesender.FieldDate}} {
+		f.OwnerID, f.Name = u.ID, f.Key
+		if err := db.Store().CreateField(ctx, &f); err != nil {
+			return fmt.Errorf("define field %s: %w", f.Key, err)
+		}
+	}
+	return nil
 }

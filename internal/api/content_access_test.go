@@ -37,7 +37,7 @@ var contentScenarios = []contentScenario{
 		want: st6(200, 404, 403, 200, 401, 401), okHas: []string{`"comment":"VIP"`, `"first_name":"Ivan"`, `"email":"{r_email}"`}},
 	{name: "delete a recipient", method: "DELETE", path: "/recipients/{r}", want: st6(204, 404, 403, 204, 401, 401)},
 	{name: "export recipients", method: "GET", path: "/recipients.csv?bom=1",
-		want: st6(200, 200, 200, 200, 401, 401), okHas: []string{"\uFEFFemail,last_name,first_name,middle_name,comment\r\n"}},
+		want: st6(200, 200, 200, 200, 401, 401), okHas: []string{"\uFEFFemail,last_name,first_name,middle_name,comment,tags\r\n"}},
 	{name: "import recipients", method: "POST", path: "/recipients/import", body: "email,first_name\r\n{new_email},Anna\r\n",
 		header: []string{"Content-Type", "text/csv"}, want: st6(200, 200, 403, 200, 401, 401),
 		okHas: []string{`"imported":1`, `"committed":true`, `"separator":","`}},

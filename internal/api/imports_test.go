@@ -146,7 +146,7 @@ func TestImport(t *testing.T) {
 		// Export: the same fields back, neutralised against formulas.
 		f.do(t, req{method: "POST", path: "/recipients", bearer: tok, body: `{"email":"formula@example.com","comment":"=HYPERLINK(\"x\")"}`}).want(t, 201)
 		exp := f.do(t, req{method: "GET", path: "/recipients.csv?separator=%3B", bearer: tok}).want(t, 200)
-		for _, s := range []string{"email;last_name;first_name;middle_name;comment\r\n", "ivan@example.com;Петров;Ваня;Сергеевич;\r\n", `'=HYPERLINK`} {
+		for _, s := range []string{"email;last_name;first_name;middle_name;comment;tags\r\n", "ivan@example.com;Петров;Ваня;Сергеевич;;\r\n", `'=HYPERLINK`} {
 			if !strings.Contains(exp.body, s) {
 				t.Errorf("export lacks %q:\n%s", s, exp.body)
 			}

@@ -60,7 +60,7 @@ func (x *API) listMailingRecipients(w http.ResponseWriter, r *http.Request, u *s
 	total := m.RecipientCount
 	out := list[recipientJSON]{Items: make([]recipientJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(total)}
 	for _, it := range items {
-		out.Items = append(out.Items, recipientOf(it))
+		out.Items = append(out.Items, recipientOf(it, nil))
 	}
 	x.reply(w, http.StatusOK, out)
 	return nil

@@ -19,7 +19,13 @@ import (
 
 var (
 	recipientFields = map[string]schema{"email": str(), "first_name": str(), "last_name": str(), "middle_name": str(), "comment": str(),
-		"tags": arr(str())}
+		"tags": arr(str()), "fields": described(schema{"type": "object", "additionalProperties": schema{"type": []string{"string", "number", "boolean", "null"}}},
+			"Custom field values by key: a number field as a number, a yes/no field as a boolean, text and date (YYYY-MM-DD) fields as strings. "+
+				"On input, a number may also be a string (\"1 234,5\"), a date DD.MM.YYYY, a yes/no true/false/yes/no/да/нет/1/0; null or \"\" removes the value; fields not named keep theirs. "+
+				"422 under fields.KEY for an unknown key or a value that does not fit the type.")}
+	fieldFields = map[string]schema{"key": described(schema{"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"},
+		"The placeholder {{key}} (or {{key|default}}) of messages, the CSV column of imports and exports, the key in a recipient's fields. Not a built-in name (email, name, comment, tags, lists...)."),
+		"name": str(), "type": enumOf(simplesender.FieldTypes)}
 	selectionFields = map[string]schema{"ids": schema{"type": "array", "items": integer(), "maxItems": 1000},
 		"all": boolean(), "q": schema{"type": "string", "maxLength": maxQueryLen}, "list_id": integer(), "tag": str()}
 	audienceFields = map[string]schema{"kind": enum("list", "tag"), "exclude": boolean(), "list_id": integer(), "tag": str()}
@@ -75,8 +81,13 @@ func components() map[string]schema {
 		"RecipientBulkAction": input(with(selectionFields, map[string]schema{"target_list_id": integer(), "set_tag": str()})),
 		"List": object(map[string]schema{"id": integer(), "owner_id": integer(), "name": str(), "members": integer(),
 			"created_at": dateTime(), "updated_at": dateTime()}),
-		"ListInput":         input(map[string]schema{"name": str()}, "name"),
-		"ListList":          listOf(ref("List")),
+		"ListInput": input(map[string]schema{"name": str()}, "name"),
+		"ListList":  listOf(ref("List")),
+		"Field": object(with(fieldFields, map[string]schema{"id": integer(), "owner_id": integer(), "position": integer(),
+			"created_at": dateTime()})),
+		"FieldInput":        input(fieldFields, "key", "type"),
+		"FieldPatch":        input(map[string]schema{"name": str()}, "name"),
+		"FieldList":         object(map[string]schema{"items": arr(ref("Field"))}),
 		"AudienceRule":      object(with(audienceFields, map[string]schema{"list_name": str()})),
 		"AudienceRuleInput": input(audienceFields, "kind"),
 		"MailingAudience": object(map[string]schema{"rules": arr(ref("AudienceRule")), "chosen_count": integer(),
@@ -313,7 +324,7 @@ func operations() map[string]operation {
 			desc: "The e-mail is unique per owner, compared case-insensitively (422 on email otherwise).",
 			body: ref("RecipientInput"), okStatus: 201, ok: ref("Recipient")},
 		"GET /recipients.csv": {tag: "recipients", who: whoUser, summary: "Export recipients as CSV",
-			desc:   "Columns email, last_name, first_name, middle_name, comment; ordered by address. Cells starting with = + - @, a tab or a CR (after any apostrophes) get one more leading apostrophe; the import removes it.",
+			desc:   "Columns email, last_name, first_name, middle_name, comment, tags (separated by \"; \"), then one per custom field named by its key; ordered by address. Cells starting with = + - @, a tab or a CR (after any apostrophes) get one more leading apostrophe; the import removes it.",
 			params: []param{bomParam, separatorParam, ownerParam}, ok: str(), okType: "text/csv"},
 		"POST /recipients/bulk/count": {tag: "recipients", who: whoUser, summary: "Count a selection of the caller's recipients",
 			desc: "What a bulk delete or export of the same body would cover: the caller's own recipients among ids (at most 1000; others' ids select nothing), " +
@@ -382,10 +393,21 @@ func operations() map[string]operation {
 		"GET /lists/{id}/recipients": {tag: "lists", who: whoUser, summary: "The members of a list, page by page, as GET /recipients",
 			params: append(listParams(recipientSorts), query("tag", "Only the members with this tag.", str())), ok: ref("RecipientList")},
 
+		"GET /fields": {tag: "fields", who: whoUser, summary: "List custom fields in their order (staff: everyone's)",
+			params: []param{ownerParam}, ok: ref("FieldList")},
+		"POST /fields": {tag: "fields", who: whoAuthor, summary: "Define a custom field of recipients",
+			desc: "Types text, number, date and bool (yes/no). Keys are unique per owner (422 on key otherwise); at most 50 fields per user (422 on key). " +
+				"The key and the type cannot change later.",
+			body: ref("FieldInput"), okStatus: 201, ok: ref("Field")},
+		"GET /fields/{id}":   {tag: "fields", who: whoUser, summary: "One custom field (ETag, If-None-Match)", ok: ref("Field")},
+		"PATCH /fields/{id}": {tag: "fields", who: whoOwner, summary: "Rename a custom field (its key and type stay)", body: ref("FieldPatch"), ok: ref("Field")},
+		"DELETE /fields/{id}": {tag: "fields", who: whoOwner, summary: "Delete a custom field with every recipient's value of it",
+			desc: "Messages that name it render its default (or nothing).", okStatus: 204},
+
 		"GET /messages": {tag: "messages", who: whoUser, summary: "List messages (staff: everyone's)",
 			params: listParams(messageSorts), ok: ref("MessageList")},
 		"POST /messages": {tag: "messages", who: whoAuthor, summary: "Add a message",
-			desc: "Placeholders {{first_name}}, {{last_name}}, {{middle_name}}, {{full_name}}, {{email}}; a broken placeholder is 422.",
+			desc: "Placeholders {{first_name}}, {{last_name}}, {{middle_name}}, {{full_name}}, {{email}}, {{unsubscribe_url}} and the keys of the caller's custom fields ({{city}}), each with an optional default ({{city|Moscow}}); a broken or unknown placeholder is 422.",
 			body: ref("MessageInput"), okStatus: 201, ok: ref("Message")},
 		"GET /messages/{id}":    {tag: "messages", who: whoUser, summary: "One message (ETag, If-None-Match)", ok: ref("Message")},
 		"PATCH /messages/{id}":  {tag: "messages", who: whoOwner, summary: "Change a message (absent fields keep their value)", body: ref("MessagePatch"), ok: ref("Message")},

@@ -105,7 +105,7 @@ func TestSchemaValidator(t *testing.T) {
 		name, schema, body string
 		ok                 bool
 	}{
-		{"a valid recipient", "Recipient", `{"id":1,"owner_id":2,"email":"a@b.cd","first_name":"","last_name":"","middle_name":"","comment":"","tags":["vip"],"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}`, true},
+		{"a valid recipient", "Recipient", `{"id":1,"owner_id":2,"email":"a@b.cd","first_name":"","last_name":"","middle_name":"","comment":"","tags":["vip"],"fields":{"city":"Moscow","age":42,"vip":true},"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}`, true},
 		{"a missing field", "Recipient", `{"id":1,"owner_id":2,"first_name":"","last_name":"","middle_name":"","comment":"","created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}`, false},
 		{"an undocumented field", "Stats", `{"mailings_total":1,"mailings_active":0,"recipients_unique":0,"messages_sent":0,"attempts_success":0,"attempts_failure":0,"extra":1}`, false},
 		{"a string for an integer", "Counts", `{"sent":"1","failed":0,"pending":0,"unknown":0,"cancelled":0,"suppressed":0,"bounced":0,"complained":0}`, false},

@@ -17,17 +17,31 @@ type recipientJSON struct {
 	MiddleName string   `json:"middle_name"`
 	Comment    string   `json:"comment"`
 	Tags       []string `json:"tags"`
-	CreatedAt  string   `json:"created_at"`
-	UpdatedAt  string   `json:"updated_at"`
+	// Fields are the custom field values by key, typed.
+	Fields    map[string]any `json:"fields"`
+	CreatedAt string         `json:"created_at"`
+	UpdatedAt string         `json:"updated_at"`
 }
 
-func recipientOf(r *simplesender.Recipient) recipientJSON {
+// recipientOf is r as the API shows it, its custom field values typed by
+// types (the owner's field types by key).
+func recipientOf(r *simplesender.Recipient, types map[string]simplesender.FieldType) recipientJSON {
 	out := recipientJSON{ID: r.ID, OwnerID: r.OwnerID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
-		MiddleName: r.MiddleName, Comment: r.Comment, Tags: r.Tags, CreatedAt: timeJSON(r.CreatedAt), UpdatedAt: timeJSON(r.UpdatedAt)}
+		MiddleName: r.MiddleName, Comment: r.Comment, Tags: r.Tags, Fields: typedValues(r.Fields, types),
+		CreatedAt: timeJSON(r.CreatedAt), UpdatedAt: timeJSON(r.UpdatedAt)}
 	if out.Tags == nil {
 		out.Tags = []string{}
 	}
 	return out
+}
+
+// oneRecipient is rec as the API shows it, with its field types.
+func (x *API) oneRecipient(r *http.Request, u *simplesender.User, rec *simplesender.Recipient) (recipientJSON, error) {
+	types, err := x.fieldTypes(r, u, rec)
+	if err != nil {
+		return recipientJSON{}, err
+	}
+	return recipientOf(rec, types[rec.OwnerID]), nil
 }
 
 // recipientInput is the body of POST and PATCH /recipients: a nil field is
@@ -40,10 +54,14 @@ type recipientInput struct {
 	Comment    *string `json:"comment"`
 	// Tags, when present, replace the recipient's tags.
 	Tags *[]string `json:"tags"`
+	// Fields set the custom field values they name (null or "" removes
+	// one); the others stay.
+	Fields map[string]any `json:"fields"`
 }
 
-// apply sets the present fields on r.
-func (in recipientInput) apply(r *simplesender.Recipient) {
+// apply sets the present fields on r. Errors: Invalid for a custom field
+// value that is an array or an object.
+func (in recipientInput) apply(r *simplesender.Recipient) error {
 	set := func(dst *string, v *string) {
 		if v != nil {
 			*dst = *v
@@ -58,6 +76,18 @@ func (in recipientInput) apply(r *simplesender.Recipient) {
 	if in.Tags != nil {
 		r.Tags = append([]string{}, *in.Tags...)
 	}
+	r.Fields = nil // absent: kept
+	if in.Fields != nil {
+		r.Fields = make(map[string]string, len(in.Fields))
+		for k, v := range in.Fields {
+			t, err := valueText(k, v)
+			if err != nil {
+				return err
+			}
+			r.Fields[k] = t
+		}
+	}
+	return nil
 }
 
 // recipientSorts are the fields a recipient list may be sorted by.
@@ -79,9 +109,13 @@ func (x *API) listRecipients(w http.ResponseWriter, r *http.Request, u *simplese
 	if err != nil {
 		return err
 	}
+	types, err := x.fieldTypes(r, u, items...)
+	if err != nil {
+		return err
+	}
 	out := list[recipientJSON]{Items: make([]recipientJSON, 0, len(items)), Total: total, Page: p.Page, PerPage: p.PerPage, Pages: p.pages(total)}
 	for _, it := range items {
-		out.Items = append(out.Items, recipientOf(it))
+		out.Items = append(out.Items, recipientOf(it, types[it.OwnerID]))
 	}
 	x.reply(w, http.StatusOK, out)
 	return nil
@@ -99,12 +133,18 @@ func (x *API) createRecipient(w http.ResponseWriter, r *http.Request, u *simples
 		return simplesender.Invalid(map[string]string{"email": "error.required"})
 	}
 	rec := &simplesender.Recipient{}
-	in.apply(rec)
+	if err := in.apply(rec); err != nil {
+		return err
+	}
 	if err := x.app.CreateRecipient(r.Context(), as(u), rec); err != nil {
 		return err
 	}
+	out, err := x.oneRecipient(r, u, rec)
+	if err != nil {
+		return err
+	}
 	created(w, "/recipients/", rec.ID)
-	x.reply(w, http.StatusCreated, recipientOf(rec))
+	x.reply(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -114,7 +154,11 @@ func (x *API) getRecipient(w http.ResponseWriter, r *http.Request, u *simplesend
 	if err != nil {
 		return err
 	}
-	x.replyObject(w, r, recipientOf(rec))
+	out, err := x.oneRecipient(r, u, rec)
+	if err != nil {
+		return err
+	}
+	x.replyObject(w, r, out)
 	return nil
 }
 
@@ -130,14 +174,20 @@ func (x *API) patchRecipient(w http.ResponseWriter, r *http.Request, u *simplese
 	if err != nil {
 		return err
 	}
-	in.apply(rec)
+	if err := in.apply(rec); err != nil {
+		return err
+	}
 	if err := x.app.UpdateRecipient(r.Context(), as(u), rec); err != nil {
 		return err
 	}
 	if rec, err = x.app.GetRecipient(r.Context(), as(u), id); err != nil {
 		return err
 	}
-	x.reply(w, http.StatusOK, recipientOf(rec))
+	out, err := x.oneRecipient(r, u, rec)
+	if err != nil {
+		return err
+	}
+	x.reply(w, http.StatusOK, out)
 	return nil
 }
 

@@ -102,6 +102,12 @@ func (x *API) routeTable() []route {
 		{"DELETE /lists/{id}", user, byID(x.deleteList)},
 		{"GET /lists/{id}/recipients", user, byID(x.listListRecipients)},
 
+		{"GET /fields", user, x.listFields},
+		{"POST /fields", user, x.createField},
+		{"GET /fields/{id}", user, byID(x.getField)},
+		{"PATCH /fields/{id}", user, byID(x.patchField)},
+		{"DELETE /fields/{id}", user, byID(x.deleteField)},
+
 		{"GET /messages", user, x.listMessages},
 		{"POST /messages", user, x.createMessage},
 		{"GET /messages/{id}", user, byID(x.getMessage)},

@@ -70,17 +70,24 @@ func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f stor
 	if err != nil {
 		return nil, 0, err
 	}
-	return out, n, a.DB.Store().LoadTags(ctx, out)
+	if err := a.DB.Store().LoadTags(ctx, out); err != nil {
+		return nil, 0, err
+	}
+	return out, n, a.loadValues(ctx, out)
 }
 
-// GetRecipient returns a recipient the actor may see, with its tags.
+// GetRecipient returns a recipient the actor may see, with its tags and
+// custom field values.
 // Errors: NotFound.
 func (a *App) GetRecipient(ctx context.Context, ac *Actor, id int64) (*simplesender.Recipient, error) {
 	r, err := getFor(ctx, ac, id, a.DB.Store().RecipientByID)
 	if err != nil {
 		return nil, err
 	}
-	return r, a.DB.Store().LoadTags(ctx, []*simplesender.Recipient{r})
+	if err := a.DB.Store().LoadTags(ctx, []*simplesender.Recipient{r}); err != nil {
+		return nil, err
+	}
+	return r, a.loadValues(ctx, []*simplesender.Recipient{r})
 }
 
 func validateRecipient(r *simplesender.Recipient) error {
@@ -116,19 +123,27 @@ func conflictEmail(err error) error {
 	return err
 }
 
-// CreateRecipient adds a recipient for the actor, with r.Tags. Errors: Invalid (also for
-// an address the actor already has), Forbidden (managers).
+// CreateRecipient adds a recipient for the actor, with r.Tags and the
+// custom field values r.Fields (by key; see simplesender.CanonicalValue).
+// Errors: Invalid (also for an address the actor already has, and per
+// value under "fields.KEY"), Forbidden (managers).
 func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Recipient) error {
 	if err := authorize(ac, ActCreate, ac.id()); err != nil {
 		return err
 	}
-	if err := validateRecipient(r); err != nil {
+	set, _, err := a.checkRecipient(ctx, ac.id(), r)
+	if err != nil {
 		return err
 	}
 	r.OwnerID = ac.id()
 	return a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := conflictEmail(s.CreateRecipient(ctx, r)); err != nil {
 			return err
+		}
+		if len(set) > 0 {
+			if err := s.SetRecipientValues(ctx, r.OwnerID, r.ID, set, nil); err != nil {
+				return err
+			}
 		}
 		if r.Tags == nil {
 			return nil
@@ -137,8 +152,11 @@ func (a *App) CreateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 	})
 }
 
-// UpdateRecipient saves recipient r (and its tags unless r.Tags is nil): the actor's, or for admins anyone's
-// (recorded, see authorize). Errors: Invalid, NotFound, Forbidden (managers).
+// UpdateRecipient saves recipient r (and its tags unless r.Tags is nil; the
+// custom field values named in r.Fields, an empty one removed, the others
+// kept): the actor's, or for admins anyone's (recorded, see authorize).
+// Nothing is saved when anything is invalid. Errors: Invalid, NotFound,
+// Forbidden (managers).
 func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Recipient) error {
 	cur, err := a.GetRecipient(ctx, ac, r.ID)
 	if err != nil {
@@ -147,13 +165,19 @@ func (a *App) UpdateRecipient(ctx context.Context, ac *Actor, r *simplesender.Re
 	if err := authorize(ac, ActEdit, cur.OwnerID); err != nil {
 		return err
 	}
-	if err := validateRecipient(r); err != nil {
+	set, remove, err := a.checkRecipient(ctx, cur.OwnerID, r)
+	if err != nil {
 		return err
 	}
 	r.OwnerID = cur.OwnerID
 	return a.DB.InTx(ctx, func(s *store.Store) error {
 		if err := conflictEmail(s.UpdateRecipient(ctx, cur.OwnerID, r)); err != nil {
 			return err
+		}
+		if len(set) > 0 || len(remove) > 0 {
+			if err := s.SetRecipientValues(ctx, cur.OwnerID, r.ID, set, remove); err != nil {
+				return err
+			}
 		}
 		if r.Tags != nil { // nil: the caller did not send tags, they stay
 			if err := s.SetRecipientTags(ctx, cur.OwnerID, r.ID, r.Tags); err != nil {
@@ -204,7 +228,11 @@ func (a *App) GetMessage(ctx context.Context, ac *Actor, id int64) (*simplesende
 // HTML and the text are generated from the Markdown: what was in the
 // generated fields is replaced. An empty Format is FormatText. Errors:
 // Invalid, with per-field keys and arguments.
-func ValidateMessage(m *simplesender.Message) error {
+func ValidateMessage(m *simplesender.Message) error { return validateMessage(m, nil) }
+
+// validateMessage is ValidateMessage that also accepts the placeholders of
+// the custom field keys custom accepts.
+func validateMessage(m *simplesender.Message, custom func(string) bool) error {
 	m.Subject = strings.TrimSpace(m.Subject)
 	m.BodyText = strings.ReplaceAll(m.BodyText, "\r\n", "\n")
 	m.BodyHTML = strings.TrimSpace(strings.ReplaceAll(m.BodyHTML, "\r\n", "\n"))
@@ -236,17 +264,17 @@ func ValidateMessage(m *simplesender.Message) error {
 	if len(f) > 0 {
 		return f.Err()
 	}
-	return makeBodies(m, source)
+	return makeBodies(m, source, custom)
 }
 
 // makeBodies generates what m's format generates (the HTML of Markdown, the
 // text of HTML), checks the HTML and parses the placeholders of what is
 // sent; errors name source, the body the author wrote.
-func makeBodies(m *simplesender.Message, source string) error {
+func makeBodies(m *simplesender.Message, source string, custom func(string) bool) error {
 	if m.Format == simplesender.FormatMarkdown {
 		// Placeholders are checked in the Markdown, so that an error's line
 		// is the author's.
-		if _, err := render.ParseMessage(m.Subject, m.BodyMarkdown, ""); err != nil {
+		if _, err := render.ParseMessageWith(m.Subject, m.BodyMarkdown, "", custom); err != nil {
 			return renameField(err, "body_text", "body_markdown")
 		}
 		m.BodyHTML = strings.TrimSpace(content.Markdown(m.BodyMarkdown))
@@ -266,7 +294,7 @@ func makeBodies(m *simplesender.Message, source string) error {
 		}
 	}
 	if m.Format != simplesender.FormatText {
-		if _, err := render.ParseMessage(m.Subject, "", m.BodyHTML); err != nil {
+		if _, err := render.ParseMessageWith(m.Subject, "", m.BodyHTML, custom); err != nil {
 			return renameField(err, "body_html", source)
 		}
 		m.BodyText = content.Text(m.BodyHTML)
@@ -277,7 +305,7 @@ func makeBodies(m *simplesender.Message, source string) error {
 	if m.Format != simplesender.FormatMarkdown {
 		m.BodyMarkdown = ""
 	}
-	if _, err := render.ParseMessage(m.Subject, m.BodyText, m.BodyHTML); err != nil {
+	if _, err := render.ParseMessageWith(m.Subject, m.BodyText, m.BodyHTML, custom); err != nil {
 		return err
 	}
 	return nil
@@ -319,7 +347,11 @@ func (a *App) CreateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 	if err := authorize(ac, ActCreate, ac.id()); err != nil {
 		return err
 	}
-	if err := ValidateMessage(m); err != nil {
+	keys, err := a.fieldKeys(ctx, ac.id())
+	if err != nil {
+		return err
+	}
+	if err := validateMessage(m, keys); err != nil {
 		return err
 	}
 	m.OwnerID = ac.id()
@@ -337,7 +369,11 @@ func (a *App) UpdateMessage(ctx context.Context, ac *Actor, m *simplesender.Mess
 	if err := authorize(ac, ActEdit, cur.OwnerID); err != nil {
 		return err
 	}
-	if err := ValidateMessage(m); err != nil {
+	keys, err := a.fieldKeys(ctx, cur.OwnerID)
+	if err != nil {
+		return err
+	}
+	if err := validateMessage(m, keys); err != nil {
 		return err
 	}
 	m.OwnerID, m.CreatedAt = cur.OwnerID, cur.CreatedAt
@@ -394,12 +430,15 @@ func (a *App) PreviewMessage(ctx context.Context, ac *Actor, id, rid int64) (*Pr
 		if r, err = a.DB.Store().RecipientByID(ctx, m.OwnerID, rid); err != nil {
 			return nil, err
 		}
+		if err := a.loadValues(ctx, []*simplesender.Recipient{r}); err != nil {
+			return nil, err
+		}
 	}
-	pm, err := render.ParseMessage(m.Subject, m.BodyText, m.BodyHTML)
+	pm, err := render.ParseMessageWith(m.Subject, m.BodyText, m.BodyHTML, render.AnyCustom)
 	if err != nil {
 		return nil, err
 	}
-	f := &render.Fields{Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, MiddleName: r.MiddleName}
+	f := &render.Fields{Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, MiddleName: r.MiddleName, Custom: r.Fields}
 	p := &Preview{Subject: pm.Subject.String(f, false), Text: pm.Text.String(f, false), Recipient: r}
 	if pm.HTML != nil {
 		p.HTML = pm.HTML.String(f, true)

@@ -16,6 +16,9 @@ type ImportPreview struct {
 	Rows   []ImportPreviewRow
 	// More is set when the file has rows beyond those shown.
 	More bool
+	// CustomFields are the owner's custom fields, in order: what a column
+	// may map to besides the built-in fields.
+	CustomFields []*simplesender.Field
 }
 
 // ImportPreviewRow is one row of a preview.
@@ -23,6 +26,8 @@ type ImportPreviewRow struct {
 	Line int
 	// Recipient holds the values as they would be saved.
 	Recipient simplesender.Recipient
+	// Lists are the names of the lists the row's lists column puts it on.
+	Lists []string
 	// Exists is set when the owner already has this address.
 	Exists bool
 	// Fields maps a field to a message key for each problem (nil: the row
@@ -49,7 +54,14 @@ func (a *App) previewFile(ctx context.Context, owner int64, src io.Reader, o csv
 		n = 20
 	}
 	n = min(n, 1000)
-	rd, err := csvio.NewReader(src, o)
+	sch, err := a.loadImportSchema(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	if err := sch.checkMapping(o.Mapping); err != nil {
+		return nil, err
+	}
+	rd, err := csvio.NewReader(src, sch.options(o))
 	if err != nil {
 		return nil, fileError(err)
 	}
@@ -65,8 +77,12 @@ func (a *App) previewFile(ctx context.Context, owner int64, src io.Reader, o csv
 			p.More = true
 			break
 		}
-		r, problems := importRow(rec)
-		p.Rows = append(p.Rows, ImportPreviewRow{Line: rec.Line, Recipient: r, Fields: problems})
+		r, x, problems := importRow(rec, sch)
+		row := ImportPreviewRow{Line: rec.Line, Recipient: r, Fields: problems}
+		for _, id := range x.lists {
+			row.Lists = append(row.Lists, sch.listName(id))
+		}
+		p.Rows = append(p.Rows, row)
 		if norm := lower(r.Email); problems == nil && !seen[norm] {
 			seen[norm] = true
 			valid = append(valid, &r)
@@ -74,6 +90,9 @@ func (a *App) previewFile(ctx context.Context, owner int64, src io.Reader, o csv
 		}
 	}
 	p.Format = rd.Format()
+	for _, f := range sch.sorted() {
+		p.CustomFields = append(p.CustomFields, f)
+	}
 	have, err := a.DB.Store().MatchRecipients(ctx, owner, valid, nil)
 	if err != nil {
 		return nil, err

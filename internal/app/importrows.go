@@ -23,7 +23,8 @@ type importBatch struct {
 	cols   []store.RecipientColumn
 	listID int64 // every row goes on this list (0: none)
 	rows   []*simplesender.Recipient
-	lines  []int // the line of each row
+	extras []importExtra // the lists and custom field values of each row
+	lines  []int         // the line of each row
 	write  []*simplesender.Recipient
 	// suppressed is told each row whose address is suppressed for the
 	// owner, once its batch is done.
@@ -87,6 +88,9 @@ func (b *importBatch) flush(ctx context.Context, c *ImportCounts) (bool, error) 
 				return err
 			}
 		}
+		if err := b.writeExtras(ctx, s, have); err != nil {
+			return err
+		}
 		if b.listID != 0 {
 			emails := make([]string, len(b.rows))
 			for i, r := range b.rows {
@@ -110,7 +114,7 @@ func (b *importBatch) flush(ctx context.Context, c *ImportCounts) (bool, error) 
 		err = b.a.DB.InTx(ctx, run)
 	}
 	rows, lines := b.rows, b.lines
-	b.rows, b.lines = b.rows[:0], b.lines[:0]
+	b.rows, b.lines, b.extras = b.rows[:0], b.lines[:0], b.extras[:0]
 	if err != nil {
 		return false, err
 	}
@@ -153,8 +157,10 @@ func mappedColumns(m []csvio.Field) []store.RecipientColumn {
 }
 
 // importRow turns a record into a recipient, checked as CreateRecipient
-// checks one, and returns its problems by field (nil when it is valid).
-func importRow(rec csvio.Record) (simplesender.Recipient, simplesender.FieldErrors) {
+// checks one, with its tags, lists and custom field values (see
+// importSchema.extras), and returns its problems by field (nil when it is
+// valid).
+func importRow(rec csvio.Record, sch *importSchema) (simplesender.Recipient, importExtra, simplesender.FieldErrors) {
 	r := simplesender.Recipient{Email: rec.Email, LastName: rec.LastName, FirstName: rec.FirstName,
 		MiddleName: rec.MiddleName, Comment: rec.Comment}
 	r.Normalize()
@@ -186,7 +192,11 @@ func importRow(rec csvio.Record) (simplesender.Recipient, simplesender.FieldErro
 	for k, v := range names {
 		add(k, v)
 	}
-	return r, f
+	var x importExtra
+	if sch != nil {
+		x = sch.extras(rec, &r, add)
+	}
+	return r, x, f
 }
 
 // shorten makes a cell fit to show in a report: no control characters, at

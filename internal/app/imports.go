@@ -81,7 +81,8 @@ type ImportRowError struct {
 	Line  int    `json:"line"`  // line of the file where the row starts
 	Email string `json:"email"` // the row's e-mail cell, shortened, to recognise it by
 	// Fields maps a field (email, last_name, first_name, middle_name,
-	// comment, or "row" for the row as a whole) to a message key.
+	// comment, tags, lists, fields.KEY for a custom field, or "row" for the
+	// row as a whole) to a message key.
 	Fields map[string]string `json:"fields"`
 }
 
@@ -182,8 +183,16 @@ func (a *App) importFile(ctx context.Context, owner int64, src io.ReadSeeker, o 
 	if err != nil {
 		return nil, simplesender.Errorf("import: %w", err)
 	}
+	sch, err := a.loadImportSchema(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	if err := sch.checkMapping(o.CSV.Mapping); err != nil {
+		return nil, err
+	}
+	o.CSV = sch.options(o.CSV)
 	res := &ImportResult{}
-	repeats, err := checkImport(ctx, src, o, res)
+	repeats, err := checkImport(ctx, src, o, sch, res)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +203,7 @@ func (a *App) importFile(ctx context.Context, owner int64, src io.ReadSeeker, o 
 	if _, err := src.Seek(start, io.SeekStart); err != nil {
 		return res, simplesender.Errorf("import: rewind: %w", err)
 	}
-	err = a.writeImport(ctx, owner, src, o, repeats, res, resume)
+	err = a.writeImport(ctx, owner, src, o, sch, repeats, res, resume)
 	res.Committed = !o.DryRun && res.Imported+res.Updated > 0
 	res.Elapsed = time.Since(started)
 	return res, err
@@ -242,7 +251,7 @@ func fileError(err error) error {
 // checkImport is the first pass: it reads every row, counts and lists the
 // invalid ones, settles the format, and returns the addresses that may
 // repeat (the filter's candidates).
-func checkImport(ctx context.Context, src io.Reader, o ImportOptions, res *ImportResult) (map[string]struct{}, error) {
+func checkImport(ctx context.Context, src io.Reader, o ImportOptions, sch *importSchema, res *ImportResult) (map[string]struct{}, error) {
 	rd, err := csvio.NewReader(src, o.CSV)
 	if err != nil {
 		return nil, fileError(err)
@@ -259,7 +268,7 @@ func checkImport(ctx context.Context, src io.Reader, o ImportOptions, res *Impor
 			return nil, fileError(err)
 		}
 		res.Rows++
-		r, problems := importRow(rec)
+		r, _, problems := importRow(rec, sch)
 		if len(problems) > 0 {
 			res.Invalid++
 			if len(res.Errors) < MaxImportErrors {
@@ -288,7 +297,7 @@ func checkImport(ctx context.Context, src io.Reader, o ImportOptions, res *Impor
 
 // writeImport is the second pass: it reads the file again the way the
 // check settled, and writes the valid rows in batches.
-func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o ImportOptions, repeats map[string]struct{},
+func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o ImportOptions, sch *importSchema, repeats map[string]struct{},
 	res *ImportResult, resume *importResume) error {
 	opts := res.Format.Options()
 	opts.MaxLine = o.CSV.MaxLine
@@ -323,7 +332,7 @@ func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o Imp
 			return fileError(err) // the file changed since the check
 		}
 		done++
-		r, problems := importRow(rec)
+		r, x, problems := importRow(rec, sch)
 		if len(problems) > 0 {
 			continue // counted and listed by the check
 		}
@@ -342,6 +351,7 @@ func (a *App) writeImport(ctx context.Context, owner int64, src io.Reader, o Imp
 			continue // written by an earlier worker
 		}
 		b.rows = append(b.rows, &r)
+		b.extras = append(b.extras, x)
 		b.lines = append(b.lines, rec.Line)
 		if len(b.rows) >= ImportBatch {
 			if err := flush(); err != nil {

@@ -81,15 +81,17 @@ func (a *App) SendTest(ctx context.Context, ac *Actor, id int64, in TestSendInpu
 	if err != nil {
 		return nil, err
 	}
-	pm, err := render.ParseMessage(msg.Subject, msg.BodyText, msg.BodyHTML)
+	pm, err := render.ParseMessageWith(msg.Subject, msg.BodyText, msg.BodyHTML, render.AnyCustom)
 	if err != nil {
 		return nil, err
 	}
 	r := res.Recipient
 	if r == nil {
 		r = sampleRecipient
+	} else if err := a.loadValues(ctx, []*simplesender.Recipient{r}); err != nil {
+		return nil, err
 	}
-	f := &render.Fields{Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, MiddleName: r.MiddleName}
+	f := &render.Fields{Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, MiddleName: r.MiddleName, Custom: r.Fields}
 	mail := mailer.Message{From: a.MailFrom, Subject: a.Bundle.For(lang).T("mailing.test.subject_prefix") + pm.Subject.String(f, false)}
 	if err := a.addTestUnsubscribe(ctx, m.OwnerID, id, pm, f, &mail, msg.Subject, msg.BodyText); err != nil {
 		return nil, err

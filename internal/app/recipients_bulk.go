@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"simplesender"
-	"simplesender/internal/csvio"
 	"simplesender/internal/store"
 )
 
@@ -99,27 +98,7 @@ func (a *App) ExportSelectedRecipients(ctx context.Context, ac *Actor, sel Recip
 	if err != nil {
 		return 0, err
 	}
-	cw := csvio.NewWriter(w, csvio.WriterOptions{BOM: o.BOM, Separator: o.Separator})
-	if err := cw.Write(ExportColumns()...); err != nil {
-		return 0, err
-	}
-	const page = 1000
-	n, after := 0, ""
-	for {
-		list, err := a.DB.Store().SelectedRecipientsAfter(ctx, ac.id(), sel, after, page)
-		if err != nil {
-			return n, err
-		}
-		for _, r := range list {
-			if err := cw.Write(r.Email, r.LastName, r.FirstName, r.MiddleName, r.Comment); err != nil {
-				return n, err
-			}
-			n++
-		}
-		if len(list) < page {
-			break
-		}
-		after = lower(list[len(list)-1].Email)
-	}
-	return n, cw.Flush()
+	return a.exportPages(ctx, ac.id(), w, o, func(after string, limit int) ([]*simplesender.Recipient, error) {
+		return a.DB.Store().SelectedRecipientsAfter(ctx, ac.id(), sel, after, limit)
+	})
 }

@@ -62,7 +62,7 @@ func TestImportExportRecipients(t *testing.T) {
 			{"export to a file", "", []string{"export-recipients", "--email", "owner@example.com", "--bom", "--separator", ";", exported}, 0,
 				nil, []string{"exported 3 recipients of owner@example.com to " + exported}},
 			{"export to stdout", "", []string{"export-recipients", "--email", "owner@example.com"}, 0,
-				[]string{"email,last_name,first_name,middle_name,comment\r\n", "ivan@example.com,Петров,Иван,,\r\n"}, nil},
+				[]string{"email,last_name,first_name,middle_name,comment,tags\r\n", "ivan@example.com,Петров,Иван,,,\r\n"}, nil},
 		}
 		for _, s := range steps {
 			code, out, errOut := run(t, vars, s.stdin, s.args...)

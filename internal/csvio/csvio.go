@@ -20,7 +20,10 @@
 // nothing of the application.
 package csvio
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Encoding names the character encoding of a file.
 type Encoding string
@@ -45,23 +48,72 @@ const (
 	MiddleName Field = "middle_name"
 	FullName   Field = "full_name"
 	Comment    Field = "comment"
+	// Tags: the cell holds tags separated by ";" or ",".
+	Tags Field = "tags"
+	// Lists: the cell names lists separated by ";" or ",".
+	Lists Field = "lists"
 )
 
+// CustomPrefix starts the name of a custom field's Field: "field:city" is
+// the column of the owner's custom field with key "city" (see Custom).
+const CustomPrefix = "field:"
+
+// Custom returns the Field of the custom field with key key.
+func Custom(key string) Field { return Field(CustomPrefix + key) }
+
+// CustomKey returns the key of a custom field's Field, and false for the
+// other fields.
+func (f Field) CustomKey() (string, bool) {
+	k, ok := strings.CutPrefix(string(f), CustomPrefix)
+	return k, ok && validKey(k)
+}
+
+// validKey reports whether k has the form of a custom field's key: a
+// lower-case letter, then up to 39 lower-case letters, digits or "_".
+func validKey(k string) bool {
+	if k == "" || len(k) > 40 || k[0] < 'a' || k[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // Fields returns the fields a column can map to, Ignore first, in the order
-// a mapping form should offer them.
+// a mapping form should offer them; custom fields (see Custom) come after.
 func Fields() []Field {
-	return []Field{Ignore, Email, LastName, FirstName, MiddleName, FullName, Comment}
+	return []Field{Ignore, Email, LastName, FirstName, MiddleName, FullName, Comment, Tags, Lists}
 }
 
 // ParseField returns the Field named s ("" is Ignore), and false for an
-// unknown name.
+// unknown name. Any well-formed custom field name is accepted here; the
+// caller checks that the owner has that field.
 func ParseField(s string) (Field, bool) {
 	for _, f := range Fields() {
 		if string(f) == s {
 			return f, true
 		}
 	}
+	if _, ok := Field(s).CustomKey(); ok {
+		return Field(s), true
+	}
 	return Ignore, false
+}
+
+// SplitList splits a tags or lists cell on ";" and ",", trimmed, without
+// empty parts.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' }) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Message keys of the errors about a file as a whole (see internal/i18n).

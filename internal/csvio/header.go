@@ -21,7 +21,10 @@ var headerNames = map[string]Field{
 	"fullname": FullName, "фио": FullName, "фамилияимяотчество": FullName, "contactname": FullName,
 	// comment
 	"comment": Comment, "comments": Comment, "note": Comment, "notes": Comment, "комментарий": Comment,
-	"комментарии": Comment, "примечание": Comment, "примечания": Comment, "заметка": Comment, "заметки": Comment,
+	"комментарии": Comment,
+	// tags and lists
+	"tags": Tags, "tag": Tags, "теги": Tags, "тег": Tags, "метки": Tags, "метка": Tags,
+	"lists": Lists, "list": Lists, "списки": Lists, "список": Lists, "примечание": Comment, "примечания": Comment, "заметка": Comment, "заметки": Comment,
 }
 
 // normalizeName lower-cases a header cell and drops everything but letters
@@ -48,13 +51,22 @@ func GuessField(header string) Field {
 	return headerNames[normalizeName(header)]
 }
 
-// guessMapping maps each header cell to a field; when two columns name the
-// same field the first one wins and the others are ignored.
-func guessMapping(header []string) []Field {
+// NormalizeHeader returns the form in which header names are compared
+// (lower case, letters and digits only): the key of Options.Names.
+func NormalizeHeader(s string) string { return normalizeName(s) }
+
+// guessMapping maps each header cell to a field, the built-in names first,
+// then extra (normalized names of the owner's custom fields); when two
+// columns name the same field the first one wins and the others are
+// ignored.
+func guessMapping(header []string, extra map[string]Field) []Field {
 	m := make([]Field, len(header))
 	seen := map[Field]bool{}
 	for i, h := range header {
 		f := GuessField(h)
+		if f == Ignore {
+			f = extra[normalizeName(h)]
+		}
 		if f == Ignore || seen[f] {
 			continue
 		}

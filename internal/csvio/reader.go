@@ -36,6 +36,9 @@ type Options struct {
 	// Mapping gives the field of each column by index (missing ones are
 	// ignored); nil guesses it from the header names (see GuessField).
 	Mapping []Field
+	// Names maps more header names, normalized (see NormalizeHeader), to
+	// fields when the mapping is guessed: the owner's custom fields.
+	Names map[string]Field
 	// MaxLine limits a line, and a row spanning lines, in bytes; 0 means
 	// the MaxLine constant.
 	MaxLine int
@@ -71,6 +74,11 @@ type Record struct {
 	FirstName  string
 	MiddleName string
 	Comment    string
+	// Tags and Lists are the cells mapped to Tags and Lists, as written.
+	Tags, Lists string
+	// Values holds the cells of custom fields by key (nil when no column
+	// maps to one).
+	Values map[string]string
 	// Overflow is set when cells beyond the header's columns hold text:
 	// a separator inside a value that should have been quoted, usually.
 	Overflow bool
@@ -197,7 +205,7 @@ func (r *Reader) readHeader(o Options) error {
 	for i, c := range cells {
 		header[i] = strings.TrimSpace(c)
 	}
-	guess := guessMapping(header)
+	guess := guessMapping(header, o.Names)
 	hasHeader := o.Header != HeaderAbsent
 	if o.Header == HeaderAuto && !slices.Contains(guess, Email) && slices.ContainsFunc(header, isAddressLike) {
 		hasHeader = false
@@ -330,6 +338,17 @@ func (r *Reader) record(cells []string, line int) Record {
 			full = unneutralize(c)
 		case Comment:
 			rec.Comment = unneutralize(c)
+		case Tags:
+			rec.Tags = unneutralize(c)
+		case Lists:
+			rec.Lists = unneutralize(c)
+		default:
+			if k, ok := r.format.Mapping[i].CustomKey(); ok {
+				if rec.Values == nil {
+					rec.Values = make(map[string]string, 4)
+				}
+				rec.Values[k] = unneutralize(c)
+			}
 		}
 	}
 	if parts := strings.Fields(full); len(parts) > 0 {

@@ -3,6 +3,7 @@ package csvio
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -81,7 +82,7 @@ func TestReaderFormats(t *testing.T) {
 			if f.Encoding != tt.enc || f.BOM != tt.bom || f.Separator != tt.sep || !slices.Equal(f.Mapping, tt.mapping) {
 				t.Errorf("format = %+v", f)
 			}
-			if len(recs) == 0 || recs[0] != tt.first {
+			if len(recs) == 0 || !reflect.DeepEqual(recs[0], tt.first) {
 				t.Fatalf("records = %+v\nwant first %+v", recs, tt.first)
 			}
 		})
@@ -109,7 +110,7 @@ func TestReaderRows(t *testing.T) {
 	}
 	for i, w := range want {
 		got, err := r.Read()
-		if err != nil || got != w {
+		if err != nil || !reflect.DeepEqual(got, w) {
 			t.Fatalf("record %d = %+v, %v\nwant %+v", i, got, err, w)
 		}
 	}

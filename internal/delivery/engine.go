@@ -347,7 +347,7 @@ func (e *Engine) runFor(ctx context.Context, id int64) *runInfo {
 	ri = &runInfo{}
 	ri.run, ri.err = e.db.RunByID(ctx, id)
 	if ri.err == nil {
-		ri.msg, ri.err = render.ParseMessage(ri.run.Subject, ri.run.BodyText, ri.run.BodyHTML)
+		ri.msg, ri.err = render.ParseMessageWith(ri.run.Subject, ri.run.BodyText, ri.run.BodyHTML, render.AnyCustom)
 		ri.from = e.cfg.From
 		if ri.run.FromEmail != "" {
 			ri.from = mailer.Address{Name: ri.run.FromName, Email: ri.run.FromEmail}
@@ -403,7 +403,7 @@ func (e *Engine) deliver(ctx context.Context, c store.Claimed, buf *buffers) sto
 		o.Status, o.Cause, o.At = simplesender.DeliveryCancelled, simplesender.CauseCancel, e.cfg.Now()
 		return o
 	}
-	f := &render.Fields{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, MiddleName: c.MiddleName}
+	f := &render.Fields{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, MiddleName: c.MiddleName, Custom: c.Values}
 	var token string
 	if e.cfg.Unsubscribe != nil {
 		token = e.cfg.Unsubscribe.Keys.Token(unsubscribe.Target{ID: c.ID, Lang: ri.lang})

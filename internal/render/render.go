@@ -5,7 +5,9 @@
 // it is empty, by "friend". Spaces inside the braces are ignored. The fields
 // are email, first_name, last_name, middle_name and full_name (last, first and
 // middle name joined), and unsubscribe_url: the recipient's own unsubscribe
-// link (a message that does not use it gets a footer with it). Nothing else is reachable: no functions, no loops, no
+// link (a message that does not use it gets a footer with it); and the keys
+// of the owner's custom fields ({{city|Moscow}}), when the caller allows them
+// (ParseWith). Nothing else is reachable: no functions, no loops, no
 // access to the server. Text outside placeholders is copied as is.
 //
 // A template is parsed once when the message is saved, so a broken
@@ -32,6 +34,8 @@ type Fields struct {
 	// UnsubscribeURL is the recipient's unsubscribe link; empty where there
 	// is none (a preview).
 	UnsubscribeURL string
+	// Custom holds the recipient's custom field values by key ({{city}}).
+	Custom map[string]string
 
 	fullName *string // FullName, once computed (a template may use it many times)
 }
@@ -60,7 +64,7 @@ func (f *Fields) get(name string) string {
 	case "unsubscribe_url":
 		return f.UnsubscribeURL
 	}
-	return ""
+	return f.Custom[name]
 }
 
 // Names lists the placeholder fields, for documentation and forms.
@@ -110,8 +114,19 @@ func (e *ParseError) Args() []any {
 
 func (e *ParseError) Error() string { return e.Key + " " + e.Name }
 
-// Parse parses s. Errors are *ParseError.
-func Parse(s string) (*Template, error) {
+// Parse parses s with the built-in placeholders only. Errors are
+// *ParseError.
+func Parse(s string) (*Template, error) { return ParseWith(s, nil) }
+
+// AnyCustom accepts every well-formed custom field key: for rendering a
+// message whose placeholders were checked when it was saved (a field
+// deleted since renders as its default).
+func AnyCustom(name string) bool { return customKey(name) }
+
+// ParseWith parses s; besides the built-in placeholders it accepts the
+// custom field keys for which custom returns true (nil: none). Errors are
+// *ParseError.
+func ParseWith(s string, custom func(string) bool) (*Template, error) {
 	if len(s) > MaxTemplateBytes {
 		return nil, &ParseError{Key: "error.message.too_large"}
 	}
@@ -142,7 +157,7 @@ func Parse(s string) (*Template, error) {
 		if strings.Contains(inner, "{{") || strings.ContainsAny(inner, "\r\n") {
 			return nil, &ParseError{Key: "error.placeholder.unclosed", Name: opening(inner), Line: line, Col: col}
 		}
-		if !known(name) {
+		if !known(name) && !(custom != nil && customKey(name) && custom(name)) {
 			return nil, &ParseError{Key: "error.placeholder.unknown", Name: trim(name), Line: line, Col: col}
 		}
 		if len(def) > maxDefaultLen {
@@ -154,6 +169,20 @@ func Parse(s string) (*Template, error) {
 		t.parts = append(t.parts, part{field: name, def: strings.TrimSpace(def)})
 		rest = rest[i+2+j+2:]
 	}
+}
+
+// customKey reports whether name has the form of a custom field's key.
+func customKey(name string) bool {
+	if name == "" || len(name) > 40 || name[0] < 'a' || name[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func known(name string) bool {
@@ -280,9 +309,16 @@ type Message struct {
 	Subject, Text, HTML *Template
 }
 
-// ParseMessage parses and validates a message's parts, returning per-field
-// errors (subject, body_text, body_html) as KindInvalid.
+// ParseMessage parses and validates a message's parts with the built-in
+// placeholders, returning per-field errors (subject, body_text, body_html)
+// as KindInvalid.
 func ParseMessage(subject, text, htmlBody string) (*Message, error) {
+	return ParseMessageWith(subject, text, htmlBody, nil)
+}
+
+// ParseMessageWith is ParseMessage that also accepts the custom field keys
+// custom accepts (see ParseWith).
+func ParseMessageWith(subject, text, htmlBody string, custom func(string) bool) (*Message, error) {
 	f := simplesender.FieldErrors{}
 	m := &Message{}
 	var err error
@@ -292,14 +328,14 @@ func ParseMessage(subject, text, htmlBody string) (*Message, error) {
 		f.Add(field, pe.Key)
 		args[field] = pe.Args()
 	}
-	if m.Subject, err = Parse(subject); err != nil {
+	if m.Subject, err = ParseWith(subject, custom); err != nil {
 		add("subject", err)
 	}
-	if m.Text, err = Parse(text); err != nil {
+	if m.Text, err = ParseWith(text, custom); err != nil {
 		add("body_text", err)
 	}
 	if htmlBody != "" {
-		if m.HTML, err = Parse(htmlBody); err != nil {
+		if m.HTML, err = ParseWith(htmlBody, custom); err != nil {
 			add("body_html", err)
 		}
 	}

@@ -21,6 +21,9 @@ type Claimed struct {
 	// transaction; "" when it may be sent. A suppressed claim ends as
 	// DeliverySuppressed with no attempt.
 	Suppressed simplesender.SuppressionReason
+	// Values are the recipient's custom field values by key, read in the
+	// claim's transaction (nil: none).
+	Values map[string]string
 }
 
 // QueuePlace is a place in the queue of due deliveries, which is ordered
@@ -83,6 +86,9 @@ func (db *DB) Exchange(ctx context.Context, instance string, now time.Time, outs
 				}
 			}
 			if err := s.markSuppressed(ctx, out); err != nil {
+				return err
+			}
+			if err := s.loadClaimValues(ctx, out); err != nil {
 				return err
 			}
 		}

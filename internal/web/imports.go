@@ -152,6 +152,10 @@ type importPreviewData struct {
 	Lists   []*simplesender.List
 	ListID  int64
 	NewList string
+	// HasTags, HasLists and MappedFields say which columns of the rows
+	// table show tags, lists and custom fields: those the mapping uses.
+	HasTags, HasLists bool
+	MappedFields      []*simplesender.Field
 }
 
 // importColumn is one column of the file in the mapping form.
@@ -267,6 +271,19 @@ func (s *Server) importPreview(w http.ResponseWriter, r *http.Request) {
 			c.Field = f.Mapping[i]
 		}
 		d.Columns = append(d.Columns, c)
+		switch c.Field {
+		case csvio.Tags:
+			d.HasTags = true
+		case csvio.Lists:
+			d.HasLists = true
+		}
+		if k, ok := c.Field.CustomKey(); ok {
+			for _, cf := range pv.CustomFields {
+				if cf.Key == k {
+					d.MappedFields = append(d.MappedFields, cf)
+				}
+			}
+		}
 	}
 	for _, row := range pv.Rows {
 		if row.Fields != nil {

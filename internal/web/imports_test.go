@@ -174,7 +174,7 @@ func TestImportRecipients(t *testing.T) {
 		}
 		r = s.do(t, "active", "GET", "/recipients/export.csv", nil)
 		checkCSV(t, "export", r, "recipients-")
-		if !strings.HasPrefix(r.body, "email,last_name,first_name,middle_name,comment\r\n") ||
+		if !strings.HasPrefix(r.body, "email,last_name,first_name,middle_name,comment,tags\r\n") ||
 			!strings.Contains(r.body, "carl@example.org,Сидоров,Карл,Иванович,") || !strings.Contains(r.body, "'=SUM(A1:A9)") {
 			t.Errorf("export:\n%s", r.body)
 		}

@@ -71,8 +71,9 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 }
 
 type recipientData struct {
-	R     *simplesender.Recipient
-	Lists []*simplesender.List
+	R      *simplesender.Recipient
+	Lists  []*simplesender.List
+	Fields []formField // the owner's custom fields
 	ownership
 }
 
@@ -90,7 +91,8 @@ func (s *Server) recipient(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "", nil)
 		return
 	}
-	s.render(w, r, http.StatusOK, "recipient", &Page{Title: "page.recipient.title", Nav: "recipients", Data: recipientData{x, lists, o}})
+	s.render(w, r, http.StatusOK, "recipient", &Page{Title: "page.recipient.title", Nav: "recipients",
+		Data: recipientData{x, lists, s.recipientFormFields(r, x.OwnerID), o}})
 }
 
 // loadRecipient reads the recipient named in the path, answering 404 when
@@ -105,16 +107,36 @@ var recipientFields = []string{"email", "last_name", "first_name", "middle_name"
 type recipientFormData struct {
 	Action, Cancel string
 	New            bool
+	Fields         []formField // the owner's custom fields, an input each
 }
 
 func recipientForm(x *simplesender.Recipient) map[string]string {
-	return map[string]string{"email": x.Email, "last_name": x.LastName, "first_name": x.FirstName,
+	f := map[string]string{"email": x.Email, "last_name": x.LastName, "first_name": x.FirstName,
 		"middle_name": x.MiddleName, "comment": x.Comment, "tags": strings.Join(x.Tags, ", ")}
+	for k, v := range x.Fields {
+		f["fields."+k] = v
+	}
+	return f
+}
+
+// recipientFormValues reads the recipient form, with an input per custom
+// field of fields.
+func recipientFormValues(r *http.Request, fields []formField) map[string]string {
+	form := formValues(r, recipientFields...)
+	for _, f := range fields {
+		form[f.Name] = r.PostFormValue(f.Name)
+	}
+	return form
 }
 
 func recipientFromForm(f map[string]string) *simplesender.Recipient {
 	r := &simplesender.Recipient{Email: f["email"], LastName: f["last_name"], FirstName: f["first_name"],
-		MiddleName: f["middle_name"], Comment: f["comment"], Tags: []string{}}
+		MiddleName: f["middle_name"], Comment: f["comment"], Tags: []string{}, Fields: map[string]string{}}
+	for k, v := range f {
+		if key, ok := strings.CutPrefix(k, "fields."); ok {
+			r.Fields[key] = v
+		}
+	}
 	// The app checks each tag; a comma separates them.
 	for _, t := range strings.Split(f["tags"], ",") {
 		if strings.TrimSpace(t) != "" {
@@ -130,17 +152,19 @@ func (s *Server) newRecipientForm(w http.ResponseWriter, r *http.Request) {
 	}
 	ret := returnTo(r.URL.Query().Get("return"))
 	s.render(w, r, http.StatusOK, "recipient_form", &Page{Title: "page.recipient_new.title", Nav: "recipients",
-		Form: map[string]string{"return": ret}, Data: recipientFormData{Action: "/recipients", Cancel: or(ret, "/recipients"), New: true}})
+		Form: map[string]string{"return": ret}, Data: recipientFormData{Action: "/recipients", Cancel: or(ret, "/recipients"), New: true,
+			Fields: s.recipientFormFields(r, 0)}})
 }
 
 func (s *Server) createRecipient(w http.ResponseWriter, r *http.Request) {
 	rc := reqCtx(r)
-	form := formValues(r, recipientFields...)
+	fields := s.recipientFormFields(r, 0)
+	form := recipientFormValues(r, fields)
 	form["return"] = returnTo(form["return"])
 	x := recipientFromForm(form)
 	if err := s.app.CreateRecipient(r.Context(), rc.actor(), x); err != nil {
 		s.fail(w, r, err, "recipient_form", &Page{Title: "page.recipient_new.title", Nav: "recipients", Form: form,
-			Data: recipientFormData{Action: "/recipients", Cancel: or(form["return"], "/recipients"), New: true}})
+			Data: recipientFormData{Action: "/recipients", Cancel: or(form["return"], "/recipients"), New: true, Fields: fields}})
 		return
 	}
 	if ret := form["return"]; ret != "" {
@@ -157,7 +181,7 @@ func (s *Server) editRecipientForm(w http.ResponseWriter, r *http.Request) {
 	}
 	self := "/recipients/" + strconv.FormatInt(x.ID, 10)
 	s.render(w, r, http.StatusOK, "recipient_form", &Page{Title: "page.recipient_edit.title", Nav: "recipients",
-		Form: recipientForm(x), Data: recipientFormData{Action: self, Cancel: self}})
+		Form: recipientForm(x), Data: recipientFormData{Action: self, Cancel: self, Fields: s.recipientFormFields(r, x.OwnerID)}})
 }
 
 func (s *Server) updateRecipient(w http.ResponseWriter, r *http.Request) {
@@ -166,13 +190,18 @@ func (s *Server) updateRecipient(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	form := formValues(r, recipientFields...)
+	cur, ok := s.loadRecipient(w, r)
+	if !ok {
+		return
+	}
+	fields := s.recipientFormFields(r, cur.OwnerID)
+	form := recipientFormValues(r, fields)
 	x := recipientFromForm(form)
 	x.ID = id
 	self := "/recipients/" + strconv.FormatInt(id, 10)
 	if err := s.app.UpdateRecipient(r.Context(), rc.actor(), x); err != nil {
 		s.fail(w, r, err, formFor(err, "recipient_form"), &Page{Title: "page.recipient_edit.title", Nav: "recipients", Form: form,
-			Data: recipientFormData{Action: self, Cancel: self}})
+			Data: recipientFormData{Action: self, Cancel: self, Fields: fields}})
 		return
 	}
 	s.redirectFlash(w, r, self, "success", "flash.recipient_saved")

@@ -144,6 +144,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /recipients/{id}/delete", s.authed(s.deleteRecipientForm))
 	mux.Handle("POST /recipients/{id}/delete", s.authed(s.deleteRecipient))
 
+	mux.Handle("GET /fields", s.authed(s.fields))
+	mux.Handle("POST /fields", s.authed(s.createField))
+	mux.Handle("POST /fields/{id}", s.authed(s.renameField))
+	mux.Handle("GET /fields/{id}/delete", s.authed(s.deleteFieldForm))
+	mux.Handle("POST /fields/{id}/delete", s.authed(s.deleteField))
 	mux.Handle("GET /lists", s.authed(s.lists))
 	mux.Handle("POST /lists", s.authed(s.createList))
 	mux.Handle("GET /lists/{id}", s.authed(s.list))
