@@ -1,0 +1,3 @@
+-- Segments: a user's saved filters over their recipients, and segments in
+-- a mailing's audience.
+--
