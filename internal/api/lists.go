@@ -184,8 +184,8 @@ type audienceRuleJSON struct {
 
 // audienceInput is a rule in a mailing's body.
 type audienceInput struct {
-	Kind    string `json:"kind"`
-	Exclude bool   `json:"exclude"`
+	Kind      string `json:"kind"`
+	Exclude   bool   `json:"exclude"`
 	ListID    int64  `json:"list_id"`
 	Tag       string `json:"tag"`
 	SegmentID int64  `json:"segment_id"`

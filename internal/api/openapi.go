@@ -23,7 +23,7 @@ var (
 		"all": boolean(), "q": schema{"type": "string", "maxLength": maxQueryLen}, "list_id": integer(), "tag": str(), "segment_id": integer()}
 	audienceFields = map[string]schema{"kind": enum("list", "tag", "segment"), "exclude": boolean(), "list_id": integer(), "tag": str(),
 		"segment_id": integer()}
-	messageFields  = map[string]schema{"subject": str(),
+	messageFields = map[string]schema{"subject": str(),
 		"format":    described(enumOf(simplesender.MessageFormats), "text (default): body_text, with an optional body_html; html: body_html, body_text is generated from it; markdown: body_markdown, body_html and body_text are generated from it. HTML is refused when a tag is left open or misnested, or for script, form and its controls, frames, objects, on* attributes and javascript: addresses."),
 		"body_text": str(), "body_html": str(), "body_markdown": str()}
 	countsSchema = object(counterProperties())
@@ -73,8 +73,8 @@ func components() map[string]schema {
 		"RecipientBulkAction": input(with(selectionFields, map[string]schema{"target_list_id": integer(), "set_tag": str()})),
 		"List": object(map[string]schema{"id": integer(), "owner_id": integer(), "name": str(), "members": integer(),
 			"created_at": dateTime(), "updated_at": dateTime()}),
-		"ListInput":         input(map[string]schema{"name": str()}, "name"),
-		"ListList":          listOf(ref("List")),
+		"ListInput": input(map[string]schema{"name": str()}, "name"),
+		"ListList":  listOf(ref("List")),
 		"AudienceRule": optional(object(with(audienceFields, map[string]schema{"list_name": str(), "segment_name": str(),
 			"segment": ref("SegmentDefinition")})), "segment_id", "segment_name", "segment"),
 		"SegmentDefinition": segmentDefinitionSchema(),
