@@ -17,7 +17,9 @@ CREATE TABLE segments (
 );
 CREATE UNIQUE INDEX segments_owner_name ON segments (owner_id, name_norm);
 
-CREATE TABLE mailing_audience_new (
+CREATE TABLE mailing_audience_old AS SELECT * FROM mailing_audience;
+DROP TABLE mailing_audience;
+CREATE TABLE mailing_audience (
     mailing_id INTEGER NOT NULL REFERENCES mailings (id) ON DELETE CASCADE,
     position   INTEGER NOT NULL,
     kind       TEXT NOT NULL CHECK (kind IN ('list', 'tag', 'segment')),
@@ -27,9 +29,8 @@ CREATE TABLE mailing_audience_new (
     segment_id INTEGER REFERENCES segments (id) ON DELETE CASCADE,
     PRIMARY KEY (mailing_id, position)
 );
-INSERT INTO mailing_audience_new (mailing_id, position, kind, exclude, list_id, tag)
-    SELECT mailing_id, position, kind, exclude, list_id, tag FROM mailing_audience;
-DROP TABLE mailing_audience;
-ALTER TABLE mailing_audience_new RENAME TO mailing_audience;
+INSERT INTO mailing_audience (mailing_id, position, kind, exclude, list_id, tag)
+    SELECT mailing_id, position, kind, exclude, list_id, tag FROM mailing_audience_old;
+DROP TABLE mailing_audience_old;
 CREATE INDEX mailing_audience_list ON mailing_audience (list_id);
 CREATE INDEX mailing_audience_segment ON mailing_audience (segment_id);
