@@ -43,7 +43,7 @@ func (a *App) CheckSegment(ctx context.Context, owner int64, d *simplesender.Seg
 		switch {
 		case c.Field == simplesender.SegmentFieldList:
 			_, err = s.ListByID(ctx, owner, c.ListID())
-			key = "error.list.unknown"
+			key = "error.segment.list"
 		case c.Field == simplesender.SegmentFieldHistory && c.Mailing != 0:
 			_, err = s.MailingByID(ctx, owner, c.Mailing)
 			key = "error.segment.mailing"

@@ -191,7 +191,7 @@ func TestSegmentValidation(t *testing.T) {
 			{"list id as text", simplesender.SegmentDefinition{Conditions: []simplesender.Condition{cond("list", "in", "A")}}, "conditions.1", "error.segment.list"},
 			{"bad date", simplesender.SegmentDefinition{Conditions: []simplesender.Condition{cond("created", "before", "01.02.2024")}}, "conditions.1", "error.segment.date"},
 			{"empty text", simplesender.SegmentDefinition{Conditions: []simplesender.Condition{cond("email", "contains", " ")}}, "conditions.1", "error.segment.text"},
-			{"bob's list", simplesender.SegmentDefinition{Conditions: []simplesender.Condition{cond("list", "in", f.bobList.ID)}}, "conditions.1", "error.list.unknown"},
+			{"bob's list", simplesender.SegmentDefinition{Conditions: []simplesender.Condition{cond("list", "in", f.bobList.ID)}}, "conditions.1", "error.segment.list"},
 			{"bob's mailing", simplesender.SegmentDefinition{Conditions: []simplesender.Condition{{Field: "history", Op: "was_sent", Mailing: f.bobMail.ID}}}, "conditions.1", "error.segment.mailing"},
 		}
 		for _, c := range bad {
