@@ -12,6 +12,10 @@
   var countButton = form.querySelector("[data-count-button]");
   if (countButton) countButton.hidden = true;
 
+  function needsValue(field, op) {
+    return field !== "history" && op !== "empty" && op !== "not_empty";
+  }
+
   function setRow(row) {
     var field = row.querySelector("[data-field]").value;
     var opSel = row.querySelector("[data-op]");
