@@ -62,10 +62,11 @@ func (s *Store) MailingAudience(ctx context.Context, id int64) ([]simplesender.A
 // chosen recipients and everyone on an included list, with an included
 // tag or in an included segment, minus everyone on an excluded list, with
 // an excluded tag or in an excluded segment. Each recipient, so each
-// address, once (UNION). The candidates are read from the indexes of the
-// lists and tags named, not by scanning all of the owner's recipients
-// (only an included segment scans them, once); each is then looked up by
-// id (CROSS JOIN keeps that order on SQLite, whatever its statistics say).
+// address, once. Without an included segment the candidates are read from
+// the indexes of the lists and tags named (UNION), not by scanning all of
+// the owner's recipients, and each is then looked up by id (CROSS JOIN
+// keeps that order on SQLite, whatever its statistics say); with one, the
+// owner's recipients are read once and each tested.
 // The segments are compiled as they are now: a run's snapshot is taken
 // with them.
 func (s *Store) audienceSQL(ctx context.Context, mailing, owner int64) (string, []any, error) {
@@ -73,15 +74,8 @@ func (s *Store) audienceSQL(ctx context.Context, mailing, owner int64) (string, 
 	if err != nil {
 		return "", nil, err
 	}
-	from := ` FROM (
-		SELECT mr.recipient_id AS rid FROM mailing_recipients mr WHERE mr.mailing_id = ?
-		UNION SELECT lm.recipient_id FROM mailing_audience a JOIN list_members lm ON lm.list_id = a.list_id
-			WHERE a.mailing_id = ? AND a.kind = 'list' AND NOT a.exclude
-		UNION SELECT t.recipient_id FROM mailing_audience a JOIN recipient_tags t ON t.owner_id = ? AND t.tag = a.tag
-			WHERE a.mailing_id = ? AND a.kind = 'tag' AND NOT a.exclude`
-	args := []any{mailing, mailing, owner, mailing}
-	var exclude []string
-	var exArgs []any
+	var include, exclude []string
+	var inArgs, exArgs []any
 	for _, r := range rules {
 		if r.Kind != simplesender.AudienceSegment || r.Segment == nil {
 			continue
@@ -92,17 +86,38 @@ func (s *Store) audienceSQL(ctx context.Context, mailing, owner int64) (string, 
 			exArgs = append(exArgs, more...)
 			continue
 		}
-		from += "\n\t\tUNION SELECT r.id FROM recipients r WHERE r.owner_id = ? AND " + cond
-		args = append(append(args, owner), more...)
+		include = append(include, cond)
+		inArgs = append(inArgs, more...)
 	}
-	from += `) u
-	CROSS JOIN recipients r
-	WHERE r.id = u.rid AND r.owner_id = ?
+	excluded := `
 	AND NOT EXISTS (SELECT 1 FROM mailing_audience a JOIN list_members lm ON lm.list_id = a.list_id
 		WHERE a.mailing_id = ? AND a.kind = 'list' AND a.exclude AND lm.recipient_id = r.id)
 	AND NOT EXISTS (SELECT 1 FROM mailing_audience a JOIN recipient_tags t ON t.tag = a.tag AND t.recipient_id = r.id
 		WHERE a.mailing_id = ? AND a.kind = 'tag' AND a.exclude)` + strings.Join(exclude, "")
-	args = append(append(args, owner, mailing, mailing), exArgs...)
+	if len(include) > 0 {
+		// An included segment reads the owner's recipients anyway: one pass
+		// over them tests every inclusion, with no set of ids to make
+		// distinct (a million-row UNION is most of a run's start).
+		from := ` FROM recipients r WHERE r.owner_id = ? AND (
+		r.id IN (SELECT mr.recipient_id FROM mailing_recipients mr WHERE mr.mailing_id = ?)
+		OR r.id IN (SELECT lm.recipient_id FROM mailing_audience a JOIN list_members lm ON lm.list_id = a.list_id
+			WHERE a.mailing_id = ? AND a.kind = 'list' AND NOT a.exclude)
+		OR r.id IN (SELECT t.recipient_id FROM mailing_audience a JOIN recipient_tags t ON t.owner_id = ? AND t.tag = a.tag
+			WHERE a.mailing_id = ? AND a.kind = 'tag' AND NOT a.exclude)
+		OR ` + strings.Join(include, " OR ") + ")" + excluded
+		args := append([]any{owner, mailing, mailing, owner, mailing}, inArgs...)
+		return from, append(append(args, mailing, mailing), exArgs...), nil
+	}
+	from := ` FROM (
+		SELECT mr.recipient_id AS rid FROM mailing_recipients mr WHERE mr.mailing_id = ?
+		UNION SELECT lm.recipient_id FROM mailing_audience a JOIN list_members lm ON lm.list_id = a.list_id
+			WHERE a.mailing_id = ? AND a.kind = 'list' AND NOT a.exclude
+		UNION SELECT t.recipient_id FROM mailing_audience a JOIN recipient_tags t ON t.owner_id = ? AND t.tag = a.tag
+			WHERE a.mailing_id = ? AND a.kind = 'tag' AND NOT a.exclude) u
+	CROSS JOIN recipients r
+	WHERE r.id = u.rid AND r.owner_id = ?` + excluded
+	args := []any{mailing, mailing, owner, mailing, owner, mailing, mailing}
+	args = append(args, exArgs...)
 	return from, args, nil
 }
 
