@@ -73,14 +73,15 @@ func ParseTags(field, s string) ([]string, error) {
 // AudienceKind is what a rule of a mailing's audience names.
 type AudienceKind string
 
-// The kinds of audience rules. A segment is the next one to come.
+// The kinds of audience rules.
 const (
-	AudienceList AudienceKind = "list"
-	AudienceTag  AudienceKind = "tag"
+	AudienceList    AudienceKind = "list"
+	AudienceTag     AudienceKind = "tag"
+	AudienceSegment AudienceKind = "segment"
 )
 
 // AudienceRule is one row of a mailing's audience definition: everyone on
-// a list, or with a tag, included or (Exclude) taken out. A mailing's
+// a list, with a tag, or in a segment, included or (Exclude) taken out. A mailing's
 // audience is its chosen recipients plus every included rule, minus every
 // excluded one, each address once; it is resolved when a run starts.
 type AudienceRule struct {
@@ -89,4 +90,9 @@ type AudienceRule struct {
 	ListID   int64  // for AudienceList
 	ListName string // for AudienceList, as read back
 	Tag      string // for AudienceTag
+	// SegmentID names the segment of an AudienceSegment rule; SegmentName
+	// and Segment are its name and definition, as read back.
+	SegmentID   int64
+	SegmentName string
+	Segment     *SegmentDefinition
 }

@@ -113,9 +113,17 @@ func setQuery(r *http.Request, k, v string) string {
 	return q.Encode()
 }
 
-// recipientFilter reads ?list_id= and ?tag= of a recipients list into f.
+// recipientFilter reads ?list_id=, ?segment_id= and ?tag= of a recipients
+// list into f.
 func recipientFilter(r *http.Request, f *app.ListFilter) error {
 	q := r.URL.Query()
+	if s := q.Get("segment_id"); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return badQuery(simplesender.FieldErrors{"segment_id": "error.query.invalid"})
+		}
+		f.SegmentID = id
+	}
 	if s := q.Get("list_id"); s != "" {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 {
@@ -168,20 +176,26 @@ type audienceRuleJSON struct {
 	ListID   int64  `json:"list_id"`
 	ListName string `json:"list_name"`
 	Tag      string `json:"tag"`
+	// SegmentID, SegmentName and Segment (its definition) for a segment.
+	SegmentID   int64                           `json:"segment_id,omitempty"`
+	SegmentName string                          `json:"segment_name,omitempty"`
+	Segment     *simplesender.SegmentDefinition `json:"segment,omitempty"`
 }
 
 // audienceInput is a rule in a mailing's body.
 type audienceInput struct {
-	Kind    string `json:"kind"`
-	Exclude bool   `json:"exclude"`
-	ListID  int64  `json:"list_id"`
-	Tag     string `json:"tag"`
+	Kind      string `json:"kind"`
+	Exclude   bool   `json:"exclude"`
+	ListID    int64  `json:"list_id"`
+	Tag       string `json:"tag"`
+	SegmentID int64  `json:"segment_id"`
 }
 
 func audienceOf(rules []simplesender.AudienceRule) []audienceRuleJSON {
 	out := make([]audienceRuleJSON, 0, len(rules))
 	for _, r := range rules {
-		out = append(out, audienceRuleJSON{Kind: string(r.Kind), Exclude: r.Exclude, ListID: r.ListID, ListName: r.ListName, Tag: r.Tag})
+		out = append(out, audienceRuleJSON{Kind: string(r.Kind), Exclude: r.Exclude, ListID: r.ListID, ListName: r.ListName, Tag: r.Tag,
+			SegmentID: r.SegmentID, SegmentName: r.SegmentName, Segment: r.Segment})
 	}
 	return out
 }
@@ -189,7 +203,8 @@ func audienceOf(rules []simplesender.AudienceRule) []audienceRuleJSON {
 func audienceRules(in []audienceInput) []simplesender.AudienceRule {
 	out := make([]simplesender.AudienceRule, 0, len(in))
 	for _, r := range in {
-		out = append(out, simplesender.AudienceRule{Kind: simplesender.AudienceKind(r.Kind), Exclude: r.Exclude, ListID: r.ListID, Tag: r.Tag})
+		out = append(out, simplesender.AudienceRule{Kind: simplesender.AudienceKind(r.Kind), Exclude: r.Exclude, ListID: r.ListID, Tag: r.Tag,
+			SegmentID: r.SegmentID})
 	}
 	return out
 }

@@ -27,9 +27,10 @@ var (
 		"The placeholder {{key}} (or {{key|default}}) of messages, the CSV column of imports and exports, the key in a recipient's fields. Not a built-in name (email, name, comment, tags, lists...)."),
 		"name": str(), "type": enumOf(simplesender.FieldTypes)}
 	selectionFields = map[string]schema{"ids": schema{"type": "array", "items": integer(), "maxItems": 1000},
-		"all": boolean(), "q": schema{"type": "string", "maxLength": maxQueryLen}, "list_id": integer(), "tag": str()}
-	audienceFields = map[string]schema{"kind": enum("list", "tag"), "exclude": boolean(), "list_id": integer(), "tag": str()}
-	messageFields  = map[string]schema{"subject": str(),
+		"all": boolean(), "q": schema{"type": "string", "maxLength": maxQueryLen}, "list_id": integer(), "tag": str(), "segment_id": integer()}
+	audienceFields = map[string]schema{"kind": enum("list", "tag", "segment"), "exclude": boolean(), "list_id": integer(), "tag": str(),
+		"segment_id": integer()}
+	messageFields = map[string]schema{"subject": str(),
 		"format":    described(enumOf(simplesender.MessageFormats), "text (default): body_text, with an optional body_html; html: body_html, body_text is generated from it; markdown: body_markdown, body_html and body_text are generated from it. HTML is refused when a tag is left open or misnested, or for script, form and its controls, frames, objects, on* attributes and javascript: addresses."),
 		"body_text": str(), "body_html": str(), "body_markdown": str()}
 	countsSchema = object(counterProperties())
@@ -85,10 +86,17 @@ func components() map[string]schema {
 		"ListList":  listOf(ref("List")),
 		"Field": object(with(fieldFields, map[string]schema{"id": integer(), "owner_id": integer(), "position": integer(),
 			"created_at": dateTime()})),
-		"FieldInput":        input(fieldFields, "key", "type"),
-		"FieldPatch":        input(map[string]schema{"name": str()}, "name"),
-		"FieldList":         object(map[string]schema{"items": arr(ref("Field"))}),
-		"AudienceRule":      object(with(audienceFields, map[string]schema{"list_name": str()})),
+		"FieldInput": input(fieldFields, "key", "type"),
+		"FieldPatch": input(map[string]schema{"name": str()}, "name"),
+		"FieldList":  object(map[string]schema{"items": arr(ref("Field"))}),
+		"AudienceRule": optional(object(with(audienceFields, map[string]schema{"list_name": str(), "segment_name": str(),
+			"segment": ref("SegmentDefinition")})), "segment_id", "segment_name", "segment"),
+		"SegmentDefinition": segmentDefinitionSchema(),
+		"Segment": optional(object(map[string]schema{"id": integer(), "owner_id": integer(), "name": str(),
+			"definition": ref("SegmentDefinition"), "count": integer(), "created_at": dateTime(), "updated_at": dateTime()}), "count"),
+		"SegmentInput":      input(map[string]schema{"name": str(), "definition": ref("SegmentDefinition")}, "name", "definition"),
+		"SegmentCountInput": input(map[string]schema{"definition": ref("SegmentDefinition")}, "definition"),
+		"SegmentList":       listOf(ref("Segment")),
 		"AudienceRuleInput": input(audienceFields, "kind"),
 		"MailingAudience": object(map[string]schema{"rules": arr(ref("AudienceRule")), "chosen_count": integer(),
 			"count": integer()}),
@@ -215,6 +223,7 @@ var returnsFields = map[string]schema{"sent": integer(), "delivered": integer(),
 	"soft_bounces": integer(), "complaints": integer(), "unsubscribes": integer(), "suppressed": integer(),
 	"rates": nullable(object(map[string]schema{"delivered": number(), "hard_bounce": number(), "soft_bounce": number(),
 		"complaint": number(), "unsubscribe": number(), "suppressed": number()}))}
+
 // deliveryFields are the properties of a delivery.
 func deliveryFields() map[string]schema {
 	return map[string]schema{"id": integer(), "run_id": integer(), "recipient_id": integer(), "email": str(),
@@ -403,6 +412,21 @@ func operations() map[string]operation {
 		"PATCH /fields/{id}": {tag: "fields", who: whoOwner, summary: "Rename a custom field (its key and type stay)", body: ref("FieldPatch"), ok: ref("Field")},
 		"DELETE /fields/{id}": {tag: "fields", who: whoOwner, summary: "Delete a custom field with every recipient's value of it",
 			desc: "Messages that name it render its default (or nothing).", okStatus: 204},
+		"GET /segments": {tag: "segments", who: whoUser, summary: "List segments by name (staff: everyone's)",
+			params: append([]param{searchParam, ownerParam}, pageParams...), ok: ref("SegmentList")},
+		"POST /segments": {tag: "segments", who: whoAuthor, summary: "Save a segment: a filter over the caller's recipients",
+			desc: segmentDesc + " Names are unique per owner, case-insensitively (422 on name otherwise).",
+			body: ref("SegmentInput"), okStatus: 201, ok: ref("Segment")},
+		"POST /segments/count": {tag: "segments", who: whoUser, summary: "How many of the caller's recipients a definition, saved or not, matches now",
+			desc: "The editor's live count. 422 with the fields definition or conditions.N (N from 1) for a definition that is not valid.",
+			body: ref("SegmentCountInput"), ok: ref("Count")},
+		"GET /segments/{id}": {tag: "segments", who: whoUser, summary: "One segment, with count: how many recipients it matches now", ok: ref("Segment")},
+		"PUT /segments/{id}": {tag: "segments", who: whoOwner, summary: "Replace a segment's name and definition",
+			desc: "Mailings whose audience names it use the new definition from their next run.", body: ref("SegmentInput"), ok: ref("Segment")},
+		"DELETE /segments/{id}": {tag: "segments", who: whoOwner, summary: "Delete a segment (recipients stay; mailings lose it from their audience)",
+			okStatus: 204},
+		"GET /segments/{id}/recipients": {tag: "segments", who: whoUser, summary: "The recipients a segment matches now, page by page, as GET /recipients",
+			params: append(listParams(recipientSorts), query("tag", "Only those with this tag.", str())), ok: ref("RecipientList")},
 
 		"GET /messages": {tag: "messages", who: whoUser, summary: "List messages (staff: everyone's)",
 			params: listParams(messageSorts), ok: ref("MessageList")},
@@ -764,3 +788,32 @@ func (x *API) openAPI(w http.ResponseWriter, _ *http.Request, _ *simplesender.Us
 // OpenAPI returns the OpenAPI 3.1 document of the API (for the web UI's API
 // page).
 func OpenAPI() []byte { return openAPIDocument() }
+
+// segmentDesc describes a segment's definition.
+const segmentDesc = "A definition matches the recipients meeting all (match all) or any (match any) of 1 to 20 conditions. " +
+	"Fields and operators: email, name (any of the three names), comment: contains, not_contains, eq, neq, starts_with, ends_with " +
+	"(value: text, case-insensitive), empty, not_empty; created: before, since (value: YYYY-MM-DD, UTC); list: in, not_in (value: a list id of the caller's); " +
+	"tag: has, has_not (value: a tag); history: was_sent, not_sent, failed, bounced, complained, unsubscribed (mailing: a mailing id of the caller's, " +
+	"or 0 or absent for any; no value). was_sent counts a delivery the server accepted, also if it bounced or was reported later. " +
+	"422 with the fields definition or conditions.N (N from 1) says what is wrong."
+
+// segmentDefinitionSchema is the schema of a segment's definition.
+func segmentDefinitionSchema() schema {
+	cond := object(map[string]schema{"field": enumOf(simplesender.SegmentFields), "op": str(),
+		"value": schema{"type": []string{"string", "integer"}}, "mailing": integer()})
+	cond["required"] = []string{"field", "op"}
+	d := object(map[string]schema{"match": enum("all", "any"),
+		"conditions": schema{"type": "array", "items": cond, "minItems": 1, "maxItems": simplesender.MaxSegmentConditions}})
+	d["required"] = []string{"conditions"}
+	return d
+}
+
+// optional makes the properties names of object s optional.
+func optional(s schema, names ...string) schema {
+	req := s["required"].([]string)
+	for _, n := range names {
+		req = without(req, n)
+	}
+	s["required"] = req
+	return s
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"simplesender"
 	"simplesender/internal/app"
 	"simplesender/internal/store"
 	"simplesender/internal/store/storetest"
@@ -46,6 +47,18 @@ func TestPageNumbersOfEveryList(t *testing.T) {
 					app.BulkTarget{ListID: l.ID}); err != nil {
 					t.Fatal(err)
 				}
+				break
+			}
+		}
+		// Two segments or more, one with the mailing's id matching every
+		// recipient of the owner.
+		everyone := simplesender.SegmentDefinition{Match: "all", Conditions: []simplesender.Condition{{Field: "email", Op: "contains", Value: "@"}}}
+		for i := 0; ; i++ {
+			g, err := f.env.App.CreateSegment(t.Context(), actor(owner), "Segment "+itoa(int64(i)), everyone)
+			if err != nil || g.ID > o.G.ID {
+				t.Fatalf("segment %d: %v", i, err)
+			}
+			if g.ID == o.G.ID && i > 0 {
 				break
 			}
 		}

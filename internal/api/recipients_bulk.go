@@ -18,6 +18,9 @@ type selectionInput struct {
 	Query  string  `json:"q"`
 	ListID int64   `json:"list_id"`
 	Tag    string  `json:"tag"`
+	// SegmentID keeps, with all, only the recipients the caller's segment
+	// matches.
+	SegmentID int64 `json:"segment_id"`
 }
 
 // selection decodes the body into a selection. Errors: BadRequest for a
@@ -36,7 +39,7 @@ func (in selectionInput) selection() (app.RecipientSelection, error) {
 	if len(q) > maxQueryLen {
 		return app.RecipientSelection{}, simplesender.Invalid(map[string]string{"q": "error.query.invalid"})
 	}
-	sel := app.RecipientSelection{IDs: in.IDs, All: in.All, Query: q, ListID: in.ListID}
+	sel := app.RecipientSelection{IDs: in.IDs, All: in.All, Query: q, ListID: in.ListID, SegmentID: in.SegmentID}
 	if strings.TrimSpace(in.Tag) != "" {
 		tag, ok := simplesender.NormalizeTag(in.Tag)
 		if !ok {

@@ -101,6 +101,13 @@ func (x *API) routeTable() []route {
 		{"PATCH /lists/{id}", user, byID(x.patchList)},
 		{"DELETE /lists/{id}", user, byID(x.deleteList)},
 		{"GET /lists/{id}/recipients", user, byID(x.listListRecipients)},
+		{"GET /segments", user, x.listSegments},
+		{"POST /segments", user, x.createSegment},
+		{"POST /segments/count", user, x.countSegment},
+		{"GET /segments/{id}", user, byID(x.getSegment)},
+		{"PUT /segments/{id}", user, byID(x.putSegment)},
+		{"DELETE /segments/{id}", user, byID(x.deleteSegment)},
+		{"GET /segments/{id}/recipients", user, byID(x.listSegmentRecipients)},
 
 		{"GET /fields", user, x.listFields},
 		{"POST /fields", user, x.createField},

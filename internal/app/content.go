@@ -55,8 +55,8 @@ func getFor[T any](ctx context.Context, ac *Actor, id int64, get func(context.Co
 // ListRecipients returns a page of recipients: the actor's own, or for
 // managers everyone's (owner narrows it to one user).
 //
-// f.ListID must name a list the actor may see (NotFound otherwise); f.Tag
-// is normalized. The recipients come with their tags.
+// f.ListID and f.SegmentID must name a list and a segment the actor may
+// see (NotFound otherwise); f.Tag is normalized. The recipients come with their tags.
 func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f store.ListFilter) ([]*simplesender.Recipient, int, error) {
 	if f.ListID != 0 {
 		if _, err := a.GetList(ctx, ac, f.ListID); err != nil {
@@ -65,6 +65,15 @@ func (a *App) ListRecipients(ctx context.Context, ac *Actor, owner int64, f stor
 	}
 	if f.Tag != "" {
 		f.Tag, _ = simplesender.NormalizeTag(f.Tag)
+	}
+	if f.SegmentID != 0 {
+		g, err := a.GetSegment(ctx, ac, f.SegmentID)
+		if err != nil {
+			return nil, 0, err
+		}
+		// The segment speaks of its owner's recipients only (staff see
+		// anyone's segment; a user only their own).
+		f.Segment, owner = &g.Definition, g.OwnerID
 	}
 	out, n, err := listFor(ctx, ac, owner, f, a.DB.Store().ListRecipients)
 	if err != nil {

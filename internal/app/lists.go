@@ -196,7 +196,7 @@ func (a *App) ApplyToSelected(ctx context.Context, ac *Actor, sel RecipientSelec
 	if err := writable(ac, ac.id()); err != nil {
 		return 0, err
 	}
-	sel, err := cleanSelection(sel)
+	sel, err := a.cleanSelection(ctx, ac, sel)
 	if err != nil {
 		return 0, err
 	}

@@ -49,19 +49,28 @@ func validateAudience(ctx context.Context, s *store.Store, owner int64, in *Mail
 				f.Add("audience", "error.list.unknown")
 				continue
 			}
-			r.Tag = ""
+			r.Tag, r.SegmentID = "", 0
 		case simplesender.AudienceTag:
 			tag, ok := simplesender.NormalizeTag(r.Tag)
 			if !ok {
 				f.Add("audience", "error.tag.invalid")
 				continue
 			}
-			r.Tag, r.ListID = tag, 0
+			r.Tag, r.ListID, r.SegmentID = tag, 0, 0
+		case simplesender.AudienceSegment:
+			if _, err := s.SegmentByID(ctx, owner, r.SegmentID); err != nil {
+				if !simplesender.IsKind(err, simplesender.KindNotFound) {
+					return false, err
+				}
+				f.Add("audience", "error.segment.unknown")
+				continue
+			}
+			r.Tag, r.ListID = "", 0
 		default:
 			f.Add("audience", "error.audience.kind")
 			continue
 		}
-		r.ListName = ""
+		r.ListName, r.SegmentName, r.Segment = "", "", nil
 		if slices.Contains(out, r) {
 			continue
 		}

@@ -18,11 +18,20 @@ type RecipientSelection = store.RecipientSelection
 // errNothingSelected is the answer to a bulk action on no recipients.
 var errNothingSelected = simplesender.Invalid(map[string]string{"ids": "error.bulk.none"})
 
-// cleanSelection drops repeated and impossible ids. Errors: Invalid when
-// nothing is selected or too many ids are named.
-func cleanSelection(sel RecipientSelection) (RecipientSelection, error) {
+// cleanSelection drops repeated and impossible ids and reads the actor's
+// segment of a selection of all. Errors: Invalid when nothing is selected,
+// too many ids are named, or the segment is not the actor's (field
+// segment_id).
+func (a *App) cleanSelection(ctx context.Context, ac *Actor, sel RecipientSelection) (RecipientSelection, error) {
 	if sel.All {
 		sel.IDs = nil
+		if sel.SegmentID != 0 {
+			g, err := a.segmentOf(ctx, a.DB.Store(), ac.id(), sel.SegmentID, "segment_id")
+			if err != nil {
+				return sel, err
+			}
+			sel.Segment = &g.Definition
+		}
 		return sel, nil
 	}
 	ids := make([]int64, 0, len(sel.IDs))
@@ -48,7 +57,7 @@ func (a *App) CountSelectedRecipients(ctx context.Context, ac *Actor, sel Recipi
 	if ac.anonymous() {
 		return 0, errUnauthenticated
 	}
-	sel, err := cleanSelection(sel)
+	sel, err := a.cleanSelection(ctx, ac, sel)
 	if err != nil {
 		return 0, err
 	}
@@ -68,7 +77,7 @@ func (a *App) DeleteSelectedRecipients(ctx context.Context, ac *Actor, sel Recip
 	if err := writable(ac, ac.id()); err != nil {
 		return 0, err
 	}
-	sel, err := cleanSelection(sel)
+	sel, err := a.cleanSelection(ctx, ac, sel)
 	if err != nil {
 		return 0, err
 	}
@@ -94,7 +103,7 @@ func (a *App) ExportSelectedRecipients(ctx context.Context, ac *Actor, sel Recip
 	if ac.anonymous() {
 		return 0, errUnauthenticated
 	}
-	sel, err := cleanSelection(sel)
+	sel, err := a.cleanSelection(ctx, ac, sel)
 	if err != nil {
 		return 0, err
 	}

@@ -51,10 +51,15 @@ type ListFilter struct {
 	Query  string // case-insensitive substring search
 	ListID int64  // recipients: only the members of this list (0: any)
 	Tag    string // recipients: only those with this tag ("": any)
-	Limit  int
-	Offset int
-	Sort   string // an allow-listed column name, or "" for the default
-	Desc   bool
+	// SegmentID names the segment of Segment, which the app reads.
+	SegmentID int64
+	// Segment, for recipients, keeps only those it matches (checked, its
+	// lists and mailings the owner's; owner must be set).
+	Segment *simplesender.SegmentDefinition
+	Limit   int
+	Offset  int
+	Sort    string // an allow-listed column name, or "" for the default
+	Desc    bool
 }
 
 func (f *ListFilter) limit() int {
@@ -90,10 +95,15 @@ func (s *Store) ListRecipients(ctx context.Context, owner int64, f ListFilter) (
 		where += " AND " + cond
 		args = append(args, more...)
 	}
+	if f.Segment != nil {
+		cond, more := segmentWhere(*f.Segment, owner, "recipients")
+		where += " AND " + cond
+		args = append(args, more...)
+	}
 	var total int
 	count := "SELECT count(*) FROM " + from + " " + where
 	countArgs := args
-	if f.ListID != 0 && f.Query == "" && f.Tag == "" {
+	if f.ListID != 0 && f.Query == "" && f.Tag == "" && f.Segment == nil {
 		count, countArgs = "SELECT count(*) FROM list_members WHERE list_id = ?", []any{f.ListID}
 	}
 	if err := s.queryRow(ctx, count, countArgs...).Scan(&total); err != nil {

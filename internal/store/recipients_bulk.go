@@ -12,8 +12,8 @@ import (
 const MaxSelectedIDs = 1000
 
 // RecipientSelection picks some of an owner's recipients for a bulk action:
-// the ones named in IDs, or with All every one that matches Query, ListID
-// and Tag (every one of the owner's when they are empty). Ids of other
+// the ones named in IDs, or with All every one that matches Query, ListID,
+// Tag and Segment (every one of the owner's when they are empty). Ids of other
 // owners' recipients select nothing.
 type RecipientSelection struct {
 	IDs    []int64
@@ -21,6 +21,10 @@ type RecipientSelection struct {
 	Query  string
 	ListID int64
 	Tag    string
+	// SegmentID names the segment of Segment, which the app reads: a
+	// checked definition, its lists and mailings the owner's.
+	SegmentID int64
+	Segment   *simplesender.SegmentDefinition
 }
 
 // recipientSearch is the condition of a case-insensitive search in the
@@ -42,6 +46,11 @@ func (sel RecipientSelection) where(owner int64) (string, []any) {
 			args = append(args, more...)
 		}
 		if cond, more := memberOf(owner, sel.ListID, sel.Tag); len(more) > 0 {
+			where += " AND " + cond
+			args = append(args, more...)
+		}
+		if sel.Segment != nil {
+			cond, more := segmentWhere(*sel.Segment, owner, "recipients")
 			where += " AND " + cond
 			args = append(args, more...)
 		}

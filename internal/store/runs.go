@@ -255,11 +255,16 @@ func (s *Store) createDeliveries(ctx context.Context, r *simplesender.Run, lastR
 	} else if rules, herr := s.HasAudienceRules(ctx, r.MailingID); herr != nil {
 		return 0, herr
 	} else if rules {
-		// Lists and tags are resolved now: the run keeps this snapshot.
+		// Lists, tags and segments are resolved now, in one INSERT ...
+		// SELECT: the run keeps this snapshot.
+		from, args, aerr := s.audienceSQL(ctx, r.MailingID, r.OwnerID)
+		if aerr != nil {
+			return 0, aerr
+		}
 		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
 			status, next_attempt_at, updated_at)
-			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, `+sqlPending+`, ?, ?`+audienceSQL+` ORDER BY r.id`,
-			append([]any{r.ID, now, now}, audienceArgs(r.MailingID, r.OwnerID)...)...)
+			SELECT ?, r.id, r.email, r.last_name, r.first_name, r.middle_name, `+sqlPending+`, ?, ?`+from+` ORDER BY r.id`,
+			append([]any{r.ID, now, now}, args...)...)
 	} else {
 		res, err = s.exec(ctx, `INSERT INTO deliveries (run_id, recipient_id, email, last_name, first_name, middle_name,
 			status, next_attempt_at, updated_at)

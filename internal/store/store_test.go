@@ -194,6 +194,7 @@ func TestMigrationsMatch(t *testing.T) {
 		for _, e := range entries {
 			b, _ := os.ReadFile(dir + "/" + e.Name())
 			for _, m := range create.FindAllStringSubmatch(string(b), -1) {
+				tables[m[1]] = nil // a table rebuilt by a later migration (SQLite cannot change a CHECK)
 				for _, line := range strings.Split(m[2], "\n") {
 					f := strings.Fields(line)
 					if len(f) > 0 && f[0] != "UNIQUE" && f[0] != "PRIMARY" && f[0] != "CHECK" {

@@ -32,7 +32,9 @@ type mailingForm struct {
 	// IncTags, minus everyone on ExcLists or with a tag of ExcTags (tags
 	// separated by commas).
 	IncLists, ExcLists []int64
-	IncTags, ExcTags   string
+	// IncSegments and ExcSegments are the segments included and excluded.
+	IncSegments, ExcSegments []int64
+	IncTags, ExcTags         string
 }
 
 // pickThreshold is the number of recipients above which the form lists
@@ -49,6 +51,12 @@ func (f mailingForm) audience() []simplesender.AudienceRule {
 	for _, t := range splitTags(f.IncTags) {
 		out = append(out, simplesender.AudienceRule{Kind: simplesender.AudienceTag, Tag: t})
 	}
+	for _, id := range f.IncSegments {
+		out = append(out, simplesender.AudienceRule{Kind: simplesender.AudienceSegment, SegmentID: id})
+	}
+	for _, id := range f.ExcSegments {
+		out = append(out, simplesender.AudienceRule{Kind: simplesender.AudienceSegment, SegmentID: id, Exclude: true})
+	}
 	for _, id := range f.ExcLists {
 		out = append(out, simplesender.AudienceRule{Kind: simplesender.AudienceList, ListID: id, Exclude: true})
 	}
@@ -63,6 +71,10 @@ func (f *mailingForm) withAudience(rules []simplesender.AudienceRule) {
 	var inc, exc []string
 	for _, r := range rules {
 		switch {
+		case r.Kind == simplesender.AudienceSegment && r.Exclude:
+			f.ExcSegments = append(f.ExcSegments, r.SegmentID)
+		case r.Kind == simplesender.AudienceSegment:
+			f.IncSegments = append(f.IncSegments, r.SegmentID)
 		case r.Kind == simplesender.AudienceList && r.Exclude:
 			f.ExcLists = append(f.ExcLists, r.ListID)
 		case r.Kind == simplesender.AudienceList:
@@ -91,6 +103,8 @@ func readMailingForm(v url.Values) mailingForm {
 	f := mailingForm{Name: v.Get("name"), Query: strings.TrimSpace(v.Get("rq")), IncTags: v.Get("inc_tags"), ExcTags: v.Get("exc_tags")}
 	f.IncLists = uniqueIDs(app.ParseIDs(v["inc_list"]))
 	f.ExcLists = uniqueIDs(app.ParseIDs(v["exc_list"]))
+	f.IncSegments = uniqueIDs(app.ParseIDs(v["inc_segment"]))
+	f.ExcSegments = uniqueIDs(app.ParseIDs(v["exc_segment"]))
 	f.MessageID, _ = strconv.ParseInt(v.Get("message_id"), 10, 64)
 	f.IdentityID, _ = strconv.ParseInt(v.Get("identity_id"), 10, 64)
 	seen := map[int64]bool{}
@@ -151,6 +165,12 @@ func (f mailingForm) url(path string) string {
 	for _, id := range f.ExcLists {
 		v.Add("exc_list", strconv.FormatInt(id, 10))
 	}
+	for _, id := range f.IncSegments {
+		v.Add("inc_segment", strconv.FormatInt(id, 10))
+	}
+	for _, id := range f.ExcSegments {
+		v.Add("exc_segment", strconv.FormatInt(id, 10))
+	}
 	if f.IncTags != "" {
 		v.Set("inc_tags", f.IncTags)
 	}
@@ -187,7 +207,11 @@ type mailingFormData struct {
 	Lists              []*simplesender.List
 	IncLists, ExcLists map[int64]bool
 	IncTags, ExcTags   string
-	Tags               []string
+	// Segments are the owner's segments; IncSegments and ExcSegments the
+	// chosen ones.
+	Segments                 []*simplesender.Segment
+	IncSegments, ExcSegments map[int64]bool
+	Tags                     []string
 	// Large: the owner has too many recipients to list them all; a search
 	// lists some.
 	Large bool
@@ -358,6 +382,16 @@ func (s *Server) mailingFormPageData(r *http.Request, m *simplesender.Mailing, f
 		d.ExcLists[id] = true
 	}
 	d.IncTags, d.ExcTags = f.IncTags, f.ExcTags
+	if d.Segments, _, err = s.app.ListSegments(ctx, ac, me, app.ListFilter{Limit: maxChooser}); err != nil {
+		return nil, err
+	}
+	d.IncSegments, d.ExcSegments = map[int64]bool{}, map[int64]bool{}
+	for _, id := range f.IncSegments {
+		d.IncSegments[id] = true
+	}
+	for _, id := range f.ExcSegments {
+		d.ExcSegments[id] = true
+	}
 	if f.Query == "" && owned > pickThreshold {
 		// No checkbox per recipient for a large audience: lists and tags,
 		// or a search.

@@ -167,6 +167,8 @@ type mailingData struct {
 	AudienceCount int
 	// Rates: what came back over the chosen period, and its chart.
 	Rates *ratesView
+	// SegmentText describes each segment of the audience, by id.
+	SegmentText map[int64]string
 }
 
 // mailingPage builds the detail page of the mailing in the path.
@@ -221,6 +223,12 @@ func (s *Server) mailingPage(r *http.Request, m *simplesender.Mailing) (*Page, e
 		return nil, err
 	}
 	d.NoRecipients = d.AudienceCount == 0
+	d.SegmentText = map[int64]string{}
+	for _, a := range d.Audience {
+		if a.Kind == simplesender.AudienceSegment {
+			d.SegmentText[a.SegmentID] = s.segmentText(ctx, ac, rc.L, a.Segment)
+		}
+	}
 	d.CanEdit = ac.Can(app.ActEdit, m.OwnerID) && !m.Disabled()
 	d.CanDelete = ac.Can(app.ActDelete, m.OwnerID)
 	d.CanCancel = ac.Can(app.ActCancel, m.OwnerID) && m.Status == simplesender.MailingRunning && !m.Disabled()

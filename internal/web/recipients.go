@@ -26,6 +26,9 @@ type recipientsData struct {
 	Tag    string
 	Lists  []*simplesender.List
 	Tags   []string
+	// SegmentID filters the page too; Segments are the viewer's own.
+	SegmentID int64
+	Segments  []*simplesender.Segment
 }
 
 // maxChooser bounds the lists and tags a chooser offers.
@@ -37,7 +40,8 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 	listID, _ := strconv.ParseInt(r.URL.Query().Get("list"), 10, 64)
 	tag, _ := simplesender.NormalizeTag(r.URL.Query().Get("tag"))
 	per := perPageParam(r)
-	filter := app.ListFilter{Query: q, ListID: max(listID, 0), Tag: tag, Limit: per}
+	segmentID, _ := strconv.ParseInt(r.URL.Query().Get("segment"), 10, 64)
+	filter := app.ListFilter{Query: q, ListID: max(listID, 0), Tag: tag, SegmentID: max(segmentID, 0), Limit: per}
 	list, total, page, err := listPage(pageParam(r), per, func(off int) ([]*simplesender.Recipient, int, error) {
 		filter.Offset = off
 		return s.app.ListRecipients(r.Context(), rc.actor(), 0, filter)
@@ -51,17 +55,25 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 		owners[i] = x.OwnerID
 	}
 	d := recipientsData{Recipients: list, Owners: s.ownerEmails(r.Context(), rc.actor(), owners), Query: q,
-		Pager: newPager(r.URL, page, per, total), MineTotal: total, ListID: filter.ListID, Tag: tag}
+		Pager: newPager(r.URL, page, per, total), MineTotal: total, ListID: filter.ListID, Tag: tag,
+		SegmentID: filter.SegmentID}
 	if d.Lists, _, err = s.app.ListLists(r.Context(), rc.actor(), rc.User.ID, app.ListFilter{Limit: maxChooser}); err == nil {
 		d.Tags, err = s.app.RecipientTags(r.Context(), rc.actor())
+	}
+	if err == nil {
+		d.Segments, _, err = s.app.ListSegments(r.Context(), rc.actor(), rc.User.ID, app.ListFilter{Limit: maxChooser})
 	}
 	if err != nil {
 		s.fail(w, r, err, "", nil)
 		return
 	}
 	if rc.User.Role.IsStaff() {
-		sel := app.RecipientSelection{All: true, Query: q, ListID: filter.ListID, Tag: tag}
-		if d.MineTotal, err = s.app.CountSelectedRecipients(r.Context(), rc.actor(), sel); err != nil {
+		sel := app.RecipientSelection{All: true, Query: q, ListID: filter.ListID, Tag: tag, SegmentID: filter.SegmentID}
+		// Another user's segment selects none of the viewer's own.
+		if d.MineTotal, err = s.app.CountSelectedRecipients(r.Context(), rc.actor(), sel); simplesender.IsKind(err, simplesender.KindInvalid) {
+			d.MineTotal, err = 0, nil
+		}
+		if err != nil {
 			s.fail(w, r, err, "", nil)
 			return
 		}

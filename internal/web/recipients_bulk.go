@@ -23,10 +23,12 @@ type bulkData struct {
 	Count  int
 	All    bool
 	Query  string
-	ListID int64  // the list filter of the selection
-	Tag    string // the tag filter of the selection
-	IDs    []int64
-	Back   string // the list the selection came from
+	ListID int64 // the list filter of the selection
+	// SegmentID is the segment filter of the selection.
+	SegmentID int64
+	Tag       string // the tag filter of the selection
+	IDs       []int64
+	Back      string // the list the selection came from
 	// Target is the list of add_to_list and remove_from_list; SetTag the
 	// tag of tag and untag.
 	Target *simplesender.List
@@ -54,6 +56,8 @@ func (s *Server) bulkSelection(w http.ResponseWriter, r *http.Request) (sel app.
 	sel.ListID, _ = strconv.ParseInt(r.PostFormValue("list"), 10, 64)
 	sel.ListID = max(sel.ListID, 0)
 	sel.Tag, _ = simplesender.NormalizeTag(r.PostFormValue("tag"))
+	sel.SegmentID, _ = strconv.ParseInt(r.PostFormValue("segment"), 10, 64)
+	sel.SegmentID = max(sel.SegmentID, 0)
 	for _, v := range r.PostForm["id"] {
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 && len(sel.IDs) <= 1000 {
 			sel.IDs = append(sel.IDs, id)
@@ -69,6 +73,9 @@ func (s *Server) bulkSelection(w http.ResponseWriter, r *http.Request) (sel app.
 	}
 	if sel.Tag != "" {
 		v.Set("tag", sel.Tag)
+	}
+	if sel.SegmentID != 0 {
+		v.Set("segment", strconv.FormatInt(sel.SegmentID, 10))
 	}
 	if len(v) > 0 {
 		back += "?" + v.Encode()
@@ -120,7 +127,7 @@ func (s *Server) bulkRecipients(w http.ResponseWriter, r *http.Request) {
 	if s.bulkFailed(w, r, back, err) {
 		return
 	}
-	d := bulkData{Action: action, Count: n, All: sel.All, Query: sel.Query, ListID: sel.ListID, Tag: sel.Tag, Back: back}
+	d := bulkData{Action: action, Count: n, All: sel.All, Query: sel.Query, ListID: sel.ListID, Tag: sel.Tag, SegmentID: sel.SegmentID, Back: back}
 	if !sel.All {
 		d.IDs = sel.IDs
 	}

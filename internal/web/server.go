@@ -157,6 +157,15 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /lists/{id}/delete", s.authed(s.deleteList))
 	mux.Handle("POST /recipients/bulk/apply", s.authed(s.bulkApplyRecipients))
 
+	mux.Handle("GET /segments", s.authed(s.segments))
+	mux.Handle("GET /segments/new", s.authed(s.newSegment))
+	mux.Handle("POST /segments/new", s.authed(s.saveSegment))
+	mux.Handle("POST /segments/count", s.authed(s.countSegment))
+	mux.Handle("GET /segments/{id}", s.authed(s.segment))
+	mux.Handle("POST /segments/{id}", s.authed(s.saveSegment))
+	mux.Handle("GET /segments/{id}/delete", s.authed(s.deleteSegmentForm))
+	mux.Handle("POST /segments/{id}/delete", s.authed(s.deleteSegment))
+
 	mux.Handle("GET /messages", s.authed(s.messages))
 	mux.Handle("GET /messages/new", s.authed(s.newMessageForm))
 	mux.Handle("POST /messages", s.authed(s.createMessage))
