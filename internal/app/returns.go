@@ -360,7 +360,7 @@ func (a *App) applyReport(ctx context.Context, s *store.Store, r *store.Delivery
 		}
 		if n+1 >= a.Returns.softLimit() {
 			note := fmt.Sprintf("soft bounces in %d sendings", n+1)
-			if _, _, err := s.Suppress(ctx, d.OwnerID, email, simplesender.ReasonBounced, d.MailingID, 0, note); err != nil {
+			if _, err := s.AddSuppressionEntry(ctx, d.OwnerID, email, simplesender.ReasonBounced, d.MailingID, 0, note); err != nil {
 				return err
 			}
 			r.Applied = appliedSuppressed
@@ -385,7 +385,7 @@ func (a *App) applyFinal(ctx context.Context, s *store.Store, r *store.DeliveryR
 	default:
 		return err
 	}
-	if _, _, err := s.Suppress(ctx, d.OwnerID, email, reason, d.MailingID, 0, r.Diagnostic); err != nil {
+	if _, err := s.AddSuppressionEntry(ctx, d.OwnerID, email, reason, d.MailingID, 0, r.Diagnostic); err != nil {
 		return err
 	}
 	return nil

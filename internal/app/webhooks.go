@@ -296,6 +296,9 @@ func (a *App) recordReportEvent(ctx context.Context, s *store.Store, r *store.De
 	default:
 		return nil
 	}
+	if want, err := s.WantsEvent(ctx, r.OwnerID, typ); err != nil || !want {
+		return err
+	}
 	t, err := s.DeliveryTargetByID(ctx, r.DeliveryID)
 	if err != nil {
 		return err

@@ -41,32 +41,42 @@ func nullID(id int64) any {
 // Invalid (empty address or unknown reason).
 func (s *Store) Suppress(ctx context.Context, owner int64, email string, reason simplesender.SuppressionReason,
 	mailing, by int64, note string) (x *simplesender.Suppression, created bool, err error) {
+	if created, err = s.AddSuppressionEntry(ctx, owner, email, reason, mailing, by, note); err != nil {
+		return nil, false, err
+	}
+	x, err = s.suppressionWhere(ctx, "s.email = ? AND COALESCE(s.owner_id, 0) = ?", simplesender.NormalizeEmail(email), owner)
+	if err != nil {
+		return nil, false, err
+	}
+	return x, created, nil
+}
+
+// AddSuppressionEntry is Suppress without reading the entry back, for
+// callers that need only to know the address is suppressed (one statement
+// fewer: bounces and complaints are applied by the thousand).
+func (s *Store) AddSuppressionEntry(ctx context.Context, owner int64, email string, reason simplesender.SuppressionReason,
+	mailing, by int64, note string) (created bool, err error) {
 	email = simplesender.NormalizeEmail(email)
 	if email == "" || !reason.Valid() {
-		return nil, false, simplesender.E(simplesender.KindInvalid, "error.invalid")
+		return false, simplesender.E(simplesender.KindInvalid, "error.invalid")
 	}
-	var id int64
-	err = s.writeRow(ctx, `INSERT INTO suppressions (owner_id, email, reason, note, mailing_id, created_at, created_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
-		nullID(owner), email, string(reason), note, nullID(mailing), s.Now(), nullID(by)).Scan(&id)
-	switch {
-	case err == nil:
+	res, err := s.exec(ctx, `INSERT INTO suppressions (owner_id, email, reason, note, mailing_id, created_at, created_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		nullID(owner), email, string(reason), note, nullID(mailing), s.Now(), nullID(by))
+	if err != nil {
+		return false, s.wrap(err, "suppress address")
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
 		created = true
 		if reason == simplesender.ReasonUnsubscribed {
 			var counts tally // the mailing's unsubscribes, for its rates
 			counts.returned(mailing, owner, s.Now(), returnUnsubscribed)
 			if err := counts.save(ctx, s); err != nil {
-				return nil, false, err
+				return false, err
 			}
 		}
-	case err != sql.ErrNoRows:
-		return nil, false, s.wrap(err, "suppress address")
 	}
-	x, err = s.suppressionWhere(ctx, "s.email = ? AND COALESCE(s.owner_id, 0) = ?", email, owner)
-	if err != nil {
-		return nil, false, err
-	}
-	return x, created, s.touch(ctx, nil, owner)
+	return created, s.touch(ctx, nil, owner)
 }
 
 func (s *Store) suppressionWhere(ctx context.Context, where string, args ...any) (*simplesender.Suppression, error) {

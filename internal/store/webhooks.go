@@ -149,6 +149,15 @@ func (s *Store) AddWebhookEvent(ctx context.Context, owner int64, typ string, pa
 	return s.wrap(err, "add webhook event")
 }
 
+// WantsEvent reports whether owner has an enabled endpoint that asks for
+// events of type typ (so that an event nobody wants is not even built).
+func (s *Store) WantsEvent(ctx context.Context, owner int64, typ string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT count(*) FROM webhooks WHERE owner_id = ? AND enabled AND ' ' || events || ' ' LIKE ?`,
+		owner, "% "+typ+" %").Scan(&n)
+	return n > 0, s.wrap(err, "look for webhooks")
+}
+
 // HooksWithEvents returns the endpoints that have events waiting for a
 // batch.
 func (s *Store) HooksWithEvents(ctx context.Context) ([]int64, error) {
