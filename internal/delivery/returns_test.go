@@ -91,6 +91,10 @@ func TestBouncesComeBackToTheirDelivery(t *testing.T) {
 			}
 			verpOf[d.Email] = senders[0]
 		}
+		// Another owner mails one of the same addresses: the bounce of the
+		// first owner's delivery never touches theirs.
+		other := &app.Actor{User: env.User(t, "other-owner@example.com", simplesender.RoleUser, simplesender.StatusActive)}
+		om, _ := runMailing(t, env, other, []string{"hard@example.com"})
 		send := func(from, rcpt, body string) error {
 			return smtp.SendMail(in.Addr(), nil, from, []string{rcpt}, []byte(body))
 		}
@@ -127,6 +131,12 @@ func TestBouncesComeBackToTheirDelivery(t *testing.T) {
 		if c := m.Counts; c.Sent != 3 || c.Bounced != 1 || c.Complained != 1 {
 			t.Errorf("counts after the reports %+v; want 3 sent, 1 bounced, 1 complained", c)
 		}
+		if om, _ = deliveriesOf(t, env, other, om.ID); om.Counts.Sent != 1 || om.Counts.Bounced != 0 {
+			t.Errorf("the other owner's mailing after the first owner's bounce: %+v", om.Counts)
+		}
+		if x, err := env.DB.Store().IsSuppressed(ctx, other.User.ID, "hard@example.com"); err != nil || x != nil {
+			t.Errorf("the first owner's bounce suppressed the address for the other owner too: %+v %v", x, err)
+		}
 		suppressed := func(email string) simplesender.SuppressionReason {
 			x, err := env.DB.Store().IsSuppressed(ctx, r.owner.User.ID, email)
 			if err != nil {
@@ -154,9 +164,9 @@ func TestBouncesComeBackToTheirDelivery(t *testing.T) {
 		if c := m2.Counts; c.Sent != 3 || c.Suppressed != 2 {
 			t.Errorf("second mailing %+v; want 3 sent, 2 suppressed", c)
 		}
-		for _, email := range []string{"hard@example.com", "spam@example.com"} {
-			if n := len(r.smtp.Raw(email)); n != 1 {
-				t.Errorf("%s got %d messages; want only the first mailing's", email, n)
+		for email, before := range map[string]int{"hard@example.com": 2, "spam@example.com": 1} { // hard@: the other owner's too
+			if n := len(r.smtp.Raw(email)); n != before {
+				t.Errorf("%s got %d messages; want only the %d before the second mailing", email, n, before)
 			}
 		}
 		soft := r.smtp.EnvelopeSenders("soft@example.com")
