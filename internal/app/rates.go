@@ -122,19 +122,9 @@ type Rates struct {
 // NotFound (another user's asked by a regular user, or no such user),
 // Invalid (the period).
 func (a *App) ReportRates(ctx context.Context, ac *Actor, owner int64, p Period) (*Rates, error) {
-	if ac.anonymous() {
-		return nil, errUnauthenticated
-	}
-	if owner == 0 {
-		owner = ac.id()
-	}
-	if owner != ac.id() {
-		if !ac.role().IsStaff() {
-			return nil, simplesender.E(simplesender.KindNotFound, "error.not_found")
-		}
-		if _, err := a.DB.Store().UserByID(ctx, owner); err != nil {
-			return nil, err
-		}
+	owner, err := a.reportOwner(ctx, ac, owner)
+	if err != nil {
+		return nil, err
 	}
 	per, err := a.resolvePeriod(ac, p)
 	if err != nil {

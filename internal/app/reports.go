@@ -9,6 +9,28 @@ import (
 	"simplesender/internal/store"
 )
 
+// reportOwner returns whose figures the actor asks for (owner; 0: the
+// actor's own) once the actor may see them: a regular user only their own
+// (another user's is NotFound), staff anyone's who exists. Errors:
+// Unauthenticated, NotFound.
+func (a *App) reportOwner(ctx context.Context, ac *Actor, owner int64) (int64, error) {
+	if ac.anonymous() {
+		return 0, errUnauthenticated
+	}
+	if owner == 0 {
+		owner = ac.id()
+	}
+	if owner != ac.id() {
+		if !ac.role().IsStaff() {
+			return 0, simplesender.E(simplesender.KindNotFound, "error.not_found")
+		}
+		if _, err := a.DB.Store().UserByID(ctx, owner); err != nil {
+			return 0, err
+		}
+	}
+	return owner, nil
+}
+
 // Report returns the report of owner's mailings (owner 0: the actor's own)
 // over period p in the actor's time zone: one row per mailing, newest
 // first, their totals, and the attempts of each day. Managers and admins
@@ -17,19 +39,9 @@ import (
 // Unauthenticated (no user), NotFound (another user's report asked by a
 // regular user, or no such user), Invalid (the period).
 func (a *App) Report(ctx context.Context, ac *Actor, owner int64, p Period) (*Report, error) {
-	if ac.anonymous() {
-		return nil, errUnauthenticated
-	}
-	if owner == 0 {
-		owner = ac.id()
-	}
-	if owner != ac.id() {
-		if !ac.role().IsStaff() {
-			return nil, simplesender.E(simplesender.KindNotFound, "error.not_found")
-		}
-		if _, err := a.DB.Store().UserByID(ctx, owner); err != nil {
-			return nil, err
-		}
+	owner, err := a.reportOwner(ctx, ac, owner)
+	if err != nil {
+		return nil, err
 	}
 	per, err := a.resolvePeriod(ac, p)
 	if err != nil {
