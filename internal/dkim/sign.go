@@ -109,6 +109,19 @@ func signatureField(dst []byte, algo, domain, selector string, t time.Time, name
 // ending in CRLF. line is scratch memory, returned for reuse.
 func relaxedBodyHash(body, line []byte, sum *[sha256.Size]byte) []byte {
 	h := sha256.New()
+	if plainBody(body) {
+		// Nothing to reduce: the canonical body is the body without its
+		// empty lines at the end, then CRLF (a mailing's usual case).
+		for bytes.HasSuffix(body, crlf) {
+			body = body[:len(body)-2]
+		}
+		if len(body) > 0 {
+			h.Write(body)
+			h.Write(crlf)
+		}
+		h.Sum(sum[:0])
+		return line
+	}
 	empty := 0 // empty lines seen since the last one written
 	wrote := false
 	for len(body) > 0 {
@@ -140,6 +153,14 @@ func relaxedBodyHash(body, line []byte, sum *[sha256.Size]byte) []byte {
 	}
 	h.Sum(sum[:0])
 	return line
+}
+
+// plainBody reports whether no line of body has whitespace the relaxed
+// canonicalization changes (see needsReduce), so that it may be hashed
+// whole.
+func plainBody(body []byte) bool {
+	return (len(body) == 0 || body[len(body)-1] != ' ') && bytes.IndexByte(body, '\t') < 0 &&
+		!bytes.Contains(body, []byte("  ")) && !bytes.Contains(body, []byte(" \r\n"))
 }
 
 // needsReduce reports whether line has whitespace that the relaxed body

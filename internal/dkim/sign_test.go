@@ -47,12 +47,13 @@ func awkwardMessages() map[string][]byte {
 		"Message-ID: <abc@shop.example>\r\nmime-version: 1.0\r\nContent-Type: text/plain;\r\n  charset=utf-8\r\n" +
 		"List-Id: Shop <7.list.send.example>\r\nList-Id: second <8.list.send.example>\r\n"
 	msgs := map[string][]byte{
-		"4K":                 message4K(),
-		"whitespace":         []byte(head + "\r\nHello  Anna,\t\tthis \t is\r\n  indented line \r\n\r\n \t \r\nafter blank lines\t\r\n\r\n\r\n \r\n"),
-		"no body":            []byte(head + "\r\n"),
-		"only empty lines":   []byte(head + "\r\n\r\n\r\n  \r\n"),
-		"no final CRLF":      []byte(head + "\r\nlast line without an end"),
-		"non-ASCII and long": []byte(head + "\r\n" + strings.Repeat("Привет,  мир! ", 60) + "\r\n"),
+		"4K":                  message4K(),
+		"whitespace":          []byte(head + "\r\nHello  Anna,\t\tthis \t is\r\n  indented line \r\n\r\n \t \r\nafter blank lines\t\r\n\r\n\r\n \r\n"),
+		"no body":             []byte(head + "\r\n"),
+		"only empty lines":    []byte(head + "\r\n\r\n\r\n  \r\n"),
+		"no final CRLF":       []byte(head + "\r\nlast line without an end"),
+		"plain, blank at end": []byte(head + "\r\nline one\r\n\r\n line two\r\n\r\n\r\n"),
+		"non-ASCII and long":  []byte(head + "\r\n" + strings.Repeat("Привет,  мир! ", 60) + "\r\n"),
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	parts := []string{"a", "b", " ", "  ", "\t", "é", "=20", ".", ""}
