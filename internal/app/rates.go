@@ -279,13 +279,7 @@ func (a *App) severity(r Returns) float64 {
 // offset. Errors: Unauthenticated, Forbidden (regular users), Invalid (the
 // period).
 func (a *App) SenderRatesPage(ctx context.Context, ac *Actor, p Period, limit, offset int) (*Senders, error) {
-	if ac.anonymous() {
-		return nil, errUnauthenticated
-	}
-	if !ac.role().IsStaff() {
-		return nil, errForbidden
-	}
-	per, err := a.resolvePeriod(ac, p)
+	per, err := a.staffPeriod(ac, p)
 	if err != nil {
 		return nil, err
 	}

@@ -70,19 +70,25 @@ func (a *App) Report(ctx context.Context, ac *Actor, owner int64, p Period) (*Re
 	})
 }
 
-// UsersReport returns, for managers and admins, one row per user (a page of
-// limit users from offset, ordered by id; limit 1-500, default 50) with the
-// figures of Report's totals over period p, the totals over every user, and
-// the chart of everyone's attempts, days in the actor's time zone. Errors:
-// Unauthenticated, Forbidden (regular users), Invalid (the period).
-func (a *App) UsersReport(ctx context.Context, ac *Actor, p Period, limit, offset int) (*UsersReport, error) {
+// staffPeriod resolves period p for a page that only managers and admins
+// see. Errors: Unauthenticated, Forbidden (regular users), Invalid.
+func (a *App) staffPeriod(ac *Actor, p Period) (*period, error) {
 	if ac.anonymous() {
 		return nil, errUnauthenticated
 	}
 	if !ac.role().IsStaff() {
 		return nil, errForbidden
 	}
-	per, err := a.resolvePeriod(ac, p)
+	return a.resolvePeriod(ac, p)
+}
+
+// UsersReport returns, for managers and admins, one row per user (a page of
+// limit users from offset, ordered by id; limit 1-500, default 50) with the
+// figures of Report's totals over period p, the totals over every user, and
+// the chart of everyone's attempts, days in the actor's time zone. Errors:
+// Unauthenticated, Forbidden (regular users), Invalid (the period).
+func (a *App) UsersReport(ctx context.Context, ac *Actor, p Period, limit, offset int) (*UsersReport, error) {
+	per, err := a.staffPeriod(ac, p)
 	if err != nil {
 		return nil, err
 	}
