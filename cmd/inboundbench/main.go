@@ -27,7 +27,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,11 +153,11 @@ func run(n, recipients, conns int, corpusDir, admin, bin string, keep bool) erro
 	if len(to) == 0 {
 		return errors.New("the mailing sent nothing")
 	}
-	rssBefore := rss(pid, "VmRSS:")
+	rssBefore := benchrig.ProcStatus(pid, "VmRSS:")
 	fmt.Fprintf(os.Stderr, "sending %d returned messages (%d kinds) over %d connections ...\n", n, len(msgs), conns)
 
 	samples := sampleRSS(pid)
-	cpu0 := procCPU(pid)
+	cpu0 := benchrig.ProcCPU(pid)
 	start := time.Now()
 	var accepted atomic.Int64
 	var lastAccept atomic.Int64
@@ -193,7 +192,7 @@ func run(n, recipients, conns int, corpusDir, admin, bin string, keep bool) erro
 		return fmt.Errorf("applying: %w", err)
 	}
 	applySpan := time.Since(start)
-	cpu := procCPU(pid) - cpu0
+	cpu := benchrig.ProcCPU(pid) - cpu0
 	rssSeen := samples.stop()
 	kinds, err := appliedKinds(ctx, db)
 	if err != nil {
@@ -204,7 +203,7 @@ func run(n, recipients, conns int, corpusDir, admin, bin string, keep bool) erro
 	fmt.Printf("applied:         %8.0f msg/s (all read and applied %s after the first was sent)\n", float64(n)/applySpan.Seconds(), applySpan.Round(time.Millisecond))
 	fmt.Printf("service CPU:     %.2f s, %.3f ms per message (load average %s)\n", cpu.Seconds(), cpu.Seconds()*1000/float64(n), loadAverage())
 	fmt.Printf("reports:         %s\n", kinds)
-	fmt.Printf("service RSS:     %.1f MB before, %s while working, peak %.1f MB\n", float64(rssBefore)/1024, rssSeen, float64(rss(pid, "VmHWM:"))/1024)
+	fmt.Printf("service RSS:     %.1f MB before, %s while working, peak %.1f MB\n", float64(rssBefore)/1024, rssSeen, float64(benchrig.ProcStatus(pid, "VmHWM:"))/1024)
 	if accepted.Load() != int64(n) {
 		return fmt.Errorf("only %d of %d accepted", accepted.Load(), n)
 	}
@@ -353,18 +352,6 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// rss returns a memory figure of /proc/PID/status (VmRSS:, VmHWM:) in KiB.
-func rss(pid int, field string) int64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, field) {
-			v, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return v
-		}
-	}
-	return 0
-}
-
 // rssSamples reads the service's RSS every second.
 type rssSamples struct {
 	done chan struct{}
@@ -384,7 +371,7 @@ func sampleRSS(pid int) *rssSamples {
 			case <-s.done:
 				return
 			case <-tick.C:
-				s.kib = append(s.kib, rss(pid, "VmRSS:"))
+				s.kib = append(s.kib, benchrig.ProcStatus(pid, "VmRSS:"))
 			}
 		}
 	}()
@@ -408,19 +395,6 @@ func (s *rssSamples) stop() string {
 		parts = append(parts[:15], append([]string{"..."}, parts[len(parts)-15:]...)...)
 	}
 	return fmt.Sprintf("%.1f-%.1f MB [%s]", float64(lo)/1024, float64(hi)/1024, strings.Join(parts, " "))
-}
-
-// procCPU returns the CPU time (user and system) of process pid.
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
 // loadAverage is the machine's one-minute load average: the figures mean

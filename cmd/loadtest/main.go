@@ -142,7 +142,7 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cpu0 := procCPU(pid)
+	cpu0 := benchrig.ProcCPU(pid)
 	pg0 := postgresCPU()
 	start := time.Now()
 	var watched *watchers
@@ -185,9 +185,9 @@ func run(n, conns, size int, smtpAddr, admin, bin string, keep bool) error {
 	}
 	elapsed := time.Since(start)
 	watched.stop()
-	cpu := procCPU(pid) - cpu0
+	cpu := benchrig.ProcCPU(pid) - cpu0
 	pgCPU := postgresCPU() - pg0
-	rss := peakRSS(pid)
+	rss := benchrig.ProcStatus(pid, "VmHWM:")
 	first, last, err := attemptSpan(ctx, db, mailingID)
 	if err != nil {
 		return err
@@ -324,19 +324,6 @@ func attemptSpan(ctx context.Context, db *store.DB, mailingID int64) (first, las
 	return db.Store().AttemptSpan(ctx, mailingID)
 }
 
-// procCPU returns the user+system CPU time of a process.
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
-}
-
 // postgresCPU sums the CPU time of every process named postgres.
 func postgresCPU() time.Duration {
 	entries, _ := os.ReadDir("/proc")
@@ -347,22 +334,10 @@ func postgresCPU() time.Duration {
 			continue
 		}
 		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "postgres" {
-			total += procCPU(pid)
+			total += benchrig.ProcCPU(pid)
 		}
 	}
 	return total
-}
-
-// peakRSS returns VmHWM in KiB.
-func peakRSS(pid int) int64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			v, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return v
-		}
-	}
-	return 0
 }
 
 // scheduleRuns is the -schedule flag.
